@@ -1,0 +1,60 @@
+"""User-facing errors.
+
+Every error a user can cause (bad scenario, unknown parameter, missing file, bad data)
+is an :class:`SDModelError`. Its message is one line that names the offending input and
+says what is valid; the command line prints it and exits with status 2.
+"""
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+class SDModelError(Exception):
+    """Base class of every error caused by the user's input."""
+
+
+class ModelFileError(SDModelError):
+    """The Vensim model file is missing, unreadable or malformed."""
+
+
+class ScenarioError(SDModelError, ValueError):
+    """A scenario (TOML file or Python object) is invalid."""
+
+
+class UnknownNameError(SDModelError, KeyError):
+    """A parameter, lever or variable name that the model does not define."""
+
+    def __str__(self) -> str:  # KeyError would otherwise quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+class DataError(SDModelError, ValueError):
+    """Historical data files are missing, malformed or inconsistent."""
+
+
+class EngineError(SDModelError, RuntimeError):
+    """A simulation engine is unavailable or failed to run the model."""
+
+
+def close_matches(name: str, valid: Iterable[str], n: int = 3) -> list[str]:
+    """Return up to ``n`` names from ``valid`` that look like ``name`` (case-insensitive)."""
+    valid = list(valid)
+    lowered = {v.lower(): v for v in valid}
+    hits = difflib.get_close_matches(name.lower(), list(lowered), n=n, cutoff=0.6)
+    return [lowered[h] for h in hits]
+
+
+def unknown_name(kind: str, name: str, valid: Iterable[str], where: str = "") -> UnknownNameError:
+    """Build an :class:`UnknownNameError` that suggests close matches.
+
+    ``kind`` is e.g. "parameter"; ``where`` names the file or context (may be empty).
+    """
+    valid = sorted(valid)
+    hint = close_matches(name, valid)
+    loc = f"{where}: " if where else ""
+    if hint:
+        tail = "did you mean " + " or ".join(repr(h) for h in hint) + "?"
+    else:
+        tail = f"valid names are listed by 'sd-model info' ({len(valid)} in all)"
+    return UnknownNameError(f"{loc}unknown {kind} {name!r}; {tail}")
