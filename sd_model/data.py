@@ -1,0 +1,387 @@
+"""Historical data of China's four macro-regions: loading, validation, regional series.
+
+The raw files live in ``data/raw`` of the repository (override with the environment
+variable ``SD_MODEL_DATA`` or the ``data_dir`` argument); their provenance, units and
+definitional breaks are documented in ``data/raw/SOURCES.md``. Raw files use 亿元
+(100 million yuan) and 万人 (10 thousand persons); everything returned here is in model
+units: **billion yuan** (亿元 / 10) and **million persons** (万人 / 100).
+"""
+from __future__ import annotations
+
+import csv
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from .errors import DataError, close_matches, unknown_name
+
+REGIONS = ("East", "Central", "West", "Northeast")
+YEAR_MIN, YEAR_MAX = 1949, 2100
+_PROV_COLS = ("province", "year")
+
+# name -> (file, value column, factor to model units, model units)
+SERIES = {
+    "gdp_nominal": ("provincial_gdp_nominal.csv", "gdp_nominal_100m_yuan", 0.1,
+                    "billion yuan/year, current prices"),
+    "gdp_nominal_compendium_vintage": ("provincial_gdp_nominal_compendium_vintage.csv",
+                                       "gdp_nominal_compendium_vintage_100m_yuan", 0.1,
+                                       "billion yuan/year, current prices"),
+    "gdp_real_2000prices": ("provincial_gdp_real_2000prices.csv", "gdp_real_2000prices_100m_yuan",
+                            0.1, "billion yuan/year, 2000 prices"),
+    "gdp_index_prev_year": ("provincial_gdp_index_prev_year.csv", "gdp_index_prev_year_eq100", 1.0,
+                            "index, previous year = 100"),
+    "population": ("provincial_population.csv", "population_10k_persons", 0.01, "million persons"),
+    "urban_population": ("provincial_urban_population.csv", "urban_population_10k_persons", 0.01,
+                         "million persons"),
+    "urbanization_rate": ("provincial_urbanization_rate.csv", "urbanization_rate_pct", 1.0, "percent"),
+    "gfcf_nominal": ("provincial_gfcf_nominal.csv", "gfcf_nominal_100m_yuan", 0.1,
+                     "billion yuan/year, current prices"),
+    "fai_total": ("provincial_fai_total.csv", "fai_total_100m_yuan", 0.1,
+                  "billion yuan/year, current prices"),
+    "capital_stock_1952prices": ("provincial_capital_stock_1952prices.csv",
+                                 "capital_stock_1952prices_100m_yuan", 0.1, "billion yuan, 1952 prices"),
+    "investment_price_index": ("provincial_investment_price_index.csv", "investment_price_index_1952eq1",
+                               1.0, "index, 1952 = 1"),
+    "household_savings_deposits": ("provincial_household_savings_deposits.csv",
+                                   "household_savings_deposits_100m_yuan", 0.1,
+                                   "billion yuan (year-end stock)"),
+    "loans_fi": ("provincial_loans_fi.csv", "loans_rmb_financial_institutions_100m_yuan", 0.1,
+                 "billion yuan (year-end stock, RMB)"),
+    "deposits_fi": ("provincial_deposits_fi.csv", "deposits_rmb_financial_institutions_100m_yuan", 0.1,
+                    "billion yuan (year-end stock, RMB)"),
+    "loans": ("provincial_loans.csv", "loans_financial_institutions_100m_yuan", 0.1,
+              "billion yuan (year-end stock; Beijing only, currency coverage unstated)"),
+    "deposits": ("provincial_deposits.csv", "deposits_financial_institutions_100m_yuan", 0.1,
+                 "billion yuan (year-end stock; Beijing and Tianjin only, currency coverage unstated)"),
+    "hukou_outside_township_share": ("provincial_hukou_outside_township_sample_survey.csv",
+                                     "hukou_outside_township_share_pct", 1.0, "percent of sample"),
+}
+
+# national_nbs.csv column -> (model name, factor, units)
+NATIONAL = {
+    "gdp_nominal_100m_yuan": ("gdp_nominal", 0.1, "billion yuan/year, current prices"),
+    "population_10k_persons": ("population", 0.01, "million persons"),
+    "urban_population_10k_persons": ("urban_population", 0.01, "million persons"),
+    "loans_rmb_financial_institutions_100m_yuan": ("loans", 0.1, "billion yuan (year-end stock, RMB)"),
+    "deposits_rmb_financial_institutions_100m_yuan": ("deposits", 0.1,
+                                                      "billion yuan (year-end stock, RMB)"),
+    "gfcf_nominal_100m_yuan": ("gfcf_nominal", 0.1, "billion yuan/year, current prices"),
+}
+
+
+def resolve_data_dir(data_dir: str | os.PathLike | None = None) -> Path:
+    """Folder of the raw data: ``data_dir`` if given, else ``$SD_MODEL_DATA``, else ``<repo>/data/raw``."""
+    if data_dir is not None:
+        return Path(data_dir)
+    env = os.environ.get("SD_MODEL_DATA")
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parent.parent / "data" / "raw"
+
+
+# --------------------------------------------------------------------------- parsing
+def _rows(path: Path, columns: tuple[str, ...]):
+    """Yield ``(line, {column: text})`` for each data row; the header is line 1."""
+    if not path.is_file():
+        raise DataError(f"{path}: data file not found")
+    with path.open(newline="", encoding="utf-8") as fh:
+        reader = csv.reader(fh)
+        header = next(reader, None)
+        if header is None:
+            raise DataError(f"{path}, line 1: file is empty (expected a header row)")
+        header = [h.strip() for h in header]
+        missing = [c for c in columns if c not in header]
+        if missing:
+            raise DataError(f"{path}, line 1: missing column(s) {', '.join(map(repr, missing))}; "
+                            f"header is {', '.join(header)}")
+        idx = {c: header.index(c) for c in columns}
+        line = 1
+        for row in reader:
+            line = reader.line_num
+            if not row or not any(cell.strip() for cell in row):
+                continue
+            if len(row) < len(header):
+                raise DataError(f"{path}, line {line}: {len(row)} fields, expected {len(header)}")
+            yield line, {c: row[i].strip() for c, i in idx.items()}
+
+
+def _year(path: Path, line: int, text: str) -> int:
+    try:
+        year = int(text)
+    except ValueError:
+        raise DataError(f"{path}, line {line}: year {text!r} is not an integer") from None
+    if not YEAR_MIN <= year <= YEAR_MAX:
+        raise DataError(f"{path}, line {line}: year {year} is outside {YEAR_MIN}-{YEAR_MAX}")
+    return year
+
+
+def _number(path: Path, line: int, column: str, text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise DataError(f"{path}, line {line}: column {column!r} value {text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise DataError(f"{path}, line {line}: column {column!r} value {text!r} is NaN or infinite")
+    return value
+
+
+def load_regions(data_dir: str | os.PathLike | None = None) -> dict[str, str]:
+    """Province -> macro-region mapping from ``regions.csv`` (NBS four-region definition)."""
+    path = resolve_data_dir(data_dir) / "regions.csv"
+    mapping: dict[str, str] = {}
+    for line, row in _rows(path, ("province", "region")):
+        if row["region"] not in REGIONS:
+            hint = close_matches(row["region"], REGIONS)
+            tail = f"; did you mean {hint[0]!r}?" if hint else f"; valid regions are {', '.join(REGIONS)}"
+            raise DataError(f"{path}, line {line}: unknown region {row['region']!r}{tail}")
+        if row["province"] in mapping:
+            raise DataError(f"{path}, line {line}: duplicate province {row['province']!r}")
+        mapping[row["province"]] = row["region"]
+    return mapping
+
+
+def load_provincial(name: str, data_dir: str | os.PathLike | None = None) -> pd.DataFrame:
+    """Load one provincial series as a tidy table.
+
+    Parameters
+    ----------
+    name : str
+        Series name, a key of :data:`SERIES` (e.g. ``"gdp_nominal"``, ``"population"``,
+        ``"capital_stock_1952prices"``, ``"loans_fi"``).
+    data_dir : path-like, optional
+        Folder of the raw files (default: see :func:`resolve_data_dir`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``province``, ``region``, ``year`` (int) and ``value`` (float) in model units:
+        amounts in **billion yuan** (亿元 / 10), persons in **million** (万人 / 100); indices and
+        percentages unchanged. ``df.attrs`` holds ``units``, ``source`` (file name) and ``name``.
+
+    Raises
+    ------
+    sd_model.errors.UnknownNameError
+        ``name`` is not a known series (close matches are suggested).
+    sd_model.errors.DataError
+        Missing file or column, non-numeric/NaN value, unknown province, year outside
+        1949-2100, or duplicate (province, year); the message names the file and the line.
+    """
+    if name not in SERIES:
+        raise unknown_name("data series", name, SERIES, where="load_provincial")
+    fname, column, factor, units = SERIES[name]
+    folder = resolve_data_dir(data_dir)
+    regions = load_regions(folder)
+    path = folder / fname
+    seen: dict[tuple[str, int], int] = {}
+    records = []
+    for line, row in _rows(path, (*_PROV_COLS, column)):
+        prov = row["province"]
+        if prov not in regions:
+            hint = close_matches(prov, regions)
+            tail = ("; did you mean " + " or ".join(map(repr, hint)) + "?") if hint else \
+                "; provinces are listed in regions.csv"
+            raise DataError(f"{path}, line {line}: unknown province {prov!r}{tail}")
+        year = _year(path, line, row["year"])
+        value = _number(path, line, column, row[column])
+        if (prov, year) in seen:
+            raise DataError(f"{path}, line {line}: duplicate (province, year) ({prov!r}, {year}); "
+                            f"first given on line {seen[prov, year]}")
+        seen[prov, year] = line
+        records.append((prov, regions[prov], year, value * factor))
+    df = pd.DataFrame(records, columns=["province", "region", "year", "value"])
+    df["year"] = df["year"].astype(int)
+    df.attrs.update(name=name, units=units, source=fname)
+    return df
+
+
+def load_national(data_dir: str | os.PathLike | None = None) -> pd.DataFrame:
+    """National NBS series of ``national_nbs.csv`` in model units, indexed by ``year``.
+
+    Columns: ``gdp_nominal`` (billion yuan/year, current prices), ``population`` and
+    ``urban_population`` (million persons, year-end), ``loans`` and ``deposits`` (RMB loans and
+    deposits of financial institutions, billion yuan, year-end), ``gfcf_nominal`` (billion
+    yuan/year, expenditure approach). ``df.attrs["units"]`` maps column -> units.
+    """
+    path = resolve_data_dir(data_dir) / "national_nbs.csv"
+    seen: dict[int, int] = {}
+    records = []
+    for line, row in _rows(path, ("year", *NATIONAL)):
+        year = _year(path, line, row["year"])
+        if year in seen:
+            raise DataError(f"{path}, line {line}: duplicate year {year}; first given on line {seen[year]}")
+        seen[year] = line
+        records.append([year] + [_number(path, line, c, row[c]) * f for c, (_, f, _) in NATIONAL.items()])
+    df = pd.DataFrame(records, columns=["year", *(n for n, _, _ in NATIONAL.values())]).set_index("year")
+    df.attrs.update(units={n: u for n, _, u in NATIONAL.values()}, source="national_nbs.csv")
+    return df
+
+
+# --------------------------------------------------------------------------- regional series
+def _wide(df: pd.DataFrame, years) -> pd.DataFrame:
+    """Year x province table of ``df['value']``."""
+    return df.pivot(index="year", columns="province", values="value").reindex(years)
+
+
+def _regional_sum(wide: pd.DataFrame, regions: dict[str, str], chongqing_in_sichuan=False) -> np.ndarray:
+    """(year, region) sums, NaN unless every province of the region is present.
+
+    With ``chongqing_in_sichuan``, Chongqing may be missing before 1996 (Sichuan includes it).
+    """
+    out = np.full((len(wide.index), len(REGIONS)), np.nan)
+    for j, reg in enumerate(REGIONS):
+        provs = [p for p, r in regions.items() if r == reg]
+        block = wide.reindex(columns=provs)
+        present = block.notna()
+        if chongqing_in_sichuan and "Chongqing" in provs:
+            present["Chongqing"] |= (block.index < 1996) & present.get("Sichuan", False)
+        total = block.sum(axis=1, min_count=1).to_numpy()
+        out[:, j] = np.where(present.all(axis=1).to_numpy(), total, np.nan)
+    return out
+
+
+def load_observations(data_dir: str | os.PathLike | None = None) -> xr.Dataset:
+    """Regional historical series, dims ``(year, region)``, region order :data:`REGIONS`.
+
+    Regional values are sums of provinces, taken only where every province of the region is
+    present (else NaN); for the West, Chongqing may be missing before 1996 for GFCF and capital
+    (Sichuan includes it). Variables (each with attrs ``units``, ``source``, ``note``):
+
+    - ``gdp_nominal``: billion yuan/year, current prices (vintage break in 2000)
+    - ``gdp_real_2000``: billion yuan/year, 2000 prices (before 2000: proxy deflator)
+    - ``population``, ``urban_population``: million persons (year-end)
+    - ``capital_2000``: billion yuan, 2000 prices
+    - ``gfcf_nominal``: billion yuan/year, current prices
+    - ``loans``, ``deposits``: billion yuan, RMB of financial institutions, 2003-2015
+    - ``household_deposits``: billion yuan, 2002-2014
+    - ``loan_share``, ``gdp_share``, ``population_share``: fraction of the four-region sum
+    - ``loan_to_gdp``: years (loan stock / nominal GDP flow)
+    - ``loans_national``, ``deposits_national``: dim ``year`` only, billion yuan, 2000-2015
+    """
+    folder = resolve_data_dir(data_dir)
+    regions = load_regions(folder)
+    names = ["gdp_nominal", "gdp_nominal_compendium_vintage", "gdp_real_2000prices", "population",
+             "urban_population", "gfcf_nominal", "capital_stock_1952prices", "investment_price_index",
+             "loans_fi", "deposits_fi", "household_savings_deposits"]
+    prov = {n: load_provincial(n, folder) for n in names}
+    national = load_national(folder)
+    years = np.arange(min(int(d["year"].min()) for d in prov.values()),
+                      max(int(d["year"].max()) for d in prov.values()) + 1)
+    wide = {n: _wide(d, years) for n, d in prov.items()}
+    src = {n: SERIES[n][0] for n in names}
+    data: dict[str, tuple[np.ndarray, dict]] = {}
+
+    def put(var, values, units, source, note):
+        data[var] = (values, {"units": units, "source": source, "note": note})
+
+    def simple(var, name, note, **kw):
+        put(var, _regional_sum(wide[name], regions, **kw), SERIES[name][3], src[name], note)
+
+    simple("gdp_nominal", "gdp_nominal",
+           "Sum of provincial GDP (亿元/10). Vintage break in 2000: 1978-1999 Compendium vintage, "
+           "2000-2015 NBS database vintage (NBS/Compendium 2000: East 0.994, Central 1.012, "
+           "West 1.003, Northeast 0.949). Provinces do not add up to national GDP.")
+    simple("population", "population",
+           "Sum of provincial year-end population (万人/100). Definition break in 2000: before 2000 "
+           "registered/mixed, from 2000 resident population (e.g. Shanghai +22.5% 1999->2000).")
+    simple("urban_population", "urban_population",
+           "Sum of provincial urban population (万人/100), 2005-2015 only.")
+    simple("gfcf_nominal", "gfcf_nominal",
+           "Sum of provincial GFCF (亿元/10); Sichuan includes Chongqing before 1996. Provinces "
+           "over-report: sum exceeds national GFCF by +6% (2000) to +35% (2015).", chongqing_in_sichuan=True)
+    simple("loans", "loans_fi",
+           "Sum of provincial year-end RMB loans of financial institutions (Wind/PBoC), 2003-2015. "
+           "Provinces sum to 2.6-4.8% less than the national total (head-office loans).")
+    simple("deposits", "deposits_fi",
+           "Sum of provincial year-end RMB deposits of financial institutions (Wind/PBoC), 2003-2015. "
+           "Break in 2015 (non-deposit-taking FIs' deposits counted), concentrated in the East.")
+    simple("household_deposits", "household_savings_deposits",
+           "Sum of provincial year-end household RMB savings deposits, 2002-2014; not total deposits.")
+
+    # price index with Chongqing before 1996 chained to Sichuan's index, rebased to 2000 = 1
+    price = wide["investment_price_index"].copy()
+    if {"Chongqing", "Sichuan"} <= set(price.columns) and 1996 in price.index:
+        early = price.index < 1996
+        link = price.loc[1996, "Chongqing"] / price.loc[1996, "Sichuan"]
+        price.loc[early, "Chongqing"] = price.loc[early, "Chongqing"].fillna(price.loc[early, "Sichuan"] * link)
+    p2000 = price.loc[2000] if 2000 in price.index else pd.Series(np.nan, index=price.columns)
+
+    put("capital_2000", _regional_sum(wide["capital_stock_1952prices"] * p2000, regions,
+                                      chongqing_in_sichuan=True),
+        "billion yuan, 2000 prices", f"{src['capital_stock_1952prices']}, {src['investment_price_index']}",
+        "Provincial perpetual-inventory stock at 1952 prices x the province's own investment price "
+        "index of 2000 (1952=1), summed by region. Before 1996 Sichuan includes Chongqing and is "
+        "revalued with Sichuan's index. Inherits the GFCF over-reporting after about 2008.")
+
+    # real GDP: 2000-2015 from the NBS-index file; 1978-1999 backwards with a proxy deflator
+    real = _regional_sum(wide["gdp_real_2000prices"], regions)
+    deflated = _regional_sum(wide["gdp_nominal_compendium_vintage"] / (price / p2000), regions)
+    if 2000 in years:
+        i0 = int(np.where(years == 2000)[0][0])
+        early = years < 2000
+        real[early] = real[i0] * deflated[early] / deflated[i0]
+    put("gdp_real_2000", real, "billion yuan/year, 2000 prices",
+        f"{src['gdp_real_2000prices']}, {src['gdp_nominal_compendium_vintage']}, {src['investment_price_index']}",
+        "2000-2015: sum of provincial real GDP (2000 nominal x cumulative NBS GDP index). 1978-1999: "
+        "PROXY, no provincial real-GDP index before 2000 exists. Each province's Compendium-vintage "
+        "nominal GDP is deflated by its own fixed-asset INVESTMENT price index rebased to 2000=1 "
+        "(Chongqing before 1996 chained to Sichuan's index); the regional sum gives the growth path, "
+        "scaled so that 2000 equals the NBS-vintage 2000 value (splices the 2000 vintage break).")
+
+    shares = {"loan_share": ("loans", "Regional loans / sum of the four regions (not of the national "
+                             "total, which is 2.6-4.8% larger)."),
+              "gdp_share": ("gdp_nominal", "Nominal GDP / sum of the four regions; vintage break in 2000."),
+              "population_share": ("population", "Population / sum of the four regions; definition "
+                                   "break in 2000.")}
+    for var, (base, note) in shares.items():
+        values = data[base][0]
+        put(var, values / values.sum(axis=1, keepdims=True), "1 (fraction)", data[base][1]["source"], note)
+    put("loan_to_gdp", data["loans"][0] / data["gdp_nominal"][0], "years",
+        f"{src['loans_fi']}, {src['gdp_nominal']}", "Year-end loan stock / nominal GDP of the year.")
+
+    ds = xr.Dataset({v: (("year", "region"), vals, attrs) for v, (vals, attrs) in data.items()},
+                    coords={"year": years, "region": list(REGIONS)})
+    nat = national.reindex(years)
+    for var, col in (("loans_national", "loans"), ("deposits_national", "deposits")):
+        ds[var] = xr.DataArray(nat[col].to_numpy(), dims="year",
+                               attrs={"units": national.attrs["units"][col], "source": "national_nbs.csv",
+                                      "note": f"National RMB {col} of financial institutions (NBS), "
+                                              "2000-2015; includes head-office amounts not allocated "
+                                              "to provinces."})
+    ds.attrs.update(data_dir=str(folder), provenance="see SOURCES.md in data_dir")
+    return ds
+
+
+def initial_values(year: int = 1978, data_dir: str | os.PathLike | None = None) -> dict[str, dict[str, float]]:
+    """Model initial values per region for ``year``.
+
+    Returns
+    -------
+    dict
+        ``{region: {"capital": billion yuan at 2000 prices, "population": million persons,
+        "gdp": billion yuan/year at 2000 prices, "gdp_nominal": billion yuan/year at current
+        prices}}`` for each region of :data:`REGIONS`.
+
+    Raises
+    ------
+    sd_model.errors.DataError
+        If ``year`` is not covered or a value is missing.
+    """
+    ds = load_observations(data_dir)
+    variables = {"capital": "capital_2000", "population": "population",
+                 "gdp": "gdp_real_2000", "gdp_nominal": "gdp_nominal"}
+    if year not in ds["year"].values:
+        raise DataError(f"initial_values: year {year} is outside the data "
+                        f"({int(ds.year.min())}-{int(ds.year.max())})")
+    out: dict[str, dict[str, float]] = {}
+    for reg in REGIONS:
+        out[reg] = {}
+        for key, var in variables.items():
+            value = float(ds[var].sel(year=year, region=reg))
+            if not math.isfinite(value):
+                raise DataError(f"initial_values: {var} for {reg} in {year} is missing in the data")
+            out[reg][key] = value
+    return out
