@@ -1,0 +1,30 @@
+"""The ``sd-model`` command line: a thin layer over the ``sd_model`` package.
+
+Each command lives in ``sd_model/commands/<name>.py``; this file only assembles them.
+"""
+from __future__ import annotations
+
+import click
+
+from sd_model.commands.info import info_command
+from sd_model.commands.options import SDGroup
+from sd_model.commands.run import run_command
+
+COMMANDS = [run_command, info_command]
+
+
+@click.group(cls=SDGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="sd-model")
+def main() -> None:
+    """sd-model: finance and growth across China's four macro-regions (East, Central, West,
+    Northeast), a Vensim system-dynamics model run with Simlin (fast) or PySD (reference).
+
+    Start with `sd-model info` (parameters and levers) and `sd-model run --help`.
+    """
+
+
+for _cmd in COMMANDS:
+    main.add_command(_cmd)
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

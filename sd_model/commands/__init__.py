@@ -1,0 +1,1 @@
+"""Click commands of ``sd-model``, one module each; ``cli.py`` assembles them."""

@@ -1,0 +1,37 @@
+"""Options shared by every command, and the error handling of the command line."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..errors import SDModelError
+from ..run import DEFAULT_ENGINE, DEFAULT_MODEL, ENGINES
+
+
+def engine_option(f):
+    """``--engine pysd|simlin`` (default simlin, the compiled engine)."""
+    return click.option(
+        "--engine", type=click.Choice(ENGINES), default=DEFAULT_ENGINE, show_default=True,
+        help="Simulation engine: simlin (compiled, fast) or pysd (the reference).")(f)
+
+
+def model_option(f):
+    """``--model FILE``: the Vensim model (default: the shipped model)."""
+    return click.option(
+        "--model", "model", type=click.Path(dir_okay=False, path_type=Path), default=DEFAULT_MODEL,
+        show_default=False, help="Vensim .mdl file (default: vensim/regional_finance_economy.mdl).")(f)
+
+
+class SDGroup(click.Group):
+    """A click group that turns user errors into one line on stderr and exit status 2."""
+
+    def invoke(self, ctx: click.Context):  # noqa: D102
+        try:
+            return super().invoke(ctx)
+        except SDModelError as exc:
+            click.echo(f"error: {exc}", err=True)
+            ctx.exit(2)
+        except KeyboardInterrupt:
+            click.echo("interrupted: finished work was kept; partial output was discarded", err=True)
+            ctx.exit(130)

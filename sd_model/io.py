@@ -1,0 +1,117 @@
+"""Atomic output: files and whole output folders appear complete or not at all.
+
+Everything the package writes goes through these helpers, so that an error, a kill
+or a full disk half-way through leaves the previous results intact.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import xarray as xr
+
+FORMATS = ("csv", "parquet", "netcdf")
+_SUFFIX = {"csv": ".csv", "parquet": ".parquet", "netcdf": ".nc"}
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` through a temporary file in the same folder and rename it."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def atomic_write_text(path: str | Path, text: str) -> Path:
+    """Write text (UTF-8) atomically."""
+    return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_json(path: str | Path, obj: Any) -> Path:
+    """Write ``obj`` as indented JSON atomically."""
+    return atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=False, default=str) + "\n")
+
+
+@contextmanager
+def atomic_dir(path: str | Path) -> Iterator[Path]:
+    """Build an output folder in a hidden sibling and swap it in when the block succeeds.
+
+    Yields the temporary folder to write into. On success the folder replaces ``path``
+    (an existing ``path`` is moved aside first and removed only after the swap); on any
+    error or interruption the temporary folder is deleted and ``path`` is untouched.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.partial-"))
+    try:
+        yield tmp
+        old = None
+        if path.exists():
+            old = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.old-"))
+            old.rmdir()
+            os.replace(path, old)
+        os.replace(tmp, path)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def tidy(ds: xr.Dataset) -> pd.DataFrame:
+    """Long table of a results Dataset: columns variable, time, Region, Dest, value.
+
+    Region and Dest are empty strings for variables without those dimensions.
+    """
+    frames = []
+    for name, da in ds.data_vars.items():
+        df = da.to_dataframe(name="value").reset_index()
+        df.insert(0, "variable", name)
+        frames.append(df)
+    out = pd.concat(frames, ignore_index=True)
+    for col in ("Region", "Dest"):
+        if col not in out:
+            out[col] = ""
+        out[col] = out[col].fillna("").astype(str)
+    return out[["variable", "time", "Region", "Dest", "value"]]
+
+
+def write_results(ds: xr.Dataset, folder: str | Path, fmt: str = "csv", stem: str = "results") -> Path:
+    """Write a results Dataset into ``folder`` as csv, parquet (tidy long form) or netcdf.
+
+    Returns the path written. The file is written atomically.
+    """
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r}; valid: {', '.join(FORMATS)}")
+    path = Path(folder) / f"{stem}{_SUFFIX[fmt]}"
+    if fmt == "netcdf":
+        clean = ds.copy()
+        clean.attrs = {k: (v if isinstance(v, (str, int, float)) else json.dumps(v, default=str))
+                       for k, v in ds.attrs.items()}
+        for var in clean.data_vars.values():
+            var.attrs = {k: str(v) for k, v in var.attrs.items()}
+        return atomic_write_bytes(path, clean.to_netcdf())
+    table = tidy(ds)
+    if fmt == "csv":
+        return atomic_write_text(path, table.to_csv(index=False))
+    import io
+
+    buf = io.BytesIO()
+    table.to_parquet(buf, index=False)
+    return atomic_write_bytes(path, buf.getvalue())

@@ -1,0 +1,321 @@
+"""Scenarios: named sets of parameter and lever settings, read from TOML files.
+
+A scenario file looks like::
+
+    name = "balanced"
+    description = "The balanced strategy as it happened."
+    inherits = "historical.toml"          # optional; path relative to this file
+
+    [time]
+    final_time = 2100                     # optional (Year)
+    time_step = 0.125                     # optional (Year)
+
+    [params]                              # Vensim names of model constants
+    "Capital Elasticity" = 0.45
+    "Initial Population" = { East = 330.0 }   # per element of a subscripted constant
+
+    [levers."Differential Finance"]       # sugar for "<lever> Start Year" and "<lever> Intensity"
+    start = 2025
+    intensity = 0.5
+
+Loading resolves inheritance (a child overrides its parent's settings); validation
+against the model (:func:`validate`) canonicalises names and checks values against the
+ranges the model declares.
+"""
+from __future__ import annotations
+
+import math
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from .errors import ScenarioError, close_matches, unknown_name
+
+ParamValue = float | Mapping[str, float]
+
+_LEVER_KEYS = {"start": "Start Year", "end": "End Year", "intensity": "Intensity"}
+_TOP_KEYS = {"name", "description", "inherits", "time", "params", "levers"}
+_TIME_KEYS = {"final_time", "time_step"}
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A validated or raw scenario.
+
+    Attributes
+    ----------
+    name, description : str
+    params : mapping of Vensim constant name -> float, or element -> float for
+        subscripted constants (element keys "East" or "East,West" for 2-D constants).
+    final_time, time_step : float or None (Year); None keeps the model's value.
+    source : path of the TOML file it came from, if any.
+    lineage : names of the files it inherits from, nearest first.
+    """
+
+    name: str = "default"
+    description: str = ""
+    params: Mapping[str, ParamValue] = field(default_factory=dict)
+    final_time: float | None = None
+    time_step: float | None = None
+    source: str | None = None
+    lineage: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "params", MappingProxyType(_freeze(self.params)))
+
+    def with_params(self, params: Mapping[str, ParamValue], **changes: Any) -> "Scenario":
+        """Return a copy with ``params`` laid over this scenario's (per element for arrays)."""
+        return replace(self, params=merge_params(self.params, params), **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-data form (for manifests and TOML round trips)."""
+        return {
+            "name": self.name,
+            "description": self.description,
+            "time": {k: v for k, v in (("final_time", self.final_time), ("time_step", self.time_step)) if v is not None},
+            "params": {k: (dict(v) if isinstance(v, Mapping) else v) for k, v in self.params.items()},
+            "source": self.source,
+            "lineage": list(self.lineage),
+        }
+
+
+def _freeze(params: Mapping[str, ParamValue]) -> dict[str, ParamValue]:
+    out: dict[str, ParamValue] = {}
+    for k, v in params.items():
+        out[k] = MappingProxyType(dict(v)) if isinstance(v, Mapping) else v
+    return out
+
+
+def merge_params(base: Mapping[str, ParamValue], over: Mapping[str, ParamValue]) -> dict[str, ParamValue]:
+    """Lay ``over`` on ``base``; subscripted values merge element by element."""
+    out: dict[str, ParamValue] = {k: (dict(v) if isinstance(v, Mapping) else v) for k, v in base.items()}
+    for k, v in over.items():
+        if isinstance(v, Mapping) and isinstance(out.get(k), Mapping):
+            merged = dict(out[k])  # type: ignore[arg-type]
+            merged.update(v)
+            out[k] = merged
+        else:
+            out[k] = dict(v) if isinstance(v, Mapping) else v
+    return out
+
+
+# ---------------------------------------------------------------- reading TOML
+
+
+def _toml_error_line(err: tomllib.TOMLDecodeError) -> str:
+    # tomllib puts "(at line N, column M)" in its message; keep it readable.
+    return str(err).replace("\n", " ")
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise ScenarioError(f"{path}: scenario file not found")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScenarioError(f"{path}: cannot read scenario file ({exc})") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"{path}: malformed TOML: {_toml_error_line(exc)}") from None
+
+
+def _number(value: Any, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ScenarioError(f"{where}: expected a number, got {value!r}")
+    v = float(value)
+    if not math.isfinite(v):
+        raise ScenarioError(f"{where}: expected a finite number, got {value!r}")
+    return v
+
+
+def _params_from_table(table: Any, where: str) -> dict[str, ParamValue]:
+    if not isinstance(table, dict):
+        raise ScenarioError(f"{where}: [params] must be a table of name = value")
+    out: dict[str, ParamValue] = {}
+    for name, value in table.items():
+        if isinstance(value, dict):
+            out[name] = {str(el): _number(v, f"{where}: {name}[{el}]") for el, v in value.items()}
+        else:
+            out[name] = _number(value, f"{where}: {name}")
+    return out
+
+
+def _levers_from_table(table: Any, where: str) -> dict[str, ParamValue]:
+    if not isinstance(table, dict):
+        raise ScenarioError(f"{where}: [levers] must hold one table per lever")
+    out: dict[str, ParamValue] = {}
+    for lever, settings in table.items():
+        if not isinstance(settings, dict):
+            raise ScenarioError(f"{where}: [levers.\"{lever}\"] must be a table with start, end, intensity")
+        for key, value in settings.items():
+            if key not in _LEVER_KEYS:
+                hint = close_matches(key, _LEVER_KEYS)
+                tail = f"; did you mean {hint[0]!r}?" if hint else ""
+                raise ScenarioError(
+                    f"{where}: lever {lever!r} has unknown setting {key!r}; valid: start, end, intensity{tail}"
+                )
+            name = f"{lever} {_LEVER_KEYS[key]}"
+            if isinstance(value, dict):
+                out[name] = {str(el): _number(v, f"{where}: {lever}.{key}[{el}]") for el, v in value.items()}
+            else:
+                out[name] = _number(value, f"{where}: {lever}.{key}")
+    return out
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read a scenario TOML file, resolving ``inherits`` chains.
+
+    Raises :class:`ScenarioError` for a missing or malformed file (with the line),
+    unknown top-level keys, non-numeric values and inheritance loops.
+    """
+    return _load(Path(path), ())
+
+
+def _load(path: Path, chain: tuple[Path, ...]) -> Scenario:
+    path = path.resolve()
+    if path in chain:
+        loop = " -> ".join(p.name for p in (*chain, path))
+        raise ScenarioError(f"{chain[0]}: inheritance loop: {loop}")
+    data = _read_toml(path)
+    for key in data:
+        if key not in _TOP_KEYS:
+            hint = close_matches(key, _TOP_KEYS)
+            tail = f"; did you mean {hint[0]!r}?" if hint else ""
+            raise ScenarioError(
+                f"{path}: unknown key {key!r}; valid keys: {', '.join(sorted(_TOP_KEYS))}{tail}"
+            )
+    parent = Scenario()
+    if "inherits" in data:
+        if not isinstance(data["inherits"], str):
+            raise ScenarioError(f"{path}: 'inherits' must be a file name")
+        parent_path = (path.parent / data["inherits"])
+        if not parent_path.suffix:
+            parent_path = parent_path.with_suffix(".toml")
+        if not parent_path.is_file():
+            raise ScenarioError(f"{path}: inherits {data['inherits']!r}, but {parent_path} does not exist")
+        parent = _load(parent_path, (*chain, path))
+
+    time = data.get("time", {})
+    if not isinstance(time, dict):
+        raise ScenarioError(f"{path}: [time] must be a table")
+    for key in time:
+        if key not in _TIME_KEYS:
+            raise ScenarioError(f"{path}: unknown [time] key {key!r}; valid: final_time, time_step")
+    final_time = _number(time["final_time"], f"{path}: time.final_time") if "final_time" in time else parent.final_time
+    time_step = _number(time["time_step"], f"{path}: time.time_step") if "time_step" in time else parent.time_step
+
+    params = _params_from_table(data.get("params", {}), str(path))
+    lever_params = _levers_from_table(data.get("levers", {}), str(path))
+    for name in set(params) & set(lever_params):
+        raise ScenarioError(f"{path}: {name!r} is set both in [params] and in [levers]")
+    own = merge_params(params, lever_params)
+
+    name = data.get("name", path.stem)
+    description = data.get("description", "")
+    if not isinstance(name, str) or not isinstance(description, str):
+        raise ScenarioError(f"{path}: 'name' and 'description' must be strings")
+    return Scenario(
+        name=name,
+        description=description,
+        params=merge_params(parent.params, own),
+        final_time=final_time,
+        time_step=time_step,
+        source=str(path),
+        lineage=(parent.source, *parent.lineage) if parent.source else (),
+    )
+
+
+# ---------------------------------------------------------------- validation
+
+
+def validate(scenario: Scenario, info: Any) -> Scenario:
+    """Check a scenario against the model and return it with canonical Vensim names.
+
+    ``info`` is a :class:`sd_model.mdl.ModelInfo`. Raises :class:`ScenarioError` (or
+    :class:`UnknownNameError`) naming the file, the parameter and what is valid: unknown
+    names (with close matches), non-constants, unknown elements, values outside the
+    declared range, a final time not after the initial time, a non-positive time step.
+    """
+    where = scenario.source or scenario.name
+    constants = set(info.constants())
+    canonical: dict[str, ParamValue] = {}
+    for raw, value in scenario.params.items():
+        try:
+            var = info.get(raw)
+        except KeyError:
+            raise unknown_name("parameter", raw, constants, where) from None
+        if var.kind != "constant":
+            raise ScenarioError(
+                f"{where}: {var.name!r} is not a constant ({var.kind}) and cannot be set; "
+                "stocks start from their 'Initial ...' constants"
+            )
+        canonical[var.name] = _check_value(var, value, info, where)
+
+    start = info.initial_time
+    if scenario.final_time is not None and scenario.final_time <= start:
+        raise ScenarioError(
+            f"{where}: final time {scenario.final_time:g} is not after the start year {start:g}; "
+            f"valid: a year after {start:g}"
+        )
+    if scenario.time_step is not None and not (0 < scenario.time_step <= 1):
+        raise ScenarioError(f"{where}: time step {scenario.time_step:g} is not in (0, 1] year")
+    return replace(scenario, params=canonical)
+
+
+def _check_value(var: Any, value: ParamValue, info: Any, where: str) -> ParamValue:
+    lo, hi = var.range
+
+    def check(v: float, label: str) -> float:
+        if (lo is not None and v < lo) or (hi is not None and v > hi):
+            lo_s = "-inf" if lo is None else f"{lo:g}"
+            hi_s = "inf" if hi is None else f"{hi:g}"
+            raise ScenarioError(
+                f"{where}: {label} = {v:g} is outside the range the model declares, "
+                f"[{lo_s}, {hi_s}] {var.units}".rstrip()
+            )
+        return v
+
+    if isinstance(value, Mapping):
+        if not var.dims:
+            raise ScenarioError(f"{where}: {var.name!r} is a scalar; give a number, not a table")
+        elements = _element_keys(var, info)
+        out: dict[str, float] = {}
+        for el, v in value.items():
+            key = _match_element(el, elements)
+            if key is None:
+                hint = close_matches(el, elements)
+                tail = f"; did you mean {hint[0]!r}?" if hint else f"; valid: {', '.join(elements)}"
+                raise ScenarioError(f"{where}: {var.name!r} has no element {el!r}{tail}")
+            out[key] = check(float(v), f"{var.name}[{key}]")
+        return out
+    if var.dims:
+        # one number for a subscripted constant sets every element
+        return {el: check(float(value), f"{var.name}[{el}]") for el in _element_keys(var, info)}
+    return check(float(value), var.name)
+
+
+def _element_keys(var: Any, info: Any) -> list[str]:
+    lists = [list(info.subscripts[d]) for d in var.dims]
+    keys = [""]
+    for elements in lists:
+        keys = [f"{k},{e}" if k else e for k in keys for e in elements]
+    return keys
+
+
+def _match_element(el: str, elements: list[str]) -> str | None:
+    norm = el.replace(" ", "").lower()
+    for e in elements:
+        if e.replace(" ", "").lower() == norm:
+            return e
+    return None
+
+
+def lever_names(info: Any) -> list[str]:
+    """Names of the strategy levers: constants ``<lever> Start Year`` with an ``Intensity``."""
+    names = set(info.constants())
+    return sorted(n[: -len(" Start Year")] for n in names if n.endswith(" Start Year") and
+                  f"{n[: -len(' Start Year')]} Intensity" in names)
