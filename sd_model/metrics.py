@@ -1,0 +1,68 @@
+"""Fit statistics of simulated against observed series (pure numpy; no model import).
+
+The statistics system-dynamics practice recommends (Sterman 1984, "Appropriate summary
+statistics for evaluating the historical fit of system dynamics models", Dynamica 10(2)):
+mean absolute percent error, root mean square error, R², and Theil's decomposition of the
+mean square error into bias (U^M), unequal variation (U^S) and unequal covariation (U^C),
+which sum to one.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+def _pair(sim: np.ndarray, obs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    s = np.asarray(sim, dtype=float).ravel()
+    o = np.asarray(obs, dtype=float).ravel()
+    if s.shape != o.shape:
+        raise ValueError(f"simulated and observed series differ in length ({s.size} vs {o.size})")
+    keep = np.isfinite(s) & np.isfinite(o)
+    return s[keep], o[keep]
+
+
+def mape(sim: np.ndarray, obs: np.ndarray) -> float:
+    """Mean absolute percent error, as a fraction (0.05 = 5%); NaN pairs are skipped."""
+    s, o = _pair(sim, obs)
+    if s.size == 0 or np.any(o == 0):
+        return float("nan")
+    return float(np.mean(np.abs((s - o) / o)))
+
+
+def rmse(sim: np.ndarray, obs: np.ndarray) -> float:
+    """Root mean square error, in the series' units."""
+    s, o = _pair(sim, obs)
+    return float(np.sqrt(np.mean((s - o) ** 2))) if s.size else float("nan")
+
+
+def r_squared(sim: np.ndarray, obs: np.ndarray) -> float:
+    """Squared correlation of simulated and observed (Sterman 1984's R²)."""
+    s, o = _pair(sim, obs)
+    if s.size < 2 or np.std(s) == 0 or np.std(o) == 0:
+        return float("nan")
+    return float(np.corrcoef(s, o)[0, 1] ** 2)
+
+
+def theil_decomposition(sim: np.ndarray, obs: np.ndarray) -> tuple[float, float, float]:
+    """Theil inequality proportions (U^M, U^S, U^C) of the mean square error.
+
+    MSE = (mean_s - mean_o)² + (sd_s - sd_o)² + 2 (1 - r) sd_s sd_o, with population
+    standard deviations; each term over MSE. Returns NaNs when the MSE is zero.
+    """
+    s, o = _pair(sim, obs)
+    mse = float(np.mean((s - o) ** 2)) if s.size else 0.0
+    if mse == 0.0:
+        return (float("nan"),) * 3
+    ss, so = float(np.std(s)), float(np.std(o))
+    r = float(np.corrcoef(s, o)[0, 1]) if ss > 0 and so > 0 else 0.0
+    um = (float(np.mean(s)) - float(np.mean(o))) ** 2 / mse
+    us = (ss - so) ** 2 / mse
+    uc = 2.0 * (1.0 - r) * ss * so / mse
+    return um, us, uc
+
+
+def fit_statistics(sim: np.ndarray, obs: np.ndarray) -> dict[str, float]:
+    """All statistics at once: n, mape, rmse, r2, um, us, uc."""
+    s, o = _pair(sim, obs)
+    um, us, uc = theil_decomposition(s, o)
+    return {"n": int(s.size), "mape": mape(s, o), "rmse": rmse(s, o), "r2": r_squared(s, o),
+            "um": um, "us": us, "uc": uc}
