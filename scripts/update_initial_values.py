@@ -1,0 +1,59 @@
+"""Write the 1978 initial values computed from data/raw into the Vensim model.
+
+Rewrites only the numbers of the constants ``Initial Capital``, ``Initial Population`` and
+``Initial GDP`` in vensim/regional_finance_economy.mdl (one value per region, East, Central,
+West, Northeast), from :func:`sd_model.data.initial_values`. Run it after the data change:
+
+    python scripts/update_initial_values.py [--check]
+
+With ``--check`` it changes nothing and exits 1 if the model's values differ from the data.
+"""
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sd_model.data import REGIONS, initial_values  # noqa: E402
+from sd_model.io import atomic_write_text  # noqa: E402
+
+MODEL = ROOT / "vensim" / "regional_finance_economy.mdl"
+CONSTANTS = {"Initial Capital": ("capital", 1), "Initial Population": ("population", 2),
+             "Initial GDP": ("gdp", 1)}
+
+
+def expected_lines() -> dict[str, str]:
+    """The equation line of each initial-value constant, as the data give it."""
+    init = initial_values(1978)
+    return {name: f"{name}[Region] = " + ", ".join(f"{init[r][key]:.{digits}f}" for r in REGIONS)
+            for name, (key, digits) in CONSTANTS.items()}
+
+
+def main(argv: list[str]) -> int:
+    text = MODEL.read_text(encoding="utf-8")
+    new = text
+    for name, line in expected_lines().items():
+        pattern = re.compile(rf"^{re.escape(name)}\[Region\] = [^\n]*$", re.M)
+        if not pattern.search(new):
+            print(f"{MODEL}: no line '{name}[Region] = ...' found", file=sys.stderr)
+            return 2
+        new = pattern.sub(line, new, count=1)
+    if "--check" in argv:
+        if new != text:
+            print("model initial values differ from the data; run scripts/update_initial_values.py")
+            return 1
+        print("model initial values match the data")
+        return 0
+    if new != text:
+        atomic_write_text(MODEL, new)
+        print(f"updated {MODEL}")
+    else:
+        print("already up to date")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
