@@ -1,0 +1,227 @@
+"""Parameter ranges and reproducible samples for ensembles.
+
+A ranges file lists the uncertain constants and their bounds::
+
+    [ranges]
+    "Capital Elasticity" = [0.30, 0.45]          # a scalar constant
+    "Initial Schooling[West]" = [3.5, 4.5]       # one element of a subscripted constant
+    "Location Factor" = [0.7, 1.0]               # every element of a subscripted constant, one value
+
+>>> ranges = load_ranges("experiments/ranges/default.toml")      # doctest: +SKIP
+>>> sets = sample_parameters(ranges, n=1000, seed=42)             # doctest: +SKIP
+>>> sets.shape                                                    # doctest: +SKIP
+(1000, 14)
+"""
+from __future__ import annotations
+
+import math
+import re
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .errors import ScenarioError, SDModelError, close_matches, unknown_name
+from .mdl import ModelInfo, normalize_name, read_model_info
+
+__all__ = ["sample_parameters", "load_ranges", "parse_column", "METHODS"]
+
+METHODS = ("lhs", "random")
+_COLUMN = re.compile(r"^\s*(.*?)\s*(?:\[([^\]]*)\])?\s*$", re.DOTALL)
+
+
+def sample_parameters(ranges: Mapping[str, tuple[float, float]], n: int, seed: int,
+                      method: str = "lhs") -> pd.DataFrame:
+    """Draw ``n`` parameter sets, uniform within ``ranges``, reproducibly from ``seed``.
+
+    Parameters
+    ----------
+    ranges : mapping of str to (float, float)
+        Column name (a Vensim constant, optionally one element as ``"Name[East]"``) ->
+        (low, high) in the constant's own units; low < high.
+    n : int
+        Number of parameter sets (ensemble members), at least 1.
+    seed : int
+        Seed of the :class:`numpy.random.Generator`; the same seed, ranges (in the same
+        order) and method give identical samples.
+    method : {"lhs", "random"}
+        "lhs": Latin hypercube (each range cut into ``n`` equal strata, one draw per
+        stratum, strata shuffled independently per column); "random": independent
+        uniform draws. Default is "lhs".
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per member (index "member", 0..n-1), one column per key of ``ranges``.
+
+    Raises
+    ------
+    SDModelError
+        For an unknown method, ``n < 1``, a non-integer seed or a bad range.
+    """
+    if method not in METHODS:
+        raise SDModelError(f"unknown sampling method {method!r}; valid methods are {', '.join(METHODS)}")
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise SDModelError(f"number of samples must be a positive integer, got {n!r}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise SDModelError(f"seed must be a non-negative integer, got {seed!r}")
+    bounds = {name: _check_pair(name, pair, "ranges") for name, pair in ranges.items()}
+    if not bounds:
+        raise SDModelError("ranges is empty; give at least one parameter to sample")
+    rng = np.random.default_rng(int(seed))
+    k = len(bounds)
+    if method == "lhs":
+        u = (np.stack([rng.permutation(n) for _ in range(k)], axis=1) + rng.random((n, k))) / n
+    else:
+        u = rng.random((n, k))
+    lo = np.array([b[0] for b in bounds.values()])
+    hi = np.array([b[1] for b in bounds.values()])
+    values = lo + u * (hi - lo)
+    index = pd.RangeIndex(n, name="member")
+    return pd.DataFrame(values, index=index, columns=list(bounds))
+
+
+def _check_pair(name: str, pair: Any, where: str) -> tuple[float, float]:
+    if (not isinstance(pair, (tuple, list)) or len(pair) != 2
+            or not all(isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
+                       for v in pair)):
+        raise SDModelError(f"{where}: range of {name!r} must be two numbers [low, high], got {pair!r}")
+    lo, hi = float(pair[0]), float(pair[1])
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        raise SDModelError(f"{where}: range of {name!r} must be finite, got [{lo:g}, {hi:g}]")
+    if lo >= hi:
+        raise SDModelError(f"{where}: range of {name!r} has low {lo:g} >= high {hi:g}; valid: low < high")
+    return lo, hi
+
+
+def parse_column(info: ModelInfo, column: str, where: str = "") -> tuple[str, tuple[str, ...] | None]:
+    """Resolve a parameter column name to (canonical constant name, element tuple or None).
+
+    ``"Capital Elasticity"`` -> ("Capital Elasticity", None); ``"initial schooling[west]"``
+    -> ("Initial Schooling", ("West",)); None means every element of a subscripted constant.
+
+    Raises
+    ------
+    UnknownNameError
+        For a name the model does not define as a constant, or an unknown element.
+    SDModelError
+        For a non-constant, or elements on a scalar / the wrong number of elements.
+    """
+    match = _COLUMN.match(str(column))
+    base, inner = (match.group(1), match.group(2)) if match else (str(column), None)
+    constants = info.constants()
+    key = {normalize_name(n): n for n in info.variables}.get(normalize_name(base))
+    if key is None:
+        raise unknown_name("parameter", base, constants, where)
+    var = info.variables[key]
+    loc = f"{where}: " if where else ""
+    if var.kind != "constant":
+        raise SDModelError(f"{loc}{var.name!r} is {'an' if var.kind[0] in 'aeiou' else 'a'} {var.kind}, "
+                           "not a constant; only constants can be sampled")
+    if inner is None:
+        return var.name, None
+    parts = [p.strip() for p in inner.split(",")]
+    if len(parts) != len(var.dims):
+        raise SDModelError(f"{loc}{column!r}: {var.name!r} has {len(var.dims)} subscript(s) "
+                           f"{list(var.dims)}, got {len(parts)}")
+    cell = []
+    for dim, part in zip(var.dims, parts):
+        elements = info.subscripts[dim]
+        found = next((e for e in elements if e.lower() == part.lower()), None)
+        if found is None:
+            hint = close_matches(part, elements)
+            tail = f"did you mean {hint[0]!r}?" if hint else f"valid: {', '.join(elements)}"
+            raise SDModelError(f"{loc}{column!r}: {dim} has no element {part!r}; {tail}")
+        cell.append(found)
+    return var.name, tuple(cell)
+
+
+def column_name(name: str, cell: tuple[str, ...] | None) -> str:
+    """Canonical column label: ``"Name"`` or ``"Name[East]"`` / ``"Name[East,West]"``."""
+    return name if cell is None else f"{name}[{','.join(cell)}]"
+
+
+def declared_range(info: ModelInfo, name: str) -> tuple[float | None, float | None]:
+    """The (min, max) a constant's units field declares (None where open)."""
+    return info.variables[name].range
+
+
+def _key_line(text: str, key: str) -> int | None:
+    """Line number (1-based) where ``key`` is assigned in the TOML text, if found."""
+    pattern = re.compile(r'^\s*(?:"' + re.escape(key) + r'"|' + re.escape(key) + r')\s*=', re.MULTILINE)
+    match = pattern.search(text)
+    return text.count("\n", 0, match.start()) + 1 if match else None
+
+
+def load_ranges(path: str | Path, model: str | Path | ModelInfo | None = None) -> dict[str, tuple[float, float]]:
+    """Read a TOML ranges file and check it against the model.
+
+    Parameters
+    ----------
+    path : str or Path
+        TOML file with one table ``[ranges]`` of ``"Name" = [low, high]`` or
+        ``"Name[Element]" = [low, high]`` (values in the constant's units).
+    model : path or ModelInfo, optional
+        The model to check names and declared ranges against. Default is the shipped model.
+
+    Returns
+    -------
+    dict
+        Canonical column name (``"Name"`` or ``"Name[East]"``) -> (low, high), in file order.
+
+    Raises
+    ------
+    SDModelError
+        Naming the file (and line where known) for a missing or malformed file, an unknown
+        name (with close matches), a non-constant, low >= high, a range outside the one the
+        model declares, or a parameter given twice.
+    """
+    path = Path(path)
+    if isinstance(model, ModelInfo):
+        info = model
+    else:
+        from .run import DEFAULT_MODEL
+
+        info = read_model_info(model if model is not None else DEFAULT_MODEL)
+    if not path.is_file():
+        raise SDModelError(f"{path}: ranges file not found")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SDModelError(f"{path}: cannot read ranges file ({exc})") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise SDModelError(f"{path}: malformed TOML: {str(exc).replace(chr(10), ' ')}") from None
+    extra = [k for k in data if k not in ("ranges", "description")]
+    if extra or not isinstance(data.get("ranges"), dict):
+        raise SDModelError(f"{path}: expected a [ranges] table (and optionally 'description'), "
+                           f"got keys {sorted(data)}")
+    out: dict[str, tuple[float, float]] = {}
+    for key, pair in data["ranges"].items():
+        line = _key_line(text, key)
+        where = f"{path}:{line}" if line else str(path)
+        name, cell = parse_column(info, key, where)
+        lo, hi = _check_pair(key, pair, where)
+        label = column_name(name, cell)
+        if label in out:
+            raise SDModelError(f"{where}: {label!r} is given twice")
+        if cell is None and info.variables[name].dims:
+            overlap = [c for c in out if c.startswith(f"{name}[")]
+        else:
+            overlap = [c for c in out if c == name]
+        if overlap:
+            raise SDModelError(f"{where}: {label!r} overlaps {overlap[0]!r}; give each element once")
+        dlo, dhi = info.variables[name].range
+        if (dlo is not None and lo < dlo) or (dhi is not None and hi > dhi):
+            units = info.variables[name].units
+            raise ScenarioError(
+                f"{where}: range [{lo:g}, {hi:g}] of {label!r} is outside the range the model declares, "
+                f"[{'-inf' if dlo is None else f'{dlo:g}'}, {'inf' if dhi is None else f'{dhi:g}'}] {units}".rstrip())
+        out[label] = (lo, hi)
+    if not out:
+        raise SDModelError(f"{path}: [ranges] is empty; give at least one parameter")
+    return out
