@@ -1,0 +1,149 @@
+"""Parameter draws for uncertainty bands: from declared ranges or from calibration bounds.
+
+Both sources give a DataFrame with one row per draw and one column per parameter
+("Name" or "Name[Element]"), drawn with :func:`sd_model.sampling.sample_parameters`
+(Latin hypercube) from a seed, so the same seed gives the same draws.
+
+A calibration output folder holds an estimates CSV with the columns ``parameter``,
+``estimate``, ``lower95`` and ``upper95``. Its draws follow a split normal distribution:
+centred on the estimate, with the standard deviation of each side chosen so that
+the 95% bound on that side is 1.96 standard deviations away, and clipped to the range
+the model declares for the parameter. Parameters whose bounds are missing (not
+identified) are left at their estimate and listed in the returned notes.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.stats import norm
+
+from .errors import SDModelError
+from .sampling import parse_column, sample_parameters
+
+_COLUMNS = ("parameter", "estimate", "lower95", "upper95")
+_Z95 = float(norm.ppf(0.975))
+_EPS = 1e-6  # keeps the normal quantiles finite at the edges of the unit interval
+
+
+def read_calibration_estimates(folder: str | Path) -> pd.DataFrame:
+    """Read the estimates CSV of a calibration output folder.
+
+    Looks for ``estimates.csv``, else the one CSV whose name contains "estimates".
+
+    Returns
+    -------
+    DataFrame with at least the columns parameter, estimate, lower95, upper95.
+
+    Raises
+    ------
+    SDModelError
+        If the folder or the file is missing, ambiguous or lacks those columns, or a
+        finite bound lies on the wrong side of its estimate.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise SDModelError(f"{folder}: calibration folder not found")
+    path = folder / "estimates.csv"
+    if not path.is_file():
+        found = sorted(folder.glob("*estimates*.csv"))
+        if len(found) != 1:
+            raise SDModelError(f"{folder}: expected one estimates CSV (columns {', '.join(_COLUMNS)}), "
+                               f"found {len(found)}")
+        path = found[0]
+    try:
+        table = pd.read_csv(path)
+    except (OSError, ValueError) as exc:
+        raise SDModelError(f"{path}: cannot read calibration estimates ({exc})") from None
+    missing = [c for c in _COLUMNS if c not in table.columns]
+    if missing:
+        raise SDModelError(f"{path}: missing column(s) {', '.join(missing)}; expected {', '.join(_COLUMNS)}")
+    for col in ("estimate", "lower95", "upper95"):
+        table[col] = pd.to_numeric(table[col], errors="coerce")
+    bad = table[(table["lower95"] > table["estimate"]) | (table["upper95"] < table["estimate"])]
+    if len(bad):
+        raise SDModelError(f"{path}: parameter {bad['parameter'].iloc[0]!r} has its estimate outside "
+                           "its 95% bounds")
+    if table["estimate"].isna().any():
+        raise SDModelError(f"{path}: parameter {table.loc[table['estimate'].isna(), 'parameter'].iloc[0]!r} "
+                           "has no estimate")
+    return table
+
+
+def _declared_range(info: Any, column: str) -> tuple[float, float]:
+    lo, hi = info.get(column.partition("[")[0].strip()).range
+    return (-np.inf if lo is None else lo), (np.inf if hi is None else hi)
+
+
+def draws_from_calibration(estimates: pd.DataFrame, n: int, seed: int,
+                           info: Any = None) -> tuple[pd.DataFrame, list[str]]:
+    """Draw ``n`` parameter sets around the calibration's estimates (split normal).
+
+    Parameters
+    ----------
+    estimates : table from :func:`read_calibration_estimates`.
+    n : number of draws.
+    seed : random seed.
+    info : the model's ModelInfo; draws are clipped to the ranges it declares. Default
+        is None (no clipping).
+
+    Returns
+    -------
+    (draws, notes): the DataFrame of draws, and notes on parameters held at their
+    estimate because their bounds are missing.
+    """
+    ok = estimates.dropna(subset=["lower95", "upper95"])
+    notes = [f"{p}: no 95% bounds (not identified); held at its estimate"
+             for p in estimates.loc[~estimates.index.isin(ok.index), "parameter"]]
+    if ok.empty:
+        raise SDModelError("no calibrated parameter has 95% bounds; nothing to draw")
+    names = [str(p) for p in ok["parameter"]]
+    unit = sample_parameters({p: (0.0, 1.0) for p in names}, n, seed)
+    out = {}
+    for name, (_, row) in zip(names, ok.iterrows()):
+        z = norm.ppf(np.clip(unit[name].to_numpy(dtype=float), _EPS, 1 - _EPS))
+        low_sd = (row["estimate"] - row["lower95"]) / _Z95
+        high_sd = (row["upper95"] - row["estimate"]) / _Z95
+        values = row["estimate"] + z * np.where(z < 0, low_sd, high_sd)
+        if info is not None:
+            values = np.clip(values, *_declared_range(info, name))
+        out[name] = values
+    return pd.DataFrame(out), notes
+
+
+def ranges_from_calibration(estimates: pd.DataFrame) -> dict[str, tuple[float, float]]:
+    """The 95% confidence bounds as ranges {parameter: (lower95, upper95)} (for sensitivity).
+
+    Parameters without finite bounds, or with lower95 == upper95, are left out.
+    """
+    ok = estimates.dropna(subset=["lower95", "upper95"])
+    ok = ok[ok["upper95"] > ok["lower95"]]
+    return {str(r.parameter): (float(r.lower95), float(r.upper95)) for r in ok.itertuples()}
+
+
+def draws_from_ranges(ranges: Mapping[str, tuple[float, float]], n: int, seed: int) -> pd.DataFrame:
+    """Latin-hypercube draws, uniform within each declared range ({name: (low, high)})."""
+    if not ranges:
+        raise SDModelError("the ranges are empty; declare at least one parameter range")
+    return sample_parameters(dict(ranges), n, seed)
+
+
+def check_parameter_sets(columns: Sequence[str], scenarios: Sequence[Any], info: Any) -> None:
+    """Check sampled columns ("Name" or "Name[Element]") against the model and the scenarios.
+
+    Raises
+    ------
+    SDModelError
+        For an unknown name or element, a name that is not a constant, or a parameter that
+        a scenario also sets (the draws would overwrite the scenario's setting and hide the
+        difference being compared).
+    """
+    for column in columns:
+        name, _ = parse_column(info, str(column), "sampled parameter")
+        for sc in scenarios:
+            if name in sc.params:
+                raise SDModelError(f"{name!r} is both sampled and set by scenario {sc.name!r}; "
+                                   "remove it from the ranges or from the scenario")
