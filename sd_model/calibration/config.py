@@ -1,0 +1,411 @@
+"""Calibration files: which parameters to estimate and which data series to fit.
+
+A calibration file is TOML::
+
+    name = "default"
+    description = "..."
+    base = "../historical.toml"      # scenario the estimates are laid over (optional)
+
+    [span]                           # years compared with data (model time = data year)
+    start = 1978
+    end = 2015
+
+    [optimizer]                      # all optional; the command line overrides some
+    method = "local"                 # local | global | none
+    starts = 8                       # multi-start: the start values, then Latin-hypercube points
+    max_nfev = 200                   # least-squares iterations (function evaluations) per start
+    seed = 1
+    uncertainty = "jacobian"         # jacobian | bootstrap
+    bootstrap = 40                   # bootstrap replicates
+
+    [parameters]                     # Vensim names; "Name[Element]" for one element
+    "Capital Elasticity" = { lower = 0.3, upper = 0.6, start = 0.35 }
+    "Location Factor[West]" = { lower = 0.4, upper = 1 }   # start: the model's value
+
+    [[series]]
+    name = "real GDP"                # label used in reports and targets
+    model = "GDP"                    # model variable (Region-subscripted or scalar)
+    data = "gdp_real_2000"           # variable of sd_model.data.load_observations()
+    transform = "log"                # level | log | share | ratio | growth
+    normalise = "error"              # mean | error | none
+    error = 0.05                     # measurement error in transformed units (normalise = "error")
+    weight = 1.0                     # 0: reported, not fitted
+    years = [1978, 2015]             # default: the span
+    regions = ["East", "West"]       # default: all four
+
+    [[targets]]                      # pass/fail lines of the fit report
+    series = "real GDP"
+    statistic = "mape"               # mape | rmse | r2 | max_abs_error
+    max = 0.10
+    period = "all"                   # in-sample | out-of-sample | all
+
+``ratio`` needs ``model_denominator`` and ``data_denominator`` (a regional data
+denominator is summed over regions for a national numerator). ``share`` divides each
+region by the sum of the four regions, in the model and in the data.
+
+:func:`load_config` checks the file's own structure; :func:`resolve` checks it against
+the model (names, elements, declared ranges) and the data (variables, regions, years
+with values). Every error names the file and the line.
+"""
+from __future__ import annotations
+
+import math
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import SDModelError, close_matches
+
+TRANSFORMS = ("level", "log", "share", "ratio", "growth")
+NORMALISATIONS = ("mean", "error", "none")
+STATISTICS = ("mape", "rmse", "r2", "max_abs_error")
+PERIODS = ("in-sample", "out-of-sample", "all")
+METHODS = ("local", "global", "none")
+UNCERTAINTY = ("jacobian", "bootstrap")
+
+_TOP = {"name", "description", "base", "data_dir", "span", "optimizer", "parameters", "series", "targets"}
+_OPTIMIZER = {"method": "local", "starts": 8, "max_nfev": 200, "seed": 1, "uncertainty": "jacobian",
+              "bootstrap": 40, "diff_step": 1e-6, "popsize": 10, "maxiter": 60}
+_PARAM_KEYS = {"lower", "upper", "start"}
+_SERIES_KEYS = {"name", "model", "data", "transform", "normalise", "error", "weight", "years", "regions",
+                "model_denominator", "data_denominator"}
+_TARGET_KEYS = {"series", "statistic", "max", "min", "period", "regions"}
+
+
+class CalibrationError(SDModelError, ValueError):
+    """A calibration file is invalid or does not match the model or the data."""
+
+
+@dataclass(frozen=True)
+class ParameterSpec:
+    """One parameter to estimate (one element of a subscripted constant, or all of them).
+
+    ``element`` is None for a scalar constant or for one value shared by every element.
+    ``lower``/``upper`` are the search bounds and ``start`` the first start value (None:
+    the model's value), in the constant's units. ``line`` is its line in the file.
+    """
+
+    key: str
+    name: str
+    element: str | None
+    lower: float | None
+    upper: float | None
+    start: float | None
+    line: int
+
+    @property
+    def label(self) -> str:
+        """``Name`` or ``Name[Element]``."""
+        return f"{self.name}[{self.element}]" if self.element else self.name
+
+
+@dataclass(frozen=True)
+class SeriesSpec:
+    """One data series compared with one model variable (see the module docstring)."""
+
+    name: str
+    model: str
+    data: str
+    transform: str = "level"
+    normalise: str = "mean"
+    error: float | None = None
+    weight: float = 1.0
+    years: tuple[int, int] | None = None
+    regions: tuple[str, ...] | None = None
+    model_denominator: str | None = None
+    data_denominator: str | None = None
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class TargetSpec:
+    """A pass/fail criterion on one statistic of one series, per region."""
+
+    series: str
+    statistic: str
+    max: float | None
+    min: float | None
+    period: str
+    regions: tuple[str, ...] | None
+    line: int
+
+
+@dataclass(frozen=True)
+class CalibrationConfig:
+    """A calibration file as read (names not yet checked against the model)."""
+
+    path: Path
+    name: str
+    description: str
+    base: Path | None
+    data_dir: Path | None
+    span: tuple[int, int]
+    optimizer: dict[str, Any]
+    parameters: tuple[ParameterSpec, ...]
+    series: tuple[SeriesSpec, ...]
+    targets: tuple[TargetSpec, ...] = field(default=())
+    text: str = ""
+
+    def where(self, line: int | None = None) -> str:
+        """``path:line`` (or ``path``) for error messages."""
+        return f"{self.path}:{line}" if line else str(self.path)
+
+
+# ------------------------------------------------------------------ helpers
+
+
+def _line_of(lines: list[str], needle: str, start: int = 0) -> int:
+    """1-based number of the first line at or after index ``start`` containing ``needle`` (0: none)."""
+    for i in range(start, len(lines)):
+        if needle in lines[i]:
+            return i + 1
+    return 0
+
+
+def _table_lines(lines: list[str], header: str) -> list[int]:
+    """1-based lines of every ``[[header]]`` array-of-tables header."""
+    return [i + 1 for i, text in enumerate(lines) if text.strip().startswith(f"[[{header}]]")]
+
+
+def _unknown_key(where: str, key: str, valid, what: str) -> CalibrationError:
+    hint = close_matches(key, valid)
+    tail = f"; did you mean {hint[0]!r}?" if hint else f"; valid: {', '.join(sorted(valid))}"
+    return CalibrationError(f"{where}: unknown {what} {key!r}{tail}")
+
+
+def _number(value: Any, where: str, what: str, *, positive: bool = False, nonneg: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise CalibrationError(f"{where}: {what} must be a number, got {value!r}")
+    v = float(value)
+    if not math.isfinite(v):
+        raise CalibrationError(f"{where}: {what} must be a finite number, got {value!r}")
+    if positive and v <= 0:
+        raise CalibrationError(f"{where}: {what} must be positive, got {v:g}")
+    if nonneg and v < 0:
+        raise CalibrationError(f"{where}: {what} must not be negative, got {v:g}")
+    return v
+
+
+def _integer(value: Any, where: str, what: str, low: int = 0) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise CalibrationError(f"{where}: {what} must be an integer >= {low}, got {value!r}")
+    return int(value)
+
+
+def _choice(value: Any, valid: tuple[str, ...], where: str, what: str) -> str:
+    if not isinstance(value, str) or value not in valid:
+        hint = close_matches(str(value), valid)
+        tail = f"; did you mean {hint[0]!r}?" if hint else ""
+        raise CalibrationError(f"{where}: {what} {value!r} is not one of {', '.join(valid)}{tail}")
+    return value
+
+
+def _string(value: Any, where: str, what: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise CalibrationError(f"{where}: {what} must be a non-empty string, got {value!r}")
+    return value.strip()
+
+
+def _regions(value: Any, where: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+        raise CalibrationError(f"{where}: regions must be a non-empty list of region names, got {value!r}")
+    if len(set(value)) != len(value):
+        raise CalibrationError(f"{where}: regions lists a region twice: {value!r}")
+    return tuple(value)
+
+
+def _years(value: Any, where: str) -> tuple[int, int]:
+    ok = (isinstance(value, list) and len(value) == 2
+          and all(isinstance(v, int) and not isinstance(v, bool) for v in value))
+    if not ok:
+        raise CalibrationError(f"{where}: years must be [first, last] (two integers), got {value!r}")
+    if value[0] > value[1]:
+        raise CalibrationError(f"{where}: years [{value[0]}, {value[1]}] are reversed (first after last)")
+    return int(value[0]), int(value[1])
+
+
+# ------------------------------------------------------------------ reading
+
+
+def load_config(path: str | Path) -> CalibrationConfig:
+    """Read and check the structure of a calibration TOML file.
+
+    Parameters
+    ----------
+    path : str or Path
+        The calibration file.
+
+    Returns
+    -------
+    CalibrationConfig
+        Names are not yet checked against the model or the data: see :func:`resolve`.
+
+    Raises
+    ------
+    CalibrationError
+        Missing or malformed file, unknown keys (with close matches), wrong types,
+        non-finite numbers, reversed bounds or years, duplicate names; the message names
+        the file and the line.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise CalibrationError(f"{path}: calibration file not found")
+    try:
+        text = path.read_text(encoding="utf-8")
+        data = tomllib.loads(text)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CalibrationError(f"{path}: cannot read calibration file ({exc})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise CalibrationError(f"{path}: malformed TOML: {str(exc).replace(chr(10), ' ')}") from None
+    lines = text.splitlines()
+    for key in data:
+        if key not in _TOP:
+            raise _unknown_key(f"{path}:{_line_of(lines, key)}", key, _TOP, "key")
+
+    name = _string(data.get("name", path.stem), str(path), "name")
+    description = data.get("description", "")
+    if not isinstance(description, str):
+        raise CalibrationError(f"{path}: description must be a string")
+    base = data.get("base")
+    if base is not None:
+        where = f"{path}:{_line_of(lines, 'base')}"
+        base = (path.parent / _string(base, where, "base")).resolve()
+        if not base.suffix:
+            base = base.with_suffix(".toml")
+        if not base.is_file():
+            raise CalibrationError(f"{where}: base scenario {data['base']!r} not found ({base})")
+    data_dir = data.get("data_dir")
+    if data_dir is not None:
+        data_dir = (path.parent / _string(data_dir, f"{path}:{_line_of(lines, 'data_dir')}", "data_dir")).resolve()
+
+    span_table = data.get("span", {})
+    where = f"{path}:{_line_of(lines, '[span]')}"
+    if not isinstance(span_table, dict) or not {"start", "end"} <= set(span_table):
+        raise CalibrationError(f"{where}: [span] must give start and end years")
+    for key in span_table:
+        if key not in ("start", "end"):
+            raise _unknown_key(where, key, ("start", "end"), "[span] key")
+    span = _years([span_table["start"], span_table["end"]], where)
+
+    opt_table = data.get("optimizer", {})
+    where = f"{path}:{_line_of(lines, '[optimizer]')}"
+    if not isinstance(opt_table, dict):
+        raise CalibrationError(f"{where}: [optimizer] must be a table")
+    optimizer = dict(_OPTIMIZER)
+    for key, value in opt_table.items():
+        if key not in _OPTIMIZER:
+            raise _unknown_key(where, key, _OPTIMIZER, "[optimizer] key")
+        optimizer[key] = value
+    optimizer["method"] = _choice(optimizer["method"], METHODS, where, "method")
+    optimizer["uncertainty"] = _choice(optimizer["uncertainty"], UNCERTAINTY, where, "uncertainty")
+    for key in ("starts", "max_nfev", "popsize", "maxiter"):
+        optimizer[key] = _integer(optimizer[key], where, key, low=1)
+    optimizer["bootstrap"] = _integer(optimizer["bootstrap"], where, "bootstrap", low=2)
+    optimizer["seed"] = _integer(optimizer["seed"], where, "seed", low=0)
+    optimizer["diff_step"] = _number(optimizer["diff_step"], where, "diff_step", positive=True)
+
+    parameters = _read_parameters(data.get("parameters"), path, lines)
+    series = _read_series(data.get("series"), path, lines)
+    targets = _read_targets(data.get("targets", []), path, lines, {s.name for s in series})
+    return CalibrationConfig(path=path, name=name, description=description, base=base, data_dir=data_dir,
+                             span=span, optimizer=optimizer, parameters=parameters, series=series,
+                             targets=targets, text=text)
+
+
+def _read_parameters(table: Any, path: Path, lines: list[str]) -> tuple[ParameterSpec, ...]:
+    head = _line_of(lines, "[parameters]")
+    if not isinstance(table, dict) or not table:
+        raise CalibrationError(f"{path}:{head}: [parameters] must name at least one parameter to estimate")
+    out = []
+    for key, spec in table.items():
+        line = _line_of(lines, f'"{key}"', head) or _line_of(lines, key, head) or head
+        where = f"{path}:{line}: parameter {key!r}"
+        if isinstance(spec, dict):
+            for k in spec:
+                if k not in _PARAM_KEYS:
+                    raise _unknown_key(where, k, _PARAM_KEYS, "setting")
+        else:
+            raise CalibrationError(f"{where}: give a table such as {{ lower = 0.1, upper = 0.5 }}")
+        name, element = key, None
+        if key.endswith("]") and "[" in key:
+            name, element = key[:-1].split("[", 1)
+            name, element = name.strip(), element.strip()
+        lower = _number(spec["lower"], where, "lower") if "lower" in spec else None
+        upper = _number(spec["upper"], where, "upper") if "upper" in spec else None
+        start = _number(spec["start"], where, "start") if "start" in spec else None
+        if lower is not None and upper is not None and lower >= upper:
+            raise CalibrationError(f"{where}: bounds are reversed or empty (lower {lower:g} >= upper {upper:g})")
+        out.append(ParameterSpec(key=key, name=name, element=element, lower=lower, upper=upper, start=start,
+                                 line=line))
+    return tuple(out)
+
+
+def _read_series(items: Any, path: Path, lines: list[str]) -> tuple[SeriesSpec, ...]:
+    if not isinstance(items, list) or not items:
+        raise CalibrationError(f"{path}: give at least one [[series]] to fit")
+    heads = _table_lines(lines, "series")
+    out: list[SeriesSpec] = []
+    for i, item in enumerate(items):
+        line = heads[i] if i < len(heads) else 0
+        where = f"{path}:{line}: [[series]] {item.get('name', i + 1)!r}" if isinstance(item, dict) else str(path)
+        if not isinstance(item, dict):
+            raise CalibrationError(f"{where}: each [[series]] must be a table")
+        for key in item:
+            if key not in _SERIES_KEYS:
+                raise _unknown_key(where, key, _SERIES_KEYS, "series key")
+        for key in ("name", "model", "data"):
+            if key not in item:
+                raise CalibrationError(f"{where}: missing {key!r}")
+        transform = _choice(item.get("transform", "level"), TRANSFORMS, where, "transform")
+        normalise = _choice(item.get("normalise", "mean"), NORMALISATIONS, where, "normalise")
+        error = _number(item["error"], where, "error", positive=True) if "error" in item else None
+        if normalise == "error" and error is None:
+            raise CalibrationError(f"{where}: normalise = \"error\" needs error = <measurement error>")
+        if transform == "ratio" and not {"model_denominator", "data_denominator"} <= set(item):
+            raise CalibrationError(f"{where}: transform = \"ratio\" needs model_denominator and data_denominator")
+        if transform != "ratio" and ({"model_denominator", "data_denominator"} & set(item)):
+            raise CalibrationError(f"{where}: denominators are only used with transform = \"ratio\"")
+        spec = SeriesSpec(
+            name=_string(item["name"], where, "name"), model=_string(item["model"], where, "model"),
+            data=_string(item["data"], where, "data"), transform=transform, normalise=normalise, error=error,
+            weight=_number(item.get("weight", 1.0), where, "weight", nonneg=True),
+            years=_years(item["years"], where) if "years" in item else None,
+            regions=_regions(item["regions"], where) if "regions" in item else None,
+            model_denominator=item.get("model_denominator"), data_denominator=item.get("data_denominator"),
+            line=line)
+        if any(s.name == spec.name for s in out):
+            raise CalibrationError(f"{where}: two series are called {spec.name!r}")
+        out.append(spec)
+    if all(s.weight == 0 for s in out):
+        raise CalibrationError(f"{path}: every series has weight 0; nothing to fit")
+    return tuple(out)
+
+
+def _read_targets(items: Any, path: Path, lines: list[str], names: set[str]) -> tuple[TargetSpec, ...]:
+    if not isinstance(items, list):
+        raise CalibrationError(f"{path}: targets must be [[targets]] tables")
+    heads = _table_lines(lines, "targets")
+    out = []
+    for i, item in enumerate(items):
+        line = heads[i] if i < len(heads) else 0
+        where = f"{path}:{line}: [[targets]]"
+        if not isinstance(item, dict):
+            raise CalibrationError(f"{where}: each [[targets]] must be a table")
+        for key in item:
+            if key not in _TARGET_KEYS:
+                raise _unknown_key(where, key, _TARGET_KEYS, "target key")
+        series = _string(item.get("series"), where, "series")
+        if series not in names:
+            hint = close_matches(series, names)
+            tail = f"; did you mean {hint[0]!r}?" if hint else f"; series are {', '.join(sorted(names))}"
+            raise CalibrationError(f"{where}: unknown series {series!r}{tail}")
+        if "max" not in item and "min" not in item:
+            raise CalibrationError(f"{where}: give max (or min) for the statistic")
+        out.append(TargetSpec(
+            series=series, statistic=_choice(item.get("statistic"), STATISTICS, where, "statistic"),
+            max=_number(item["max"], where, "max") if "max" in item else None,
+            min=_number(item["min"], where, "min") if "min" in item else None,
+            period=_choice(item.get("period", "all"), PERIODS, where, "period"),
+            regions=_regions(item["regions"], where) if "regions" in item else None, line=line))
+    return tuple(out)

@@ -1,0 +1,186 @@
+"""Evaluate parameter vectors in batches, in parallel, through the checkpoint store.
+
+An :class:`Evaluator` takes a batch of parameter vectors, answers those already in the
+:class:`~sd_model.calibration.store.EvaluationStore` from it, runs the rest on a pool of
+worker processes (each compiles the model once with pysimlin and keeps its runner), and
+appends the new results to the store before returning. With ``workers=1`` everything
+runs in the calling process. Results do not depend on the number of workers.
+"""
+from __future__ import annotations
+
+import math
+import multiprocessing
+import os
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any
+
+import numpy as np
+
+from ..errors import EngineError
+from .problem import PENALTY, Problem
+from .store import EvaluationStore
+
+#: The compiled runner of a worker process, set once by :func:`_init_worker` (one per process).
+_WORKER: dict[str, Any] = {}
+
+
+def compile_runner(problem: Problem) -> Any:
+    """Compile the problem's model with pysimlin for repeated runs up to its last year."""
+    from ..engines import SimlinEngine
+
+    engine = SimlinEngine(problem.model_path)
+    if engine.info.sha256 != problem.model_sha256:
+        raise EngineError(f"{problem.model_path} changed since the calibration was set up")
+    return engine.compiled(list(problem.outputs), final_time=problem.final_time)
+
+
+def evaluate_one(problem: Problem, runner: Any, x: np.ndarray) -> np.ndarray:
+    """Residual vector of ``x``; a run that fails gives :data:`PENALTY` everywhere."""
+    try:
+        outputs = runner.run(problem.params(x))
+    except EngineError:
+        return np.full(problem.n_residuals, PENALTY)
+    return problem.residuals(outputs)
+
+
+def _init_worker(problem: Problem) -> None:
+    _WORKER["problem"] = problem
+    _WORKER["runner"] = compile_runner(problem)
+
+
+def _work(chunk: np.ndarray) -> np.ndarray:
+    problem, runner = _WORKER["problem"], _WORKER["runner"]
+    return np.array([evaluate_one(problem, runner, x) for x in chunk])
+
+
+def default_workers() -> int:
+    """Number of cores this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+class Evaluator:
+    """Batch evaluation with a cache, a process pool, a progress bar and a callback.
+
+    Parameters
+    ----------
+    problem : Problem
+    store : EvaluationStore
+    workers : int
+        Worker processes; 1 runs in this process. Default is 1.
+    progress : bool
+        Show a tqdm progress bar (runs, best payoff so far) on stderr. Default is False.
+    callback : callable, optional
+        Called as ``callback(evaluator)`` after every batch that ran the model (e.g. to
+        stop a run: an exception raised there propagates after the batch is stored).
+
+    Use as a context manager (starts and stops the pool).
+    """
+
+    def __init__(self, problem: Problem, store: EvaluationStore, workers: int = 1, progress: bool = False,
+                 callback: Callable[[Evaluator], None] | None = None) -> None:
+        self.problem, self.store = problem, store
+        self.workers = max(1, int(workers))
+        self.callback = callback
+        self.runs = 0          # model runs made by this process
+        self.replayed = 0      # evaluations answered from the store
+        self.batches = 0
+        self.best = math.inf
+        self.best_x: np.ndarray | None = None
+        self.stage = ""
+        self._pool: ProcessPoolExecutor | None = None
+        self._runner: Any = None
+        self._bar: Any = None
+        self._progress = progress
+
+    def __enter__(self) -> Evaluator:
+        if self.workers > 1:
+            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"),
+                                             initializer=_init_worker, initargs=(self.problem,))
+        else:
+            self._runner = compile_runner(self.problem)
+        if self._progress:
+            from tqdm import tqdm
+
+            self._bar = tqdm(desc="calibrate", unit=" runs", dynamic_ncols=True, mininterval=0.5)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+        if self._runner is not None:
+            self._runner.close()
+            self._runner = None
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+
+    # ---------------------------------------------------------------- running
+    def _run(self, X: np.ndarray) -> np.ndarray:
+        if self._pool is None:
+            if self._runner is None:
+                raise RuntimeError("use the Evaluator as a context manager")
+            return np.array([evaluate_one(self.problem, self._runner, x) for x in X])
+        chunks = [c for c in np.array_split(X, min(self.workers, len(X))) if len(c)]
+        return np.vstack(list(self._pool.map(_work, chunks)))
+
+    def _note(self, X: np.ndarray, f: np.ndarray, ran: int) -> None:
+        i = int(np.argmin(f)) if len(f) else -1
+        if i >= 0 and f[i] < self.best:
+            self.best, self.best_x = float(f[i]), np.array(X[i])
+        if self._bar is not None:
+            self._bar.update(ran)
+            self._bar.set_postfix_str(f"{self.stage} best payoff {self.best:.6g}", refresh=False)
+
+    def _after(self, ran: int) -> None:
+        if ran:
+            self.batches += 1
+            if self.callback is not None:
+                self.callback(self)
+
+    def residuals(self, X: np.ndarray) -> np.ndarray:
+        """Residual vectors (k, m) of the parameter vectors ``X`` (k, n)."""
+        X = np.atleast_2d(np.asarray(X, dtype=float))
+        out = np.empty((len(X), self.problem.n_residuals))
+        todo = []
+        for i, x in enumerate(X):
+            r = self.store.get_full(x)
+            if r is None:
+                todo.append(i)
+            else:
+                out[i] = r
+        self.replayed += len(X) - len(todo)
+        if todo:
+            R = self._run(X[todo])
+            self.runs += len(todo)
+            out[todo] = R
+            self.store.add_full(X[todo], R)
+        self._note(X, np.einsum("ij,ij->i", out, out), len(todo))
+        self._after(len(todo))
+        return out
+
+    def payoffs(self, X: np.ndarray) -> np.ndarray:
+        """Payoffs (sum of squared residuals) of ``X`` (k, n); only the payoff is stored."""
+        X = np.atleast_2d(np.asarray(X, dtype=float))
+        out = np.empty(len(X))
+        todo = []
+        for i, x in enumerate(X):
+            f = self.store.get_payoff(x)
+            if f is None:
+                todo.append(i)
+            else:
+                out[i] = f
+        self.replayed += len(X) - len(todo)
+        if todo:
+            R = self._run(X[todo])
+            self.runs += len(todo)
+            f = np.einsum("ij,ij->i", R, R)
+            out[todo] = f
+            self.store.add_payoff(X[todo], f)
+        self._note(X, out, len(todo))
+        self._after(len(todo))
+        return out

@@ -1,0 +1,169 @@
+"""Calibration outputs: fit statistics, targets, plots, the overlay scenario and the report.
+
+Statistics (:mod:`sd_model.metrics`) are computed per series, region and period
+(in-sample: years up to the split year; out-of-sample: later years) on the values the
+series compares, with log series taken back to levels (so a log-fitted GDP reports the
+MAPE of GDP itself).
+"""
+from __future__ import annotations
+
+import io
+import json
+import math
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .. import metrics
+from ..io import atomic_write_bytes, atomic_write_text
+from .config import TargetSpec
+from .problem import Problem, SeriesData
+
+def report_values(series: SeriesData, values: np.ndarray) -> np.ndarray:
+    """Values in the units the report uses: levels for log series, else as compared."""
+    return np.exp(values) if series.spec.transform == "log" else values
+
+
+def _mask(series: SeriesData, period: str, until: int) -> np.ndarray:
+    if period == "in-sample":
+        return series.years <= until
+    if period == "out-of-sample":
+        return series.years > until
+    return np.ones(len(series.years), bool)
+
+
+def fit_table(problem: Problem, simulated: Mapping[str, np.ndarray]) -> pd.DataFrame:
+    """Fit statistics per series, region and period (rows without years are left out).
+
+    Columns: series, region, period, first_year, last_year, n, mape (fraction), rmse,
+    r2, um, us, uc, max_abs_error (in the series' report units), weight, units.
+    """
+    rows = []
+    for s in problem.series:
+        sim = report_values(s, simulated[s.spec.name])
+        obs = report_values(s, s.obs)
+        for period in ("in-sample", "out-of-sample", "all"):
+            mask = _mask(s, period, problem.until)
+            if not mask.any():
+                continue
+            for j, region in enumerate(s.regions):
+                a, b = sim[mask, j], obs[mask, j]
+                stats = metrics.fit_statistics(a, b)
+                err = np.abs(a - b)
+                rows.append({"series": s.spec.name, "region": region, "period": period,
+                             "first_year": int(s.years[mask][0]), "last_year": int(s.years[mask][-1]),
+                             **stats, "max_abs_error": float(np.nanmax(err)) if err.size else math.nan,
+                             "weight": s.spec.weight, "units": "level" if s.spec.transform == "log" else s.units})
+    return pd.DataFrame(rows)
+
+
+def check_targets(targets: Sequence[TargetSpec], table: pd.DataFrame) -> pd.DataFrame:
+    """One row per target and region: value, threshold, pass (True/False) or None (no data)."""
+    rows = []
+    for t in targets:
+        sub = table[(table["series"] == t.series) & (table["period"] == t.period)]
+        regions = t.regions or tuple(table.loc[table["series"] == t.series, "region"].unique())
+        for region in regions:
+            hit = sub[sub["region"] == region]
+            value = float(hit[t.statistic].iloc[0]) if len(hit) else math.nan
+            ok = None
+            if math.isfinite(value):
+                ok = (t.max is None or value <= t.max) and (t.min is None or value >= t.min)
+            rows.append({"series": t.series, "region": region, "period": t.period, "statistic": t.statistic,
+                         "value": value, "max": t.max, "min": t.min, "pass": ok})
+    return pd.DataFrame(rows, columns=["series", "region", "period", "statistic", "value", "max", "min", "pass"])
+
+
+# ------------------------------------------------------------------ files
+
+
+def toml_string(text: str) -> str:
+    """A TOML basic string (JSON escaping is valid TOML for these names)."""
+    return json.dumps(text, ensure_ascii=False)
+
+
+def overlay_toml(problem: Problem, x: np.ndarray, *, name: str, description: str, base: Path | None,
+                 folder: Path) -> str:
+    """The calibrated parameters as a scenario overlay (``inherits`` the base scenario)."""
+    lines = [f"name = {toml_string(name)}", f"description = {toml_string(description)}"]
+    if base is not None:
+        rel = os.path.relpath(base, folder.resolve())
+        lines.append(f"inherits = {toml_string(Path(rel).as_posix())}")
+    lines += ["", "[params]"]
+    for pname, value in problem.overrides(x).items():
+        if isinstance(value, dict):
+            inner = ", ".join(f"{toml_string(e) if not e.isidentifier() else e} = {v!r}" for e, v in value.items())
+            lines.append(f"{toml_string(pname)} = {{ {inner} }}")
+        else:
+            lines.append(f"{toml_string(pname)} = {value!r}")
+    return "\n".join(lines) + "\n"
+
+
+def write_plots(problem: Problem, simulated: Mapping[str, np.ndarray], folder: Path) -> list[Path]:
+    """One PNG per series: simulated (line) and observed (dots) per region; the split year dashed."""
+    from ..plotting import REGION_COLOURS, plt
+
+    paths = []
+    for s in problem.series:
+        sim = report_values(s, simulated[s.spec.name])
+        obs = report_values(s, s.obs)
+        n = len(s.regions)
+        fig, axes = plt.subplots(1, n, figsize=(3.2 * n + 1, 3.2), squeeze=False)
+        for j, (ax, region) in enumerate(zip(axes[0], s.regions)):
+            colour = REGION_COLOURS.get(region, "k")
+            ax.plot(s.years, obs[:, j], "o", ms=3, color=colour, alpha=0.6, label="data")
+            ax.plot(s.years, sim[:, j], "-", color=colour, label="model")
+            if problem.until < s.years[-1]:
+                ax.axvline(problem.until + 0.5, color="grey", ls="--", lw=0.8)
+            ax.set_title(region, fontsize=9)
+            ax.grid(alpha=0.3)
+            if s.spec.transform == "log":
+                ax.set_yscale("log")
+        axes[0][0].legend(fontsize=7)
+        unit = "level" if s.spec.transform == "log" else s.units
+        fig.suptitle(f"{s.spec.name}: {s.model} vs {s.spec.data} ({s.spec.transform}, {unit}; "
+                     f"weight {s.spec.weight:g})", fontsize=9)
+        fig.tight_layout()
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=90)
+        plt.close(fig)
+        path = folder / f"{slug(s.spec.name)}.png"
+        atomic_write_bytes(path, buf.getvalue())
+        paths.append(path)
+    return paths
+
+
+def slug(text: str) -> str:
+    """File-name form of a series name."""
+    out = "".join(c.lower() if c.isalnum() else "_" for c in text)
+    return "_".join(p for p in out.split("_") if p) or "series"
+
+
+def _fmt(v: Any, digits: int = 4) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, (bool, np.bool_)):
+        return "yes" if v else "no"
+    if isinstance(v, (int, np.integer)):
+        return str(int(v))
+    if isinstance(v, float) and not math.isfinite(v):
+        return "inf" if v == math.inf else ("-inf" if v == -math.inf else "")
+    return f"{v:.{digits}g}"
+
+
+def markdown_table(df: pd.DataFrame, columns: Sequence[str], headers: Sequence[str] | None = None) -> str:
+    """A GitHub Markdown table of ``columns`` of ``df``."""
+    headers = headers or columns
+    out = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(columns)]
+    for _, row in df.iterrows():
+        out.append("| " + " | ".join(_fmt(row[c]) if not isinstance(row[c], str) else row[c] for c in columns) + " |")
+    return "\n".join(out)
+
+
+def write_text(path: Path, text: str) -> Path:
+    """Atomic text write (re-exported for the runner)."""
+    return atomic_write_text(path, text)
