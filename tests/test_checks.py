@@ -1,0 +1,256 @@
+"""The model-testing battery (sd_model.checks, `sd-model check`).
+
+Each check must pass on the shipped model and fail, naming the variable, on a copy of the
+model broken on purpose (made here from the shipped file by a text edit). The reference
+values of the helper tests are worked out by hand, not taken from the code under test.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import xarray as xr
+from click.testing import CliRunner
+
+from cli import main
+from sd_model.checks import DEFAULT_SPEC, CheckSpecError, check_names, load_spec, run_checks
+from sd_model.checks._context import integrity_problems, max_relative_change
+from sd_model.errors import SDModelError
+from sd_model.mdl import read_model_info
+from sd_model.run import DEFAULT_MODEL
+
+MODEL_TEXT = DEFAULT_MODEL.read_text(encoding="utf-8")
+FAST_GROUPS = ["units", "integration", "extremes", "mass_balance", "behaviour"]
+
+
+def broken_copy(tmp_path: Path, old: str, new: str, name: str = "broken.mdl") -> Path:
+    """Write the shipped model with ``old`` replaced by ``new`` (which must occur exactly once)."""
+    assert MODEL_TEXT.count(old) == 1, old
+    path = tmp_path / name
+    path.write_text(MODEL_TEXT.replace(old, new), encoding="utf-8")
+    return path
+
+
+def spec_copy(tmp_path: Path, *edits: tuple[str, str]) -> Path:
+    """The shipped declarations with text edits, its baseline made absolute."""
+    text = DEFAULT_SPEC.read_text(encoding="utf-8")
+    text = text.replace('baseline = "../historical.toml"',
+                        f'baseline = "{(DEFAULT_SPEC.parent.parent / "historical.toml").as_posix()}"')
+    for old, new in edits:
+        assert text.count(old) >= 1, old
+        text = text.replace(old, new)
+    path = tmp_path / "checks.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def by_name(results):
+    return {r.name: r for r in results}
+
+
+# ---------------------------------------------------------------- the shipped model
+
+
+@pytest.fixture(scope="module")
+def shipped(cache_dir):
+    return by_name(run_checks(only=FAST_GROUPS))
+
+
+#: Known model problem, reported to the model's owner: constants whose declared range
+#: includes a value the model cannot run at (NaN). strict: the marker must go once fixed.
+KNOWN_MODEL_FAILURES = {"extremes.parameter_bounds"}
+
+
+@pytest.mark.parametrize("name", [n for n in check_names() if n.split(".")[0] in FAST_GROUPS])
+def test_shipped_model_passes(shipped, name, request):
+    if name in KNOWN_MODEL_FAILURES:
+        request.applymarker(pytest.mark.xfail(strict=True, reason="model: declared lower bounds such as "
+                                              "Initial Capital = 0 give NaN (see docs/checks.md)"))
+    result = shipped[name]
+    assert result.passed, f"{name}: {result.figure}: {result.message}"
+    assert result.figure
+
+
+def test_parameter_bounds_names_the_constants_it_fails_on(shipped):
+    """Whatever its verdict, the sweep reports by constant, bound and first non-finite variable."""
+    result = shipped["extremes.parameter_bounds"]
+    runs = sum(1 for v in read_model_info(DEFAULT_MODEL).constants().values() for b in v.range if b is not None)
+    assert f"of {runs} bound runs clean" in result.figure
+    if not result.passed:
+        assert "Initial Capital = 0 (lower bound): non-finite values" in result.message
+
+
+@pytest.mark.slow
+def test_engines_agree_on_every_variable(cache_dir):
+    (result,) = run_checks(only=["agreement"])
+    assert result.passed, result.message
+    assert "over 208 variables, 1978-1990" in result.figure
+
+
+# ---------------------------------------------------------------- broken copies
+
+
+def test_units_error_fails_units_check_naming_the_variable(tmp_path):
+    path = broken_copy(tmp_path, "Depreciation[Region] = Capital[Region] * Depreciation Rate\n\t~\tbillion_yuan/Year",
+                       "Depreciation[Region] = Capital[Region] * Depreciation Rate\n\t~\tbillion_yuan")
+    results = by_name(run_checks(path, only=["units"]))
+    assert results["units.documented"].passed
+    bad = results["units.consistency"]
+    assert not bad.passed
+    assert "Depreciation" in bad.message
+    assert bad.figure.startswith("0 errors, ") and not bad.figure.startswith("0 errors, 0 unit")
+
+
+def test_missing_comment_fails_documentation_check(tmp_path):
+    path = broken_copy(tmp_path, "\t~\tCapital worn out per year.", "\t~\t")
+    result = by_name(run_checks(path, only=["units.documented"]))["units.documented"]
+    assert not result.passed and "Depreciation" in result.message
+    assert result.figure == "212 of 213 variables documented"
+
+
+def test_leaking_migration_fails_mass_balance_naming_the_variable(tmp_path):
+    path = broken_copy(tmp_path, "Immigration[Dest] = SUM(Migration[Region!, Dest])",
+                       "Immigration[Dest] = 1.01 * SUM(Migration[Region!, Dest])")
+    results = by_name(run_checks(path, only=["mass_balance", "units.consistency"]))
+    leak = results["mass_balance.migration"]
+    assert not leak.passed
+    assert leak.message.startswith("Immigration: Immigration = column sums of Migration fails")
+    assert "Net Migration" in leak.message and "Population" in leak.message
+    # the leak is 1% of immigration; relative to the gross flow it is of that order
+    assert 1e-3 < float(leak.figure.split()[3]) < 0.02
+    # and only that law is broken: units still consistent, credit and fiscal balances hold
+    assert results["units.consistency"].passed
+    assert results["mass_balance.credit"].passed and results["mass_balance.fiscal"].passed
+
+
+def test_leaking_credit_fails_credit_balance(tmp_path):
+    path = broken_copy(tmp_path, "New Loans[Dest] = SUM(Credit Flow[Region!, Dest])",
+                       "New Loans[Dest] = SUM(Credit Flow[Region!, Dest]) * 0.999")
+    result = by_name(run_checks(path, only=["mass_balance.credit"]))["mass_balance.credit"]
+    assert not result.passed and result.message.startswith("New Loans:")
+
+
+def test_negative_stock_fails_extremes_naming_the_stock(tmp_path):
+    # withdrawals larger than what is deposited: the stock is drained below zero
+    path = broken_copy(tmp_path, "Deposit Withdrawal[Region] = Deposits[Region] * Deposit Withdrawal Rate",
+                       "Deposit Withdrawal[Region] = Deposits[Region] * Deposit Withdrawal Rate + 2 * "
+                       "Deposit Mobilisation[Region]")
+    results = by_name(run_checks(path, only=["extremes.baseline", "units.consistency"]))
+    assert results["units.consistency"].passed
+    bad = results["extremes.baseline"]
+    assert not bad.passed
+    assert "negative stock Deposits[" in bad.message
+
+
+def test_model_that_does_not_compile_fails_every_check_it_reaches(tmp_path):
+    path = broken_copy(tmp_path, "National GDP = SUM(GDP[Region!])", "National GDP = SUM(GDP[Region!]) +")
+    results = run_checks(path, only=["integration.time_step", "mass_balance.fiscal"])
+    assert [r.passed for r in results] == [False, False]
+    assert all(r.figure == "could not run" and r.message for r in results)
+
+
+# ---------------------------------------------------------------- declarations can fail the model
+
+
+def test_a_direction_the_model_does_not_give_fails(tmp_path):
+    spec = spec_copy(tmp_path, ('relation = "lower"\n  because = "Savings feed',
+                                'relation = "higher"\n  because = "Savings feed'))
+    result = by_name(run_checks(only=["extremes.zero_savings"], spec=spec))["extremes.zero_savings"]
+    assert not result.passed
+    assert "National GDP 2050" in result.message and "expected higher" in result.message
+    assert "Savings feed" in result.message  # the declared reason is quoted
+
+
+def test_thresholds_are_enforced(tmp_path):
+    spec = spec_copy(tmp_path, ("max_half_step_change = 0.01", "max_half_step_change = 0.001"),
+                     ("max_mape = 0.05", "max_mape = 0.01"))
+    results = by_name(run_checks(only=["integration.time_step", "behaviour.population"], spec=spec))
+    assert not results["integration.time_step"].passed
+    assert "Loans" in results["integration.time_step"].message
+    pop = results["behaviour.population"]
+    assert not pop.passed and "Northeast" in pop.message
+
+
+# ---------------------------------------------------------------- helpers against hand-worked values
+
+
+def _ds(**arrays):
+    time = np.array([2000.0, 2001.0, 2002.0])
+    return xr.Dataset({k: (("time", "Region"), np.asarray(v, float)) for k, v in arrays.items()},
+                      coords={"time": time, "Region": ["East", "West"]})
+
+
+def test_max_relative_change_pointwise_and_signed():
+    ref = _ds(a=[[1, 2], [1, 2], [1, 2]], s=[[10, -10], [0.0, 0], [-10, 10]])
+    new = _ds(a=[[1, 2], [1.1, 2], [1, 2]], s=[[10, -10], [0.5, 0], [-10, 10]])
+    # a: 0.1 / 1 at 2001 East; s (signed): 0.5 against the peak |s| of East, 10 -> 0.05
+    assert max_relative_change(new, ref, ("a",), ()) == pytest.approx((0.1, "a[East] in 2001"))
+    worst, where = max_relative_change(new, ref, ("s",), ("s",))
+    assert worst == pytest.approx(0.05) and where == "s[East] in 2001"
+
+
+def test_integrity_names_negative_stock_and_first_non_finite_variable():
+    info = read_model_info(DEFAULT_MODEL)
+    ds = _ds(Capital=[[1, 2], [1, -0.5], [1, 3]], GDP=[[1, 1], [1, np.nan], [np.nan, np.nan]],
+             **{"GDP per Capita": [[1, 1], [1, 1], [np.nan, 1]], "National GDP": [[1, 1], [1, 1], [1, 1]]})
+    problems = integrity_problems(ds, info)
+    # GDP turns NaN first (2001); GDP per Capita only later
+    assert problems[0] == "non-finite values in 2 variables from 2001, starting at GDP"
+    assert problems[1] == "negative stock Capital[West]: -0.5 in 2001"
+
+
+# ---------------------------------------------------------------- declarations file
+
+
+@pytest.mark.parametrize("edit,match", [
+    (("rtol = 1e-9\n# Second", "rtol = -1\n# Second"), "mass_balance.rtol must be positive"),
+    (("max_rk4_vs_euler = 0.02", "max_rk4_vs_euler = \"2%\""), "integration.max_rk4_vs_euler must be a finite"),
+    (('relation = "zero"', 'relation = "none"'), "relation 'none' is not one of"),
+    (("[mass_balance]", "[mass_balance]\nrtoll = 1"), "unknown key 'mass_balance.rtoll'"),
+    (('name = "zero_lending"', 'name = "zero_savings"'), "'zero_savings' is duplicated"),
+    (("first_year = 2003", "first_year = 2016"), "last_year 2015 is not after first_year 2016"),
+    (("[units]", "[units\n"), "malformed TOML"),
+])
+def test_bad_declarations_are_rejected_with_the_key(tmp_path, edit, match):
+    with pytest.raises(CheckSpecError, match=match):
+        load_spec(spec_copy(tmp_path, edit))
+
+
+def test_unknown_check_name_suggests_close_match():
+    with pytest.raises(SDModelError, match="did you mean 'mass_balance'"):
+        run_checks(only=["mass_balanse"])
+
+
+def test_unknown_variable_in_declaration_fails_that_check(tmp_path):
+    spec = spec_copy(tmp_path, ('variable = "National Deposits"', 'variable = "National Depostis"'))
+    result = by_name(run_checks(only=["extremes.zero_savings"], spec=spec))["extremes.zero_savings"]
+    assert not result.passed and "National Depostis" in result.message
+
+
+# ---------------------------------------------------------------- command line
+
+
+def test_cli_prints_table_and_exits_zero(cache_dir):
+    out = CliRunner().invoke(main, ["check", "--only", "units", "--only", "mass_balance.fiscal"])
+    assert out.exit_code == 0, out.output
+    lines = out.output.splitlines()
+    assert lines[0].split() == ["check", "result", "figure"]
+    assert any(li.startswith("units.consistency") and " pass " in li for li in lines)
+    assert lines[-1] == "all 3 checks passed"
+
+
+def test_cli_exits_one_and_names_the_variable_on_failure(tmp_path, cache_dir):
+    path = broken_copy(tmp_path, "Immigration[Dest] = SUM(Migration[Region!, Dest])",
+                       "Immigration[Dest] = 1.01 * SUM(Migration[Region!, Dest])")
+    out = CliRunner().invoke(main, ["check", "--only", "mass_balance", "--model", str(path)])
+    assert out.exit_code == 1
+    assert "mass_balance.migration" in out.output and "FAIL" in out.output
+    assert "1 of 3 checks failed" in out.output and "Immigration" in out.output
+
+
+def test_cli_bad_input_exits_two():
+    out = CliRunner().invoke(main, ["check", "--only", "nosuch"])
+    assert out.exit_code == 2 and out.output.startswith("error: unknown check 'nosuch'")
+    listing = CliRunner().invoke(main, ["check", "--list"])
+    assert listing.exit_code == 0 and "extremes.closed_migration" in listing.output.split()
