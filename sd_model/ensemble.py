@@ -42,10 +42,10 @@ from .scenario import Scenario, merge_params, validate
 
 __all__ = ["run_ensemble", "ENSEMBLE_ENGINES", "DEFAULT_ENSEMBLE_ENGINE", "EnsembleWarning"]
 
-ENSEMBLE_ENGINES = ("simlin", "pysd")  # "batch" added with sd_model.batch
+ENSEMBLE_ENGINES = ("batch", "simlin", "pysd")
 #: The vectorised engine: equal to simlin to 1e-9 relative (tests/test_batch.py), fastest.
-DEFAULT_ENSEMBLE_ENGINE = "simlin"
-_MAX_CHUNK = {"batch": 500, "simlin": 100, "pysd": 1}
+DEFAULT_ENSEMBLE_ENGINE = "batch"
+_MAX_CHUNK = {"batch": 1000, "simlin": 100, "pysd": 1}
 
 Column = tuple[str, "tuple[str, ...] | None"]
 
@@ -335,7 +335,7 @@ def run_ensemble(scenario: Scenario, parameter_sets: pd.DataFrame, outputs: Sequ
         Show a progress bar of finished runs on stderr. Default is True.
     chunk_size : int, optional
         Members per chunk (the unit of work, of storage and of resuming). Default depends on
-        the engine and the number of members (at most 500 for "batch", 100 for "simlin").
+        the engine and the number of members (at most 1000 for "batch", 100 for "simlin").
 
     Returns
     -------

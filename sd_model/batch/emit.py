@@ -1,0 +1,271 @@
+"""Emit the Python source of a translated model (see :mod:`sd_model.batch.translate`).
+
+The generated module defines five functions over dicts of arrays (layout: subscripts
+first, batch axes last):
+
+``setup(K, N)``
+    level-0 auxiliaries and the level-0 sub-expressions hoisted out of the time loop;
+``init(K, N)``
+    the stocks' initial values (at INITIAL TIME);
+``block(K, T, N)``
+    level-1 auxiliaries and hoisted level-1 sub-expressions for the times ``T`` (shape
+    ``(Bt, 1)``), returned time-first: ``(Bt, *dims, N)``;
+``run(K, S, N, n_steps, every, saved, BT)``
+    the Euler loop: auxiliaries from the stocks at t, then every stock += dt * net flow;
+    stocks are written into ``saved`` every ``every`` steps;
+``post(K, S, T, N)``
+    the requested auxiliaries at all saved times at once from the saved stocks.
+"""
+from __future__ import annotations
+
+from ..mdl import normalize_name
+from .translate import (_BINOPS, _REDUCE, _UFUNCS, TIME_NAMES, Bin, Call, Eq, Model, Num, Ref, Unary,
+                        UnsupportedError, level, node_level, order, refs, resolve)
+
+__all__ = ["emit_source"]
+
+
+def _fail(model: Model, eq: Eq, what: str) -> UnsupportedError:
+    return UnsupportedError(f"{model.info.path}:{eq.line}: {eq.name!r}: {what}")
+
+
+class _Emitter:
+    def __init__(self, model: Model, times: dict[str, float]) -> None:
+        self.m, self.times = model, times
+        self.hoisted: dict[str, dict[str, str]] = {"setup": {}, "block": {}}  # code -> name
+        self.uses: dict[str, set[str]] = {m: set() for m in ("setup", "init", "block", "loop", "post")}
+        self.block_vars: set[str] = set()
+
+    # ------------------------------------------------------------ expressions
+    def expr(self, eq: Eq, node: object, mode: str, canon: list[str]) -> tuple[str, tuple[str, ...], bool]:
+        """Return (code, leading axes, plain) of ``node``; plain = a Python float without batch axes."""
+        if mode == "loop" and not isinstance(node, (Num, Ref)):
+            lvl = node_level(self.m, eq, node)
+            if lvl < 2:
+                return self.hoist(eq, node, lvl, canon)
+        if isinstance(node, Num):
+            return repr(node.value), (), True
+        if isinstance(node, Ref):
+            return self.ref(eq, node, mode, canon)
+        if isinstance(node, Unary):
+            code, axes, plain = self.expr(eq, node.arg, mode, canon)
+            if node.op == ":NOT:":
+                return f"np.logical_not({code})", axes, plain
+            return (f"(-{code})" if node.op == "-" else code), axes, plain
+        if isinstance(node, Bin):
+            (lc, la, lp), (rc, ra, rp) = self.expr(eq, node.left, mode, canon), self.expr(eq, node.right, mode, canon)
+            axes = _merge(canon, la, ra)
+            lc, rc = _align(lc, la, axes, lp), _align(rc, ra, axes, rp)
+            if node.op == "^" and lp and rp:
+                return f"np.power({lc}, {rc})", axes, True
+            return f"({lc} {_BINOPS[node.op]} {rc})", axes, lp and rp
+        assert isinstance(node, Call)
+        args = [self.expr(eq, a, mode, canon) for a in node.args]
+        if node.func in _UFUNCS:
+            code, axes, plain = args[0]
+            return f"{_UFUNCS[node.func]}({code})", axes, plain
+        if node.func in _REDUCE:
+            code, axes, _ = args[0]
+            bang = [i for i, a in enumerate(axes) if a.endswith("!")]
+            if not bang:
+                raise _fail(self.m, eq, f"{node.func} needs an argument with a '!' subscript, e.g. x[Region!]")
+            axis = bang[0] if len(bang) == 1 else tuple(bang)
+            return f"{code}.{_REDUCE[node.func]}(axis={axis})", tuple(a for a in axes if not a.endswith("!")), False
+        axes = _merge(canon, *[a for _, a, _ in args])
+        codes = [_align(c, a, axes, p) for c, a, p in args]
+        plain = all(p for _, _, p in args)
+        if node.func in ("MIN", "MAX"):
+            return f"np.{'minimum' if node.func == 'MIN' else 'maximum'}({codes[0]}, {codes[1]})", axes, plain
+        if node.func == "IF THEN ELSE":
+            return f"np.where({codes[0]}, {codes[1]}, {codes[2]})", axes, plain
+        ident = _lookup_ident(self.m, self.m.index[normalize_name(node.func)])
+        return f"np.interp({codes[0]}, {ident}_x, {ident}_y)", axes, plain
+
+    def hoist(self, eq: Eq, node: object, lvl: int, canon: list[str]) -> tuple[str, tuple[str, ...], bool]:
+        mode = "setup" if lvl == 0 else "block"
+        code, axes, plain = self.expr(eq, node, mode, canon)
+        if plain:
+            return code, axes, plain
+        table = self.hoisted[mode]
+        if code not in table:
+            table[code] = f"h{len(self.hoisted['setup']) + len(self.hoisted['block'])}"
+        name = table[code]
+        if mode == "setup":
+            self.uses["loop"].add(name)
+            return name, axes, False
+        return f"b_{name}[j]", axes, False
+
+    def ref(self, eq: Eq, node: Ref, mode: str, canon: list[str]) -> tuple[str, tuple[str, ...], bool]:
+        name = resolve(self.m, eq, node)
+        if name in TIME_NAMES:
+            if name != "time":
+                return repr(self.times[name]), (), True
+            if mode in ("init", "loop"):
+                return ("t" if mode == "loop" else repr(self.times["initial time"])), (), True
+            if mode == "setup":
+                raise _fail(self.m, eq, "internal error: Time in a constant expression")
+            return "T", (), False
+        if name in self.m.consts:
+            ident, dims, lvl = self.m.consts[name], self.m.info.variables[name].dims, 0
+        else:
+            target = self.m.eqs[name]
+            ident, dims, lvl = target.ident, target.dims, level(self.m, name, ())
+        if mode in ("loop", "block") and lvl == 1:
+            self.block_vars.add(name)
+        if mode == "loop" and lvl == 1:
+            base = f"b_{ident}[j]"
+        else:
+            self.uses[mode].add(ident)
+            base = ident
+        if len(node.subs) != len(dims):
+            raise _fail(self.m, eq, f"{node.name!r} has {len(dims)} subscript(s) {list(dims)}, "
+                                    f"referenced with {len(node.subs)}")
+        parts, axes = [], []
+        subscripts = self.m.info.subscripts
+        for (tok, bang), dim in zip(node.subs, dims):
+            elements = subscripts[dim]
+            if tok in subscripts:
+                if list(subscripts[tok]) != list(elements):
+                    raise _fail(self.m, eq, f"subscript {tok!r} of {node.name!r} does not match its range "
+                                            f"{dim!r} (subranges and mappings are not supported)")
+                axis = tok + ("!" if bang else "")
+                if not bang and tok not in eq.dims:
+                    raise _fail(self.m, eq, f"subscript {tok!r} of {node.name!r} is not a dimension of the "
+                                            f"equation {list(eq.dims)}")
+                if bang and axis not in canon:
+                    canon.append(axis)
+                if axis in axes:
+                    raise _fail(self.m, eq, f"{node.name!r} uses subscript {tok!r} twice")
+                parts.append(":")
+                axes.append(axis)
+                continue
+            found = [i for i, e in enumerate(elements) if e.lower() == tok.lower()]
+            if not found or bang:
+                raise _fail(self.m, eq, f"unknown subscript {tok!r} in {node.name!r}; valid: "
+                                        f"{dim}, {', '.join(elements)}")
+            parts.append(str(found[0]))
+        while parts and parts[-1] == ":":
+            parts.pop()
+        return (f"{base}[{', '.join(parts)}]" if parts else base), tuple(axes), False
+
+    # ------------------------------------------------------------ statements
+    def full(self, eq: Eq, node: object, mode: str) -> str:
+        """Code of ``node`` as a full array of ``eq``'s dims (plus the batch axes)."""
+        canon = list(eq.dims)
+        code, axes, plain = self.expr(eq, node, mode, canon)
+        if any(a.endswith("!") for a in axes):
+            raise _fail(self.m, eq, "a '!' subscript outside SUM, VMAX or VMIN")
+        code = _align(code, axes, eq.dims, plain)
+        if plain or set(axes) != set(eq.dims):
+            code = f"np.broadcast_to({code}, {self.shape(eq.dims)} + B)"
+        return code
+
+    def shape(self, dims: tuple[str, ...]) -> tuple[int, ...]:
+        return tuple(len(self.m.info.subscripts[d]) for d in dims)
+
+
+def _lookup_ident(model: Model, name: str) -> str:
+    return "L" + str(list(model.lookups).index(name))
+
+
+def _merge(canon: list[str], *axes_lists: tuple[str, ...]) -> tuple[str, ...]:
+    present = set().union(*axes_lists) if axes_lists else set()
+    return tuple(a for a in canon if a in present)
+
+
+def _align(code: str, axes: tuple[str, ...], target: tuple[str, ...], plain: bool) -> str:
+    if plain or tuple(axes) == tuple(target):
+        return code
+    rel = [a for a in target if a in axes]
+    if rel != list(axes):
+        code = f"_perm({code}, {tuple(axes.index(a) for a in rel)})"
+    if len(rel) == len(target):
+        return code
+    idx = [":" if a in axes else "None" for a in target]
+    while idx and idx[-1] == ":":
+        idx.pop()
+    return f"{code}[{', '.join(idx)}]"
+
+
+def emit_source(model: Model, outputs: list[str], times: dict[str, float]) -> str:
+    """Python source of the five functions for ``outputs`` (canonical names) and ``times``."""
+    em = _Emitter(model, times)
+    eqs = model.eqs
+    stocks = [n for n, e in eqs.items() if e.kind == "stock"]
+    aux = {n: e for n, e in eqs.items() if e.kind == "aux"}
+    lvl = {n: level(model, n, ()) for n in aux}
+
+    def deps(n: str) -> set[str]:
+        e = eqs[n]
+        return refs(model, e, e.tree if e.kind == "aux" else e.init)
+
+    def closure(start: set[str], keep) -> set[str]:
+        todo, seen = list(start), set()
+        while todo:
+            n = todo.pop()
+            if n in seen:
+                continue
+            seen.add(n)
+            todo.extend(d for d in deps(n) if d in aux and keep(d))
+        return seen
+
+    # setup: every level-0 auxiliary
+    setup_names = order(model, {n for n in aux if lvl[n] == 0}, deps)
+    setup = [f"    {eqs[n].ident} = {em.full(eqs[n], eqs[n].tree, 'setup')}" for n in setup_names]
+    # init: stocks from their initial values (with the auxiliaries of level >= 1 they need)
+    init_set = closure(set(stocks), lambda d: lvl[d] >= 1) | set(stocks)
+    init = []
+    for n in order(model, init_set, deps):
+        e = eqs[n]
+        code = em.full(e, e.init if e.kind == "stock" else e.tree, "init")
+        init.append(f"    {e.ident} = np.array({code}, dtype=float)" if e.kind == "stock" else f"    {e.ident} = {code}")
+    # loop: flows of every stock, with the level-2 auxiliaries they need
+    flow_deps = set().union(*(refs(model, eqs[s], eqs[s].tree) for s in stocks)) if stocks else set()
+    loop_set = closure({d for d in flow_deps if d in aux and lvl[d] == 2}, lambda d: lvl[d] == 2)
+    loop = [f"            {eqs[n].ident} = {em.full(eqs[n], eqs[n].tree, 'loop')}"
+            for n in order(model, loop_set, lambda n: refs(model, eqs[n], eqs[n].tree))]
+    for s in stocks:
+        loop.append(f"            f_{eqs[s].ident} = {em.full(eqs[s], eqs[s].tree, 'loop')}")
+    loop += [f"            {eqs[s].ident} = {eqs[s].ident} + dt * f_{eqs[s].ident}" for s in stocks]
+    # block: the level-1 auxiliaries the loop uses, then the hoisted level-1 sub-expressions
+    block_set = closure(set(em.block_vars), lambda d: lvl[d] == 1)
+    block = [f"    {eqs[n].ident} = {em.full(eqs[n], eqs[n].tree, 'block')}"
+             for n in order(model, block_set, lambda n: refs(model, eqs[n], eqs[n].tree))]
+    block += [f"    {name} = {code}" for code, name in em.hoisted["block"].items()]
+    block_out = [eqs[n].ident for n in block_set] + list(em.hoisted["block"].values())
+    setup += [f"    {name} = {code}" for code, name in em.hoisted["setup"].items()]
+    setup_out = [eqs[n].ident for n in setup_names] + list(em.hoisted["setup"].values())
+    # post: requested auxiliaries of level >= 1 at all saved times
+    post_set = closure({n for n in outputs if n in aux and lvl[n] >= 1}, lambda d: lvl[d] >= 1)
+    post = [f"    {eqs[n].ident} = {em.full(eqs[n], eqs[n].tree, 'post')}"
+            for n in order(model, post_set, lambda n: refs(model, eqs[n], eqs[n].tree))]
+
+    stock_ids = {eqs[s].ident for s in stocks}
+    ext = lambda mode, local: sorted(em.uses[mode] - local)  # noqa: E731
+    lines = ["def setup(K, N):", "    B = (N,)"]
+    lines += [f"    {u} = K[{u!r}]" for u in ext("setup", set(setup_out))] + setup
+    lines += [f"    return {{{', '.join(f'{o!r}: {o}' for o in setup_out)}}}", "",
+              "def init(K, N):", "    B = (N,)"]
+    lines += [f"    {u} = K[{u!r}]" for u in ext("init", {eqs[n].ident for n in init_set})] + init
+    lines += [f"    return {{{', '.join(f'{eqs[s].ident!r}: {eqs[s].ident}' for s in stocks)}}}", "",
+              "def block(K, T, N):", "    B = (T.shape[0], N)"]
+    lines += [f"    {u} = K[{u!r}][..., None, :]" for u in ext("block", {eqs[n].ident for n in block_set})] + block
+    lines += [f"    return {{{', '.join(f'{o!r}: _tfirst({o})' for o in block_out)}}}", "",
+              "def run(K, S, N, n_steps, every, saved, BT):", "    B = (N,)"]
+    lines += [f"    {u} = K[{u!r}]" for u in ext("loop", stock_ids | {eqs[n].ident for n in loop_set})]
+    lines += [f"    {eqs[s].ident} = S[{eqs[s].ident!r}]" for s in stocks]
+    lines += ["    k = 0", "    while k < n_steps:", "        nb = min(BT, n_steps - k)",
+              "        T = t0 + dt * np.arange(k, k + nb, dtype=float)[:, None]",
+              "        blk = block(K, T, N)"]
+    lines += [f"        b_{o} = blk[{o!r}]" for o in block_out]
+    lines += ["        for j in range(nb):", "            if k % every == 0:"]
+    lines += [f"                saved[{eqs[s].ident!r}][k // every] = {eqs[s].ident}" for s in stocks]
+    lines += ["            t = t0 + dt * k"] + loop + ["            k += 1", "    if k % every == 0:"]
+    lines += [f"        saved[{eqs[s].ident!r}][k // every] = {eqs[s].ident}" for s in stocks]
+    lines += ["    return saved", "", "def post(K, S, T, N):", "    B = (T.shape[0], N)"]
+    post_local = {eqs[n].ident for n in post_set}
+    for u in ext("post", post_local):
+        lines.append(f"    {u} = np.moveaxis(S[{u!r}], 0, -2)" if u in stock_ids else f"    {u} = K[{u!r}][..., None, :]")
+    lines += post + [f"    return {{{', '.join(f'{eqs[n].ident!r}: {eqs[n].ident}' for n in post_set)}}}", ""]
+    lines.insert(0, f"t0 = {times['initial time']!r}\ndt = {times['time step']!r}\n")
+    return "\n".join(lines)

@@ -1,0 +1,198 @@
+"""Run the generated numpy code: many parameter sets at once, or one through the Engine interface."""
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..engines import Engine, resolve_outputs
+from ..errors import EngineError, ModelFileError, SDModelError
+from ..mdl import ModelInfo, read_model_info
+from .emit import emit_source
+from .translate import UnsupportedError, level, translate
+
+__all__ = ["BatchModel", "BatchSim", "BatchEngine"]
+
+#: Time steps computed together for the Time-only parts of the equations.
+BLOCK_STEPS = 128
+
+
+def _perm(x: np.ndarray, order: tuple[int, ...]) -> np.ndarray:
+    return x.transpose(order + tuple(range(len(order), x.ndim)))
+
+
+def _tfirst(x: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(np.moveaxis(x, -2, 0))
+
+
+class BatchModel:
+    """A Vensim model translated once into vectorised numpy code.
+
+    Parameters
+    ----------
+    model : str, Path or ModelInfo
+        The .mdl file (or its parsed metadata).
+
+    Raises
+    ------
+    ModelFileError
+        If an equation uses a construct the batch engine does not translate (naming the
+        file, line, variable and construct).
+    """
+
+    def __init__(self, model: str | Path | ModelInfo) -> None:
+        self.info = model if isinstance(model, ModelInfo) else read_model_info(model)
+        try:
+            self.model = translate(self.info)
+        except UnsupportedError as exc:
+            raise ModelFileError(str(exc)) from None
+
+    def compile(self, outputs: Sequence[str] | None = None, *, final_time: float | None = None,
+                time_step: float | None = None) -> "BatchSim":
+        """Generate and compile the code for ``outputs`` and these time settings.
+
+        Parameters
+        ----------
+        outputs : sequence of str, optional
+            Variables to return (Vensim names). Default is every variable except lookups.
+        final_time, time_step : float, optional
+            FINAL TIME and TIME STEP (Year). Default is the model's.
+        """
+        return BatchSim(self, resolve_outputs(self.info, outputs), final_time, time_step)
+
+
+class BatchSim:
+    """Compiled code of one :class:`BatchModel` for fixed outputs and time settings.
+
+    ``times`` holds the saved times (Year). :meth:`run_sets` runs N parameter sets at once.
+    """
+
+    def __init__(self, batch: BatchModel, names: list[str], final_time: float | None,
+                 time_step: float | None) -> None:
+        info = self.info = batch.info
+        self.model, self.names = batch.model, names
+        dt = float(info.time_step if time_step is None else time_step)
+        final = float(info.final_time if final_time is None else final_time)
+        saveper = dt if info.saveper_is_time_step else info.saveper
+        steps, every = (final - info.initial_time) / dt, saveper / dt
+        if not (dt > 0 and final >= info.initial_time):
+            raise SDModelError(f"bad time settings: final time {final:g}, time step {dt:g}")
+        if abs(steps - round(steps)) > 1e-9 or abs(every - round(every)) > 1e-9 or every < 0.5:
+            raise SDModelError(f"FINAL TIME - INITIAL TIME ({final - info.initial_time:g}) and SAVEPER "
+                               f"({saveper:g}) must be whole multiples of TIME STEP ({dt:g})")
+        self.n_steps, self.every = int(round(steps)), int(round(every))
+        n_save = int(math.floor((final - info.initial_time) / saveper + 1e-9)) + 1
+        self.times = info.initial_time + saveper * np.arange(n_save)
+        times = {"initial time": info.initial_time, "final time": final, "time step": dt, "saveper": saveper}
+        try:
+            self.source = emit_source(self.model, names, times)
+        except UnsupportedError as exc:
+            raise ModelFileError(str(exc)) from None
+        namespace: dict[str, Any] = {"np": np, "_perm": _perm, "_tfirst": _tfirst}
+        for k, (xs, ys) in enumerate(self.model.lookups.values()):
+            namespace[f"L{k}_x"], namespace[f"L{k}_y"] = np.array(xs, float), np.array(ys, float)
+        exec(compile(self.source, f"<batch code of {info.path.name}>", "exec"), namespace)  # noqa: S102
+        self._fn = namespace
+        self._dims = {n: v.dims for n, v in info.variables.items()}
+        self._dims.update({n: e.dims for n, e in self.model.eqs.items()})
+
+    def _shape(self, name: str) -> tuple[int, ...]:
+        return tuple(len(self.info.subscripts[d]) for d in self._dims[name])
+
+    def constants(self, n: int, base: Mapping[str, Any] | None = None,
+                  columns: Sequence[tuple[str, tuple[str, ...] | None]] = (),
+                  values: np.ndarray | None = None) -> dict[str, np.ndarray]:
+        """Constant arrays (dims..., n): defaults, then ``base`` (scenario params), then the columns."""
+        out = {}
+        for name, ident in self.model.consts.items():
+            var = self.info.variables[name]
+            if var.dims:
+                cells = itertools.product(*[self.info.subscripts[d] for d in var.dims])
+                flat = np.array([var.default[",".join(c)] for c in cells], float)  # type: ignore[index]
+                arr = np.repeat(flat.reshape(self._shape(name))[..., None], n, axis=-1)
+            else:
+                arr = np.full(n, float(var.default))  # type: ignore[arg-type]
+            over = (base or {}).get(name)
+            if isinstance(over, Mapping):
+                for key, v in over.items():
+                    arr[self._cell(name, tuple(p.strip() for p in key.split(",")))] = float(v)
+            elif over is not None:
+                arr[...] = float(over)
+            out[ident] = arr
+        for j, (name, cell) in enumerate(columns):
+            arr = out[self.model.consts[name]]
+            arr[self._cell(name, cell) if cell else ...] = values[:, j]  # type: ignore[index]
+        return out
+
+    def _cell(self, name: str, cell: tuple[str, ...]) -> tuple[int, ...]:
+        index = []
+        for dim, el in zip(self._dims[name], cell):
+            elements = [e.lower() for e in self.info.subscripts[dim]]
+            if el.lower() not in elements:
+                raise SDModelError(f"{name!r} has no element {el!r} in {dim}")
+            index.append(elements.index(el.lower()))
+        return tuple(index)
+
+    def run_constants(self, K: dict[str, np.ndarray], n: int) -> dict[str, np.ndarray]:
+        """Simulate ``n`` members from constant arrays ``K``; return {name: (member, time, *dims)}."""
+        fn = self._fn
+        with np.errstate(all="ignore"):
+            K = {**K, **fn["setup"](K, n)}
+            S = fn["init"](K, n)
+            saved = {ident: np.empty((len(self.times), *arr.shape)) for ident, arr in S.items()}
+            fn["run"](K, S, n, self.n_steps, self.every, saved, BLOCK_STEPS)
+            post = fn["post"](K, saved, self.times[:, None], n)
+        out = {}
+        for name in self.names:
+            full = self._shape(name) + (len(self.times), n)
+            if name in self.model.consts or level(self.model, name, ()) == 0:
+                ident = self.model.consts.get(name) or self.model.eqs[name].ident
+                arr = np.broadcast_to(K[ident][..., None, :], full)
+            elif self.model.eqs[name].kind == "stock":
+                arr = np.moveaxis(saved[self.model.eqs[name].ident], 0, -2)
+            else:
+                arr = np.broadcast_to(post[self.model.eqs[name].ident], full)
+            out[name] = np.ascontiguousarray(np.moveaxis(arr, (-1, -2), (0, 1)))
+        return out
+
+    def run_sets(self, base: Mapping[str, Any], columns: Sequence[tuple[str, tuple[str, ...] | None]],
+                 values: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarray, list[str]]:
+        """Run one member per row of ``values`` (columns as in :func:`sd_model.sampling.parse_column`).
+
+        Returns ({name: (member, time, *dims)}, failed flags (all False: non-finite values
+        are flagged by the caller), messages).
+        """
+        values = np.asarray(values, float).reshape(len(values), len(columns))
+        n = len(values)
+        return self.run_constants(self.constants(n, base, columns, values), n), np.zeros(n, bool), [""] * n
+
+
+class BatchEngine(Engine):
+    """The batch engine behind the :class:`sd_model.engines.Engine` interface (one run at a time).
+
+    Register it with ``get_engine`` by adding ``if key == "batch": return BatchEngine(mdl_path)``
+    (imported lazily from ``sd_model.batch``) and "batch" to ``ENGINES``.
+    """
+
+    name = "batch"
+
+    def __init__(self, mdl_path: str | Path) -> None:
+        super().__init__(mdl_path)
+        self._batch = BatchModel(self.info)
+        self._sims: dict[tuple, BatchSim] = {}
+
+    def _simulate(self, overrides: dict, names: list[str], times: Any) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        key = (tuple(names), times.final, times.dt)
+        if key not in self._sims:
+            self._sims = {key: self._batch.compile(names, final_time=times.final, time_step=times.dt)}
+        sim = self._sims[key]
+        base = {n: ({",".join(c): v for c, v in val.items()} if isinstance(val, dict) else val)
+                for n, val in overrides.items()}
+        arrays = sim.run_constants(sim.constants(1, base), 1)
+        if len(sim.times) != times.n:
+            raise EngineError(f"batch engine saved {len(sim.times)} times, expected {times.n}")
+        return sim.times, {n: a[0] for n, a in arrays.items()}
