@@ -21,7 +21,7 @@ import math
 import os
 import sys
 import warnings
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, replace
 import threading
@@ -374,7 +374,8 @@ def run_ensemble(scenario: Scenario, parameter_sets: pd.DataFrame, outputs: Sequ
     job = Job(engine, str(path.resolve()), info.sha256, tuple(names),
               float(times[-1]) if valid.final_time is None else float(valid.final_time),
               float(valid.time_step if valid.time_step is not None else info.time_step),
-              dict(valid.params), tuple(columns), len(times))
+              {k: (dict(v) if isinstance(v, Mapping) else v) for k, v in valid.params.items()},
+              tuple(columns), len(times))
     if chunk_size is None:
         chunk_size = max(1, min(_MAX_CHUNK[engine], math.ceil(n / workers)))
     prints = fingerprint(info, job, valid, members, values)

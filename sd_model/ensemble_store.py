@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +34,7 @@ def _sha(data: bytes) -> str:
 
 def fingerprint(info: Any, job: Any, scenario: Any, members: np.ndarray, values: np.ndarray) -> dict[str, Any]:
     """What identifies an ensemble's results; ``"ensemble"`` hashes all the other entries."""
-    params = json.dumps({k: (dict(sorted(v.items())) if isinstance(v, dict) else v)
+    params = json.dumps({k: (dict(sorted(v.items())) if isinstance(v, Mapping) else v)
                          for k, v in sorted(scenario.params.items())}, sort_keys=True)
     table = json.dumps({"columns": [[n, list(c) if c else None] for n, c in job.columns],
                         "members": [m.item() if hasattr(m, "item") else m for m in members]})
