@@ -172,7 +172,7 @@ def _check_parameter_sets(info: ModelInfo, frame: pd.DataFrame) -> tuple[list[Co
         raise SDModelError(f"{where} has no rows; give one row per ensemble member")
     if not frame.index.is_unique:
         dup = frame.index[frame.index.duplicated()][0]
-        raise SDModelError(f"{where}: member id {dup!r} appears twice; the index must be unique")
+        raise SDModelError(f"{where}: member id {_plain(dup)!r} appears twice; the index must be unique")
     members = np.asarray(frame.index)
     if members.dtype.kind not in "iu":
         members = np.asarray([str(m) for m in members], dtype=object)
@@ -198,10 +198,14 @@ def _check_parameter_sets(info: ModelInfo, frame: pd.DataFrame) -> tuple[list[Co
             i = int(np.argmax(bad))
             units = info.variables[name].units
             raise ScenarioError(
-                f"{where}: member {members[i]!r} has {label} = {col[i]:g}, outside the range the model "
+                f"{where}: member {_plain(members[i])!r} has {label} = {col[i]:g}, outside the range the model "
                 f"declares, [{'-inf' if lo is None else f'{lo:g}'}, {'inf' if hi is None else f'{hi:g}'}] "
                 f"{units}".rstrip())
     return columns, values, members
+
+
+def _plain(member: Any) -> Any:
+    return member.item() if isinstance(member, np.generic) else member
 
 
 def _times(info: ModelInfo, scenario: Scenario) -> np.ndarray:
@@ -277,7 +281,10 @@ def _execute_dask(job: Job, tasks: list[tuple[int, np.ndarray]], scheduler: Any,
     own = isinstance(scheduler, str)
     if own:
         try:
-            client = Client(scheduler, timeout="10s", set_as_default=False)
+            import dask
+
+            timeout = dask.config.get("distributed.comm.timeouts.connect")  # 30s unless configured
+            client = Client(scheduler, timeout=timeout, set_as_default=False)
         except (OSError, TimeoutError) as exc:
             raise SDModelError(f"cannot reach the Dask scheduler at {scheduler!r} ({exc}); start one with "
                                "'dask scheduler' and 'dask worker ADDRESS', or omit --scheduler") from None
@@ -288,7 +295,7 @@ def _execute_dask(job: Job, tasks: list[tuple[int, np.ndarray]], scheduler: Any,
                            f"dask.distributed.Client, got {type(scheduler).__name__}")
     try:
         futures = [client.submit(run_chunk, job, index, values, pure=False) for index, values in tasks]
-        for fut in dask_completed(futures):
+        for fut in dask_completed(futures, loop=client.loop):
             done(fut.result())
     finally:
         if own:
@@ -422,5 +429,5 @@ def run_ensemble(scenario: Scenario, parameter_sets: pd.DataFrame, outputs: Sequ
         first = int(np.argmax(out["failed"].values))
         warnings.warn(EnsembleWarning(
             f"{n_failed} of {n} ensemble members failed (see the 'failed' and 'message' variables); "
-            f"first: member {members[first]!r}: {out['message'].values[first]}"), stacklevel=2)
+            f"first: member {_plain(members[first])!r}: {out['message'].values[first]}"), stacklevel=2)
     return out

@@ -151,7 +151,7 @@ def declared_range(info: ModelInfo, name: str) -> tuple[float | None, float | No
 
 def _key_line(text: str, key: str) -> int | None:
     """Line number (1-based) where ``key`` is assigned in the TOML text, if found."""
-    pattern = re.compile(r'^\s*(?:"' + re.escape(key) + r'"|' + re.escape(key) + r')\s*=', re.MULTILINE)
+    pattern = re.compile(r'^[ \t]*(?:"' + re.escape(key) + r'"|' + re.escape(key) + r')\s*=', re.MULTILINE)
     match = pattern.search(text)
     return text.count("\n", 0, match.start()) + 1 if match else None
 
