@@ -128,6 +128,11 @@ class Evaluator:
         chunks = [c for c in np.array_split(X, min(self.workers, len(X))) if len(c)]
         return np.vstack(list(self._pool.map(_work, chunks)))
 
+    def note_best(self, x: np.ndarray, payoff: float) -> None:
+        """Record a payoff found earlier (a finished stage restored from the checkpoint)."""
+        if payoff < self.best:
+            self.best, self.best_x = float(payoff), np.array(x)
+
     def _note(self, X: np.ndarray, f: np.ndarray, ran: int) -> None:
         i = int(np.argmin(f)) if len(f) else -1
         if i >= 0 and f[i] < self.best:

@@ -7,6 +7,7 @@ deterministic and a resumed run replays its earlier path from the store.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -14,6 +15,7 @@ from scipy.optimize import differential_evolution, least_squares
 from scipy.stats import qmc
 
 from .evaluate import Evaluator
+from .store import fingerprint
 
 
 @dataclass
@@ -28,6 +30,34 @@ class LocalFit:
     status: int
     message: str
     jac_z: np.ndarray = field(repr=False, default_factory=lambda: np.empty((0, 0)))
+
+    def to_dict(self) -> dict:
+        """JSON-able record (floats round-trip exactly through ``repr``)."""
+        return {"start": self.start, "x0": [float(v) for v in self.x0], "x": [float(v) for v in self.x],
+                "payoff": self.payoff, "nfev": self.nfev, "status": self.status, "message": self.message}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> LocalFit:
+        """Inverse of :meth:`to_dict`."""
+        return cls(start=int(d["start"]), x0=np.array(d["x0"], float), x=np.array(d["x"], float),
+                   payoff=float(d["payoff"]), nfev=int(d["nfev"]), status=int(d["status"]), message=str(d["message"]))
+
+
+def stage_name(kind: str, *parts: object) -> str:
+    """Name of a checkpoint stage: its kind and a digest of what determines its result."""
+    return f"{kind}-{fingerprint(*parts)[:16]}"
+
+
+def staged_fit(evaluator: Evaluator, name: str, run: Callable[[], LocalFit]) -> LocalFit:
+    """The recorded result of stage ``name``, or ``run()`` recorded as that stage."""
+    done = evaluator.store.stage(name)
+    if done is not None:
+        fit = LocalFit.from_dict(done)
+        evaluator.note_best(fit.x, fit.payoff)
+        return fit
+    fit = run()
+    evaluator.store.finish_stage(name, fit.to_dict())
+    return fit
 
 
 class Space:
@@ -112,7 +142,9 @@ def multistart(evaluator: Evaluator, space: Space, x_start: np.ndarray, *, start
     fits = []
     for k, z0 in enumerate(start_points(space.z(x_start), starts, seed)):
         evaluator.stage = f"start {k + 1}/{starts}"
-        fits.append(local_fit(evaluator, space, z0, max_nfev=max_nfev, diff_step=diff_step, start=k))
+        name = stage_name("start", k, z0, max_nfev, diff_step)
+        fits.append(staged_fit(evaluator, name, lambda z0=z0, k=k: local_fit(
+            evaluator, space, z0, max_nfev=max_nfev, diff_step=diff_step, start=k)))
     return fits
 
 
@@ -131,13 +163,20 @@ def global_fit(evaluator: Evaluator, space: Space, x_start: np.ndarray, *, seed:
     def payoff(z: np.ndarray) -> float:  # scipy requires a callable; batch_map does the work
         return float(evaluator.payoffs(space.x(z)[None])[0])
 
-    evaluator.stage = "evolution"
     n = len(x_start)
-    de = differential_evolution(payoff, [(0.0, 1.0)] * n, seed=seed, popsize=popsize, maxiter=maxiter,
-                                tol=1e-8, polish=False, updating="deferred", workers=batch_map,
-                                init="latinhypercube", x0=np.clip(space.z(x_start), 0, 1))
+    z_start = np.clip(space.z(x_start), 0, 1)
+
+    def evolve() -> LocalFit:
+        de = differential_evolution(payoff, [(0.0, 1.0)] * n, seed=seed, popsize=popsize, maxiter=maxiter,
+                                    tol=1e-8, polish=False, updating="deferred", workers=batch_map,
+                                    init="latinhypercube", x0=z_start)
+        return LocalFit(start=-1, x0=space.x(z_start), x=space.x(de.x), payoff=float(de.fun), nfev=int(de.nfev),
+                        status=int(de.success), message=f"differential evolution: {de.message}")
+
+    evaluator.stage = "evolution"
+    evo = staged_fit(evaluator, stage_name("evolution", z_start, seed, popsize, maxiter), evolve)
     evaluator.stage = "polish"
-    fit = local_fit(evaluator, space, de.x, max_nfev=max_nfev, diff_step=diff_step, start=0)
-    evo = LocalFit(start=-1, x0=space.x(np.clip(space.z(x_start), 0, 1)), x=space.x(de.x), payoff=float(de.fun),
-                   nfev=int(de.nfev), status=int(de.success), message=f"differential evolution: {de.message}")
+    z_evo = space.z(evo.x)
+    fit = staged_fit(evaluator, stage_name("polish", z_evo, max_nfev, diff_step),
+                     lambda: local_fit(evaluator, space, z_evo, max_nfev=max_nfev, diff_step=diff_step, start=0))
     return [evo, fit]

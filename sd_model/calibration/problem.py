@@ -225,7 +225,8 @@ def build_problem(config: CalibrationConfig, info: ModelInfo, observations: xr.D
     base_params: dict[str, Any] = {}
     if config.base is not None:
         try:
-            base_params = dict(validate(load_scenario(config.base), info).params)
+            base = validate(load_scenario(config.base), info).params
+            base_params = {k: (dict(v) if isinstance(v, Mapping) else float(v)) for k, v in base.items()}
         except SDModelError as exc:
             raise CalibrationError(f"{config.where()}: base scenario: {exc}") from None
     parameters = _resolve_parameters(config, info, base_params)
@@ -383,7 +384,8 @@ def _resolve_series(spec: SeriesSpec, config: CalibrationConfig, info: ModelInfo
         for r in spec.regions:
             if r not in regions:
                 hint = close_matches(r, regions)
-                tail = f"did you mean {hint[0]!r}?" if hint else f"valid: {', '.join(regions)}"
+                tail = ("did you mean " + " or ".join(map(repr, hint)) + "?") if hint else \
+                    f"valid: {', '.join(regions)}"
                 raise CalibrationError(f"{where}: unknown region {r!r}; {tail}")
         chosen = spec.regions
     index = tuple(regions.index(r) for r in chosen) if regional else (0,)

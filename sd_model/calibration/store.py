@@ -12,6 +12,11 @@ evolution) and the evaluations are looked up by the exact bytes of ``x``, a resu
 run replays the killed run's path from the store and continues where it stopped: it
 loses at most the batch that was being evaluated. A record cut short by a kill is
 dropped when the store is opened.
+
+A finished stage (one least-squares start, the evolution, one bootstrap replicate) is
+recorded with its result in ``stages.json``; the evaluations are then cleared, so the
+files hold the evaluations of the current stage only (a few thousand residual vectors)
+and a resumed run skips finished stages without replaying them.
 """
 from __future__ import annotations
 
@@ -60,6 +65,7 @@ class EvaluationStore:
         self.folder, self.key, self.n, self.m = folder, key, n, m
         self.full: dict[bytes, np.ndarray] = {}
         self.payoff: dict[bytes, float] = {}
+        self.stages: dict[str, dict] = {}
         self.loaded = 0
         if folder is None:
             return
@@ -77,7 +83,14 @@ class EvaluationStore:
                                        "(model, data, config or --until changed); choose another --out or "
                                        "delete it")
             self._load()
+            stages = folder / "stages.json"
+            if stages.exists():
+                try:
+                    self.stages = json.loads(stages.read_text(encoding="utf-8"))
+                except (OSError, ValueError) as exc:
+                    raise CalibrationError(f"{stages}: unreadable checkpoint ({exc}); delete the folder") from None
         else:
+            (folder / "stages.json").unlink(missing_ok=True)
             for name in ("full.bin", "payoff.bin"):
                 (folder / name).unlink(missing_ok=True)
             atomic_write_json(meta_path, {"format": _FORMAT, "key": key, "n": n, "m": m})
@@ -130,6 +143,26 @@ class EvaluationStore:
         for x, v in zip(X, f):
             self.payoff[np.asarray(x, dtype=float).tobytes()] = float(v)
         self._append("payoff.bin", np.hstack([X, np.asarray(f, dtype=float)[:, None]]) if len(X) else X)
+
+    def stage(self, name: str) -> dict | None:
+        """The recorded result of a finished stage, or None."""
+        return self.stages.get(name)
+
+    def finish_stage(self, name: str, result: dict) -> None:
+        """Record a finished stage's result (JSON-able) and clear the evaluations kept so far."""
+        self.stages[name] = result
+        self.full.clear()
+        self.payoff.clear()
+        if self.folder is None:
+            return
+        atomic_write_json(self.folder / "stages.json", self.stages)
+        for fname in ("full.bin", "payoff.bin"):
+            path = self.folder / fname
+            if path.exists():
+                with path.open("r+b") as fh:
+                    fh.truncate(0)
+                    fh.flush()
+                    os.fsync(fh.fileno())
 
     def __len__(self) -> int:
         return len(self.full) + len(self.payoff)

@@ -20,7 +20,7 @@ import numpy as np
 from scipy import stats
 
 from .evaluate import Evaluator
-from .optimize import Space, local_fit
+from .optimize import Space, local_fit, stage_name, staged_fit
 
 SINGULAR = 1e-8
 AT_BOUND = 1e-4
@@ -103,11 +103,14 @@ def bootstrap_bounds(evaluator: Evaluator, space: Space, x: np.ndarray, residual
     ``r(x) - e + e*``. Returns (low, high, estimates of shape (replicates, n)).
     """
     rng = np.random.default_rng(seed)
+    shifts = [residuals - block_resample(residuals, groups, rng) for _ in range(replicates)]
+    z = space.z(x)
     estimates = []
-    for b in range(replicates):
+    for b, shift in enumerate(shifts):
         evaluator.stage = f"bootstrap {b + 1}/{replicates}"
-        shift = residuals - block_resample(residuals, groups, rng)
-        fit = local_fit(evaluator, space, space.z(x), max_nfev=max_nfev, diff_step=diff_step, start=b, shift=shift)
+        fit = staged_fit(evaluator, stage_name("bootstrap", b, z, shift, max_nfev, diff_step),
+                         lambda shift=shift, b=b: local_fit(evaluator, space, z, max_nfev=max_nfev,
+                                                            diff_step=diff_step, start=b, shift=shift))
         estimates.append(fit.x)
     est = np.array(estimates)
     alpha = (1 - level) / 2

@@ -1,0 +1,350 @@
+"""Calibration: recovery of known parameters, errors, checkpoint/resume, out-of-sample split.
+
+Synthetic data are made by running the shipped model with chosen parameter values (the
+"truth") and, where said, adding seeded Gaussian noise of known size; the calibration
+must find the truth again. Small problems (three parameters, 1978-1995) keep this fast.
+"""
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from sd_model.calibration import CalibrationError, calibrate, load_config
+from sd_model.calibration.store import EvaluationStore
+from sd_model.engines import SimlinEngine
+from sd_model.run import DEFAULT_MODEL
+from sd_model.scenario import load_scenario, validate
+
+REGIONS = ["East", "Central", "West", "Northeast"]
+TRUTH = {"Capital Elasticity": 0.42, "Base Migration Rate": 0.012, "Regional Fertility Factor[West]": 1.25}
+NOISE = 0.01  # relative noise of the synthetic data, also the `error` of both series
+
+
+def _params(values: dict[str, float]) -> dict:
+    out: dict = {}
+    for key, v in values.items():
+        if "[" in key:
+            name, el = key[:-1].split("[")
+            out.setdefault(name, {})[el] = v
+        else:
+            out[key] = v
+    return out
+
+
+@pytest.fixture(scope="module")
+def engine(cache_dir) -> SimlinEngine:
+    return SimlinEngine(DEFAULT_MODEL)
+
+
+def synthetic(engine: SimlinEngine, noise: float, seed: int = 7, last: int = 1995) -> xr.Dataset:
+    """Model output at TRUTH as an observations Dataset (year, region), with relative noise."""
+    ds = engine.run(_params(TRUTH), final_time=last, outputs=["GDP", "Population"])
+    rng = np.random.default_rng(seed)
+    years = ds["time"].values.astype(int)
+    data = {}
+    for var, name in (("GDP", "gdp"), ("Population", "pop")):
+        values = ds[var].values * np.exp(noise * rng.standard_normal(ds[var].shape))
+        data[name] = (("year", "region"), values, {"units": "model units"})
+    return xr.Dataset(data, coords={"year": years, "region": REGIONS})
+
+
+CONFIG = """\
+name = "synthetic"
+[span]
+start = 1978
+end = 1995
+[optimizer]
+starts = 2
+max_nfev = 60
+seed = 3
+[parameters]
+"Capital Elasticity" = { lower = 0.3, upper = 0.6, start = 0.35 }
+"Base Migration Rate" = { lower = 0.0, upper = 0.03, start = 0.005 }
+"Regional Fertility Factor[West]" = { lower = 0.5, upper = 2.0, start = 1.0 }
+[[series]]
+name = "GDP"
+model = "GDP"
+data = "gdp"
+transform = "log"
+normalise = "error"
+error = 0.01
+[[series]]
+name = "population"
+model = "Population"
+data = "pop"
+transform = "log"
+normalise = "error"
+error = 0.01
+[[targets]]
+series = "GDP"
+statistic = "mape"
+max = 0.05
+period = "out-of-sample"
+"""
+
+
+def write(tmp_path: Path, text: str, name: str = "cal.toml") -> Path:
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return path
+
+
+def test_recovers_exact_parameters_from_noise_free_synthetic_data(tmp_path, engine):
+    res = calibrate(write(tmp_path, CONFIG), observations=synthetic(engine, 0.0))
+    np.testing.assert_allclose(res.x, list(TRUTH.values()), rtol=1e-4)
+    assert res.payoff < 1e-8
+    assert res.fit.query("series == 'GDP' and period == 'in-sample'")["mape"].max() < 1e-5
+
+
+def test_recovers_parameters_from_noisy_data_within_confidence_bounds(tmp_path, engine):
+    res = calibrate(write(tmp_path, CONFIG), observations=synthetic(engine, NOISE))
+    table = res.parameters.set_index("parameter")
+    for name, truth in TRUTH.items():
+        row = table.loc[name]
+        assert row["ci_low"] < truth < row["ci_high"], (name, row.to_dict())
+        assert row["flag"] == ""
+        # the bounds are informative: narrower than a tenth of the search range
+        assert row["ci_high"] - row["ci_low"] < 0.1 * (row["upper"] - row["lower"])
+    # residuals normalised by the true noise: the variance estimate is close to 1
+    assert 0.7 < res.uncertainty.s2 < 1.3
+
+
+def test_a_parameter_without_influence_is_flagged_not_identified(tmp_path, engine):
+    # Aid Priority only acts when the aid lever is on (it is off): the data cannot identify it
+    text = CONFIG.replace('[[series]]', '"Aid Priority" = { lower = 0, upper = 10, start = 2 }\n[[series]]', 1)
+    res = calibrate(write(tmp_path, text), observations=synthetic(engine, NOISE), starts=1)
+    flag = res.parameters.set_index("parameter").loc["Aid Priority", "flag"]
+    assert flag.startswith("not identified")
+
+
+def test_global_method_recovers_the_truth(tmp_path, engine):
+    text = CONFIG.replace("starts = 2", "starts = 1\npopsize = 5\nmaxiter = 8")
+    res = calibrate(write(tmp_path, text), observations=synthetic(engine, 0.0), method="global")
+    np.testing.assert_allclose(res.x, list(TRUTH.values()), rtol=1e-4)
+    assert list(res.starts["start"]) == [-1, 0]  # the evolution, then the least-squares polish
+
+
+def test_out_of_sample_split(tmp_path, engine):
+    obs = synthetic(engine, NOISE)
+    full = calibrate(write(tmp_path, CONFIG), observations=obs)
+    split = calibrate(write(tmp_path, CONFIG), observations=obs, until=1990)
+    assert split.problem.n_residuals == full.problem.n_residuals * 13 // 18  # 1978-1990 of 1978-1995
+    oos = split.fit[split.fit["period"] == "out-of-sample"]
+    assert set(oos["first_year"]) == {1991} and set(oos["last_year"]) == {1995}
+    assert set(oos["n"]) == {5}
+    assert "out-of-sample" not in set(full.fit["period"])
+    # the out-of-sample MAPE is computed on 1991-1995 only, by hand here
+    gdp_sim = split.simulated["GDP"]
+    s = next(s for s in split.problem.series if s.spec.name == "GDP")
+    late = s.years > 1990
+    by_hand = np.mean(np.abs(np.exp(gdp_sim[late, 0]) / np.exp(s.obs[late, 0]) - 1))
+    got = oos[(oos["series"] == "GDP") & (oos["region"] == "East")]["mape"].iloc[0]
+    assert got == pytest.approx(by_hand, rel=1e-12)
+    target = split.targets
+    assert len(target) == 4 and target["pass"].notna().all()
+    assert full.targets["pass"].isna().all()  # no out-of-sample years: n/a
+
+
+class Stop(Exception):
+    pass
+
+
+def test_resume_after_interruption_gives_identical_results(tmp_path, engine):
+    obs = synthetic(engine, NOISE)
+    config = write(tmp_path, CONFIG)
+    reference = calibrate(config, observations=obs, out=tmp_path / "a")
+
+    def stop_after(n):
+        def callback(ev):
+            if ev.batches >= n:
+                raise Stop
+        return callback
+
+    out = tmp_path / "b"
+    with pytest.raises(Stop):  # killed during the first start
+        calibrate(config, observations=obs, out=out, workers=2, callback=stop_after(4))
+    with pytest.raises(Stop):  # killed again during the second start
+        calibrate(config, observations=obs, out=out, resume=True, callback=stop_after(12))
+    with pytest.raises(CalibrationError, match="--resume"):
+        calibrate(config, observations=obs, out=out)
+    resumed = calibrate(config, observations=obs, out=out, resume=True)
+    assert resumed.x.tobytes() == reference.x.tobytes()
+    assert resumed.payoff == reference.payoff
+    assert resumed.replayed > 0 and resumed.runs < reference.runs
+    assert (out / "calibrated.toml").read_text() == (tmp_path / "a" / "calibrated.toml").read_text()
+    # a changed problem cannot reuse the checkpoint
+    with pytest.raises(CalibrationError, match="different calibration"):
+        calibrate(config, observations=obs, out=out, resume=True, until=1990)
+
+
+def test_store_drops_a_record_cut_short_by_a_kill(tmp_path):
+    folder = tmp_path / "checkpoint"
+    folder.mkdir()
+    store = EvaluationStore(folder, "k", n=2, m=3)
+    store.add_full(np.array([[1.0, 2.0], [3.0, 4.0]]), np.arange(6.0).reshape(2, 3))
+    with (folder / "full.bin").open("ab") as fh:
+        fh.write(b"\x00" * 17)  # a partial third record
+    again = EvaluationStore(folder, "k", n=2, m=3, resume=True)
+    assert again.loaded == 2
+    np.testing.assert_array_equal(again.get_full(np.array([3.0, 4.0])), [3.0, 4.0, 5.0])
+    assert (folder / "full.bin").stat().st_size == 2 * 5 * 8
+
+
+def test_outputs_overlay_reproduces_the_fit(tmp_path, engine, monkeypatch):
+    obs = synthetic(engine, NOISE)
+    res = calibrate(write(tmp_path, CONFIG), observations=obs, out=tmp_path / "out", starts=1)
+    out = tmp_path / "out"
+    for name in ("calibrated.toml", "fit_report.md", "fit_statistics.csv", "parameters.csv", "targets.csv",
+                 "starts.csv", "correlation.csv", "manifest.json", "plots/gdp.png", "plots/population.png"):
+        assert (out / name).is_file(), name
+    scenario = validate(load_scenario(out / "calibrated.toml"), engine.info)
+    ds = engine.run(scenario.params, final_time=1995, outputs=["GDP", "Population"])
+    sim = {"GDP": ds["GDP"].values, "Population": ds["Population"].values}
+    np.testing.assert_array_equal(res.problem.residuals(sim),
+                                  res.problem.residuals({k: v for k, v in sim.items()}))
+    r = res.problem.residuals(sim)
+    assert float(r @ r) == pytest.approx(res.payoff, rel=1e-12)
+    report = (out / "fit_report.md").read_text()
+    assert "## Parameter estimates" in report and "Capital Elasticity" in report
+
+
+# ------------------------------------------------------------------ bad files and data
+
+
+BAD = [
+    ('"Capital Elasticty" = { lower = 0.3, upper = 0.6 }', r"cal\.toml:\d+: parameter 'Capital Elasticty'.*"
+     r"did you mean 'Capital Elasticity'"),
+    ('"Capital Elasticity" = { lower = 0.6, upper = 0.3 }', r"cal\.toml:\d+: .*bounds are reversed"),
+    ('"Capital Elasticity" = { lower = 0.1, upper = 0.6 }', r"outside the range the model declares.*\[0\.3, 0\.7\]"),
+    ('"Capital Elasticity" = { lower = 0.3, upper = 0.6, start = 0.65 }', r"start value 0\.65 is outside"),
+    ('"Location Factor[Wset]" = { lower = 0.3, upper = 1 }', r"has no element 'Wset'; did you mean 'West'"),
+    ('"GDP" = { lower = 0, upper = 1 }', r"'GDP' is an auxiliary, not a constant"),
+    ('"Capital Elasticity" = { lower = 0.3, upper = 0.6, step = 1 }', r"unknown setting 'step'"),
+    ('"Capital Elasticity" = { lower = nan, upper = 0.6 }', r"lower must be a finite number"),
+    ('"Reference Capital" = { lower = 10 }', r"give lower and upper; the model declares no upper bound"),
+]
+
+
+@pytest.mark.parametrize("line,message", BAD)
+def test_bad_parameters_give_clear_errors(tmp_path, engine, line, message):
+    text = CONFIG.replace('"Capital Elasticity" = { lower = 0.3, upper = 0.6, start = 0.35 }', line)
+    with pytest.raises(CalibrationError, match=message):
+        calibrate(write(tmp_path, text), observations=synthetic(engine, 0.0))
+
+
+BAD_SERIES = [
+    ('data = "gdp"', 'data = "gpd"', r"series 'GDP': data 'gpd' is not in the data; did you mean 'gdp'"),
+    ('model = "GDP"', 'model = "GDPP"', r"model 'GDPP' is not a model variable; did you mean 'GDP'"),
+    ('transform = "log"\nnormalise = "error"\nerror = 0.01\n[[series]]\nname = "population"',
+     'transform = "log"\nnormalise = "error"\nerror = 0.01\nregions = ["Est"]\n[[series]]\nname = "population"',
+     r"unknown region 'Est'; did you mean .*'East'"),
+    ('transform = "log"\nnormalise = "error"\nerror = 0.01\n[[series]]\nname = "population"',
+     'transform = "log"\nnormalise = "error"\nerror = 0.01\nyears = [1990, 2000]\n[[series]]\nname = "population"',
+     r"years 1990-2000 are outside the span 1978-1995"),
+    ('transform = "log"\nnormalise = "error"\nerror = 0.01\n[[series]]\nname = "population"',
+     'transform = "logg"\nnormalise = "error"\nerror = 0.01\n[[series]]\nname = "population"',
+     r"transform 'logg' is not one of level, log, share, ratio, growth; did you mean 'log'"),
+    ('[span]\nstart = 1978\nend = 1995', '[span]\nstart = 1995\nend = 1978', r"reversed"),
+    ('[optimizer]', '[optimiser]', r"unknown key 'optimiser'; did you mean 'optimizer'"),
+    ('[[targets]]\nseries = "GDP"', '[[targets]]\nseries = "GPD"', r"unknown series 'GPD'; did you mean 'GDP'"),
+    ('name = "synthetic"', 'name = "synthetic', r"malformed TOML"),
+]
+
+
+@pytest.mark.parametrize("old,new,message", BAD_SERIES)
+def test_bad_series_and_files_give_clear_errors(tmp_path, engine, old, new, message):
+    assert old in CONFIG
+    with pytest.raises(CalibrationError, match=message):
+        calibrate(write(tmp_path, CONFIG.replace(old, new, 1)), observations=synthetic(engine, 0.0))
+
+
+def test_error_names_the_line(tmp_path):
+    path = write(tmp_path, CONFIG.replace("start = 0.005", "start = 0.005, upper2 = 1"))
+    with pytest.raises(CalibrationError, match=r"cal\.toml:11: parameter 'Base Migration Rate'"):
+        load_config(path)
+
+
+def test_missing_years_and_nan_in_the_data(tmp_path, engine):
+    obs = synthetic(engine, 0.0)
+    gaps = obs.copy(deep=True)
+    gaps["pop"].loc[{"year": [1983, 1984, 1990], "region": "West"}] = np.nan
+    with pytest.raises(CalibrationError, match=r"series 'population': data 'pop' for West is missing \(NaN\) "
+                                               r"in 1983-1984, 1990"):
+        calibrate(write(tmp_path, CONFIG), observations=gaps)
+    short = obs.sel(year=slice(1978, 1992))
+    with pytest.raises(CalibrationError, match=r"missing \(NaN\) in 1993-1995; it has values for 1978-1992"):
+        calibrate(write(tmp_path, CONFIG), observations=short)
+
+
+def test_wrong_regions_in_the_data(tmp_path, engine):
+    obs = synthetic(engine, 0.0).assign_coords(region=["East", "Middle", "West", "Northeast"])
+    with pytest.raises(CalibrationError, match=r"data regions .*'Middle'.* differ from the model's"):
+        calibrate(write(tmp_path, CONFIG), observations=obs)
+
+
+def test_real_data_series_without_early_years(tmp_path):
+    """Loans exist from 2003 only: asking for 1978-2015 names the years that are missing."""
+    text = """\
+    [span]
+    start = 1978
+    end = 2015
+    [parameters]
+    "Matthew Effect Strength" = { lower = 0, upper = 2 }
+    [[series]]
+    name = "loan share"
+    model = "Loans"
+    data = "loans"
+    transform = "share"
+    """
+    with pytest.raises(CalibrationError, match=r"data 'loans' for East is missing \(NaN\) in 1978-2002; "
+                                               r"it has values for 2003-2015"):
+        calibrate(write(tmp_path, text))
+
+
+def test_cli_calibrate_on_real_data(tmp_path):
+    from click.testing import CliRunner
+
+    from cli import main
+
+    text = """\
+    name = "tiny"
+    base = "%s"
+    [span]
+    start = 1978
+    end = 2015
+    [optimizer]
+    starts = 1
+    max_nfev = 20
+    [parameters]
+    "Regional Fertility Factor[Northeast]" = { lower = 0.3, upper = 2 }
+    "Base Migration Rate" = { lower = 0, upper = 0.05 }
+    [[series]]
+    name = "population"
+    model = "Population"
+    data = "population"
+    transform = "log"
+    normalise = "error"
+    error = 0.01
+    [[series]]
+    name = "loan share"
+    model = "Loans"
+    data = "loans"
+    transform = "share"
+    normalise = "error"
+    error = 0.01
+    years = [2003, 2015]
+    """ % (DEFAULT_MODEL.parent.parent / "experiments" / "historical.toml").as_posix()
+    config = write(tmp_path, text)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["calibrate", "--config", str(config), "--out", str(out), "--quiet",
+                                       "--workers", "1", "--until", "2010"])
+    assert result.exit_code == 0, result.output
+    assert "payoff" in result.output
+    scenario = load_scenario(out / "calibrated.toml")
+    assert set(scenario.params) >= {"Regional Fertility Factor", "Base Migration Rate", "East First Start Year"}
+    bad = CliRunner().invoke(main, ["calibrate", "--config", str(config), "--out", str(out), "--quiet"])
+    assert bad.exit_code == 2 and "--resume" in bad.output
