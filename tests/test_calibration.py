@@ -6,6 +6,7 @@ must find the truth again. Small problems (three parameters, 1978-1995) keep thi
 """
 from __future__ import annotations
 
+import re
 import textwrap
 from pathlib import Path
 
@@ -348,3 +349,84 @@ def test_cli_calibrate_on_real_data(tmp_path):
     assert set(scenario.params) >= {"Regional Fertility Factor", "Base Migration Rate", "East First Start Year"}
     bad = CliRunner().invoke(main, ["calibrate", "--config", str(config), "--out", str(out), "--quiet"])
     assert bad.exit_code == 2 and "--resume" in bad.output
+
+
+# ------------------------------------------------------------------ scripts/apply_calibration.py
+
+
+def _apply_module():
+    import importlib.util
+
+    path = DEFAULT_MODEL.parent.parent / "scripts" / "apply_calibration.py"
+    spec = importlib.util.spec_from_file_location("apply_calibration", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return module
+
+
+TOY = DEFAULT_MODEL.parent.parent / "tests" / "models" / "toy_two_region.mdl"
+
+
+def test_apply_changes_only_the_numbers(tmp_path):
+    from sd_model.mdl import read_model_info
+
+    apply = _apply_module()
+    model = tmp_path / "toy.mdl"
+    model.write_bytes(TOY.read_bytes())
+    overlay = write(tmp_path, """\
+    inherits = "nowhere.toml"
+    [params]
+    "Savings Rate" = 0.2345678
+    "Base Productivity" = { West = 0.31 }
+    "Credit Share" = { "West,East" = 0.07 }
+    "Initial Capital" = { East = 120.5, West = 55 }
+    """, "calibrated.toml")
+    assert apply.main([str(overlay), "--model", str(model)]) == 0
+    before, after = TOY.read_bytes(), model.read_bytes()
+    # replace the new numbers by the old ones: the files are then byte-identical
+    restored = after
+    for new, old in ((b"0.234568", b"0.2"), (b"0.31\n", b"0.25\n"), (b"0.07, 0;", b"0.05, 0;"),
+                     (b"120.5, 55", b"100, 50")):
+        assert restored.count(new) == 1, new
+        restored = restored.replace(new, old)
+    assert restored == before
+    info, old = read_model_info(model), read_model_info(TOY)
+    assert info.get("Savings Rate").default == 0.234568
+    assert info.get("Base Productivity").default == {"East": 0.3, "West": 0.31}
+    assert info.get("Credit Share").default["West,East"] == 0.07
+    assert info.get("Initial Capital").default == {"East": 120.5, "West": 55.0}
+    for name, var in old.constants().items():
+        if name not in ("Savings Rate", "Base Productivity", "Credit Share", "Initial Capital"):
+            assert info.variables[name].default == var.default, name
+
+
+@pytest.mark.parametrize("params,message", [
+    ('"Savngs Rate" = 0.2', "did you mean 'Savings Rate'"),
+    ('"Savings Rate" = 0.9', r"outside the declared range"),
+    ('"Output" = 1', "not a constant"),
+    ('"Base Productivity" = { North = 0.3 }', "no element 'North'"),
+])
+def test_apply_refuses_bad_overlays(tmp_path, capsys, params, message):
+    apply = _apply_module()
+    model = tmp_path / "toy.mdl"
+    model.write_bytes(TOY.read_bytes())
+    overlay = write(tmp_path, f"[params]\n{params}\n", "calibrated.toml")
+    assert apply.main([str(overlay), "--model", str(model)]) == 2
+    assert re.search(message, capsys.readouterr().err)
+    assert model.read_bytes() == TOY.read_bytes()
+
+
+def test_apply_to_the_shipped_model_sets_the_calibrated_defaults(tmp_path, engine):
+    """A copy of the shipped model, after apply, runs like the model plus the overlay."""
+    apply = _apply_module()
+    model = tmp_path / "model.mdl"
+    model.write_bytes(DEFAULT_MODEL.read_bytes())
+    values = {"Capital Elasticity": 0.4, "Location Factor": {"West": 0.7}, "Base Migration Rate": 0.01}
+    overlay = write(tmp_path, '[params]\n"Capital Elasticity" = 0.4\n"Location Factor" = { West = 0.7 }\n'
+                              '"Base Migration Rate" = 0.01\n', "calibrated.toml")
+    assert apply.main([str(overlay), "--model", str(model)]) == 0
+    changed = SimlinEngine(model).run(final_time=1990, outputs=["GDP"])["GDP"].values
+    expected = engine.run(values, final_time=1990, outputs=["GDP"])["GDP"].values
+    np.testing.assert_array_equal(changed, expected)
+    assert len(model.read_bytes()) - len(DEFAULT_MODEL.read_bytes()) == \
+        len("0.4") - len("0.35") + len("0.7") - len("0.75") + len("0.01") - len("0.0073")

@@ -11,6 +11,8 @@ from __future__ import annotations
 import math
 import multiprocessing
 import os
+import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
@@ -44,9 +46,17 @@ def evaluate_one(problem: Problem, runner: Any, x: np.ndarray) -> np.ndarray:
     return problem.residuals(outputs)
 
 
-def _init_worker(problem: Problem) -> None:
+def _init_worker(problem: Problem, parent: int) -> None:
     _WORKER["problem"] = problem
     _WORKER["runner"] = compile_runner(problem)
+    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
+
+
+def _exit_with_parent(parent: int) -> None:
+    """End this worker when the calibrating process is gone (killed): the pool cannot tell it."""
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(0)
 
 
 def _work(chunk: np.ndarray) -> np.ndarray:
@@ -99,7 +109,7 @@ class Evaluator:
     def __enter__(self) -> Evaluator:
         if self.workers > 1:
             self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"),
-                                             initializer=_init_worker, initargs=(self.problem,))
+                                             initializer=_init_worker, initargs=(self.problem, os.getpid()))
         else:
             self._runner = compile_runner(self.problem)
         if self._progress:

@@ -31,6 +31,9 @@ from .report import check_targets, fit_table, markdown_table, overlay_toml, writ
 from .store import EvaluationStore, fingerprint
 from .uncertainty import Uncertainty, bootstrap_bounds, jacobian_bounds
 
+#: Distance (unit-cube) within which an estimate is put exactly on its bound.
+SNAP = 1e-9
+
 
 @dataclass
 class CalibrationResult:
@@ -161,7 +164,8 @@ def calibrate(config: str | Path | CalibrationConfig, *, out: str | Path | None 
             fits = [LocalFit(start=0, x0=x0, x=x0, payoff=float(r @ r), nfev=1, status=0,
                              message="start values evaluated, not optimised")]
         best = min(fits, key=lambda f: f.payoff)
-        x = best.x
+        z = space.z(best.x)  # estimates within 1e-9 of a bound (trf stays strictly inside) are put on it
+        x = space.x(np.where(z < SNAP, 0.0, np.where(z > 1 - SNAP, 1.0, z)))
         ev.stage = "jacobian"
         r = ev.residuals(x[None])[0]
         z = space.z(x)
