@@ -377,8 +377,8 @@ def effects(runs: Mapping[str, xr.Dataset], reference: str, year: float,
     Returns
     -------
     DataFrame: scenario, reference, indicator, year, value, reference_value, difference,
-    percent (of the reference value), and with ensembles diff_p05, diff_median, diff_p95,
-    pct_p05, pct_median, pct_p95 (paired, over draws) and improved (share of draws in
+    percent (of the reference value), and with ensembles diff_<q> and pct_<q> for q in
+    p05, p25, median, p75, p95 (paired, over draws) and improved (share of draws in
     which the scenario is better than the reference, by the indicator's direction).
     """
     if reference not in runs:
@@ -395,7 +395,7 @@ def effects(runs: Mapping[str, xr.Dataset], reference: str, year: float,
                 a = ensembles[name][var].sel(time=year, method="nearest").to_numpy()
                 b = ensembles[reference][var].sel(time=year, method="nearest").to_numpy()
                 d, pct = a - b, 100 * (a - b) / np.abs(b)
-                for label, q in (("p05", 0.05), ("median", 0.5), ("p95", 0.95)):
+                for label, q in _QUANTILES.items():
                     row[f"diff_{label}"] = float(np.quantile(d, q))
                     row[f"pct_{label}"] = float(np.quantile(pct, q))
                 tied = np.isclose(a, b, rtol=1e-9, atol=0)

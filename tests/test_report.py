@@ -75,19 +75,20 @@ def test_report_embeds_png_plots_tables_and_escapes_text(historical, simlin_engi
     ens = {name: xr.concat([ds[["East West Ratio", "Theil Index", "Coefficient of Variation", "National GDP",
                                 "GDP per Capita"]] * (1 + rng.normal(0, 0.02)) for _ in range(5)], "member")
            for name, ds in runs.items()}
-    sentences, _ = findings(runs)
-    doc = build_report(runs, indicator_table(runs), sentences, ensembles=ens,
+    sentences, effects_table = findings(runs, ens)
+    doc = build_report(runs, indicator_table(runs), sentences, ensembles=ens, effects_table=effects_table,
                        descriptions={"historical": "<script>alert(1)</script>", "aid": "aid & co"},
                        meta={"engine": "simlin"})
     images = re.findall(r'src="data:image/png;base64,([^"]+)"', doc)
-    assert len(images) == 2 + 1 + 5  # fan charts, national GDP, the standard plots
+    # effects with bands, overlaid fans, 3 small-multiple fans; national indicators, 4 regional plots
+    assert len(images) == 1 + 1 + 3 + 1 + 4
     assert all(base64.b64decode(img)[:8] == b"\x89PNG\r\n\x1a\n" for img in images)
     assert "<script>alert" not in doc and "&lt;script&gt;" in doc and "aid &amp; co" in doc
     assert "Key indicators over draws" not in doc  # no ensemble table was given
     gdp = float(historical["National GDP"].sel(time=2050))
     assert f"{gdp:,.0f}" in doc  # the indicator table shows the run's value
     no_draws = build_report(runs, indicator_table(runs), sentences, descriptions={}, meta={})
-    assert "Uncertainty" not in no_draws and len(re.findall("data:image/png", no_draws)) == 6
+    assert "Uncertainty" not in no_draws and len(re.findall("data:image/png", no_draws)) == 5
 
 
 def test_fan_chart_bands_come_from_the_draws():

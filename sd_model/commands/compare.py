@@ -136,7 +136,8 @@ def compare_command(scenarios, until, out, samples, seed, ranges, calibration, f
             "span": f"{eng.info.initial_time:g}-{float(next(iter(runs.values()))['time'][-1]):g}",
             "draws": f"{samples} per scenario, seed {seed}, {source}" if samples else source}
     doc = build_report(runs, table, sentences, descriptions={s.name: s.description for s in scs}, meta=meta,
-                       ensembles=ensembles, ensemble_tab=ens_tab, beats=beats)
+                       ensembles=ensembles, ensemble_tab=ens_tab, beats=beats,
+                       effects_table=ftable if ensembles is not None else None)
     with atomic_dir(out) as tmp:
         atomic_write_text(tmp / "report.html", doc)
         atomic_write_text(tmp / "indicators.csv", table.to_csv(index=False))
