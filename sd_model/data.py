@@ -85,28 +85,37 @@ def resolve_data_dir(data_dir: str | os.PathLike | None = None) -> Path:
 
 # --------------------------------------------------------------------------- parsing
 def _rows(path: Path, columns: tuple[str, ...]):
-    """Yield ``(line, {column: text})`` for each data row; the header is line 1."""
+    """Yield ``(line, {column: text})`` for each data row; the header is line 1.
+
+    The file must be UTF-8 text (a byte-order mark is allowed); anything else, and CSV the
+    ``csv`` module cannot parse, raises :class:`DataError` naming the file.
+    """
     if not path.is_file():
         raise DataError(f"{path}: data file not found")
-    with path.open(newline="", encoding="utf-8") as fh:
-        reader = csv.reader(fh)
-        header = next(reader, None)
-        if header is None:
-            raise DataError(f"{path}, line 1: file is empty (expected a header row)")
-        header = [h.strip() for h in header]
-        missing = [c for c in columns if c not in header]
-        if missing:
-            raise DataError(f"{path}, line 1: missing column(s) {', '.join(map(repr, missing))}; "
-                            f"header is {', '.join(header)}")
-        idx = {c: header.index(c) for c in columns}
-        line = 1
-        for row in reader:
-            line = reader.line_num
-            if not row or not any(cell.strip() for cell in row):
-                continue
-            if len(row) < len(header):
-                raise DataError(f"{path}, line {line}: {len(row)} fields, expected {len(header)}")
-            yield line, {c: row[i].strip() for c, i in idx.items()}
+    line = 1
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as fh:
+            reader = csv.reader(fh)
+            header = next(reader, None)
+            if header is None:
+                raise DataError(f"{path}, line 1: file is empty (expected a header row)")
+            header = [h.strip() for h in header]
+            missing = [c for c in columns if c not in header]
+            if missing:
+                raise DataError(f"{path}, line 1: missing column(s) {', '.join(map(repr, missing))}; "
+                                f"header is {', '.join(map(repr, header))}")
+            idx = {c: header.index(c) for c in columns}
+            for row in reader:
+                line = reader.line_num
+                if not row or not any(cell.strip() for cell in row):
+                    continue
+                if len(row) < len(header):
+                    raise DataError(f"{path}, line {line}: {len(row)} fields, expected {len(header)}")
+                yield line, {c: row[i].strip() for c, i in idx.items()}
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path}: not UTF-8 text (byte {exc.start} of the file: {exc.reason})") from None
+    except csv.Error as exc:
+        raise DataError(f"{path}, after line {line}: malformed CSV ({exc})") from None
 
 
 def _year(path: Path, line: int, text: str) -> int:
@@ -192,6 +201,8 @@ def load_provincial(name: str, data_dir: str | os.PathLike | None = None) -> pd.
                             f"first given on line {seen[prov, year]}")
         seen[prov, year] = line
         records.append((prov, regions[prov], year, value * factor))
+    if not records:
+        raise DataError(f"{path}: no data rows (only a header)")
     df = pd.DataFrame(records, columns=["province", "region", "year", "value"])
     df["year"] = df["year"].astype(int)
     df.attrs.update(name=name, units=units, source=fname)

@@ -89,9 +89,12 @@ def _check_pair(name: str, pair: Any, where: str) -> tuple[float, float]:
             or not all(isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
                        for v in pair)):
         raise SDModelError(f"{where}: range of {name!r} must be two numbers [low, high], got {pair!r}")
-    lo, hi = float(pair[0]), float(pair[1])
+    try:
+        lo, hi = float(pair[0]), float(pair[1])
+    except OverflowError:  # an integer beyond the float range
+        lo, hi = math.inf, math.inf
     if not (math.isfinite(lo) and math.isfinite(hi)):
-        raise SDModelError(f"{where}: range of {name!r} must be finite, got [{lo:g}, {hi:g}]")
+        raise SDModelError(f"{where}: range of {name!r} must be finite numbers [low, high]")
     if lo >= hi:
         raise SDModelError(f"{where}: range of {name!r} has low {lo:g} >= high {hi:g}; valid: low < high")
     return lo, hi

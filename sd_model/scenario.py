@@ -126,10 +126,22 @@ def _read_toml(path: Path) -> dict[str, Any]:
 def _number(value: Any, where: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ScenarioError(f"{where}: expected a number, got {value!r}")
-    v = float(value)
+    try:
+        v = float(value)
+    except OverflowError:  # an integer beyond the float range
+        v = math.inf
     if not math.isfinite(v):
-        raise ScenarioError(f"{where}: expected a finite number, got {value!r}")
+        shown = f"an integer of {len(str(abs(value)))} digits" if isinstance(value, int) else repr(value)
+        raise ScenarioError(f"{where}: expected a finite number, got {shown}")
     return v
+
+
+def _shown(text: Any, quote: bool = False) -> str:
+    """A name from the file as it may appear in a one-line message (repr if not printable)."""
+    text = str(text)
+    if not text.isprintable():
+        return repr(text)
+    return f'"{text}"' if quote else text
 
 
 def _params_from_table(table: Any, where: str) -> dict[str, ParamValue]:
@@ -138,9 +150,9 @@ def _params_from_table(table: Any, where: str) -> dict[str, ParamValue]:
     out: dict[str, ParamValue] = {}
     for name, value in table.items():
         if isinstance(value, dict):
-            out[name] = {str(el): _number(v, f"{where}: {name}[{el}]") for el, v in value.items()}
+            out[name] = {str(el): _number(v, f"{where}: {_shown(name)}[{_shown(el)}]") for el, v in value.items()}
         else:
-            out[name] = _number(value, f"{where}: {name}")
+            out[name] = _number(value, f"{where}: {_shown(name)}")
     return out
 
 
@@ -150,7 +162,8 @@ def _levers_from_table(table: Any, where: str) -> dict[str, ParamValue]:
     out: dict[str, ParamValue] = {}
     for lever, settings in table.items():
         if not isinstance(settings, dict):
-            raise ScenarioError(f"{where}: [levers.\"{lever}\"] must be a table with start, end, intensity")
+            raise ScenarioError(
+                f"{where}: [levers.{_shown(lever, quote=True)}] must be a table with start, end, intensity")
         for key, value in settings.items():
             if key not in _LEVER_KEYS:
                 hint = close_matches(key, _LEVER_KEYS)
@@ -160,9 +173,10 @@ def _levers_from_table(table: Any, where: str) -> dict[str, ParamValue]:
                 )
             name = f"{lever} {_LEVER_KEYS[key]}"
             if isinstance(value, dict):
-                out[name] = {str(el): _number(v, f"{where}: {lever}.{key}[{el}]") for el, v in value.items()}
+                out[name] = {str(el): _number(v, f"{where}: {_shown(lever)}.{key}[{_shown(el)}]")
+                             for el, v in value.items()}
             else:
-                out[name] = _number(value, f"{where}: {lever}.{key}")
+                out[name] = _number(value, f"{where}: {_shown(lever)}.{key}")
     return out
 
 
@@ -238,8 +252,10 @@ def validate(scenario: Scenario, info: Any) -> Scenario:
     ``info`` is a :class:`sd_model.mdl.ModelInfo`. Raises :class:`ScenarioError` (or
     :class:`UnknownNameError`) naming the file, the parameter and what is valid: unknown
     names (with close matches), non-constants, unknown elements, values outside the
-    declared range, a final time not after the initial time, a non-positive time step.
+    declared range, a final time not after the initial time or not finite, a non-positive
+    time step, a name that cannot be an output folder (see :func:`check_name`).
     """
+    check_name(scenario.name, scenario.source)
     where = scenario.source or scenario.name
     constants = set(info.constants())
     canonical: dict[str, ParamValue] = {}
@@ -256,6 +272,8 @@ def validate(scenario: Scenario, info: Any) -> Scenario:
         canonical[var.name] = _check_value(var, value, info, where)
 
     start = info.initial_time
+    if scenario.final_time is not None and not math.isfinite(scenario.final_time):
+        raise ScenarioError(f"{where}: final time {scenario.final_time!r} is not a finite year")
     if scenario.final_time is not None and scenario.final_time <= start:
         raise ScenarioError(
             f"{where}: final time {scenario.final_time:g} is not after the start year {start:g}; "
@@ -264,6 +282,30 @@ def validate(scenario: Scenario, info: Any) -> Scenario:
     if scenario.time_step is not None and not (0 < scenario.time_step <= 1):
         raise ScenarioError(f"{where}: time step {scenario.time_step:g} is not in (0, 1] year")
     return replace(scenario, params=canonical)
+
+
+#: Longest scenario name in UTF-8 bytes: it becomes a folder name (255 bytes at most on common
+#: file systems), and the atomic writer adds about 20 characters to it.
+MAX_NAME_LENGTH = 100
+
+
+def check_name(name: Any, source: str | None = None) -> str:
+    """Check that a scenario name can be used as one output folder name and return it.
+
+    Outputs go to ``<out>/<name>``, so a name that is empty, ``.`` or ``..``, holds a path
+    separator, starts with a dot (hidden; the atomic writer's temporary folders do), holds
+    control characters or is longer than :data:`MAX_NAME_LENGTH` UTF-8 bytes could write
+    outside ``<out>`` or replace ``<out>`` itself; it raises :class:`ScenarioError`.
+    """
+    where = f"{source}: " if source else ""
+    if not isinstance(name, str) or not name.strip():
+        raise ScenarioError(f"{where}scenario name {name!r} is empty; give a name such as 'balanced'")
+    bad = [c for c in name if c in "/\\" or ord(c) < 32 or ord(c) == 127]
+    if bad or name.startswith(".") or len(name.encode("utf-8", "replace")) > MAX_NAME_LENGTH:
+        raise ScenarioError(
+            f"{where}scenario name {name[:MAX_NAME_LENGTH + 20]!r} cannot be a folder name; use at most "
+            f"{MAX_NAME_LENGTH} bytes (UTF-8), no path separator or control character, not starting with '.'")
+    return name
 
 
 def _check_value(var: Any, value: ParamValue, info: Any, where: str) -> ParamValue:

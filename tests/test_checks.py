@@ -57,28 +57,16 @@ def shipped(cache_dir):
     return by_name(run_checks(only=FAST_GROUPS))
 
 
-#: Known model problem, reported to the model's owner: constants whose declared range
-#: includes a value the model cannot run at (NaN). strict: the marker must go once fixed.
-KNOWN_MODEL_FAILURES = {"extremes.parameter_bounds"}
-
-
 @pytest.mark.parametrize("name", [n for n in check_names() if n.split(".")[0] in FAST_GROUPS])
-def test_shipped_model_passes(shipped, name, request):
-    if name in KNOWN_MODEL_FAILURES:
-        request.applymarker(pytest.mark.xfail(strict=True, reason="model: declared lower bounds such as "
-                                              "Initial Capital = 0 give NaN (see docs/checks.md)"))
+def test_shipped_model_passes(shipped, name):
     result = shipped[name]
     assert result.passed, f"{name}: {result.figure}: {result.message}"
     assert result.figure
 
 
-def test_parameter_bounds_names_the_constants_it_fails_on(shipped):
-    """Whatever its verdict, the sweep reports by constant, bound and first non-finite variable."""
-    result = shipped["extremes.parameter_bounds"]
+def test_parameter_bounds_sweep_covers_every_declared_bound(shipped):
     runs = sum(1 for v in read_model_info(DEFAULT_MODEL).constants().values() for b in v.range if b is not None)
-    assert f"of {runs} bound runs clean" in result.figure
-    if not result.passed:
-        assert "Initial Capital = 0 (lower bound): non-finite values" in result.message
+    assert shipped["extremes.parameter_bounds"].figure == f"{runs} of {runs} bound runs clean"
 
 
 @pytest.mark.slow
@@ -141,6 +129,20 @@ def test_negative_stock_fails_extremes_naming_the_stock(tmp_path):
     bad = results["extremes.baseline"]
     assert not bad.passed
     assert "negative stock Deposits[" in bad.message
+
+
+def test_range_the_model_cannot_run_at_fails_the_bounds_sweep(tmp_path):
+    # a declared lower bound of 0 for initial capital: 0^alpha makes Initial TFP infinite
+    text = MODEL_TEXT
+    start = text.index("Initial Capital[Region] = ")
+    end = text.index("|", start)
+    block = text[start:end]
+    assert "billion_yuan [1,?]" in block
+    path = broken_copy(tmp_path, block, block.replace("billion_yuan [1,?]", "billion_yuan [0,?]"))
+    result = by_name(run_checks(path, only=["extremes.parameter_bounds"]))["extremes.parameter_bounds"]
+    assert not result.passed
+    assert result.message.startswith("Initial Capital = 0 (lower bound): non-finite values in ")
+    assert "from 1978" in result.message
 
 
 def test_model_that_does_not_compile_fails_every_check_it_reaches(tmp_path):
