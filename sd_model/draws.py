@@ -4,12 +4,12 @@ Both sources give a DataFrame with one row per draw and one column per parameter
 ("Name" or "Name[Element]"), drawn with :func:`sd_model.sampling.sample_parameters`
 (Latin hypercube) from a seed, so the same seed gives the same draws.
 
-A calibration output folder holds an estimates CSV with the columns ``parameter``,
-``estimate``, ``lower95`` and ``upper95``. Its draws follow a split normal distribution:
-centred on the estimate, with the standard deviation of each side chosen so that
-the 95% bound on that side is 1.96 standard deviations away, and clipped to the range
-the model declares for the parameter. Parameters whose bounds are missing (not
-identified) are left at their estimate and listed in the returned notes.
+A calibration output folder (``sd-model calibrate``) holds ``parameters.csv`` with each
+parameter's estimate and 95% bounds (see :func:`read_calibration_estimates`). Its draws
+follow a split normal distribution: centred on the estimate, with the standard deviation
+of each side chosen so that the 95% bound on that side is 1.96 standard deviations away,
+and clipped to the range the model declares for the parameter. Parameters without valid
+bounds (not identified) are held at their estimate in every draw and listed in the notes.
 """
 from __future__ import annotations
 
@@ -30,47 +30,53 @@ _EPS = 1e-6  # keeps the normal quantiles finite at the edges of the unit interv
 
 
 def read_calibration_estimates(folder: str | Path) -> pd.DataFrame:
-    """Read the estimates CSV of a calibration output folder.
+    """Read the parameter estimates and 95% bounds of a calibration output folder.
 
-    Looks for ``estimates.csv``, else the one CSV whose name contains "estimates".
+    Reads ``parameters.csv`` as ``sd-model calibrate`` writes it (columns parameter,
+    estimate, ci_low, ci_high, flag), else ``estimates.csv`` (parameter, estimate,
+    lower95, upper95). Infinite bounds, and the bounds of a parameter whose flag says it
+    is not identified or its interval is not valid, are set to NaN: such a parameter is
+    held at its estimate.
 
     Returns
     -------
-    DataFrame with at least the columns parameter, estimate, lower95, upper95.
+    DataFrame with the columns parameter, estimate, lower95, upper95 and flag.
 
     Raises
     ------
     SDModelError
-        If the folder or the file is missing, ambiguous or lacks those columns, or a
-        finite bound lies on the wrong side of its estimate.
+        If the folder or file is missing or lacks those columns, an estimate is missing,
+        or a finite bound lies on the wrong side of its estimate.
     """
     folder = Path(folder)
     if not folder.is_dir():
         raise SDModelError(f"{folder}: calibration folder not found")
-    path = folder / "estimates.csv"
-    if not path.is_file():
-        found = sorted(folder.glob("*estimates*.csv"))
-        if len(found) != 1:
-            raise SDModelError(f"{folder}: expected one estimates CSV (columns {', '.join(_COLUMNS)}), "
-                               f"found {len(found)}")
-        path = found[0]
+    path = next((folder / n for n in ("parameters.csv", "estimates.csv") if (folder / n).is_file()), None)
+    if path is None:
+        raise SDModelError(f"{folder}: no parameters.csv (from 'sd-model calibrate') or estimates.csv "
+                           f"(columns {', '.join(_COLUMNS)})")
     try:
-        table = pd.read_csv(path)
+        table = pd.read_csv(path, keep_default_na=False, na_values=["", "nan", "NaN"])
     except (OSError, ValueError) as exc:
         raise SDModelError(f"{path}: cannot read calibration estimates ({exc})") from None
+    table = table.rename(columns={"ci_low": "lower95", "ci_high": "upper95"})
     missing = [c for c in _COLUMNS if c not in table.columns]
     if missing:
-        raise SDModelError(f"{path}: missing column(s) {', '.join(missing)}; expected {', '.join(_COLUMNS)}")
+        raise SDModelError(f"{path}: missing column(s) {', '.join(missing)}; expected {', '.join(_COLUMNS)} "
+                           "(or ci_low, ci_high)")
+    table["flag"] = table["flag"].fillna("").astype(str) if "flag" in table else ""
     for col in ("estimate", "lower95", "upper95"):
-        table[col] = pd.to_numeric(table[col], errors="coerce")
+        table[col] = pd.to_numeric(table[col], errors="coerce").replace([np.inf, -np.inf], np.nan)
+    if table["estimate"].isna().any():
+        raise SDModelError(f"{path}: parameter {table.loc[table['estimate'].isna(), 'parameter'].iloc[0]!r} "
+                           "has no estimate")
+    invalid = table["flag"].str.contains("not identified|not valid", regex=True)
+    table.loc[invalid, ["lower95", "upper95"]] = np.nan
     bad = table[(table["lower95"] > table["estimate"]) | (table["upper95"] < table["estimate"])]
     if len(bad):
         raise SDModelError(f"{path}: parameter {bad['parameter'].iloc[0]!r} has its estimate outside "
                            "its 95% bounds")
-    if table["estimate"].isna().any():
-        raise SDModelError(f"{path}: parameter {table.loc[table['estimate'].isna(), 'parameter'].iloc[0]!r} "
-                           "has no estimate")
-    return table
+    return table[["parameter", "estimate", "lower95", "upper95", "flag"]]
 
 
 def _declared_range(info: Any, column: str) -> tuple[float, float]:
@@ -92,12 +98,13 @@ def draws_from_calibration(estimates: pd.DataFrame, n: int, seed: int,
 
     Returns
     -------
-    (draws, notes): the DataFrame of draws, and notes on parameters held at their
-    estimate because their bounds are missing.
+    (draws, notes): the DataFrame of draws (parameters without valid bounds held at
+    their estimate), and a note for each of those.
     """
     ok = estimates.dropna(subset=["lower95", "upper95"])
-    notes = [f"{p}: no 95% bounds (not identified); held at its estimate"
-             for p in estimates.loc[~estimates.index.isin(ok.index), "parameter"]]
+    held = estimates.loc[~estimates.index.isin(ok.index)]
+    notes = [f"{r.parameter}: no valid 95% bounds ({getattr(r, 'flag', '') or 'missing'}); held at its estimate"
+             for r in held.itertuples()]
     if ok.empty:
         raise SDModelError("no calibrated parameter has 95% bounds; nothing to draw")
     names = [str(p) for p in ok["parameter"]]
@@ -111,7 +118,9 @@ def draws_from_calibration(estimates: pd.DataFrame, n: int, seed: int,
         if info is not None:
             values = np.clip(values, *_declared_range(info, name))
         out[name] = values
-    return pd.DataFrame(out), notes
+    for r in held.itertuples():
+        out[str(r.parameter)] = np.full(n, float(r.estimate))
+    return pd.DataFrame(out, index=unit.index), notes
 
 
 def ranges_from_calibration(estimates: pd.DataFrame) -> dict[str, tuple[float, float]]:

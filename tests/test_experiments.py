@@ -14,11 +14,12 @@ import xarray as xr
 from click.testing import CliRunner
 
 from cli import main
-from sd_model.draws import draws_from_ranges
+from sd_model.draws import draws_from_calibration, draws_from_ranges, read_calibration_estimates
 from sd_model.errors import ScenarioError, SDModelError
 from sd_model.experiments import (beat_shares, check_lever_starts, drop_failed, effects, ensemble_table,
                                   indicator_table, prepare_scenarios, resolve_scenario_path, run_ensembles)
 from sd_model.sampling import load_ranges
+from sd_model.run import run_scenario
 from sd_model.scenario import Scenario, validate
 
 EXPERIMENTS = Path(__file__).resolve().parent.parent / "experiments"
@@ -191,22 +192,65 @@ def test_same_seed_gives_identical_ensembles_and_another_seed_does_not(tmp_path,
                                             progress=False)["aid"]["National GDP"].to_numpy())
 
 
-def test_compare_outputs_and_common_draws(tmp_path):
-    args = _small_case(tmp_path)
+def _calibration_folder(tmp_path: Path) -> Path:
+    """A calibration output folder in the layout 'sd-model calibrate' writes (parameters.csv)."""
+    folder = tmp_path / "calibration"
+    folder.mkdir()
+    pd.DataFrame({
+        "parameter": ["Capital Elasticity", "Location Factor[West]", "Matthew Effect Strength"],
+        "units": ["dmnl"] * 3, "lower": [0.3, 0.3, 0.0], "upper": [0.7, 1.0, 2.0], "start": [0.35, 0.75, 0.11],
+        "estimate": [0.36, 0.74, 0.2], "std_error": [0.015, np.inf, 0.03],
+        "ci_low": [0.34, -np.inf, 0.1], "ci_high": [0.40, np.inf, 0.25],
+        "flag": ["", "not identified (JᵀJ singular)", ""]}).to_csv(folder / "parameters.csv", index=False)
+    return folder
+
+
+def test_draws_from_calibration_follow_the_95_percent_bounds(tmp_path, simlin_engine):
+    estimates = read_calibration_estimates(_calibration_folder(tmp_path))
+    draws, notes = draws_from_calibration(estimates, 4000, 3, simlin_engine.info)
+    ce = draws["Capital Elasticity"].to_numpy()
+    # split normal: 2.5% and 97.5% quantiles at the bounds, median at the estimate
+    np.testing.assert_allclose(np.quantile(ce, [0.025, 0.5, 0.975]), [0.34, 0.36, 0.40], atol=1e-3)
+    me = draws["Matthew Effect Strength"].to_numpy()
+    np.testing.assert_allclose(np.quantile(me, [0.025, 0.5, 0.975]), [0.1, 0.2, 0.25], atol=1e-3)
+    assert me.min() >= 0.0  # clipped to the declared range [0, 2]
+    assert (draws["Location Factor[West]"] == 0.74).all()
+    assert notes == ["Location Factor[West]: no valid 95% bounds (not identified (JᵀJ singular)); "
+                     "held at its estimate"]
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    pd.DataFrame({"parameter": ["Capital Elasticity"], "estimate": [0.5], "ci_low": [0.34],
+                  "ci_high": [0.40]}).to_csv(bad / "parameters.csv", index=False)
+    with pytest.raises(SDModelError, match="'Capital Elasticity' has its estimate outside its 95% bounds"):
+        read_calibration_estimates(bad)
+
+
+def test_compare_outputs_common_draws_and_calibrated_single_runs(tmp_path, simlin_engine):
+    scenarios = _small_case(tmp_path)[:2]
     out = tmp_path / "cmp"
-    result = CliRunner().invoke(main, ["compare", *args, "--samples", "5", "--workers", "1", "--out", str(out)])
+    result = CliRunner().invoke(main, ["compare", *scenarios, "--samples", "5", "--workers", "1", "--no-progress",
+                                       "--from-calibration", str(_calibration_folder(tmp_path)), "--out", str(out)])
     assert result.exit_code == 0, result.output
+    assert "note: Location Factor[West]: no valid 95% bounds" in result.output
     for name in ("report.html", "indicators.csv", "findings.csv", "indicators_ensemble.csv", "beat_shares.csv",
                  "parameter_sets.csv", "manifest.json", "runs/base.parquet", "ensembles/aid.parquet"):
         assert (out / name).is_file(), name
     table = pd.read_csv(out / "indicators.csv")
     assert set(table["year"]) == {2025}  # the only table year within 1978-2030
+    # the single runs use the calibration's estimates
+    single = run_scenario(Scenario(final_time=2030, params={
+        "Capital Elasticity": 0.36, "Location Factor": {"West": 0.74}, "Matthew Effect Strength": 0.2}),
+        simlin_engine, ["National GDP"])
+    gdp = table[(table["scenario"] == "base") & (table["indicator"] == "National GDP")]["value"].iloc[0]
+    assert gdp == pytest.approx(float(single["National GDP"].sel(time=2025)), rel=1e-12)
     base = pd.read_parquet(out / "ensembles" / "base.parquet")
     aid = pd.read_parquet(out / "ensembles" / "aid.parquet")
     # before the aid lever starts the two scenarios are the same run in every draw (common draws)
     sel = (base["time"] <= 2025) & (base["variable"] == "National GDP")
     np.testing.assert_array_equal(base.loc[sel, "value"].to_numpy(), aid.loc[sel, "value"].to_numpy())
     assert base["member"].nunique() == 5
+    assert (base["time"] > 2025).any() and not np.array_equal(
+        base.loc[base["time"] == 2030, "value"], aid.loc[aid["time"] == 2030, "value"])
 
 
 def test_interrupted_compare_keeps_finished_ensembles_and_resumes(tmp_path, monkeypatch):
