@@ -394,7 +394,7 @@ def run_ensemble(scenario: Scenario, parameter_sets: pd.DataFrame, outputs: Sequ
         results.update(chunks_store.load_finished(len(bounds)))
     tasks = [(k, values[a:b]) for k, (a, b) in enumerate(bounds) if k not in results]
 
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     done_runs = sum(b - a for k, (a, b) in enumerate(bounds) if k in results)
     bars: list[Any] = []

@@ -112,6 +112,7 @@ class ChunkStore:
         os.close(fd)
         try:
             ds.to_netcdf(tmp, engine="netcdf4")
+            os.chmod(tmp, 0o644)  # mkstemp makes 0600 files
             os.replace(tmp, final)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)

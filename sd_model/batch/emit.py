@@ -75,6 +75,8 @@ class _Emitter:
         codes = [_align(c, a, axes, p) for c, a, p in args]
         plain = all(p for _, _, p in args)
         if node.func in ("MIN", "MAX"):
+            if args[0][2] and not args[1][2]:  # array first: numpy is ~2x faster (same value)
+                codes.reverse()
             return f"np.{'minimum' if node.func == 'MIN' else 'maximum'}({codes[0]}, {codes[1]})", axes, plain
         if node.func == "IF THEN ELSE":
             return f"np.where({codes[0]}, {codes[1]}, {codes[2]})", axes, plain

@@ -7,6 +7,7 @@ import shutil
 import tempfile
 import time
 import warnings
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -36,6 +37,7 @@ def _write_results(ds: xr.Dataset, folder: Path, fmt: str) -> Path:
         os.close(fd)
         try:
             clean.to_netcdf(tmp, engine="netcdf4")
+            os.chmod(tmp, 0o644)  # mkstemp makes 0600 files
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
@@ -106,7 +108,7 @@ def ensemble_command(samples, ranges_file, scenario_file, seed, method, outputs,
     ranges = load_ranges(ranges_file, info)
     scenario = load_scenario(scenario_file) if scenario_file else Scenario(name="default")
     names = [n.strip() for n in outputs.split(",") if n.strip()]
-    valid = validate(scenario if until is None else Scenario(**{**scenario.__dict__, "final_time": until}), info)
+    valid = validate(scenario if until is None else replace(scenario, final_time=float(until)), info)
     record = {"samples": samples, "seed": seed, "method": method, "ranges_file": str(ranges_file),
               "ranges": {k: list(v) for k, v in ranges.items()}, "outputs": names, "engine": engine,
               "until": until, "scenario": valid.name}
