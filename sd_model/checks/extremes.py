@@ -146,15 +146,11 @@ def check_parameter_bounds(ctx: Context) -> CheckResult:
     return CheckResult("extremes.parameter_bounds", not failures, figure, message)
 
 
-def _case_check(ctx: Context, case: ExtremeCase) -> CheckResult:
-    return check_case(ctx, case)
-
-
 def checks(spec: CheckSpec) -> dict[str, Callable[[Context], CheckResult]]:
     """The items of this group for a spec: baseline, each declared case, the bounds sweep."""
     out: dict[str, Callable[[Context], CheckResult]] = {"baseline": check_baseline}
     for case in spec.cases:
-        out[case.name] = partial(_case_check, case=case)
+        out[case.name] = partial(check_case, case=case)
     if spec.parameter_bounds:
         out["parameter_bounds"] = check_parameter_bounds
     return out
