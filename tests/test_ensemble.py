@@ -120,13 +120,19 @@ def test_engines_and_parallel_paths_agree(local, sets):
     assert rel_diff(simlin["GDP"].values, local["GDP"].values[:4]) <= 1e-9
 
 
-def test_failing_member_is_recorded_and_reported(sets):
-    bad = sets.iloc[:3].assign(**{"Initial GDP[East]": [471.3, 0.0, 471.3]})
+def test_failing_member_is_recorded_and_reported(tmp_path):
+    """A member whose run gives NaN (LN(0) at a declared bound of a toy model) is flagged, not fatal."""
+    toy = (ROOT / "tests" / "models" / "toy_two_region.mdl").read_text(encoding="utf-8").replace(
+        "IF THEN ELSE(Time >= Policy Start Year, Savings Rate * (1 + Policy Boost), Savings Rate)",
+        "0.2 + 0 * LN(Savings Rate)")
+    model = tmp_path / "toy.mdl"
+    model.write_text(toy, encoding="utf-8")
+    bad = pd.DataFrame({"Savings Rate": [0.2, 0.0, 0.3]})
     with pytest.warns(EnsembleWarning, match=r"1 of 3 ensemble members failed.*member 1: non-finite value of"):
-        ds = run_ensemble(SHORT, bad, ["National GDP"], workers=1, progress=False)
+        ds = run_ensemble(Scenario(), bad, ["Total Output"], model=model, workers=1, progress=False)
     assert ds["failed"].values.tolist() == [False, True, False]
-    assert ds["message"].values[0] == "" and "National GDP" in ds["message"].values[1]
-    assert np.isfinite(ds["National GDP"].values[[0, 2]]).all()
+    assert ds["message"].values[0] == "" and "Total Output" in ds["message"].values[1]
+    assert np.isfinite(ds["Total Output"].values[[0, 2]]).all() and np.isnan(ds["Total Output"].values[1, 1:]).all()
 
 
 @pytest.mark.parametrize("column, value, error, message", [
