@@ -342,19 +342,21 @@ def beat_shares(ensembles: Mapping[str, xr.Dataset], years: Sequence[float] = TA
     """
     wide = _paired(ensembles, years)
     names = list(ensembles)
+    pairs = [(i, j) for i in range(len(names)) for j in range(i + 1, len(names))]
     rows = []
-    for i, a in enumerate(names):
-        for b in names[i + 1:]:
-            for (indicator, variable, year), block in wide.groupby(level=["indicator", "variable", "year"]):
-                better = INDICATORS[variable]
-                if better is None:
-                    continue
-                va, vb = block[a].to_numpy(), block[b].to_numpy()
-                tied = np.isclose(va, vb, rtol=rtol, atol=0)
-                a_wins = ~tied & ((va < vb) if better == "lower" else (va > vb))
-                rows.append({"scenario_a": a, "scenario_b": b, "indicator": indicator, "better": better,
-                             "year": year, "n": len(va), "a_better": a_wins.mean(),
-                             "b_better": (~tied & ~a_wins).mean(), "tied": tied.mean()})
+    for (indicator, variable, year), block in wide.groupby(level=["indicator", "variable", "year"], sort=False):
+        better = INDICATORS[variable]
+        if better is None:
+            continue
+        values = block[names].to_numpy()  # draws x scenarios
+        for i, j in pairs:
+            va, vb = values[:, i], values[:, j]
+            tied = np.isclose(va, vb, rtol=rtol, atol=0)
+            a_wins = ~tied & ((va < vb) if better == "lower" else (va > vb))
+            rows.append({"scenario_a": names[i], "scenario_b": names[j], "indicator": indicator, "better": better,
+                         "year": year, "n": len(va), "a_better": a_wins.mean(),
+                         "b_better": (~tied & ~a_wins).mean(), "tied": tied.mean()})
+    rows.sort(key=lambda r: (names.index(r["scenario_a"]), names.index(r["scenario_b"])))
     return pd.DataFrame(rows, columns=["scenario_a", "scenario_b", "indicator", "better", "year", "n",
                                        "a_better", "b_better", "tied"])
 

@@ -11,7 +11,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import matplotlib.pyplot as plt
-import numpy as np
 import pandas as pd
 import xarray as xr
 
@@ -139,16 +138,23 @@ def _signed(x: float) -> str:
     return ("+" if x > 0 else "") + _num(x)
 
 
+def _pct(x: float) -> str:
+    """Signed percentage: one decimal, or two significant digits below 0.1%."""
+    if pd.isna(x):
+        return "n/a"
+    return f"{x:+.1f}%" if abs(x) >= 0.1 or x == 0 else f"{x:+.2g}%"
+
+
 def _band(row: pd.Series, n: int | None) -> str:
     if "pct_p05" not in row or pd.isna(row.get("pct_p05")):
         return ""
-    return (f"; 90% band of the change over {n} draws {row['pct_p05']:+.1f}% to {row['pct_p95']:+.1f}%, "
+    return (f"; 90% band of the change over {n} draws {_pct(row['pct_p05'])} to {_pct(row['pct_p95'])}, "
             f"better in {100 * row['improved']:.0f}% of draws")
 
 
 def _change(row: pd.Series, n: int | None) -> str:
     return (f"{row['indicator']} {_num(row['value'])} against {_num(row['reference_value'])} "
-            f"({_signed(row['difference'])}, {row['percent']:+.1f}%{_band(row, n)})")
+            f"({_signed(row['difference'])}, {_pct(row['percent'])}{_band(row, n)})")
 
 
 def findings(runs: Mapping[str, xr.Dataset], ensembles: Mapping[str, xr.Dataset] | None = None,
@@ -218,7 +224,7 @@ def _headline(table: pd.DataFrame) -> pd.DataFrame:
 def _indicator_html(table: pd.DataFrame) -> str:
     t = _headline(table).copy()
     first = t["scenario"].iloc[0]
-    t["cell"] = [(_num(v) if s == first else f"{_num(v)} ({_signed(d)}, {p:+.1f}%)")
+    t["cell"] = [(_num(v) if s == first else f"{_num(v)} ({_signed(d)}, {_pct(p)})")
                  for s, v, d, p in zip(t["scenario"], t["value"], t["difference"], t["percent"])]
     wide = t.pivot_table(index=["indicator", "year"], columns="scenario", values="cell", aggfunc="first", sort=False)
     return wide[list(dict.fromkeys(t["scenario"]))].to_html(escape=True)

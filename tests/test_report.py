@@ -30,7 +30,8 @@ def _run(ew2015, theil2015, ew2050, theil2050, gdp2050, members=None, rng=None):
 
 def test_findings_state_the_balanced_effect_and_each_mechanism_with_numbers():
     runs = {"historical": _run(2.0, 0.05, 1.3, 0.010, 1500.0), "unbalanced": _run(3.0, 0.10, 1.4, 0.014, 1490.0),
-            "aid": _run(2.0, 0.05, 1.2, 0.008, 1515.0), "idle": _run(2.0, 0.05, 1.3, 0.010, 1500.0)}
+            "aid": _run(2.0, 0.05, 1.2, 0.008, 1515.0), "idle": _run(2.0, 0.05, 1.3, 0.010, 1500.0),
+            "tiny": _run(2.0, 0.05, 1.3 * 1.0005, 0.010, 1500.0)}
     sentences, table = findings(runs)
     # by hand: East/West 2.0 vs 3.0 -> -1, -33.3%; Theil 0.05 vs 0.10 -> -50%
     assert "narrowed the East/West GDP-per-capita ratio" in sentences[0]
@@ -41,6 +42,8 @@ def test_findings_state_the_balanced_effect_and_each_mechanism_with_numbers():
     assert "East West Ratio 1.2 against 1.3 (-0.1, -7.7%)" in aid
     assert "Theil Index 0.008 against 0.01 (-0.002, -20.0%)" in aid and "National GDP 1,515 against 1,500 (+15, +1.0%)" in aid
     assert any(s.startswith("idle: no visible effect by 2050") for s in sentences)
+    tiny = next(s for s in sentences if s.startswith("tiny"))
+    assert "(+0.00065, +0.05%)" in tiny  # small effects keep two significant digits
     assert set(table["finding"]) == {"history", "forward"}
     assert not any(s.startswith("unbalanced") for s in sentences)  # the counterfactual is not a mechanism
 
