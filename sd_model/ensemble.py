@@ -396,11 +396,14 @@ def run_ensemble(scenario: Scenario, parameter_sets: pd.DataFrame, outputs: Sequ
 
     from tqdm import tqdm
 
+    class _Bar(tqdm):  # no monitor thread: a lingering thread would make the next call spawn, not fork
+        monitor_interval = 0
+
     done_runs = sum(b - a for k, (a, b) in enumerate(bounds) if k in results)
     bars: list[Any] = []
 
     def started() -> None:  # the bar's monitor thread starts only after any fork
-        bars.append(tqdm(total=n, initial=done_runs, unit="run", desc=f"ensemble ({engine})",
+        bars.append(_Bar(total=n, initial=done_runs, unit="run", desc=f"ensemble ({engine})",
                          file=sys.stderr, disable=not progress, dynamic_ncols=True))
 
     def finished(res: ChunkResult) -> None:
