@@ -260,6 +260,8 @@ def _execute_local(job: Job, tasks: list[tuple[int, np.ndarray]], workers: int,
     # fork (no re-import, no __main__ guard needed) while this process has no other thread;
     # otherwise spawn, since forking a threaded process can deadlock.
     method = "fork" if "fork" in get_all_start_methods() and threading.active_count() == 1 else "spawn"
+    if method == "fork" and job.engine == "batch":  # compile once here; the forked workers inherit it
+        _runner(job.engine, job.model, job.sha256, job.outputs, job.final_time, job.time_step)
     pool = ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=get_context(method))
     try:
         futures = [pool.submit(run_chunk, job, index, values) for index, values in tasks]
