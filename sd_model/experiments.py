@@ -238,10 +238,10 @@ def indicator_values(ds: xr.Dataset, years: Sequence[float] = TABLE_YEARS) -> pd
     -------
     DataFrame with columns indicator ("Name" or "Name[Region]"), variable, region ("" for
     national values), units, year, value, and member when ``ds`` has that dimension.
-    Years outside the run are left out.
+    Years outside the run are left out; if none is inside, the run's last year is used.
     """
     times = ds["time"].to_numpy()
-    keep = [y for y in years if np.isclose(times, y, atol=1e-6).any()]
+    keep = [y for y in years if np.isclose(times, y, atol=1e-6).any()] or [float(times[-1])]
     frames = []
     for var in INDICATORS:
         if var not in ds:

@@ -119,6 +119,7 @@ def test_indicator_table_values_and_differences_from_the_first():
     assert alt.loc["National GDP", "percent"] == pytest.approx(10.0)
     assert alt.loc["GDP per Capita[West]", "region"] == "West"
     assert (table[table["scenario"] == "base"]["difference"] == 0).all()
+    assert set(indicator_table(runs, years=(2100,))["year"]) == {2050}  # none inside: the last year
 
 
 def test_ensemble_table_quantiles_are_those_of_the_draws_and_paired():

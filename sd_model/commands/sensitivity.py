@@ -77,6 +77,14 @@ def sensitivity_command(method, ranges, calibration, outcomes, samples, seed, sc
         raise click.UsageError("--outcomes is empty")
     parsed = [replace(o, variable=info.get(o.variable).name) for o in parsed]  # unknown names fail here
     for o in parsed:
+        var = info.get(o.variable)
+        elements = [e for d in var.dims for e in info.subscripts[d]]
+        if var.dims and o.region not in elements:
+            what = f"has no element {o.region!r}" if o.region else "is subscripted"
+            raise SDModelError(f"outcome {o.label!r}: {o.variable!r} {what}; name one of {', '.join(elements)}, "
+                               f"e.g. '{o.variable}[{elements[0]}]@{o.year:g}'")
+        if not var.dims and o.region is not None:
+            raise SDModelError(f"outcome {o.label!r}: {o.variable!r} has no subscripts; drop [{o.region}]")
         if not info.initial_time <= o.year <= info.final_time:
             raise SDModelError(f"outcome {o.label!r}: year {o.year:g} is outside the model's span "
                                f"{info.initial_time:g}-{info.final_time:g}")
