@@ -58,7 +58,8 @@ def atomic_dir(path: str | Path) -> Iterator[Path]:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.partial-"))
+    _sweep_stale(path)
+    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.partial-{os.getpid()}-"))
     try:
         yield tmp
         old = None
@@ -72,6 +73,31 @@ def atomic_dir(path: str | Path) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _sweep_stale(path: Path) -> None:
+    """Remove hidden leftovers of earlier writes to ``path`` whose writing process is gone.
+
+    A process killed with SIGKILL cannot clean up its ``.<name>.partial-<pid>-*`` folder;
+    the next write of the same output removes it (never one of a process still running).
+    """
+    for leftover in path.parent.glob(f".{path.name}.partial-*"):
+        pid_text = leftover.name[len(f".{path.name}.partial-"):].split("-", 1)[0]
+        if pid_text.isdigit() and not _pid_alive(int(pid_text)):
+            shutil.rmtree(leftover, ignore_errors=True)
+    for leftover in path.parent.glob(f".{path.name}.old-*"):
+        if path.exists():  # the swap completed; the old copy is garbage
+            shutil.rmtree(leftover, ignore_errors=True)
 
 
 def tidy(ds: xr.Dataset) -> pd.DataFrame:

@@ -39,6 +39,8 @@ ParamValue = float | Mapping[str, float]
 _LEVER_KEYS = {"start": "Start Year", "end": "End Year", "intensity": "Intensity"}
 _TOP_KEYS = {"name", "description", "inherits", "time", "params", "levers"}
 _TIME_KEYS = {"final_time", "time_step"}
+#: Smallest time step accepted (Year): 1/1024 already means ~125,000 Euler steps to 2100.
+MIN_TIME_STEP = 1 / 1024
 
 
 @dataclass(frozen=True)
@@ -279,8 +281,13 @@ def validate(scenario: Scenario, info: Any) -> Scenario:
             f"{where}: final time {scenario.final_time:g} is not after the start year {start:g}; "
             f"valid: a year after {start:g}"
         )
-    if scenario.time_step is not None and not (0 < scenario.time_step <= 1):
-        raise ScenarioError(f"{where}: time step {scenario.time_step:g} is not in (0, 1] year")
+    if scenario.time_step is not None and not (MIN_TIME_STEP <= scenario.time_step <= 1):
+        raise ScenarioError(f"{where}: time step {scenario.time_step:g} is not in [{MIN_TIME_STEP:g}, 1] year")
+    if scenario.time_step is not None:
+        steps_per_save = info.saveper / scenario.time_step
+        if abs(steps_per_save - round(steps_per_save)) > 1e-9:
+            raise ScenarioError(f"{where}: time step {scenario.time_step:g} does not divide SAVEPER "
+                                f"{info.saveper:g}; valid: 1/2, 1/4, 1/8, ... of a year")
     return replace(scenario, params=canonical)
 
 

@@ -87,3 +87,31 @@ def test_rerun_replaces_folder_atomically(runner, tmp_path):
     assert runner.invoke(main, args).exit_code == 0
     assert runner.invoke(main, args).exit_code == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == ["default"]
+
+
+def test_leftovers_of_a_killed_writer_are_swept_on_the_next_write(tmp_path):
+    """A SIGKILLed run leaves a hidden partial folder; the next write of that output removes it."""
+    import subprocess
+    import sys
+
+    from sd_model.io import atomic_dir
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True).stdout.strip()
+    stale = tmp_path / f".run.partial-{dead}-abc"
+    stale.mkdir()
+    (stale / "results.csv").write_text("half")
+    live = tmp_path / f".run.partial-{__import__('os').getpid()}-xyz"   # a writer still running
+    live.mkdir()
+    with atomic_dir(tmp_path / "run") as tmp:
+        (tmp / "x.txt").write_text("done")
+    assert not stale.exists() and live.exists()
+    assert (tmp_path / "run" / "x.txt").read_text() == "done"
+
+
+def test_time_step_must_divide_saveper_and_not_be_tiny(runner, tmp_path):
+    for bad, message in [("1e-6", "is not in [0.000976562, 1] year"), ("0.3", "does not divide SAVEPER")]:
+        sc = tmp_path / "s.toml"
+        sc.write_text(f"[time]\ntime_step = {bad}\n")
+        res = runner.invoke(main, ["run", "-s", str(sc), "--out", str(tmp_path / "o")])
+        assert res.exit_code == 2 and message in res.output, res.output
