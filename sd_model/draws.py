@@ -8,8 +8,9 @@ A calibration output folder (``sd-model calibrate``) holds ``parameters.csv`` wi
 parameter's estimate and 95% bounds (see :func:`read_calibration_estimates`). Its draws
 follow a split normal distribution: centred on the estimate, with the standard deviation
 of each side chosen so that the 95% bound on that side is 1.96 standard deviations away,
-and clipped to the range the model declares for the parameter. Parameters without valid
-bounds (not identified) are held at their estimate in every draw and listed in the notes.
+and clipped to the range the model declares for the parameter; the normal scores carry the
+estimates' correlations (``correlation.csv``) when the folder has them. Parameters without
+valid bounds (not identified) are held at their estimate in every draw and listed in the notes.
 """
 from __future__ import annotations
 
@@ -85,7 +86,8 @@ def _declared_range(info: Any, column: str) -> tuple[float, float]:
 
 
 def draws_from_calibration(estimates: pd.DataFrame, n: int, seed: int,
-                           info: Any = None) -> tuple[pd.DataFrame, list[str]]:
+                           info: Any = None, correlation: pd.DataFrame | None = None
+                           ) -> tuple[pd.DataFrame, list[str]]:
     """Draw ``n`` parameter sets around the calibration's estimates (split normal).
 
     Parameters
@@ -95,6 +97,10 @@ def draws_from_calibration(estimates: pd.DataFrame, n: int, seed: int,
     seed : random seed.
     info : the model's ModelInfo; draws are clipped to the ranges it declares. Default
         is None (no clipping).
+    correlation : correlation matrix of the estimates (index and columns = parameter
+        names), e.g. from :func:`read_calibration_correlation`; the normal scores of the
+        drawn parameters get these correlations (Gaussian copula). Missing entries count
+        as 0; the matrix is made positive semi-definite. Default is None (independent).
 
     Returns
     -------
@@ -109,9 +115,12 @@ def draws_from_calibration(estimates: pd.DataFrame, n: int, seed: int,
         raise SDModelError("no calibrated parameter has 95% bounds; nothing to draw")
     names = [str(p) for p in ok["parameter"]]
     unit = sample_parameters({p: (0.0, 1.0) for p in names}, n, seed)
+    scores = norm.ppf(np.clip(unit[names].to_numpy(dtype=float), _EPS, 1 - _EPS))
+    if correlation is not None:
+        scores = scores @ _cholesky(correlation, names).T
     out = {}
-    for name, (_, row) in zip(names, ok.iterrows()):
-        z = norm.ppf(np.clip(unit[name].to_numpy(dtype=float), _EPS, 1 - _EPS))
+    for j, (name, (_, row)) in enumerate(zip(names, ok.iterrows())):
+        z = scores[:, j]
         low_sd = (row["estimate"] - row["lower95"]) / _Z95
         high_sd = (row["upper95"] - row["estimate"]) / _Z95
         values = row["estimate"] + z * np.where(z < 0, low_sd, high_sd)
@@ -121,6 +130,29 @@ def draws_from_calibration(estimates: pd.DataFrame, n: int, seed: int,
     for r in held.itertuples():
         out[str(r.parameter)] = np.full(n, float(r.estimate))
     return pd.DataFrame(out, index=unit.index), notes
+
+
+def _cholesky(correlation: pd.DataFrame, names: Sequence[str]) -> np.ndarray:
+    """Lower Cholesky factor of the correlation among ``names`` (nearest PSD, unit diagonal)."""
+    c = correlation.reindex(index=names, columns=names).to_numpy(dtype=float)
+    c = np.where(np.isfinite(c), c, 0.0)
+    c = (c + c.T) / 2
+    np.fill_diagonal(c, 1.0)
+    w, v = np.linalg.eigh(c)
+    c = (v * np.clip(w, 1e-10, None)) @ v.T
+    d = np.sqrt(np.diag(c))
+    return np.linalg.cholesky(c / np.outer(d, d) + 1e-12 * np.eye(len(names)))
+
+
+def read_calibration_correlation(folder: str | Path) -> pd.DataFrame | None:
+    """The estimates' correlation matrix (``correlation.csv``) of a calibration folder, or None."""
+    path = Path(folder) / "correlation.csv"
+    if not path.is_file():
+        return None
+    try:
+        return pd.read_csv(path, index_col=0)
+    except (OSError, ValueError) as exc:
+        raise SDModelError(f"{path}: cannot read the correlation of the estimates ({exc})") from None
 
 
 def ranges_from_calibration(estimates: pd.DataFrame) -> dict[str, tuple[float, float]]:

@@ -221,6 +221,15 @@ def test_draws_from_calibration_follow_the_95_percent_bounds(tmp_path, simlin_en
     assert (draws["Location Factor[West]"] == 0.74).all()
     assert notes == ["Location Factor[West]: no valid 95% bounds (not identified (JᵀJ singular)); "
                      "held at its estimate"]
+    # with the estimates' correlation (Gaussian copula): scores correlate, quantiles still match the bounds
+    corr = pd.DataFrame([[1.0, 0.8], [0.8, 1.0]], index=["Capital Elasticity", "Matthew Effect Strength"],
+                        columns=["Capital Elasticity", "Matthew Effect Strength"])
+    draws, _ = draws_from_calibration(estimates, 4000, 3, simlin_engine.info, corr)
+    ce, me = draws["Capital Elasticity"].to_numpy(), draws["Matthew Effect Strength"].to_numpy()
+    np.testing.assert_allclose(np.quantile(ce, [0.025, 0.5, 0.975]), [0.34, 0.36, 0.40], atol=3e-3)
+    np.testing.assert_allclose(np.quantile(me, [0.025, 0.5, 0.975]), [0.1, 0.2, 0.25], atol=3e-3)
+    ranks = pd.DataFrame({"ce": ce, "me": me}).rank()
+    assert ranks.corr().iloc[0, 1] == pytest.approx(6 / np.pi * np.arcsin(0.8 / 2), abs=0.03)  # Spearman
     bad = tmp_path / "bad"
     bad.mkdir()
     pd.DataFrame({"parameter": ["Capital Elasticity"], "estimate": [0.5], "ci_low": [0.34],

@@ -7,7 +7,8 @@ from pathlib import Path
 import click
 import pandas as pd
 
-from ..draws import check_parameter_sets, draws_from_calibration, draws_from_ranges, read_calibration_estimates
+from ..draws import (check_parameter_sets, draws_from_calibration, draws_from_ranges,
+                     read_calibration_correlation, read_calibration_estimates)
 from ..ensemble import DEFAULT_ENSEMBLE_ENGINE, ENSEMBLE_ENGINES
 from ..errors import SDModelError
 from ..experiments import (EXPERIMENTS_DIR, beat_shares, drop_failed, ensemble_table, indicator_table,
@@ -29,8 +30,10 @@ def _draws(samples, seed, ranges, calibration, info):
         central = dict(zip(estimates["parameter"].astype(str), estimates["estimate"].astype(float)))
         if not samples:
             return None, central, [], f"calibration estimates in {calibration}"
-        draws, notes = draws_from_calibration(estimates, samples, seed, info)
-        return draws, central, notes, f"split normal from the 95% bounds in {calibration}"
+        correlation = read_calibration_correlation(calibration)
+        draws, notes = draws_from_calibration(estimates, samples, seed, info, correlation)
+        how = "correlated " if correlation is not None else ""
+        return draws, central, notes, f"{how}split normal from the 95% bounds in {calibration}"
     if not samples:
         return None, {}, [], "none (single runs)"
     path = ranges or DEFAULT_RANGES
