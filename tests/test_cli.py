@@ -115,3 +115,18 @@ def test_time_step_must_divide_saveper_and_not_be_tiny(runner, tmp_path):
         sc.write_text(f"[time]\ntime_step = {bad}\n")
         res = runner.invoke(main, ["run", "-s", str(sc), "--out", str(tmp_path / "o")])
         assert res.exit_code == 2 and message in res.output, res.output
+
+
+def test_outputs_are_readable_by_others(tmp_path):
+    import os
+    import stat
+
+    from sd_model.io import atomic_dir, atomic_write_text
+
+    umask = os.umask(0o022)
+    os.umask(umask)
+    with atomic_dir(tmp_path / "out") as tmp:
+        atomic_write_text(tmp / "a.txt", "x")
+    mode_file = stat.S_IMODE((tmp_path / "out" / "a.txt").stat().st_mode)
+    mode_dir = stat.S_IMODE((tmp_path / "out").stat().st_mode)
+    assert mode_file == 0o666 & ~umask and mode_dir == 0o777 & ~umask
