@@ -62,6 +62,7 @@ def main() -> None:
     args = parser.parse_args()
 
     os.environ.setdefault("SD_MODEL_CACHE", tempfile.mkdtemp(prefix="sd_model_bench_"))
+    load_start = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     workers = _default_workers()
     ranges = load_ranges(RANGES)
     rows: list[tuple[str, float, str]] = []  # (label, seconds per run, note)
@@ -111,8 +112,10 @@ def main() -> None:
                  f"{n_simlin / wall_s:,.0f} runs/s wall clock (incl. start-up)"))
 
     pysd_time = rows[0][1] if args.pysd_runs > 0 else None
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"\nFull shipped model, 1978-2100, TIME STEP 0.0625 (1952 Euler steps), saving {len(OUTPUTS)} variables; "
-          f"{os.cpu_count()} cores, numpy {np.__version__}, Python {sys.version.split()[0]}\n")
+          f"{os.cpu_count()} cores, numpy {np.__version__}, Python {sys.version.split()[0]}; "
+          f"load average at start {load_start}, at end {load} (other work on the machine slows every row)\n")
     print(f"| {'engine / path':<52} | {'time per run':>13} | {'vs PySD':>10} | note |")
     print(f"|{'-' * 54}|{'-' * 15}:|{'-' * 11}:|------|")
     for label, sec, note in rows:
@@ -120,7 +123,7 @@ def main() -> None:
         shown = f"{sec:.3f} s" if sec >= 1 else f"{sec * 1e3:.3f} ms"
         print(f"| {label:<52} | {shown:>13} | {ratio:>10} | {note} |")
     if args.json:
-        args.json.write_text(json.dumps({"rows": rows, "workers": workers}, indent=2) + "\n", encoding="utf-8")
+        args.json.write_text(json.dumps({"rows": rows, "workers": workers, "load": [load_start, load]}, indent=2) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":
