@@ -434,3 +434,18 @@ def test_apply_to_the_shipped_model_sets_the_calibrated_defaults(tmp_path, engin
     old, new = DEFAULT_MODEL.read_text().splitlines(), model.read_text().splitlines()
     assert len(old) == len(new)
     assert {i + 1 for i, (a, b) in enumerate(zip(old, new)) if a != b} <= lines
+
+
+def test_worker_that_cannot_load_the_model_gives_a_clear_error(monkeypatch):
+    """A failure while a worker process compiles the model reaches the user as an EngineError."""
+    from sd_model.calibration import evaluate
+    from sd_model.errors import EngineError
+
+    def broken(problem):
+        raise EngineError("model.mdl changed since the calibration was set up")
+
+    monkeypatch.setattr(evaluate, "compile_runner", broken)
+    monkeypatch.setattr(evaluate, "_WORKER", {})
+    evaluate._init_worker(object(), parent=__import__("os").getppid())  # the watchdog thread keeps sleeping
+    with pytest.raises(EngineError, match="could not load the model: model.mdl changed"):
+        evaluate._work(np.zeros((1, 2)))

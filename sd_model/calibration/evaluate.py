@@ -48,7 +48,10 @@ def evaluate_one(problem: Problem, runner: Any, x: np.ndarray) -> np.ndarray:
 
 def _init_worker(problem: Problem, parent: int) -> None:
     _WORKER["problem"] = problem
-    _WORKER["runner"] = compile_runner(problem)
+    try:
+        _WORKER["runner"] = compile_runner(problem)
+    except Exception as exc:  # noqa: BLE001 - reported to the parent by _work, not lost in the pool
+        _WORKER["error"] = f"calibration worker could not load the model: {exc}"
     threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
 
 
@@ -60,6 +63,8 @@ def _exit_with_parent(parent: int) -> None:
 
 
 def _work(chunk: np.ndarray) -> np.ndarray:
+    if "error" in _WORKER:
+        raise EngineError(_WORKER["error"])
     problem, runner = _WORKER["problem"], _WORKER["runner"]
     return np.array([evaluate_one(problem, runner, x) for x in chunk])
 
