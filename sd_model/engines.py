@@ -343,8 +343,12 @@ class SimlinEngine(Engine):
         """Apply the time settings; a Sim created earlier keeps the specs it was created with."""
         specs = (times.final, times.dt, times.saveper)
         if specs != self._specs:
-            self._model.project.set_sim_specs(start=times.initial, stop=times.final, dt=times.dt,
-                                              save_step=times.saveper, sim_method="euler")
+            try:
+                self._model.project.set_sim_specs(start=times.initial, stop=times.final, dt=times.dt,
+                                                  save_step=times.saveper, sim_method="euler")
+            except self._simlin.SimlinError as exc:
+                # pysimlin re-checks the whole model here: a structural error surfaces now
+                raise EngineError(f"pysimlin cannot simulate {self.mdl_path}: {exc}") from None
             self._specs = specs
 
     def _flat(self, overrides: _Overrides) -> dict[str, float]:

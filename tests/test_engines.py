@@ -209,3 +209,14 @@ def test_missing_simlin_suggests_pysd(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "simlin", None)  # makes `import simlin` raise ImportError
     with pytest.raises(EngineError, match="--engine pysd"):
         get_engine("simlin", TOY)
+
+
+def test_model_with_a_circular_definition_gives_an_engine_error(tmp_path, cache):
+    """pysimlin loads a model with a simultaneous equation but refuses to simulate it."""
+    text = TOY.read_text(encoding="utf-8")
+    bad = tmp_path / "loop.mdl"
+    bad.write_text(text.replace("{UTF-8}\n", "{UTF-8}\nLoop A = Loop B + 1\n\t~\tdmnl\n\t~\tpart of a loop\n\t|\n\n"
+                                "Loop B = Loop A * 0.5\n\t~\tdmnl\n\t~\tpart of a loop\n\t|\n\n", 1),
+                   encoding="utf-8")
+    with pytest.raises(EngineError, match="loop.mdl.*circular"):
+        SimlinEngine(bad).run()
