@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -19,7 +17,7 @@ import numpy as np
 import xarray as xr
 
 from .errors import SDModelError
-from .io import atomic_write_json
+from .io import atomic_write_json, atomic_write_netcdf
 
 __all__ = ["ChunkStore", "fingerprint"]
 
@@ -108,15 +106,7 @@ class ChunkStore:
     def write(self, index: int, ds: xr.Dataset) -> Path:
         """Write chunk ``index`` atomically (temporary file, then rename)."""
         final = self.path(index)
-        fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=f".{final.name}.", suffix=".tmp")
-        os.close(fd)
-        try:
-            ds.to_netcdf(tmp, engine="netcdf4")
-            os.chmod(tmp, 0o644)  # mkstemp makes 0600 files
-            os.replace(tmp, final)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        atomic_write_netcdf(final, ds)
         return final
 
     def finished(self) -> list[int]:

@@ -9,6 +9,7 @@ import json
 import os
 import shutil
 import tempfile
+import tomllib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -51,6 +52,49 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
 def atomic_write_text(path: str | Path, text: str) -> Path:
     """Write text (UTF-8) atomically."""
     return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_netcdf(path: str | Path, ds: xr.Dataset) -> Path:
+    """Write ``ds`` as NetCDF-4 through a temporary file in the same folder, then rename it.
+
+    Attributes that NetCDF cannot hold (dicts, lists, None) are stored as JSON text.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    clean = ds.copy()
+    clean.attrs = {k: (v if isinstance(v, (str, int, float)) else json.dumps(v, default=str))
+                   for k, v in ds.attrs.items()}
+    for var in clean.data_vars.values():
+        var.attrs = {k: (v if isinstance(v, (str, int, float)) else str(v)) for k, v in var.attrs.items()}
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        clean.to_netcdf(tmp, engine="netcdf4")
+        os.chmod(tmp, 0o666 & ~_UMASK)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def read_toml(path: str | Path, what: str, error: type[Exception]) -> tuple[dict[str, Any], str]:
+    """Read a TOML file; return (data, text). Every failure raises ``error`` naming the file.
+
+    ``what`` names the kind of file in messages ("scenario file", "ranges file", ...);
+    malformed TOML gives tomllib's line and column on one line.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise error(f"{path}: {what} not found")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise error(f"{path}: cannot read {what} ({exc})") from None
+    try:
+        return tomllib.loads(text), text
+    except tomllib.TOMLDecodeError as exc:
+        raise error(f"{path}: malformed TOML: {str(exc).replace(chr(10), ' ')}") from None
 
 
 def atomic_write_json(path: str | Path, obj: Any) -> Path:
@@ -138,12 +182,7 @@ def write_results(ds: xr.Dataset, folder: str | Path, fmt: str = "csv", stem: st
         raise ValueError(f"unknown format {fmt!r}; valid: {', '.join(FORMATS)}")
     path = Path(folder) / f"{stem}{_SUFFIX[fmt]}"
     if fmt == "netcdf":
-        clean = ds.copy()
-        clean.attrs = {k: (v if isinstance(v, (str, int, float)) else json.dumps(v, default=str))
-                       for k, v in ds.attrs.items()}
-        for var in clean.data_vars.values():
-            var.attrs = {k: str(v) for k, v in var.attrs.items()}
-        return atomic_write_bytes(path, clean.to_netcdf())
+        return atomic_write_netcdf(path, ds)
     table = tidy(ds)
     if fmt == "csv":
         return atomic_write_text(path, table.to_csv(index=False))

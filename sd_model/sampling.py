@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import math
 import re
-import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import ScenarioError, SDModelError, close_matches, unknown_name
+from .io import read_toml
 from .mdl import ModelInfo, normalize_name, read_model_info
 
 __all__ = ["sample_parameters", "load_ranges", "parse_column", "METHODS"]
@@ -189,16 +189,7 @@ def load_ranges(path: str | Path, model: str | Path | ModelInfo | None = None) -
         from .run import DEFAULT_MODEL
 
         info = read_model_info(model if model is not None else DEFAULT_MODEL)
-    if not path.is_file():
-        raise SDModelError(f"{path}: ranges file not found")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SDModelError(f"{path}: cannot read ranges file ({exc})") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise SDModelError(f"{path}: malformed TOML: {str(exc).replace(chr(10), ' ')}") from None
+    data, text = read_toml(path, "ranges file", SDModelError)
     extra = [k for k in data if k not in ("ranges", "description")]
     if extra or not isinstance(data.get("ranges"), dict):
         raise SDModelError(f"{path}: expected a [ranges] table (and optionally 'description'), "

@@ -25,7 +25,6 @@ ranges the model declares.
 from __future__ import annotations
 
 import math
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -33,6 +32,7 @@ from types import MappingProxyType
 from typing import Any
 
 from .errors import ScenarioError, close_matches, unknown_name
+from .io import read_toml
 
 ParamValue = float | Mapping[str, float]
 
@@ -107,22 +107,8 @@ def merge_params(base: Mapping[str, ParamValue], over: Mapping[str, ParamValue])
 # ---------------------------------------------------------------- reading TOML
 
 
-def _toml_error_line(err: tomllib.TOMLDecodeError) -> str:
-    # tomllib puts "(at line N, column M)" in its message; keep it readable.
-    return str(err).replace("\n", " ")
-
-
 def _read_toml(path: Path) -> dict[str, Any]:
-    if not path.is_file():
-        raise ScenarioError(f"{path}: scenario file not found")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError(f"{path}: cannot read scenario file ({exc})") from None
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(f"{path}: malformed TOML: {_toml_error_line(exc)}") from None
+    return read_toml(path, "scenario file", ScenarioError)[0]
 
 
 def _number(value: Any, where: str) -> float:

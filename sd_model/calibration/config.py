@@ -50,12 +50,12 @@ with values). Every error names the file and the line.
 from __future__ import annotations
 
 import math
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..errors import SDModelError, close_matches
+from ..io import read_toml
 
 TRANSFORMS = ("level", "log", "share", "ratio", "growth")
 NORMALISATIONS = ("mean", "error", "none")
@@ -249,15 +249,7 @@ def load_config(path: str | Path) -> CalibrationConfig:
         the file and the line.
     """
     path = Path(path)
-    if not path.is_file():
-        raise CalibrationError(f"{path}: calibration file not found")
-    try:
-        text = path.read_text(encoding="utf-8")
-        data = tomllib.loads(text)
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CalibrationError(f"{path}: cannot read calibration file ({exc})") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise CalibrationError(f"{path}: malformed TOML: {str(exc).replace(chr(10), ' ')}") from None
+    data, text = read_toml(path, "calibration file", CalibrationError)
     lines = text.splitlines()
     for key in data:
         if key not in _TOP:

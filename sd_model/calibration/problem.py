@@ -25,7 +25,7 @@ import xarray as xr
 from ..errors import SDModelError, close_matches
 from ..mdl import ModelInfo, normalize_name
 from ..scenario import load_scenario, merge_params, validate
-from .config import CalibrationConfig, CalibrationError, ParameterSpec, SeriesSpec
+from .config import CalibrationConfig, CalibrationError, SeriesSpec
 
 #: Residual given to a model output that is NaN or infinite (a failed or exploding run).
 PENALTY = 1.0e3

@@ -9,13 +9,13 @@ the file and the key. Names of model variables are checked later, against the mo
 from __future__ import annotations
 
 import math
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..errors import SDModelError
+from ..io import read_toml
 from ..run import DEFAULT_MODEL, KEY_INDICATORS
 
 DEFAULT_SPEC = DEFAULT_MODEL.parent.parent / "experiments" / "checks" / "checks.toml"
@@ -237,14 +237,7 @@ def load_spec(path: str | Path = DEFAULT_SPEC) -> CheckSpec:
         type, an unknown relation, duplicate case names or a missing baseline scenario.
     """
     path = Path(path)
-    if not path.is_file():
-        raise CheckSpecError(f"{path}: checks declaration file not found")
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CheckSpecError(f"{path}: cannot read checks declaration ({exc})") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise CheckSpecError(f"{path}: malformed TOML: {str(exc).replace(chr(10), ' ')}") from None
+    data, _ = read_toml(path, "checks declaration file", CheckSpecError)
     top = _Table(data, "", path)
     baseline = (path.parent / top.text("baseline")).resolve()
     if not baseline.is_file():

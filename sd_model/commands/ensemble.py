@@ -2,9 +2,7 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import tempfile
 import time
 import warnings
 from dataclasses import replace
@@ -16,7 +14,7 @@ import xarray as xr
 
 from ..ensemble import DEFAULT_ENSEMBLE_ENGINE, ENSEMBLE_ENGINES, EnsembleWarning, run_ensemble
 from ..errors import SDModelError
-from ..io import atomic_write_bytes, atomic_write_json, atomic_write_text
+from ..io import atomic_write_bytes, atomic_write_json, atomic_write_netcdf, atomic_write_text
 from ..manifest import build_manifest
 from ..mdl import read_model_info
 from ..sampling import METHODS, load_ranges, sample_parameters
@@ -30,19 +28,7 @@ _STORE = "chunks"
 def _write_results(ds: xr.Dataset, folder: Path, fmt: str) -> Path:
     """Write the ensemble atomically as NetCDF (the Dataset) or Parquet (long table)."""
     if fmt == "netcdf":
-        path = folder / "ensemble.nc"
-        clean = ds.copy()
-        clean.attrs = {k: (v if isinstance(v, (str, int, float)) else json.dumps(v)) for k, v in ds.attrs.items()}
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".ensemble.nc.", suffix=".tmp")
-        os.close(fd)
-        try:
-            clean.to_netcdf(tmp, engine="netcdf4")
-            os.chmod(tmp, 0o644)  # mkstemp makes 0600 files
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return path
+        return atomic_write_netcdf(folder / "ensemble.nc", ds)
     frames = []
     for name in ds.data_vars:
         if name in ("failed", "message"):
