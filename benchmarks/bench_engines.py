@@ -1,4 +1,4 @@
-"""Time per run of the full shipped model (1978-2100, TIME STEP 0.0625) in every engine, in one run.
+"""Time per run of the full shipped model (1978-2100, at its own TIME STEP) in every engine, in one run.
 
 Measures, on this machine:
 
@@ -13,8 +13,8 @@ every path saving the same five variables, then prints a table with the ratios t
 
 Usage::
 
-    /work/venv/bin/python benchmarks/bench_engines.py                  # about 2-3 minutes
-    /work/venv/bin/python benchmarks/bench_engines.py --pysd-runs 0    # skip PySD (~70 s per run)
+    /work/venv/bin/python benchmarks/bench_engines.py                  # about 4 minutes
+    /work/venv/bin/python benchmarks/bench_engines.py --pysd-runs 0    # skip PySD (~2 min per run)
 """
 from __future__ import annotations
 
@@ -35,6 +35,7 @@ sys.path.insert(0, str(ROOT))
 from sd_model.batch import BatchModel  # noqa: E402
 from sd_model.engines import PysdEngine, SimlinEngine  # noqa: E402
 from sd_model.ensemble import _default_workers, run_ensemble  # noqa: E402
+from sd_model.mdl import read_model_info  # noqa: E402
 from sd_model.run import DEFAULT_MODEL  # noqa: E402
 from sd_model.sampling import load_ranges, parse_column, sample_parameters  # noqa: E402
 from sd_model.scenario import Scenario  # noqa: E402
@@ -66,6 +67,9 @@ def main() -> None:
     workers = _default_workers()
     ranges = load_ranges(RANGES)
     rows: list[tuple[str, float, str]] = []  # (label, seconds per run, note)
+    info = read_model_info(DEFAULT_MODEL)
+    dt = info.time_step
+    steps = round((2100 - 1978) / dt)
 
     if args.pysd_runs > 0:
         print("PySD: translating and loading ...", file=sys.stderr, flush=True)
@@ -76,7 +80,7 @@ def main() -> None:
     import simlin
 
     model = simlin.load(str(DEFAULT_MODEL))
-    model.project.set_sim_specs(start=1978, stop=2100, dt=0.0625, save_step=1, sim_method="euler")
+    model.project.set_sim_specs(start=1978, stop=2100, dt=dt, save_step=1, sim_method="euler")
     model.run(analyze_loops=False)  # first run compiles
     t = timed(lambda: model.run(analyze_loops=False), args.simlin_runs)
     rows.append(("pysimlin model.run(analyze_loops=False)", statistics.median(t), f"median of {len(t)}, all vars"))
@@ -113,7 +117,7 @@ def main() -> None:
 
     pysd_time = rows[0][1] if args.pysd_runs > 0 else None
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    print(f"\nFull shipped model, 1978-2100, TIME STEP 0.0625 (1952 Euler steps), saving {len(OUTPUTS)} variables; "
+    print(f"\nFull shipped model, 1978-2100, TIME STEP {dt:g} ({steps} Euler steps), saving {len(OUTPUTS)} variables; "
           f"{os.cpu_count()} cores, numpy {np.__version__}, Python {sys.version.split()[0]}; "
           f"load average at start {load_start}, at end {load} (other work on the machine slows every row)\n")
     print(f"| {'engine / path':<52} | {'time per run':>13} | {'vs PySD':>10} | note |")
