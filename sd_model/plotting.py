@@ -57,16 +57,26 @@ def plot_gdp_per_capita(runs: xr.Dataset | Mapping[str, xr.Dataset]) -> plt.Figu
     return _finish(fig, [ax])
 
 
+def _regional_panels(runs: xr.Dataset | Mapping[str, xr.Dataset],
+                     panels: list[tuple[str, str, str, float, bool]], width: float = 13) -> plt.Figure:
+    """One panel per (variable, title, y label, scale, zero line) with a line per region."""
+    runs = _as_runs(runs)
+    fig, axes = plt.subplots(1, len(panels), figsize=(width, 4))
+    for ax, (var, title, ylabel, scale, zero) in zip(axes, panels):
+        _regional(ax, runs, var, scale=scale)
+        if zero:
+            ax.axhline(0, color="grey", lw=0.8)
+        ax.set_title(title)
+        ax.set_ylabel(ylabel)
+    return _finish(fig, list(axes))
+
+
 def plot_shares(runs: xr.Dataset | Mapping[str, xr.Dataset]) -> plt.Figure:
     """Shares of national GDP, population and loans (percent)."""
-    runs = _as_runs(runs)
-    fig, axes = plt.subplots(1, 3, figsize=(13, 4), sharey=False)
-    for ax, (var, title) in zip(axes, [("GDP Share", "GDP share"), ("Population Share", "population share"),
-                                       ("Loan Share", "loan share")]):
-        _regional(ax, runs, var, scale=100)
-        ax.set_title(title)
-        ax.set_ylabel("% of national total")
-    return _finish(fig, list(axes))
+    return _regional_panels(runs, [
+        ("GDP Share", "GDP share", "% of national total", 100, False),
+        ("Population Share", "population share", "% of national total", 100, False),
+        ("Loan Share", "loan share", "% of national total", 100, False)])
 
 
 def plot_disparity(runs: xr.Dataset | Mapping[str, xr.Dataset]) -> plt.Figure:
@@ -83,31 +93,18 @@ def plot_disparity(runs: xr.Dataset | Mapping[str, xr.Dataset]) -> plt.Figure:
 
 def plot_credit(runs: xr.Dataset | Mapping[str, xr.Dataset]) -> plt.Figure:
     """Net credit outflow (siphoning), loan-to-deposit ratio and credit/GDP by region."""
-    runs = _as_runs(runs)
-    fig, axes = plt.subplots(1, 3, figsize=(13, 4))
-    _regional(axes[0], runs, "Net Credit Outflow")
-    axes[0].axhline(0, color="grey", lw=0.8)
-    axes[0].set_title("net credit outflow (+ = funds leave)")
-    axes[0].set_ylabel("billion yuan per year (2000 prices)")
-    _regional(axes[1], runs, "Loan to Deposit Ratio")
-    axes[1].set_title("loans / deposits")
-    _regional(axes[2], runs, "Credit to GDP")
-    axes[2].set_title("loans / GDP (years)")
-    return _finish(fig, list(axes))
+    return _regional_panels(runs, [
+        ("Net Credit Outflow", "net credit outflow (+ = funds leave)", "billion yuan per year (2000 prices)",
+         1, True),
+        ("Loan to Deposit Ratio", "loans / deposits", "ratio", 1, False),
+        ("Credit to GDP", "loans / GDP (years)", "years of output", 1, False)])
 
 
 def plot_migration(runs: xr.Dataset | Mapping[str, xr.Dataset]) -> plt.Figure:
     """Net migration and population by region."""
-    runs = _as_runs(runs)
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-    _regional(axes[0], runs, "Net Migration")
-    axes[0].axhline(0, color="grey", lw=0.8)
-    axes[0].set_title("net migration")
-    axes[0].set_ylabel("million persons per year")
-    _regional(axes[1], runs, "Population")
-    axes[1].set_title("population")
-    axes[1].set_ylabel("million persons")
-    return _finish(fig, list(axes))
+    return _regional_panels(runs, [
+        ("Net Migration", "net migration", "million persons per year", 1, True),
+        ("Population", "population", "million persons", 1, False)], width=11)
 
 
 STANDARD_PLOTS = {
