@@ -449,3 +449,14 @@ def test_worker_that_cannot_load_the_model_gives_a_clear_error(monkeypatch):
     evaluate._init_worker(object(), parent=__import__("os").getppid())  # the watchdog thread keeps sleeping
     with pytest.raises(EngineError, match="could not load the model: model.mdl changed"):
         evaluate._work(np.zeros((1, 2)))
+
+
+@pytest.mark.slow
+def test_pysd_engine_gives_the_same_payoff_as_simlin(tmp_path, engine):
+    """The reference engine evaluates the same payoff (start values only: PySD is slow)."""
+    text = CONFIG.replace("end = 1995", "end = 1982")
+    obs = synthetic(engine, NOISE, last=1982)
+    res_simlin = calibrate(write(tmp_path, text), observations=obs, method="none", engine="simlin")
+    res_pysd = calibrate(write(tmp_path, text, "cal2.toml"), observations=obs, method="none", engine="pysd")
+    assert res_pysd.payoff == pytest.approx(res_simlin.payoff, rel=1e-9)
+    assert res_simlin.payoff > 0

@@ -28,13 +28,33 @@ _WORKER: dict[str, Any] = {}
 
 
 def compile_runner(problem: Problem) -> Any:
-    """Compile the problem's model with pysimlin for repeated runs up to its last year."""
-    from ..engines import SimlinEngine
+    """A runner of the problem's model for repeated runs up to its last year.
 
-    engine = SimlinEngine(problem.model_path)
+    pysimlin: one compiled simulation reused; pysd: a fresh reference run each time.
+    Either way ``runner.run(params)`` gives ``{name: array (time, *dims)}``.
+    """
+    from ..engines import get_engine
+
+    engine = get_engine(problem.engine, problem.model_path)
     if engine.info.sha256 != problem.model_sha256:
         raise EngineError(f"{problem.model_path} changed since the calibration was set up")
-    return engine.compiled(list(problem.outputs), final_time=problem.final_time)
+    if problem.engine == "simlin":
+        return engine.compiled(list(problem.outputs), final_time=problem.final_time)
+    return _EngineRunner(engine, list(problem.outputs), problem.final_time)
+
+
+class _EngineRunner:
+    """The compiled-runner interface over any :class:`~sd_model.engines.Engine` (one run per call)."""
+
+    def __init__(self, engine: Any, outputs: list[str], final_time: float) -> None:
+        self.engine, self.outputs, self.final_time = engine, outputs, final_time
+
+    def run(self, params: Any) -> dict[str, np.ndarray]:
+        ds = self.engine.run(params, final_time=self.final_time, outputs=self.outputs)
+        return {name: ds[name].values for name in self.outputs}
+
+    def close(self) -> None:
+        """Nothing to release."""
 
 
 def evaluate_one(problem: Problem, runner: Any, x: np.ndarray) -> np.ndarray:

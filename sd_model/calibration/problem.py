@@ -92,6 +92,7 @@ class Problem:
     series: tuple[SeriesData, ...]
     until: int
     span: tuple[int, int]
+    engine: str = "simlin"
 
     # -------------------------------------------------------------- parameters
     @property
@@ -189,7 +190,7 @@ def _transform_sim(s: SeriesData, outputs: Mapping[str, np.ndarray], index) -> n
 
 
 def build_problem(config: CalibrationConfig, info: ModelInfo, observations: xr.Dataset,
-                  until: int | None = None) -> Problem:
+                  until: int | None = None, engine: str = "simlin") -> Problem:
     """Resolve ``config`` against the model ``info`` and the ``observations``.
 
     Parameters
@@ -204,6 +205,8 @@ def build_problem(config: CalibrationConfig, info: ModelInfo, observations: xr.D
     until : int, optional
         Last in-sample year; later years are out-of-sample (reported, not fitted).
         Default is None: the span's last year.
+    engine : {"simlin", "pysd"}
+        Engine of the model runs. Default is "simlin" (pysd is the slow reference).
 
     Raises
     ------
@@ -242,7 +245,7 @@ def build_problem(config: CalibrationConfig, info: ModelInfo, observations: xr.D
     return Problem(model_path=str(info.path), model_sha256=info.sha256, initial_time=info.initial_time,
                    saveper=info.saveper, final_time=float(last), outputs=tuple(outputs),
                    base_params=base_params, parameters=parameters, series=series, until=until,
-                   span=config.span)
+                   span=config.span, engine=engine)
 
 
 def _span_line(config: CalibrationConfig) -> int:

@@ -73,7 +73,7 @@ class CalibrationResult:
 
 def problem_key(problem: Problem) -> str:
     """Fingerprint of everything that defines the payoff function (for the checkpoint)."""
-    parts: list[Any] = [problem.model_sha256, problem.until, problem.span, problem.final_time,
+    parts: list[Any] = [problem.model_sha256, problem.engine, problem.until, problem.span, problem.final_time,
                         sorted((k, repr(v)) for k, v in problem.base_params.items()),
                         [(p.label, p.name, p.elements, p.lower, p.upper) for p in problem.parameters]]
     for s in problem.series:
@@ -84,7 +84,7 @@ def problem_key(problem: Problem) -> str:
 def calibrate(config: str | Path | CalibrationConfig, *, out: str | Path | None = None, until: int | None = None,
               method: str | None = None, resume: bool = False, workers: int = 1, seed: int | None = None,
               uncertainty: str | None = None, starts: int | None = None, model: str | Path | None = None,
-              observations: xr.Dataset | None = None, progress: bool = False,
+              observations: xr.Dataset | None = None, progress: bool = False, engine: str = "simlin",
               callback: Callable[[Evaluator], None] | None = None) -> CalibrationResult:
     """Estimate the parameters of a calibration file.
 
@@ -117,6 +117,9 @@ def calibrate(config: str | Path | CalibrationConfig, *, out: str | Path | None 
         Data to fit instead of :func:`sd_model.data.load_observations` (e.g. synthetic).
     progress : bool
         Show a progress bar. Default is False.
+    engine : {"simlin", "pysd"}
+        Engine of the model runs. Default is "simlin"; "pysd" (the reference) takes about
+        two minutes per run of the full span.
     callback : callable, optional
         ``callback(evaluator)`` after every batch of model runs.
 
@@ -141,7 +144,7 @@ def calibrate(config: str | Path | CalibrationConfig, *, out: str | Path | None 
         raise CalibrationError(f"unknown uncertainty {opt['uncertainty']!r}; valid: {', '.join(UNCERTAINTY)}")
     info = read_model_info(model if model is not None else DEFAULT_MODEL)
     obs = observations if observations is not None else load_observations(cfg.data_dir)
-    problem = build_problem(cfg, info, obs, until)
+    problem = build_problem(cfg, info, obs, until, engine=engine)
     out_path = Path(out) if out is not None else None
     if out_path is not None and out_path.exists() and not out_path.is_dir():
         raise CalibrationError(f"--out {out_path} is a file, not a folder")
@@ -237,7 +240,7 @@ def _write_outputs(result: CalibrationResult, cfg: CalibrationConfig, info: Any,
                              "method": opt["method"], "optimizer": opt, "payoff": result.payoff,
                              "runs": result.runs, "replayed": result.replayed, "seconds": round(result.seconds, 1),
                              "estimates": dict(zip(labels, map(float, result.x)))}}
-    atomic_write_json(out / "manifest.json", build_manifest(info, scenario, "simlin", seed=opt["seed"], extra=extra))
+    atomic_write_json(out / "manifest.json", build_manifest(info, scenario, problem.engine, seed=opt["seed"], extra=extra))
 
 
 def markdown_report(result: CalibrationResult, cfg: CalibrationConfig, opt: dict) -> str:

@@ -8,7 +8,7 @@ import click
 from ..calibration import calibrate
 from ..calibration.config import METHODS, UNCERTAINTY
 from ..calibration.evaluate import default_workers
-from .options import model_option
+from .options import engine_option, model_option
 
 DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "experiments" / "calibration" / "default.toml"
 
@@ -32,8 +32,10 @@ DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "experiments" / "calibrat
 @click.option("--uncertainty", type=click.Choice(UNCERTAINTY), default=None,
               help="Confidence bounds from the Jacobian, or also from a residual bootstrap (default: the file's).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@engine_option
 @model_option
-def calibrate_command(config, until, method, resume, out, workers, seed, starts, uncertainty, quiet, model):
+def calibrate_command(config, until, method, resume, out, workers, seed, starts, uncertainty, quiet, engine,
+                      model):
     """Estimate model parameters against the historical data of a calibration file.
 
     Writes to OUT: calibrated.toml (a scenario overlay for `sd-model run --scenario`),
@@ -50,7 +52,7 @@ def calibrate_command(config, until, method, resume, out, workers, seed, starts,
         out = Path("results") / "calibration" / (config.stem + (f"-until{until}" if until is not None else ""))
     result = calibrate(config, out=out, until=until, method=method, resume=resume,
                        workers=workers or default_workers(), seed=seed, starts=starts, uncertainty=uncertainty,
-                       model=model, progress=not quiet)
+                       model=model, progress=not quiet, engine=engine)
     failed = [] if result.targets.empty else result.targets[result.targets["pass"] == False]  # noqa: E712
     click.echo(f"payoff {result.payoff:.6g}; {result.runs} model runs ({result.replayed} replayed) in "
                f"{result.seconds:.0f} s; targets met {int((result.targets['pass'] == True).sum())}"  # noqa: E712
