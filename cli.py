@@ -12,11 +12,12 @@ from sd_model.commands.compare import compare_command
 from sd_model.commands.ensemble import ensemble_command
 from sd_model.commands.info import info_command
 from sd_model.commands.options import SDGroup
+from sd_model.commands.rerun import rerun_command
 from sd_model.commands.run import run_command
 from sd_model.commands.sensitivity import sensitivity_command
 
-COMMANDS = [run_command, info_command, check_command, compare_command, sensitivity_command, calibrate_command,
-            ensemble_command]
+COMMANDS = [run_command, rerun_command, info_command, check_command, compare_command, sensitivity_command,
+            calibrate_command, ensemble_command]
 
 
 @click.group(cls=SDGroup, context_settings={"help_option_names": ["-h", "--help"]})

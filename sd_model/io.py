@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import xarray as xr
 
@@ -191,3 +192,31 @@ def write_results(ds: xr.Dataset, folder: str | Path, fmt: str = "csv", stem: st
     buf = io.BytesIO()
     table.to_parquet(buf, index=False)
     return atomic_write_bytes(path, buf.getvalue())
+
+
+def read_results(folder: str | Path) -> pd.DataFrame:
+    """The tidy table of a results folder (results.csv, .parquet or .nc, whichever exists)."""
+    folder = Path(folder)
+    for suffix in (".csv", ".parquet", ".nc"):
+        path = folder / f"results{suffix}"
+        if path.is_file():
+            break
+    else:
+        raise FileNotFoundError(f"{folder}: no results.csv, results.parquet or results.nc")
+    if suffix == ".csv":
+        return pd.read_csv(path, keep_default_na=False, dtype={"Region": str, "Dest": str})
+    if suffix == ".parquet":
+        return pd.read_parquet(path)
+    with xr.open_dataset(path) as ds:
+        return tidy(ds.load())
+
+
+def max_relative_difference(a: pd.DataFrame, b: pd.DataFrame) -> tuple[float, int]:
+    """Largest |a-b| / max(|a|, |b|, 1e-12) over the values two tidy tables share, and their count."""
+    keys = ["variable", "time", "Region", "Dest"]
+    both = a.merge(b, on=keys, suffixes=("_a", "_b"))
+    x, y = both["value_a"].to_numpy(dtype=float), both["value_b"].to_numpy(dtype=float)
+    if not len(both):
+        return float("nan"), 0
+    scale = np.maximum(np.maximum(np.abs(x), np.abs(y)), 1e-12)
+    return float(np.max(np.abs(x - y) / scale)), len(both)

@@ -64,3 +64,47 @@ def build_manifest(info: Any, scenario: Any, engine: str, *, seed: int | None = 
         "versions": package_versions(),
         **(extra or {}),
     }
+
+
+def load_manifest(path: Any) -> dict[str, Any]:
+    """Read a ``manifest.json`` written by this package; clear errors for a bad file."""
+    import json
+    from pathlib import Path
+
+    from .errors import SDModelError
+
+    path = Path(path)
+    if path.is_dir():
+        path = path / "manifest.json"
+    if not path.is_file():
+        raise SDModelError(f"{path}: manifest not found")
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise SDModelError(f"{path}: not a readable manifest ({exc})") from None
+    missing = [k for k in ("model", "engine", "time", "scenario", "parameters") if k not in manifest]
+    if not isinstance(manifest, dict) or missing:
+        raise SDModelError(f"{path}: not a run manifest (missing {', '.join(missing) or 'everything'})")
+    return manifest
+
+
+def scenario_from_manifest(manifest: dict[str, Any], info: Any, *, allow_model_change: bool = False,
+                           where: str = "manifest") -> Any:
+    """The scenario that repeats a recorded run exactly: every constant value and the time settings.
+
+    Refuses (SDModelError) a model whose SHA-256 differs from the recorded one unless
+    ``allow_model_change``; then constants the model no longer has are an error too.
+    """
+    from .errors import SDModelError
+    from .scenario import Scenario
+
+    recorded = manifest["model"].get("sha256", "")
+    if recorded != info.sha256 and not allow_model_change:
+        raise SDModelError(f"{where}: recorded with model sha256 {recorded[:12]}, but {info.path} has "
+                           f"{info.sha256[:12]}; pass the original model with --model, or "
+                           "--allow-model-change to rerun the recorded parameters on this one")
+    time = manifest["time"]
+    scenario = manifest["scenario"]
+    return Scenario(name=str(scenario.get("name", "rerun")), description=str(scenario.get("description", "")),
+                    params=dict(manifest["parameters"]), final_time=float(time["final_time"]),
+                    time_step=float(time["time_step"]))

@@ -130,3 +130,38 @@ def test_outputs_are_readable_by_others(tmp_path):
     mode_file = stat.S_IMODE((tmp_path / "out" / "a.txt").stat().st_mode)
     mode_dir = stat.S_IMODE((tmp_path / "out").stat().st_mode)
     assert mode_file == 0o666 & ~umask and mode_dir == 0o777 & ~umask
+
+
+def test_rerun_repeats_a_recorded_run_exactly(runner, tmp_path):
+    scenario = ROOT / "experiments" / "balanced.toml"
+    res = runner.invoke(main, ["run", "-s", str(scenario), "--until", "2040", "--out", str(tmp_path), "--no-plots"])
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(main, ["rerun", str(tmp_path / "balanced" / "manifest.json"), "--no-plots"])
+    assert res.exit_code == 0, res.output
+    assert "largest relative difference from the recorded results 0 over" in res.output
+    again = pd.read_csv(tmp_path / "balanced-rerun" / "results.csv", keep_default_na=False)
+    first = pd.read_csv(tmp_path / "balanced" / "results.csv", keep_default_na=False)
+    pd.testing.assert_frame_equal(again, first)
+    manifest = json.loads((tmp_path / "balanced-rerun" / "manifest.json").read_text())
+    assert manifest["time"]["final_time"] == 2040 and manifest["parameters"]["Aid Intensity"] == 1.0
+
+
+def test_rerun_refuses_another_model_and_bad_manifests(runner, tmp_path):
+    res = runner.invoke(main, ["run", "--until", "1985", "--out", str(tmp_path), "--no-plots"])
+    assert res.exit_code == 0, res.output
+    recorded = tmp_path / "default" / "manifest.json"
+    changed = tmp_path / "changed.mdl"
+    changed.write_text((ROOT / "vensim" / "regional_finance_economy.mdl").read_text(encoding="utf-8")
+                       .replace("Lever Phase In Time = 3", "Lever Phase In Time = 4"), encoding="utf-8")
+    res = runner.invoke(main, ["rerun", str(recorded), "--model", str(changed)])
+    assert res.exit_code == 2 and "recorded with model sha256" in res.output
+    res = runner.invoke(main, ["rerun", str(recorded), "--model", str(changed), "--allow-model-change",
+                               "--out", str(tmp_path / "x"), "--no-plots"])
+    assert res.exit_code == 0, res.output          # the recorded Lever Phase In Time (3) is used
+    assert "largest relative difference from the recorded results 0 over" in res.output
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    res = runner.invoke(main, ["rerun", str(bad)])
+    assert res.exit_code == 2 and "not a readable manifest" in res.output
+    res = runner.invoke(main, ["rerun", str(tmp_path / "none.json")])
+    assert res.exit_code == 2 and "manifest not found" in res.output
