@@ -1,0 +1,111 @@
+"""The PySD engine: translates the ``.mdl`` once into the cache and reloads the model on every run."""
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from ..errors import EngineError
+from ..mdl import ModelInfo, Variable, normalize_name
+from .base import Engine, _cells, _Overrides, _shape, _Times
+
+
+@contextmanager
+def _pysd_warnings() -> Iterator[None]:
+    """Silence only the known, harmless warnings PySD 3.14 triggers in its own code."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"chardet\.universaldetector is deprecated",
+                                category=DeprecationWarning)
+        warnings.filterwarnings("ignore", message=r"The inplace keyword in DataFrame\.set_index",
+                                module=r"pysd\.")
+        yield
+
+
+def cache_root() -> Path:
+    """Directory for translated models: ``$SD_MODEL_CACHE`` or ``~/.cache/sd_model``."""
+    env = os.environ.get("SD_MODEL_CACHE")
+    return Path(env) if env else Path.home() / ".cache" / "sd_model"
+
+
+class PysdEngine(Engine):
+    """PySD engine; the model is translated once into the cache, never beside the ``.mdl``."""
+
+    name = "pysd"
+
+    def __init__(self, mdl_path: str | Path) -> None:
+        super().__init__(mdl_path)
+        try:
+            with _pysd_warnings():
+                import pysd
+        except ImportError as exc:
+            raise EngineError(f"PySD is not available ({exc}); use --engine simlin") from None
+        self._pysd = pysd
+        self.py_path = self._translate()
+        with _pysd_warnings():
+            self._model = pysd.load(str(self.py_path))
+        by_key = {normalize_name(n): n for n in self._model.namespace}
+        missing = [n for n in self.info.variables if normalize_name(n) not in by_key]
+        if missing:
+            raise EngineError(f"PySD translation of {self.mdl_path} lacks {missing}")
+        self._pysd_name = {n: by_key[normalize_name(n)] for n in self.info.variables}
+
+    def _translate(self) -> Path:
+        final = cache_root() / self.info.sha256
+        if (final / "model.py").is_file():
+            return final / "model.py"
+        final.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f"{self.info.sha256}.tmp", dir=final.parent))
+        try:
+            shutil.copyfile(self.mdl_path, tmp / "model.mdl")
+            with _pysd_warnings():
+                self._pysd.read_vensim(str(tmp / "model.mdl"))
+            if final.exists():  # stale or written by a concurrent process
+                shutil.rmtree(final, ignore_errors=True)
+            os.replace(tmp, final)
+        except Exception as exc:
+            raise EngineError(f"PySD could not translate {self.mdl_path}: {exc}") from exc
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        return final / "model.py"
+
+    def _simulate(self, overrides: _Overrides, names: list[str],
+                  times: _Times) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        params = {self._pysd_name[n]: self._param_value(n, v) for n, v in overrides.items()}
+        with _pysd_warnings():
+            df = self._model.run(params=params, return_columns=[self._pysd_name[n] for n in names],
+                                 final_time=times.final, time_step=times.dt, saveper=times.saveper,
+                                 reload=True)
+        by_key = {normalize_name(n): n for n in names}
+        arrays = {n: np.full((len(df), *_shape(self.info, self.info.variables[n])), np.nan) for n in names}
+        for column in df.columns:
+            base, _, inner = str(column).partition("[")
+            var = self.info.variables[by_key[normalize_name(base)]]
+            elements = inner.rstrip("]").split(",") if var.dims else []
+            index = tuple(_element_index(self.info, var, i, e) for i, e in enumerate(elements))
+            arrays[var.name][(slice(None), *index)] = df[column].to_numpy(dtype=float)
+        for name, values in arrays.items():
+            if np.isnan(values).all():
+                raise EngineError(f"PySD returned no values for {name!r}")
+        return df.index.to_numpy(dtype=float), arrays
+
+    def _param_value(self, name: str, value: float | dict[tuple[str, ...], float]) -> Any:
+        var = self.info.variables[name]
+        if not isinstance(value, dict) or not isinstance(var.default, dict):
+            return value
+        default = var.default
+        data = np.array([value.get(c, default[",".join(c)]) for c in _cells(self.info, var)]).reshape(
+            _shape(self.info, var))
+        return xr.DataArray(data, coords={d: list(self.info.subscripts[d]) for d in var.dims}, dims=var.dims)
+
+
+def _element_index(info: ModelInfo, var: Variable, pos: int, element: str) -> int:
+    elements = [e.lower() for e in info.subscripts[var.dims[pos]]]
+    return elements.index(element.strip().lower())
