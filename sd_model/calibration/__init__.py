@@ -1,7 +1,9 @@
 """Calibration of the model against historical data.
 
 - :mod:`.config`: the calibration TOML file (parameters, series, span, targets).
-- :mod:`.problem`: the file resolved against the model and the data; the residuals.
+- :mod:`.specs`: the file as read (:class:`CalibrationConfig` and its parts), :class:`CalibrationError`.
+- :mod:`.problem`: the file resolved against the model and the data.
+- :mod:`.residuals`: the resolved :class:`Problem` and its residuals.
 - :mod:`.store`: the append-only checkpoint of evaluations.
 - :mod:`.evaluate`: batched, parallel, cached evaluation.
 - :mod:`.optimize`: multi-start least squares and differential evolution.
