@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -23,11 +22,9 @@ OVERRIDES = {
 
 
 @pytest.fixture(scope="module")
-def cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    root = tmp_path_factory.mktemp("cache")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("SD_MODEL_CACHE", str(root))
-        yield root
+def cache(cache_dir: Path) -> Path:
+    """The session's temporary translation cache (tests/conftest.py)."""
+    return cache_dir
 
 
 @pytest.fixture(scope="module")
