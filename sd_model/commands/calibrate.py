@@ -13,7 +13,7 @@ from .options import engine_option, model_option
 DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "experiments" / "calibration" / "default.toml"
 
 
-@click.command("calibrate")
+@click.command("calibrate", short_help="Fit parameters to 1978-2015 data; fit report and 95% bounds.")
 @click.option("--config", "config", type=click.Path(dir_okay=False, path_type=Path), default=DEFAULT_CONFIG,
               help="Calibration TOML file (default: experiments/calibration/default.toml).")
 @click.option("--until", type=int, default=None,

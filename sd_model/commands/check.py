@@ -14,7 +14,7 @@ def _row(name: str, result: str, figure: str, width: int) -> str:
     return f"{name:<{width}}  {result:<6}  {figure}"
 
 
-@click.command("check")
+@click.command("check", short_help="Run the model-testing battery (Sterman ch. 21).")
 @click.option("--only", "only", multiple=True, metavar="NAME",
               help="Run only this group (units, integration, extremes, mass_balance, agreement, "
                    "behaviour) or check (e.g. extremes.zero_savings). Repeatable.")

@@ -74,7 +74,7 @@ def _write_table(df: pd.DataFrame, folder: Path, stem: str, fmt: str) -> None:
         df.to_parquet(folder / f"{stem}.parquet", index=False)  # inside the atomic folder
 
 
-@click.command("compare")
+@click.command("compare", short_help="Compare scenarios: HTML report, tables, uncertainty bands.")
 @click.argument("scenarios", nargs=-1, required=True)
 @click.option("--until", type=float, default=None, help="Final year for every scenario (default: theirs).")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("results/compare"),

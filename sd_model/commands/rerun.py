@@ -13,7 +13,7 @@ from ..scenario import validate
 from .options import model_option
 
 
-@click.command("rerun")
+@click.command("rerun", short_help="Repeat a recorded run exactly from its manifest.")
 @click.argument("manifest", type=click.Path(path_type=Path))
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Output folder (default: the recorded folder's name with '-rerun', beside it).")

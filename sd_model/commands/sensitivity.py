@@ -35,7 +35,7 @@ def _ranges(ranges, calibration, info):
     return load_ranges(path, info), str(path)
 
 
-@click.command("sensitivity")
+@click.command("sensitivity", short_help="Morris or Sobol sensitivity of chosen outcomes (SALib).")
 @click.option("--method", type=click.Choice(METHODS), default="morris", show_default=True,
               help="morris: elementary effects (cheap screening); sobol: variance shares S1 and ST.")
 @click.option("--ranges", type=click.Path(dir_okay=False, path_type=Path), default=None,
