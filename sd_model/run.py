@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import xarray as xr
@@ -60,7 +61,7 @@ def run_scenario(scenario: Scenario, engine: Engine, outputs: Sequence[str] | No
     engine and model hash.
     """
     if until is not None:
-        scenario = Scenario(**{**scenario.__dict__, "final_time": float(until)})
+        scenario = replace(scenario, final_time=float(until))
     valid = validate(scenario, engine.info)
     ds = engine.run(valid.params, final_time=valid.final_time, time_step=valid.time_step,
                     outputs=outputs)

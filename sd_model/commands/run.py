@@ -1,6 +1,7 @@
 """``sd-model run``: run scenarios and write results, manifest and plots."""
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -38,7 +39,7 @@ def run_command(scenarios, until, out, fmt, no_plots, engine, model):
     eng = load_engine(engine, model)
     loaded = [load_scenario(p) for p in scenarios] or [Scenario(name="default")]
     # validate everything before writing anything
-    loaded = [validate(s if until is None else Scenario(**{**s.__dict__, "final_time": until}), eng.info)
+    loaded = [validate(s if until is None else replace(s, final_time=until), eng.info)
               for s in loaded]
     names = [s.name for s in loaded]
     if len(set(names)) != len(names):
