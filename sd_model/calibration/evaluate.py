@@ -182,18 +182,24 @@ class Evaluator:
             if self.callback is not None:
                 self.callback(self)
 
+    def _replay(self, X: np.ndarray, get: Callable[[np.ndarray], Any], shape: tuple[int, ...]
+                ) -> tuple[np.ndarray, list[int]]:
+        """Fill ``out`` from the checkpoint where ``get`` knows the answer; return it and the rows to run."""
+        out = np.empty(shape)
+        todo = []
+        for i, x in enumerate(X):
+            known = get(x)
+            if known is None:
+                todo.append(i)
+            else:
+                out[i] = known
+        self.replayed += len(X) - len(todo)
+        return out, todo
+
     def residuals(self, X: np.ndarray) -> np.ndarray:
         """Residual vectors (k, m) of the parameter vectors ``X`` (k, n)."""
         X = np.atleast_2d(np.asarray(X, dtype=float))
-        out = np.empty((len(X), self.problem.n_residuals))
-        todo = []
-        for i, x in enumerate(X):
-            r = self.store.get_full(x)
-            if r is None:
-                todo.append(i)
-            else:
-                out[i] = r
-        self.replayed += len(X) - len(todo)
+        out, todo = self._replay(X, self.store.get_full, (len(X), self.problem.n_residuals))
         if todo:
             R = self._run(X[todo])
             self.runs += len(todo)
@@ -206,15 +212,7 @@ class Evaluator:
     def payoffs(self, X: np.ndarray) -> np.ndarray:
         """Payoffs (sum of squared residuals) of ``X`` (k, n); only the payoff is stored."""
         X = np.atleast_2d(np.asarray(X, dtype=float))
-        out = np.empty(len(X))
-        todo = []
-        for i, x in enumerate(X):
-            f = self.store.get_payoff(x)
-            if f is None:
-                todo.append(i)
-            else:
-                out[i] = f
-        self.replayed += len(X) - len(todo)
+        out, todo = self._replay(X, self.store.get_payoff, (len(X),))
         if todo:
             R = self._run(X[todo])
             self.runs += len(todo)
