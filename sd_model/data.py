@@ -17,9 +17,13 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from .data_panel import REGIONS, chain_chongqing, level_from_index
+from .data_panel import regional_sum as _regional_sum
+from .data_panel import wide as _wide
 from .errors import DataError, close_matches, unknown_name
 
-REGIONS = ("East", "Central", "West", "Northeast")
+__all__ = ["REGIONS", "SERIES", "PRE2000_DEFLATOR", "load_regions", "load_provincial", "load_national",
+           "load_observations", "initial_values", "resolve_data_dir"]
 YEAR_MIN, YEAR_MAX = 1949, 2100
 _PROV_COLS = ("province", "year")
 
@@ -59,7 +63,23 @@ SERIES = {
                  "billion yuan (year-end stock; Beijing and Tianjin only, currency coverage unstated)"),
     "hukou_outside_township_share": ("provincial_hukou_outside_township_sample_survey.csv",
                                      "hukou_outside_township_share_pct", 1.0, "percent of sample"),
+    "fiscal_revenue": ("provincial_fiscal_revenue.csv", "local_general_budget_revenue_100m_yuan", 0.1,
+                       "billion yuan/year, current prices"),
+    "fiscal_expenditure": ("provincial_fiscal_expenditure.csv", "local_general_budget_expenditure_100m_yuan",
+                           0.1, "billion yuan/year, current prices"),
+    "retail_price_index": ("provincial_retail_price_index.csv", "retail_price_index_prev_year_eq100", 1.0,
+                           "index, previous year = 100"),
+    "fai_growth": ("provincial_fai_growth.csv", "fai_growth_yoy_pct", 1.0,
+                   "percent per year (NBS comparable basis)"),
 }
+
+# Price index used to deflate 1978-1999 provincial nominal GDP (no provincial real-GDP index
+# exists before 2000). Chosen by the deflator test, sd_model.data_deflator.deflator_test():
+# over 2001-2015, nominal GDP growth deflated by the investment price index reproduces the NBS
+# real growth index with a pooled provincial RMSE of 2.99 points a year, against 3.43 with the
+# retail price index (data/raw/SOURCES.md, "Deflator test"); tests/test_data.py checks the choice.
+PRE2000_DEFLATOR = "investment_price_index"
+
 
 # national_nbs.csv column -> (model name, factor, units)
 NATIONAL = {
@@ -232,26 +252,34 @@ def load_national(data_dir: str | os.PathLike | None = None) -> pd.DataFrame:
 
 
 # --------------------------------------------------------------------------- regional series
-def _wide(df: pd.DataFrame, years) -> pd.DataFrame:
-    """Year x province table of ``df['value']``."""
-    return df.pivot(index="year", columns="province", values="value").reindex(years)
+_CORE = ["gdp_nominal", "gdp_nominal_compendium_vintage", "gdp_real_2000prices", "population",
+         "urban_population", "gfcf_nominal", "capital_stock_1952prices", "investment_price_index",
+         "retail_price_index", "loans_fi", "deposits_fi", "household_savings_deposits",
+         "fiscal_revenue", "fiscal_expenditure", "fai_growth"]
 
 
-def _regional_sum(wide: pd.DataFrame, regions: dict[str, str], chongqing_in_sichuan=False) -> np.ndarray:
-    """(year, region) sums, NaN unless every province of the region is present.
+def pre2000_price_level(name: str, tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Year x province price level with 2000 = 1 from the investment or the retail price index.
 
-    With ``chongqing_in_sichuan``, Chongqing may be missing before 1996 (Sichuan includes it).
+    Parameters
+    ----------
+    name : {"investment_price_index", "retail_price_index"}
+        Which provincial price index.
+    tables : dict
+        Year x province tables (:func:`sd_model.data_panel.wide`) containing ``name``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Price level, 2000 = 1 (dimensionless); Chongqing before it is listed is chained to Sichuan.
     """
-    out = np.full((len(wide.index), len(REGIONS)), np.nan)
-    for j, reg in enumerate(REGIONS):
-        provs = [p for p, r in regions.items() if r == reg]
-        block = wide.reindex(columns=provs)
-        present = block.notna()
-        if chongqing_in_sichuan and "Chongqing" in provs:
-            present["Chongqing"] |= (block.index < 1996) & present.get("Sichuan", False)
-        total = block.sum(axis=1, min_count=1).to_numpy()
-        out[:, j] = np.where(present.all(axis=1).to_numpy(), total, np.nan)
-    return out
+    if name == "investment_price_index":
+        price = chain_chongqing(tables[name], 1996)
+        return price / price.loc[2000]
+    if name == "retail_price_index":
+        return chain_chongqing(level_from_index(tables[name], 2000), 1996)
+    raise unknown_name("pre-2000 deflator", name, ("investment_price_index", "retail_price_index"),
+                       where="pre2000_price_level")
 
 
 def load_observations(data_dir: str | os.PathLike | None = None) -> xr.Dataset:
@@ -262,7 +290,8 @@ def load_observations(data_dir: str | os.PathLike | None = None) -> xr.Dataset:
     (Sichuan includes it). Variables (each with attrs ``units``, ``source``, ``note``):
 
     - ``gdp_nominal``: billion yuan/year, current prices (vintage break in 2000)
-    - ``gdp_real_2000``: billion yuan/year, 2000 prices (before 2000: proxy deflator)
+    - ``gdp_real_2000``: billion yuan/year, 2000 prices (before 2000: nominal GDP deflated by
+      the provincial price index :data:`PRE2000_DEFLATOR`)
     - ``population``, ``urban_population``: million persons (year-end)
     - ``capital_2000``: billion yuan, 2000 prices
     - ``gfcf_nominal``: billion yuan/year, current prices
@@ -271,18 +300,22 @@ def load_observations(data_dir: str | os.PathLike | None = None) -> xr.Dataset:
     - ``loan_share``, ``gdp_share``, ``population_share``: fraction of the four-region sum
     - ``loan_to_gdp``: years (loan stock / nominal GDP flow)
     - ``loans_national``, ``deposits_national``: dim ``year`` only, billion yuan, 2000-2015
+    - fiscal, investment and price series of :func:`sd_model.data_derived.derived_series`:
+      ``fiscal_revenue``, ``fiscal_expenditure``, ``net_fiscal_inflow`` (billion yuan/year,
+      2000-2015), ``net_fiscal_inflow_to_gdp``, ``investment_to_gdp``,
+      ``investment_to_gdp_national_scaled`` (fractions), ``capital_output``,
+      ``capital_output_current`` (years), ``loan_to_deposit`` (1), ``retail_price_index``,
+      ``fai_growth``
     """
+    from .data_derived import derived_series
+
     folder = resolve_data_dir(data_dir)
     regions = load_regions(folder)
-    names = ["gdp_nominal", "gdp_nominal_compendium_vintage", "gdp_real_2000prices", "population",
-             "urban_population", "gfcf_nominal", "capital_stock_1952prices", "investment_price_index",
-             "loans_fi", "deposits_fi", "household_savings_deposits"]
-    prov = {n: load_provincial(n, folder) for n in names}
+    prov = {n: load_provincial(n, folder) for n in _CORE}
     national = load_national(folder)
-    years = np.arange(min(int(d["year"].min()) for d in prov.values()),
-                      max(int(d["year"].max()) for d in prov.values()) + 1)
+    years = np.arange(1978, max(int(d["year"].max()) for d in prov.values()) + 1)
     wide = {n: _wide(d, years) for n, d in prov.items()}
-    src = {n: SERIES[n][0] for n in names}
+    src = {n: SERIES[n][0] for n in _CORE}
     data: dict[str, tuple[np.ndarray, dict]] = {}
 
     def put(var, values, units, source, note):
@@ -312,35 +345,29 @@ def load_observations(data_dir: str | os.PathLike | None = None) -> xr.Dataset:
     simple("household_deposits", "household_savings_deposits",
            "Sum of provincial year-end household RMB savings deposits, 2002-2014; not total deposits.")
 
-    # price index with Chongqing before 1996 chained to Sichuan's index, rebased to 2000 = 1
-    price = wide["investment_price_index"].copy()
-    if {"Chongqing", "Sichuan"} <= set(price.columns) and 1996 in price.index:
-        early = price.index < 1996
-        link = price.loc[1996, "Chongqing"] / price.loc[1996, "Sichuan"]
-        price.loc[early, "Chongqing"] = price.loc[early, "Chongqing"].fillna(price.loc[early, "Sichuan"] * link)
-    p2000 = price.loc[2000] if 2000 in price.index else pd.Series(np.nan, index=price.columns)
-
-    put("capital_2000", _regional_sum(wide["capital_stock_1952prices"] * p2000, regions,
-                                      chongqing_in_sichuan=True),
+    put("capital_2000", _regional_sum(wide["capital_stock_1952prices"] * wide["investment_price_index"].loc[2000],
+                                      regions, chongqing_in_sichuan=True),
         "billion yuan, 2000 prices", f"{src['capital_stock_1952prices']}, {src['investment_price_index']}",
         "Provincial perpetual-inventory stock at 1952 prices x the province's own investment price "
         "index of 2000 (1952=1), summed by region. Before 1996 Sichuan includes Chongqing and is "
         "revalued with Sichuan's index. Inherits the GFCF over-reporting after about 2008.")
 
-    # real GDP: 2000-2015 from the NBS-index file; 1978-1999 backwards with a proxy deflator
+    # real GDP: 2000-2015 from the NBS-index file; 1978-1999 backwards with the chosen deflator
     real = _regional_sum(wide["gdp_real_2000prices"], regions)
-    deflated = _regional_sum(wide["gdp_nominal_compendium_vintage"] / (price / p2000), regions)
-    if 2000 in years:
-        i0 = int(np.where(years == 2000)[0][0])
-        early = years < 2000
-        real[early] = real[i0] * deflated[early] / deflated[i0]
+    deflated = _regional_sum(wide["gdp_nominal_compendium_vintage"] / pre2000_price_level(PRE2000_DEFLATOR, wide),
+                             regions)
+    i0 = int(np.where(years == 2000)[0][0])
+    early = years < 2000
+    real[early] = real[i0] * deflated[early] / deflated[i0]
     put("gdp_real_2000", real, "billion yuan/year, 2000 prices",
-        f"{src['gdp_real_2000prices']}, {src['gdp_nominal_compendium_vintage']}, {src['investment_price_index']}",
+        f"{src['gdp_real_2000prices']}, {src['gdp_nominal_compendium_vintage']}, {src[PRE2000_DEFLATOR]}",
         "2000-2015: sum of provincial real GDP (2000 nominal x cumulative NBS GDP index). 1978-1999: "
         "PROXY, no provincial real-GDP index before 2000 exists. Each province's Compendium-vintage "
-        "nominal GDP is deflated by its own fixed-asset INVESTMENT price index rebased to 2000=1 "
+        f"nominal GDP is deflated by its own {PRE2000_DEFLATOR.replace('_', ' ')} rebased to 2000=1 "
         "(Chongqing before 1996 chained to Sichuan's index); the regional sum gives the growth path, "
-        "scaled so that 2000 equals the NBS-vintage 2000 value (splices the 2000 vintage break).")
+        "scaled so that 2000 equals the NBS-vintage 2000 value (splices the 2000 vintage break). "
+        "Deflator chosen by sd_model.data_deflator.deflator_test (2001-2015 growth RMSE against the "
+        "NBS real index: investment price index 2.99 points, retail price index 3.43).")
 
     shares = {"loan_share": ("loans", "Regional loans / sum of the four regions (not of the national "
                              "total, which is 2.6-4.8% larger)."),
@@ -352,6 +379,8 @@ def load_observations(data_dir: str | os.PathLike | None = None) -> xr.Dataset:
         put(var, values / values.sum(axis=1, keepdims=True), "1 (fraction)", data[base][1]["source"], note)
     put("loan_to_gdp", data["loans"][0] / data["gdp_nominal"][0], "years",
         f"{src['loans_fi']}, {src['gdp_nominal']}", "Year-end loan stock / nominal GDP of the year.")
+    core = {v: vals for v, (vals, _) in data.items()}
+    data.update(derived_series(wide, regions, core, national.reindex(years)))
 
     ds = xr.Dataset({v: (("year", "region"), vals, attrs) for v, (vals, attrs) in data.items()},
                     coords={"year": years, "region": list(REGIONS)})
@@ -362,7 +391,8 @@ def load_observations(data_dir: str | os.PathLike | None = None) -> xr.Dataset:
                                       "note": f"National RMB {col} of financial institutions (NBS), "
                                               "2000-2015; includes head-office amounts not allocated "
                                               "to provinces."})
-    ds.attrs.update(data_dir=str(folder), provenance="see SOURCES.md in data_dir")
+    ds.attrs.update(data_dir=str(folder), provenance="see SOURCES.md in data_dir",
+                    pre2000_deflator=PRE2000_DEFLATOR)
     return ds
 
 

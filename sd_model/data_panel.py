@@ -1,0 +1,121 @@
+"""Aggregation of the provincial panel into the four macro-regions.
+
+Pure functions on year x province tables (``pandas.DataFrame``, index ``year``, one column per
+province); :mod:`sd_model.data` reads the files, this module only sums and weights them.
+A regional value is formed only where every province of the region is present, so that a
+missing province never shows up as a fall in the regional series.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+REGIONS = ("East", "Central", "West", "Northeast")
+
+
+def wide(df: pd.DataFrame, years) -> pd.DataFrame:
+    """Year x province table of ``df['value']`` (a tidy table of :func:`sd_model.data.load_provincial`)."""
+    return df.pivot(index="year", columns="province", values="value").reindex(years)
+
+
+def _complete(block: pd.DataFrame, chongqing_until: int | None) -> np.ndarray:
+    """(year,) mask: every province of ``block`` present.
+
+    With ``chongqing_until``, Chongqing may be missing in years before that year, where the
+    source's Sichuan includes it.
+    """
+    present = block.notna()
+    if chongqing_until is not None and "Chongqing" in present.columns:
+        sichuan = present["Sichuan"] if "Sichuan" in present.columns else False
+        present["Chongqing"] |= (block.index < chongqing_until) & sichuan
+    return present.all(axis=1).to_numpy()
+
+
+def regional_sum(table: pd.DataFrame, regions: dict[str, str], chongqing_in_sichuan=False,
+                 chongqing_until: int = 1996) -> np.ndarray:
+    """(year, region) sums of a year x province table, NaN unless every province is present.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Year x province values (any additive unit).
+    regions : dict
+        Province -> region (:func:`sd_model.data.load_regions`).
+    chongqing_in_sichuan : bool, optional
+        Allow Chongqing to be missing before ``chongqing_until`` (Sichuan includes it).
+        Default is False.
+    chongqing_until : int, optional
+        First year in which the source lists Chongqing separately. Default is 1996.
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape (years, 4) in the order of :data:`REGIONS`, in the units of ``table``.
+    """
+    out = np.full((len(table.index), len(REGIONS)), np.nan)
+    until = chongqing_until if chongqing_in_sichuan else None
+    for j, reg in enumerate(REGIONS):
+        block = table.reindex(columns=[p for p, r in regions.items() if r == reg])
+        total = block.sum(axis=1, min_count=1).to_numpy()
+        out[:, j] = np.where(_complete(block, until), total, np.nan)
+    return out
+
+
+def regional_weighted_mean(values: pd.DataFrame, weights: pd.DataFrame, regions: dict[str, str],
+                           chongqing_in_sichuan=False, chongqing_until: int = 1996) -> np.ndarray:
+    """(year, region) weighted means of a year x province table of rates or indices.
+
+    A region's value is ``sum(w * v) / sum(w)`` over its provinces, NaN unless every province
+    has both a value and a weight (Chongqing as in :func:`regional_sum`).
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape (years, 4), in the units of ``values``.
+    """
+    out = np.full((len(values.index), len(REGIONS)), np.nan)
+    until = chongqing_until if chongqing_in_sichuan else None
+    for j, reg in enumerate(REGIONS):
+        provs = [p for p, r in regions.items() if r == reg]
+        v = values.reindex(columns=provs)
+        w = weights.reindex(index=values.index, columns=provs)
+        both = v.where(w.notna())
+        ok = _complete(both, until)
+        num = (v * w).sum(axis=1, min_count=1).to_numpy()
+        den = w.where(v.notna()).sum(axis=1, min_count=1).to_numpy()
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out[:, j] = np.where(ok, num / den, np.nan)
+    return out
+
+
+def chain_chongqing(price: pd.DataFrame, first_year: int = 1996) -> pd.DataFrame:
+    """Fill Chongqing's missing price levels before ``first_year`` with Sichuan's, linked at ``first_year``.
+
+    Before 1996/97 the sources list Sichuan including Chongqing; its price path stands for both.
+    """
+    price = price.copy()
+    if {"Chongqing", "Sichuan"} <= set(price.columns) and first_year in price.index:
+        early = price.index < first_year
+        link = price.loc[first_year, "Chongqing"] / price.loc[first_year, "Sichuan"]
+        price.loc[early, "Chongqing"] = price.loc[early, "Chongqing"].fillna(price.loc[early, "Sichuan"] * link)
+    return price
+
+
+def level_from_index(prev_year_eq100: pd.DataFrame, base_year: int = 2000) -> pd.DataFrame:
+    """Price level (``base_year`` = 1) chained from a previous-year = 100 index, province by province.
+
+    ``P[base] = 1``, ``P[t] = P[t-1] * I[t] / 100`` forward and ``P[t-1] = P[t] / (I[t] / 100)``
+    backward. A gap in a province's index leaves every level beyond it NaN (nothing is bridged).
+    """
+    ratio = prev_year_eq100 / 100.0
+    level = pd.DataFrame(np.nan, index=ratio.index, columns=ratio.columns)
+    if base_year not in ratio.index:
+        return level
+    level.loc[base_year] = 1.0
+    years = list(ratio.index)
+    i0 = years.index(base_year)
+    for i in range(i0 + 1, len(years)):
+        level.iloc[i] = level.iloc[i - 1] * ratio.iloc[i]
+    for i in range(i0 - 1, -1, -1):
+        level.iloc[i] = level.iloc[i + 1] / ratio.iloc[i + 1]
+    return level
