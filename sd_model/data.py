@@ -71,6 +71,20 @@ SERIES = {
                            "index, previous year = 100"),
     "fai_growth": ("provincial_fai_growth.csv", "fai_growth_yoy_pct", 1.0,
                    "percent per year (NBS comparable basis)"),
+    "age_sample_total": ("provincial_age_structure_sample_survey.csv", "sample_population_persons", 1.0,
+                         "persons in the sample survey"),
+    "age_sample_0_14": ("provincial_age_structure_sample_survey.csv", "sample_age_0_14_persons", 1.0,
+                        "persons in the sample survey"),
+    "age_sample_15_64": ("provincial_age_structure_sample_survey.csv", "sample_age_15_64_persons", 1.0,
+                         "persons in the sample survey"),
+    "age_sample_65plus": ("provincial_age_structure_sample_survey.csv", "sample_age_65plus_persons", 1.0,
+                          "persons in the sample survey"),
+    "birth_rate": ("provincial_birth_death_rates.csv", "birth_rate_per_mille", 1.0, "per 1000 persons per year"),
+    "death_rate": ("provincial_birth_death_rates.csv", "death_rate_per_mille", 1.0, "per 1000 persons per year"),
+    "natural_growth_rate": ("provincial_birth_death_rates.csv", "natural_growth_rate_per_mille", 1.0,
+                            "per 1000 persons per year"),
+    "life_expectancy": ("provincial_life_expectancy_census.csv", "life_expectancy_years", 1.0,
+                        "years at birth (census)"),
 }
 
 # Price index used to deflate 1978-1999 provincial nominal GDP (no provincial real-GDP index

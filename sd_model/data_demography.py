@@ -1,0 +1,154 @@
+"""Demographic data: age structure, vital rates and life expectancy by macro-region (NBS,
+2000-2015), national NBS demography, and the UN World Population Prospects 2015 projections
+for China (published in 2015; a projection, not post-2015 data).
+
+Provenance and caveats of every file are in ``data/raw/SOURCES.md``. Amounts are returned in
+model units (million persons); rates as printed (per 1000 persons per year), shares as fractions.
+"""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from .data import _number, _rows, _year, load_provincial, load_regions, resolve_data_dir
+from .data_panel import REGIONS, regional_sum, regional_weighted_mean, wide
+from .errors import DataError
+
+AGE_GROUPS = ("0-14", "15-64", "65+")
+_AGE_SERIES = {"0-14": "age_sample_0_14", "15-64": "age_sample_15_64", "65+": "age_sample_65plus"}
+WPP_POP = "national_un_wpp2015_population.csv"
+WPP_RATES = "national_un_wpp2015_fertility_life_expectancy.csv"
+NBS_NATIONAL = "national_demography_nbs.csv"
+
+
+def _attrs(units, source, note):
+    return {"units": units, "source": source, "note": note}
+
+
+def load_regional_demography(data_dir: str | os.PathLike | None = None) -> xr.Dataset:
+    """Age structure, vital rates and life expectancy by (year, region), 2000-2015.
+
+    Returns
+    -------
+    xarray.Dataset
+        - ``age_share`` (year, region, age_group): share of each age group in the summed
+          sample-survey counts of the region's provinces (fraction; 2002-2009, 2011-2015; none
+          in 2000, 2001 and the census year 2010).
+        - ``age_population`` (year, region, age_group): ``age_share`` x regional year-end
+          population (million persons), a derived estimate.
+        - ``birth_rate``, ``death_rate``, ``natural_growth_rate`` (year, region): provincial
+          rates averaged with year-end population weights (per 1000 persons per year).
+        - ``life_expectancy`` (year, region): census life expectancy at birth (2000, 2010),
+          population-weighted mean of the provinces (years; an approximation: the mean of
+          provincial life expectancies is not the life expectancy of the pooled population).
+    """
+    folder = resolve_data_dir(data_dir)
+    regions = load_regions(folder)
+    years = np.arange(2000, 2016)
+    pop = wide(load_provincial("population", folder), years)
+    total = regional_sum(wide(load_provincial("age_sample_total", folder), years), regions)
+    counts = np.stack([regional_sum(wide(load_provincial(_AGE_SERIES[g], folder), years), regions)
+                       for g in AGE_GROUPS], axis=-1)
+    share = counts / total[:, :, None]
+    src_age = "provincial_age_structure_sample_survey.csv"
+    reg_pop = regional_sum(pop, regions)
+    data = {
+        "age_share": (("year", "region", "age_group"), share, _attrs(
+            "1 (fraction)", src_age,
+            "Summed provincial sample counts of the age group / summed sample population. 2005 and 2015 "
+            "are the 1% population sample surveys, other years the ~1 per mille annual surveys; 2010 "
+            "(census) is not in the source.")),
+        "age_population": (("year", "region", "age_group"), share * reg_pop[:, :, None], _attrs(
+            "million persons", f"{src_age}, provincial_population.csv",
+            "DERIVED: age_share x regional year-end population (sum of provinces).")),
+    }
+    for var in ("birth_rate", "death_rate", "natural_growth_rate"):
+        data[var] = (("year", "region"), regional_weighted_mean(wide(load_provincial(var, folder), years),
+                                                                pop, regions), _attrs(
+            "per 1000 persons per year", "provincial_birth_death_rates.csv, provincial_population.csv",
+            "Provincial rates averaged with year-end resident population weights; NaN where a province "
+            "is missing (2000: Heilongjiang and one more province have no rates)."))
+    data["life_expectancy"] = (("year", "region"), regional_weighted_mean(
+        wide(load_provincial("life_expectancy", folder), years), pop, regions), _attrs(
+        "years", "provincial_life_expectancy_census.csv, provincial_population.csv",
+        "Census life expectancy at birth (2000, 2010), provincial values averaged with population "
+        "weights (an approximation)."))
+    ds = xr.Dataset(data, coords={"year": years, "region": list(REGIONS), "age_group": list(AGE_GROUPS)})
+    ds.attrs.update(provenance="see SOURCES.md in the data folder")
+    return ds
+
+
+def load_national_demography(data_dir: str | os.PathLike | None = None) -> pd.DataFrame:
+    """National NBS demography 2000-2015 (``national_demography_nbs.csv``), indexed by year.
+
+    Columns: ``population``, ``age_0_14``, ``age_15_64``, ``age_65plus`` (million persons, year
+    end), ``birth_rate``, ``death_rate``, ``natural_growth_rate`` (per 1000 per year),
+    ``life_expectancy``, ``life_expectancy_male``, ``life_expectancy_female`` (years; only 2000,
+    2005, 2010, 2015). Missing cells are NaN.
+    """
+    path = resolve_data_dir(data_dir) / NBS_NATIONAL
+    spec = {"population_year_end_10k_persons": ("population", 0.01), "age_0_14_10k_persons": ("age_0_14", 0.01),
+            "age_15_64_10k_persons": ("age_15_64", 0.01), "age_65plus_10k_persons": ("age_65plus", 0.01),
+            "birth_rate_per_mille": ("birth_rate", 1.0), "death_rate_per_mille": ("death_rate", 1.0),
+            "natural_growth_rate_per_mille": ("natural_growth_rate", 1.0),
+            "life_expectancy_years": ("life_expectancy", 1.0),
+            "life_expectancy_male_years": ("life_expectancy_male", 1.0),
+            "life_expectancy_female_years": ("life_expectancy_female", 1.0)}
+    records, seen = [], set()
+    for line, row in _rows(path, ("year", *spec)):
+        year = _year(path, line, row["year"])
+        if year in seen:
+            raise DataError(f"{path}, line {line}: duplicate year {year}")
+        seen.add(year)
+        records.append([year] + [np.nan if row[c] == "" else _number(path, line, c, row[c]) * f
+                                 for c, (_, f) in spec.items()])
+    df = pd.DataFrame(records, columns=["year", *(n for n, _ in spec.values())]).set_index("year")
+    df.attrs.update(source=NBS_NATIONAL, units={"population": "million persons", "birth_rate": "per 1000 per year",
+                                                "life_expectancy": "years"})
+    return df
+
+
+def load_wpp2015(data_dir: str | os.PathLike | None = None) -> xr.Dataset:
+    """UN World Population Prospects, 2015 revision, for China (mainland).
+
+    Returns
+    -------
+    xarray.Dataset
+        - ``population`` (variant, year, age_group): million persons at mid-year; variants
+          ``estimate`` (1950-2015), ``medium``, ``low``, ``high`` (2020-2100; low/high = medium
+          fertility -/+ 0.5 child), and ``lower80``/``upper80``/``lower95``/``upper95`` (total
+          only, probabilistic intervals, 2015-2100); age groups ``total``, ``0-14``, ``15-64``,
+          ``65+``. NaN where a variant has no value.
+        - ``tfr`` (variant, period): children per woman; ``e0_male``, ``e0_female`` (variant,
+          period): life expectancy at birth, years. Five-year periods ``"1950-1955"`` ...
+          ``"2095-2100"``.
+        ``attrs["vintage"]`` = ``"WPP 2015 revision (published July 2015)"``.
+    """
+    folder = resolve_data_dir(data_dir)
+    path = folder / WPP_POP
+    recs = {}
+    for line, row in _rows(path, ("variant", "year", "age_group", "population_1000_persons")):
+        key = (row["variant"], _year(path, line, row["year"]), row["age_group"])
+        if key in recs:
+            raise DataError(f"{path}, line {line}: duplicate {key}")
+        recs[key] = _number(path, line, "population_1000_persons", row["population_1000_persons"]) / 1000
+    s = pd.Series(recs)
+    s.index.names = ["variant", "year", "age_group"]
+    pop = xr.DataArray.from_series(s).reindex(age_group=["total", *AGE_GROUPS])
+    path2 = folder / WPP_RATES
+    cols = ("tfr_children_per_woman", "e0_male_years", "e0_female_years")
+    rates = {}
+    for line, row in _rows(path2, ("variant", "period", *cols)):
+        rates[(row["variant"], row["period"])] = [np.nan if row[c] == "" else _number(path2, line, c, row[c])
+                                                  for c in cols]
+    r = pd.DataFrame.from_dict(rates, orient="index", columns=["tfr", "e0_male", "e0_female"])
+    r.index = pd.MultiIndex.from_tuples(r.index, names=["variant", "period"])
+    rx = xr.Dataset.from_dataframe(r)
+    ds = xr.Dataset({"population": pop.assign_attrs(units="million persons (mid-year)", source=WPP_POP)})
+    for v, u in (("tfr", "children per woman"), ("e0_male", "years"), ("e0_female", "years")):
+        ds[v] = rx[v].assign_attrs(units=u, source=WPP_RATES)
+    ds.attrs.update(vintage="WPP 2015 revision (published July 2015)", area="China (mainland), UN code 156")
+    return ds

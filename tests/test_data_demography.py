@@ -1,0 +1,107 @@
+"""Tests of sd_model.data_demography. Reference values are recomputed from the CSV files with
+the csv module, or are published figures of the sources (UN WPP 2015, NBS)."""
+from __future__ import annotations
+
+import csv
+import math
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sd_model.data_demography import (WPP_POP, load_national_demography, load_regional_demography,
+                                      load_wpp2015)
+from sd_model.errors import DataError
+
+RAW = Path(__file__).resolve().parent.parent / "data" / "raw"
+
+
+def rows(fname):
+    with (RAW / fname).open(newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def provinces_of(region):
+    return [r["province"] for r in rows("regions.csv") if r["region"] == region]
+
+
+@pytest.fixture(scope="module")
+def reg():
+    return load_regional_demography(RAW)
+
+
+@pytest.mark.parametrize("region, year", [("Northeast", 2015), ("West", 2005), ("East", 2002)])
+def test_age_share_independent(reg, region, year):
+    provs = set(provinces_of(region))
+    sel = [r for r in rows("provincial_age_structure_sample_survey.csv") if r["province"] in provs and int(r["year"]) == year]
+    assert len(sel) == len(provs)
+    total = sum(float(r["sample_population_persons"]) for r in sel)
+    old = sum(float(r["sample_age_65plus_persons"]) for r in sel)
+    assert float(reg["age_share"].sel(year=year, region=region, age_group="65+")) == pytest.approx(old / total, rel=1e-12)
+
+
+def test_age_shares_sum_to_one_and_gaps(reg):
+    s = reg["age_share"].sum("age_group", skipna=False)
+    finite = s.dropna("year", how="all")
+    np.testing.assert_allclose(finite, 1.0, atol=2e-5)  # components add up within 2 persons a province
+    assert set(finite.year.values) == set(range(2002, 2016)) - {2010}
+
+
+def test_age_population_adds_to_national_structure(reg):
+    """The four regions' derived 2015 age structure matches the NBS national one (0.01 point)."""
+    nat = load_national_demography(RAW)
+    tot = reg["age_population"].sel(year=2015).sum("region")
+    expect = nat.loc[2015, ["age_0_14", "age_15_64", "age_65plus"]].to_numpy() / nat.loc[2015, "population"]
+    np.testing.assert_allclose((tot / tot.sum()).values, expect, atol=1e-4)
+
+
+def test_death_rate_weighted_independent(reg):
+    pop = {(r["province"], int(r["year"])): float(r["population_10k_persons"]) for r in rows("provincial_population.csv")}
+    dr = {(r["province"], int(r["year"])): float(r["death_rate_per_mille"]) for r in rows("provincial_birth_death_rates.csv")}
+    provs = provinces_of("Northeast")
+    expect = sum(dr[p, 2015] * pop[p, 2015] for p in provs) / sum(pop[p, 2015] for p in provs)
+    assert float(reg["death_rate"].sel(year=2015, region="Northeast")) == pytest.approx(expect, rel=1e-12)
+    assert math.isnan(float(reg["death_rate"].sel(year=2000, region="Northeast")))  # Heilongjiang missing
+
+
+def test_life_expectancy_only_census_years(reg):
+    le = reg["life_expectancy"].dropna("year", how="all")
+    assert list(le.year.values) == [2000, 2010]
+    assert (le.sel(year=2010) > le.sel(year=2000)).all()
+
+
+def test_national_nbs_values():
+    nat = load_national_demography(RAW)
+    assert nat.loc[2015, "population"] == pytest.approx(1374.62)  # 137462 万人
+    assert nat.loc[2010, "life_expectancy"] == pytest.approx(74.83)
+    assert math.isnan(nat.loc[2011, "life_expectancy"])
+
+
+def test_wpp2015_published_figures():
+    """Published WPP 2015 figures for China (thousands): 2015 1,376,049; 2050 medium 1,348,056;
+    2100 medium 1,004,392, low 612,731, high 1,554,537; TFR 2010-2015 1.55."""
+    w = load_wpp2015(RAW)
+    pop = w["population"].sel(age_group="total")
+    assert float(pop.sel(variant="estimate", year=2015)) == pytest.approx(1376.049, abs=5e-4)
+    assert float(pop.sel(variant="medium", year=2050)) == pytest.approx(1348.056, abs=5e-4)
+    for variant, value in (("medium", 1004.392), ("low", 612.731), ("high", 1554.537)):
+        assert float(pop.sel(variant=variant, year=2100)) == pytest.approx(value, abs=5e-4)
+    assert float(w["tfr"].sel(variant="estimate", period="2010-2015")) == 1.55
+    assert w.attrs["vintage"].startswith("WPP 2015")
+    # age groups add up to the total, and the 95% interval brackets the medium variant
+    parts = w["population"].sel(variant="medium", age_group=["0-14", "15-64", "65+"]).sum("age_group")
+    np.testing.assert_allclose(parts.sel(year=slice(2020, 2100)), pop.sel(variant="medium", year=slice(2020, 2100)),
+                               rtol=1e-9)
+    med = pop.sel(variant="medium", year=slice(2020, 2100))
+    assert (pop.sel(variant="lower95", year=slice(2020, 2100)) <= med).all()
+    assert (pop.sel(variant="upper95", year=slice(2020, 2100)) >= med).all()
+
+
+def test_wpp_duplicate_row_reported(tmp_path):
+    for f in ("regions.csv", WPP_POP, "national_un_wpp2015_fertility_life_expectancy.csv"):
+        shutil.copy(RAW / f, tmp_path / f)
+    lines = (tmp_path / WPP_POP).read_text(encoding="utf-8").splitlines(keepends=True)
+    (tmp_path / WPP_POP).write_text("".join(lines + [lines[1]]), encoding="utf-8")
+    with pytest.raises(DataError, match=rf"{WPP_POP}, line {len(lines) + 1}: duplicate"):
+        load_wpp2015(tmp_path)
