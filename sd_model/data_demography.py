@@ -152,3 +152,30 @@ def load_wpp2015(data_dir: str | os.PathLike | None = None) -> xr.Dataset:
         ds[v] = rx[v].assign_attrs(units=u, source=WPP_RATES)
     ds.attrs.update(vintage="WPP 2015 revision (published July 2015)", area="China (mainland), UN code 156")
     return ds
+
+
+def load_national_fertility(data_dir: str | os.PathLike | None = None) -> pd.DataFrame:
+    """National fertility from the NBS sample surveys (``national_fertility_sample_survey_nbs.csv``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by year (2003-2006, 2008, 2009, 2011, 2013-2015): ``general_fertility_rate``
+        and the five-year age-specific rates ``asfr_15_19`` ... ``asfr_45_49`` (births per 1000
+        women per year), and ``tfr`` (children per woman, derived: sum of the single-year rates
+        / 1000). Unadjusted survey values, known to be low (UN WPP 2015: 1.55 for 2010-2015).
+    """
+    path = resolve_data_dir(data_dir) / "national_fertility_sample_survey_nbs.csv"
+    ages = ("15_19", "20_24", "25_29", "30_34", "35_39", "40_44", "45_49")
+    spec = {"general_fertility_rate_per_mille": "general_fertility_rate",
+            **{f"asfr_{a}_per_mille": f"asfr_{a}" for a in ages}, "tfr_derived_children_per_woman": "tfr"}
+    records, seen = [], set()
+    for line, row in _rows(path, ("year", *spec)):
+        year = _year(path, line, row["year"])
+        if year in seen:
+            raise DataError(f"{path}, line {line}: duplicate year {year}")
+        seen.add(year)
+        records.append([year] + [_number(path, line, c, row[c]) for c in spec])
+    df = pd.DataFrame(records, columns=["year", *spec.values()]).set_index("year")
+    df.attrs.update(source=path.name, units={"tfr": "children per woman", "asfr": "per 1000 women per year"})
+    return df

@@ -105,3 +105,13 @@ def test_wpp_duplicate_row_reported(tmp_path):
     (tmp_path / WPP_POP).write_text("".join(lines + [lines[1]]), encoding="utf-8")
     with pytest.raises(DataError, match=rf"{WPP_POP}, line {len(lines) + 1}: duplicate"):
         load_wpp2015(tmp_path)
+
+
+def test_national_fertility_survey():
+    from sd_model.data_demography import load_national_fertility
+    f = load_national_fertility(RAW)
+    assert list(f.index) == [2003, 2004, 2005, 2006, 2008, 2009, 2011, 2013, 2014, 2015]
+    # the derived TFR (single-year rates) agrees with 5 x the five-year rates within 0.03 child
+    five = f[[c for c in f.columns if c.startswith("asfr_")]].sum(axis=1) * 5 / 1000
+    np.testing.assert_allclose(f["tfr"], five, atol=0.03)
+    assert f.loc[2015, "tfr"] == pytest.approx(1.0473)
