@@ -46,3 +46,78 @@ def load_national_financing(data_dir: str | os.PathLike | None = None) -> pd.Dat
     df = pd.DataFrame(records, columns=["year", *(c.removesuffix("_100m_yuan") for c in columns)]).set_index("year")
     df.attrs.update(source=FILE, units="billion yuan (flows per year; market capitalisation year-end)")
     return df
+
+
+RATES_FILE = "national_benchmark_lending_rates.csv"
+_RATE_COLUMNS = ("lending_up_to_6m_pct", "lending_6m_to_1y_pct", "lending_1y_to_3y_pct", "lending_3y_to_5y_pct",
+                 "lending_over_5y_pct")
+# Benchmark changes that happened but are in no file found (data/raw/SOURCES.md): 2015-05-11,
+# 2015-06-28 and 2015-08-26. A day-weighted mean over a year containing them would be wrong, so
+# annual means of these years are NaN. The rates in force before 1991-04-21 are not known either.
+MISSING_CHANGES_YEARS = (2015,)
+
+
+def load_benchmark_lending_rates(data_dir: str | os.PathLike | None = None) -> pd.DataFrame:
+    """PBoC benchmark lending rates by maturity, one row per change (1991-04-21 to 2015-10-24).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by ``effective_date`` (Timestamp); columns ``up_to_6m``, ``6m_to_1y``,
+        ``1y_to_3y``, ``3y_to_5y``, ``over_5y`` in **percent per year** (NaN where the source
+        has no value: the up-to-6-month band after 2014, when the PBoC merged it into
+        "1 year and below", stored in ``6m_to_1y``). Incomplete: see ``data/raw/SOURCES.md``.
+    """
+    path = resolve_data_dir(data_dir) / RATES_FILE
+    records, seen = [], {}
+    for line, row in _rows(path, ("effective_date", *_RATE_COLUMNS)):
+        try:
+            date = pd.Timestamp(row["effective_date"])
+        except ValueError:
+            raise DataError(f"{path}, line {line}: effective_date {row['effective_date']!r} is not a date "
+                            "(YYYY-MM-DD)") from None
+        if date in seen:
+            raise DataError(f"{path}, line {line}: duplicate effective_date {date.date()}; first on line {seen[date]}")
+        seen[date] = line
+        values = [np.nan if row[c] == "" else _number(path, line, c, row[c]) for c in _RATE_COLUMNS]
+        if any(v < 0 or v > 50 for v in values if not np.isnan(v)):
+            raise DataError(f"{path}, line {line}: a rate is outside 0-50 percent")
+        records.append([date, *values])
+    df = pd.DataFrame(records, columns=["effective_date", *(c.removeprefix("lending_").removesuffix("_pct")
+                                                            for c in _RATE_COLUMNS)])
+    df = df.set_index("effective_date").sort_index()
+    df.attrs.update(source=RATES_FILE, units="percent per year")
+    return df
+
+
+def benchmark_lending_rate_annual(band: str = "6m_to_1y", data_dir: str | os.PathLike | None = None) -> pd.DataFrame:
+    """Annual benchmark lending rate of one maturity band, 1991-2015.
+
+    Parameters
+    ----------
+    band : str, optional
+        A column of :func:`load_benchmark_lending_rates`. Default is ``"6m_to_1y"`` (the one-year
+        benchmark).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by year: ``year_end`` (rate in force on 31 December, percent per year) and
+        ``mean`` (day-weighted mean over the year; NaN for 1991, whose rate before 21 April is
+        unknown, and for years in :data:`MISSING_CHANGES_YEARS`).
+    """
+    rates = load_benchmark_lending_rates(data_dir)
+    if band not in rates.columns:
+        raise DataError(f"benchmark_lending_rate_annual: unknown band {band!r}; valid: {', '.join(rates.columns)}")
+    s = rates[band].dropna()
+    years = range(1991, 2016)
+    out = pd.DataFrame(index=pd.Index(years, name="year"), columns=["year_end", "mean"], dtype=float)
+    days = pd.date_range("1991-01-01", "2015-12-31", freq="D")
+    daily = s.reindex(s.index.union(days)).ffill().reindex(days)
+    for y in years:
+        d = daily[str(y)]
+        out.loc[y, "year_end"] = d.iloc[-1]
+        if y not in MISSING_CHANGES_YEARS and d.notna().all():
+            out.loc[y, "mean"] = d.mean()
+    out.attrs.update(source=RATES_FILE, units="percent per year", band=band)
+    return out

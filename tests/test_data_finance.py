@@ -5,6 +5,7 @@ import csv
 import math
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from sd_model.data_finance import FILE, load_national_financing
@@ -42,3 +43,38 @@ def test_bad_value(tmp_path):
 def test_missing_file(tmp_path):
     with pytest.raises(DataError, match="data file not found"):
         load_national_financing(tmp_path)
+
+
+# ------------------------------------------------------------------ benchmark lending rates
+from sd_model.data_finance import RATES_FILE, benchmark_lending_rate_annual, load_benchmark_lending_rates  # noqa: E402
+
+
+def test_lending_rates_copy_of_sources():
+    r = load_benchmark_lending_rates(RAW)
+    assert r.index[0] == pd.Timestamp("1991-04-21") and r.index[-1] == pd.Timestamp("2015-10-24")
+    assert len(r) == 37
+    # values printed in the two sources (fractions there, percent here)
+    assert r.loc["2008-12-23", "6m_to_1y"] == pytest.approx(5.31)
+    assert r.loc["1993-07-11", "6m_to_1y"] == pytest.approx(10.98)
+    assert r.loc["2015-10-24", "over_5y"] == pytest.approx(4.90)
+    assert r.loc["1991-04-21", "6m_to_1y"] == pytest.approx(8.614)  # as printed (suspected typo for 8.64)
+    assert math.isnan(r.loc["2014-11-22", "up_to_6m"])
+
+
+def test_lending_rate_annual_hand_computed():
+    a = benchmark_lending_rate_annual("6m_to_1y", RAW)
+    # 2002: 5.85 until 20 Feb (51 days), 5.31 from 21 Feb (314 days)
+    assert a.loc[2002, "mean"] == pytest.approx((5.85 * 51 + 5.31 * 314) / 365)
+    assert a.loc[2002, "year_end"] == pytest.approx(5.31)
+    assert a.loc[2013, "mean"] == pytest.approx(6.00)  # unchanged all year
+    assert a.loc[2015, "year_end"] == pytest.approx(4.35)
+    assert math.isnan(a.loc[2015, "mean"]) and math.isnan(a.loc[1991, "mean"])  # changes missing / start unknown
+    with pytest.raises(DataError, match="unknown band"):
+        benchmark_lending_rate_annual("1y", RAW)
+
+
+def test_lending_rates_bad_date(tmp_path):
+    text = (RAW / RATES_FILE).read_text(encoding="utf-8").replace("\n1993-05-15,", "\n1993-15-05,")
+    (tmp_path / RATES_FILE).write_text(text, encoding="utf-8")
+    with pytest.raises(DataError, match=rf"{RATES_FILE}, line 3: effective_date '1993-15-05' is not a date"):
+        load_benchmark_lending_rates(tmp_path)
