@@ -23,7 +23,25 @@ from .data_panel import wide as _wide
 from .errors import DataError, close_matches, unknown_name
 
 __all__ = ["REGIONS", "SERIES", "PRE2000_DEFLATOR", "load_regions", "load_provincial", "load_national",
-           "load_observations", "initial_values", "resolve_data_dir"]
+           "load_observations", "initial_values", "resolve_data_dir", "pre2000_price_level"]
+
+# Loaders that live in their own modules, importable from here too (resolved on first use, so
+# that those modules can import this one): name -> module.
+_ELSEWHERE = {
+    "deflator_test": "data_deflator",
+    "load_census_migration": "data_migration", "load_census_migration_provincial": "data_migration",
+    "load_regional_demography": "data_demography", "load_national_demography": "data_demography",
+    "load_national_fertility": "data_demography", "load_wpp2015": "data_demography",
+    "load_national_financing": "data_finance", "load_benchmark_lending_rates": "data_finance",
+    "benchmark_lending_rate_annual": "data_finance",
+}
+
+
+def __getattr__(name: str):
+    if name in _ELSEWHERE:
+        import importlib
+        return getattr(importlib.import_module(f".{_ELSEWHERE[name]}", __package__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 YEAR_MIN, YEAR_MAX = 1949, 2100
 _PROV_COLS = ("province", "year")
 
