@@ -23,7 +23,8 @@ import pandas as pd
 from scipy.stats import norm
 
 from .errors import SDModelError
-from .sampling import parse_column, sample_parameters
+from .parameters import Parameter
+from .sampling import sample_parameters
 
 _COLUMNS = ("parameter", "estimate", "lower95", "upper95")
 _Z95 = float(norm.ppf(0.975))
@@ -80,11 +81,6 @@ def read_calibration_estimates(folder: str | Path) -> pd.DataFrame:
     return table[["parameter", "estimate", "lower95", "upper95", "flag"]]
 
 
-def _declared_range(info: Any, column: str) -> tuple[float, float]:
-    lo, hi = info.get(column.partition("[")[0].strip()).range
-    return (-np.inf if lo is None else lo), (np.inf if hi is None else hi)
-
-
 def draws_from_calibration(estimates: pd.DataFrame, n: int, seed: int,
                            info: Any = None, correlation: pd.DataFrame | None = None
                            ) -> tuple[pd.DataFrame, list[str]]:
@@ -125,7 +121,7 @@ def draws_from_calibration(estimates: pd.DataFrame, n: int, seed: int,
         high_sd = (row["upper95"] - row["estimate"]) / _Z95
         values = row["estimate"] + z * np.where(z < 0, low_sd, high_sd)
         if info is not None:
-            values = np.clip(values, *_declared_range(info, name))
+            values = np.clip(values, *_declared(info, name))
         out[name] = values
     for r in held.itertuples():
         out[str(r.parameter)] = np.full(n, float(r.estimate))
@@ -183,8 +179,13 @@ def check_parameter_sets(columns: Sequence[str], scenarios: Sequence[Any], info:
         difference being compared).
     """
     for column in columns:
-        name, _ = parse_column(info, str(column), "sampled parameter")
+        name = Parameter.parse(info, str(column), "sampled parameter").name
         for sc in scenarios:
             if name in sc.params:
                 raise SDModelError(f"{name!r} is both sampled and set by scenario {sc.name!r}; "
                                    "remove it from the ranges or from the scenario")
+
+
+def _declared(info: Any, column: str) -> tuple[float, float]:
+    lo, hi = Parameter.parse(info, column).variable(info).range
+    return (-np.inf if lo is None else lo), (np.inf if hi is None else hi)

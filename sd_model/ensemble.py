@@ -22,7 +22,6 @@ import sys
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import replace
 import threading
 from multiprocessing import get_all_start_methods, get_context
 from pathlib import Path
@@ -32,31 +31,25 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from .engines import resolve_outputs
+from .engines import DEFAULT_ENSEMBLE_ENGINE, engine_class
 from .ensemble_store import ChunkStore, fingerprint
-from .ensemble_worker import ChunkResult, Column, Job, _PerMember, _runner, row_params, run_chunk
+from .ensemble_worker import ChunkResult, Job, run_chunk, runner_of
 from .errors import EngineError, ScenarioError, SDModelError
 from .mdl import ModelInfo, read_model_info
-from .sampling import column_name, parse_column
-from .scenario import Scenario, validate
+from .parameters import Parameter, outside, range_text
+from .scenario import Scenario
 
-__all__ = ["run_ensemble", "ENSEMBLE_ENGINES", "DEFAULT_ENSEMBLE_ENGINE", "EnsembleWarning"]
+__all__ = ["run_ensemble", "EnsembleWarning"]
 
-ENSEMBLE_ENGINES = ("batch", "simlin", "pysd")
-#: The vectorised engine: equal to simlin to 1e-9 relative (tests/test_batch.py), fastest.
-DEFAULT_ENSEMBLE_ENGINE = "batch"
+#: Members per chunk at most, by engine (others: 100).
 _MAX_CHUNK = {"batch": 1000, "simlin": 100, "pysd": 1}
-
-# Defined in .ensemble_worker; still importable from here, where they were before the split. The executors
-# below call run_chunk through this module's namespace, so replacing sd_model.ensemble.run_chunk takes effect.
-_REEXPORTED = (_PerMember, row_params)
 
 
 class EnsembleWarning(RuntimeWarning):
     """Some ensemble members failed; the ensemble finished and records them."""
 
 
-def _check_parameter_sets(info: ModelInfo, frame: pd.DataFrame) -> tuple[list[Column], np.ndarray, np.ndarray]:
+def _check_parameter_sets(info: ModelInfo, frame: pd.DataFrame) -> tuple[list[Parameter], np.ndarray, np.ndarray]:
     where = "parameter_sets"
     if not isinstance(frame, pd.DataFrame):
         raise SDModelError(f"{where} must be a pandas DataFrame (one row per member), got {type(frame).__name__}")
@@ -68,44 +61,26 @@ def _check_parameter_sets(info: ModelInfo, frame: pd.DataFrame) -> tuple[list[Co
     members = np.asarray(frame.index)
     if members.dtype.kind not in "iu":
         members = np.asarray([str(m) for m in members], dtype=object)
-    columns = [parse_column(info, c, f"{where} column {c!r}") for c in frame.columns]
-    labels = [column_name(n, c) for n, c in columns]
-    for (name, cell), label in zip(columns, labels):
-        if labels.count(label) > 1 or (cell is None and info.variables[name].dims
-                                       and any(lab.startswith(f"{name}[") for lab in labels)):
-            raise SDModelError(f"{where}: {label!r} is given more than once (as a whole or per element)")
+    columns = [Parameter.parse(info, c, f"{where} column {c!r}") for c in frame.columns]
+    for i, p in enumerate(columns):
+        if any(p.overlaps(q) for q in columns[:i]):
+            raise SDModelError(f"{where}: {p.label!r} is given more than once (as a whole or per element)")
     try:
         values = frame.to_numpy(dtype=float)
     except (TypeError, ValueError) as exc:
         raise SDModelError(f"{where}: values must be numbers ({exc})") from None
-    for j, ((name, _), label) in enumerate(zip(columns, labels)):
-        col = values[:, j]
-        bad = ~np.isfinite(col)
-        lo, hi = info.variables[name].range
-        if lo is not None:
-            bad |= col < lo
-        if hi is not None:
-            bad |= col > hi
+    for j, p in enumerate(columns):
+        col, var = values[:, j], p.variable(info)
+        bad = ~np.isfinite(col) | outside(var, col)
         if bad.any():
             i = int(np.argmax(bad))
-            units = info.variables[name].units
-            raise ScenarioError(
-                f"{where}: member {_plain(members[i])!r} has {label} = {col[i]:g}, outside the range the model "
-                f"declares, [{'-inf' if lo is None else f'{lo:g}'}, {'inf' if hi is None else f'{hi:g}'}] "
-                f"{units}".rstrip())
+            raise ScenarioError(f"{where}: member {_plain(members[i])!r} has {p.label} = {col[i]:g}, outside the "
+                                f"range the model declares, {range_text(var)}")
     return columns, values, members
 
 
 def _plain(member: Any) -> Any:
     return member.item() if isinstance(member, np.generic) else member
-
-
-def _times(info: ModelInfo, scenario: Scenario) -> np.ndarray:
-    dt = scenario.time_step if scenario.time_step is not None else info.time_step
-    final = scenario.final_time if scenario.final_time is not None else info.final_time
-    saveper = dt if info.saveper_is_time_step else info.saveper
-    n = int(math.floor((final - info.initial_time) / saveper + 1e-9)) + 1
-    return info.initial_time + saveper * np.arange(n)
 
 
 def _chunk_dataset(info: ModelInfo, names: Sequence[str], times: np.ndarray, members: np.ndarray,
@@ -153,7 +128,7 @@ def _execute_local(job: Job, tasks: list[tuple[int, np.ndarray]], workers: int,
     # otherwise spawn, since forking a threaded process can deadlock.
     method = "fork" if "fork" in get_all_start_methods() and threading.active_count() == 1 else "spawn"
     if method == "fork" and job.engine == "batch":  # compile once here; the forked workers inherit it
-        _runner(job.engine, job.model, job.sha256, job.outputs, job.final_time, job.time_step)
+        runner_of(job)
     pool = ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=get_context(method))
     try:
         futures = [pool.submit(run_chunk, job, index, values) for index, values in tasks]
@@ -213,7 +188,8 @@ def run_ensemble(scenario: Scenario, parameter_sets: pd.DataFrame, outputs: Sequ
         Each row is laid over the scenario's params. Values in the constants' own units.
     outputs : sequence of str
         Whole Vensim variables to keep (arrays keep their Region / Dest dims).
-    engine : {"batch", "simlin", "pysd"}
+    engine : str
+        One of :data:`sd_model.engines.ENGINES`.
         "batch": the vectorised engine generated from the .mdl (all members of a chunk at
         once; fastest); "simlin": one compiled pysimlin simulation reused; "pysd": the
         reference (about a minute per run). Default is "batch".
@@ -256,30 +232,23 @@ def run_ensemble(scenario: Scenario, parameter_sets: pd.DataFrame, outputs: Sequ
     EnsembleWarning
         If some members failed (their values are NaN or non-finite and ``failed`` is True).
     """
-    if engine not in ENSEMBLE_ENGINES:
-        raise SDModelError(f"unknown ensemble engine {engine!r}; valid engines are {', '.join(ENSEMBLE_ENGINES)}")
+    engine_class(engine)  # an unknown engine fails here, before anything runs
     from .run import DEFAULT_MODEL
 
     path = Path(model) if model is not None else DEFAULT_MODEL
     info = read_model_info(path)
-    if until is not None:
-        scenario = replace(scenario, final_time=float(until))
-    valid = validate(scenario, info)
-    names = resolve_outputs(info, outputs)
+    spec = scenario.resolve(info, outputs, until)
+    names = spec.outputs
     columns, values, members = _check_parameter_sets(info, parameter_sets)
-    times = _times(info, valid)
+    times = spec.times.coords()
     n = len(members)
     workers = _default_workers() if workers is None else int(workers)
     if workers < 1:
         raise SDModelError(f"workers must be at least 1, got {workers}")
-    job = Job(engine, str(path.resolve()), info.sha256, tuple(names),
-              float(times[-1]) if valid.final_time is None else float(valid.final_time),
-              float(valid.time_step if valid.time_step is not None else info.time_step),
-              {k: (dict(v) if isinstance(v, Mapping) else v) for k, v in valid.params.items()},
-              tuple(columns), len(times))
+    job = Job(engine, str(path.resolve()), spec, tuple(columns), len(times))
     if chunk_size is None:
-        chunk_size = max(1, min(_MAX_CHUNK[engine], math.ceil(n / workers)))
-    prints = fingerprint(info, job, valid, members, values)
+        chunk_size = max(1, min(_MAX_CHUNK.get(engine, 100), math.ceil(n / workers)))
+    prints = fingerprint(info, job, spec, members, values)
     chunks_store = ChunkStore.open(Path(store), prints, int(chunk_size), n) if store is not None else None
     chunk_size = chunks_store.chunk_size if chunks_store is not None else int(chunk_size)
     bounds = [(i, min(i + chunk_size, n)) for i in range(0, n, chunk_size)]
@@ -320,7 +289,7 @@ def run_ensemble(scenario: Scenario, parameter_sets: pd.DataFrame, outputs: Sequ
     out = xr.concat([results[k] for k in range(len(bounds))], dim="member", data_vars="all",
                     coords="minimal", compat="override", join="override")
     n_failed = int(out["failed"].sum())
-    out.attrs.update({"scenario": valid.name, "engine": engine, "model_sha256": info.sha256,
+    out.attrs.update({"scenario": spec.name, "engine": engine, "model_sha256": info.sha256,
                       "ensemble_sha256": prints["ensemble"], "members": n, "failed_members": n_failed})
     if n_failed:
         first = int(np.argmax(out["failed"].values))

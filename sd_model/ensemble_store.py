@@ -34,13 +34,13 @@ def fingerprint(info: Any, job: Any, scenario: Any, members: np.ndarray, values:
     """What identifies an ensemble's results; ``"ensemble"`` hashes all the other entries."""
     params = json.dumps({k: (dict(sorted(v.items())) if isinstance(v, Mapping) else v)
                          for k, v in sorted(scenario.params.items())}, sort_keys=True)
-    table = json.dumps({"columns": [[n, list(c) if c else None] for n, c in job.columns],
+    table = json.dumps({"columns": [[p.name, list(p.cell) if p.cell else None] for p in job.columns],
                         "members": [m.item() if hasattr(m, "item") else m for m in members]})
     out: dict[str, Any] = {
         "model_sha256": info.sha256,
         "engine": job.engine,
-        "outputs": list(job.outputs),
-        "time": [info.initial_time, job.final_time, job.time_step, job.n_times],
+        "outputs": list(job.spec.outputs),
+        "time": [info.initial_time, job.spec.times.final, job.spec.times.dt, job.n_times],
         "scenario": _sha(params.encode()),
         "parameters": _sha(table.encode() + np.ascontiguousarray(values, dtype="<f8").tobytes()),
     }

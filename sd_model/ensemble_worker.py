@@ -8,35 +8,27 @@ the members into chunks and collects the :class:`ChunkResult` of each.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
-
 import numpy as np
 
+from .engines import Runner, get_engine
 from .errors import SDModelError
-from .mdl import ModelInfo, read_model_info
-from .scenario import merge_params
-
-Column = tuple[str, "tuple[str, ...] | None"]
+from .parameters import Parameter
+from .runspec import RunSpec, Times
 
 
 @dataclass(frozen=True)
 class Job:
     """What every chunk of one ensemble runs (picklable, sent to the workers).
 
-    ``base`` holds the validated scenario parameters; ``columns`` the (constant, element)
-    each column of a chunk's values sets; ``n_times`` the number of saved times.
+    ``spec`` holds the checked scenario parameters, outputs and times; ``columns`` the
+    parameter each column of a chunk's values sets; ``n_times`` the number of saved times.
     """
 
     engine: str
     model: str
-    sha256: str
-    outputs: tuple[str, ...]
-    final_time: float
-    time_step: float
-    base: dict
-    columns: tuple[Column, ...]
+    spec: RunSpec
+    columns: tuple[Parameter, ...]
     n_times: int
 
 
@@ -51,74 +43,26 @@ class ChunkResult:
 
 
 @functools.lru_cache(maxsize=4)
-def _runner(engine: str, model: str, sha256: str, outputs: tuple[str, ...], final_time: float,
-            time_step: float) -> Any:
+def _runner(engine: str, model: str, sha256: str, outputs: tuple[str, ...], times: Times) -> Runner:
     """Compile the model once per process for these settings (kept for later chunks)."""
-    info = read_model_info(model)
-    if info.sha256 != sha256:
-        raise SDModelError(f"{model} changed while the ensemble was running (sha256 {info.sha256[:12]}, "
+    eng = get_engine(engine, model)
+    if eng.info.sha256 != sha256:
+        raise SDModelError(f"{model} changed while the ensemble was running (sha256 {eng.info.sha256[:12]}, "
                            f"expected {sha256[:12]}); restart the ensemble")
-    if engine == "batch":
-        from .batch import BatchModel
-
-        return BatchModel(info).compile(list(outputs), final_time=final_time, time_step=time_step)
-    if engine == "simlin":
-        from .engines import SimlinEngine
-
-        return _PerMember(SimlinEngine(model).compiled(list(outputs), final_time=final_time,
-                                                       time_step=time_step).run, info)
-    from .engines import PysdEngine
-
-    eng = PysdEngine(model)
-
-    def run_one(params: dict) -> dict[str, np.ndarray]:
-        ds = eng.run(params, final_time=final_time, time_step=time_step, outputs=list(outputs))
-        return {n: ds[n].values for n in outputs}
-
-    return _PerMember(run_one, info)
+    return eng.runner(RunSpec({}, times, outputs, sha256))
 
 
-class _PerMember:
-    """Runs a chunk one member at a time through ``run_one(params) -> {name: (time, *dims)}``."""
-
-    def __init__(self, run_one: Callable[[dict], dict[str, np.ndarray]], info: ModelInfo) -> None:
-        self._run_one, self._info = run_one, info
-
-    def run_sets(self, base: dict, columns: Sequence[Column], values: np.ndarray
-                 ) -> tuple[dict[str, np.ndarray], np.ndarray, list[str]]:
-        out: dict[str, list[np.ndarray]] = {}
-        failed, messages, template = np.zeros(len(values), bool), [""] * len(values), None
-        for i, row in enumerate(values):
-            try:
-                res = self._run_one(merge_params(base, row_params(self._info, columns, row)))
-                template = template or {k: np.full_like(v, np.nan) for k, v in res.items()}
-            except Exception as exc:  # one failing member must not stop the chunk
-                res, failed[i], messages[i] = None, True, f"{type(exc).__name__}: {exc}"
-            for k, v in (res or {}).items():
-                out.setdefault(k, [None] * len(values))[i] = v  # type: ignore[index]
-        if template is None:
-            return {}, failed, messages
-        arrays = {k: np.stack([template[k] if v is None else v for v in vs]) for k, vs in out.items()}
-        return arrays, failed, messages
-
-
-def row_params(info: ModelInfo, columns: Sequence[Column], row: Iterable[float]) -> dict:
-    """Turn one row of parameter values into scenario-style params ({name: float | {el: float}})."""
-    out: dict[str, Any] = {}
-    for (name, cell), value in zip(columns, row):
-        var = info.variables[name]
-        if cell is None:
-            out[name] = {k: float(value) for k in var.default} if var.dims else float(value)  # type: ignore
-        else:
-            out.setdefault(name, {})[",".join(cell)] = float(value)
-    return out
+def runner_of(job: Job) -> Runner:
+    """The (per-process, cached) runner of ``job``."""
+    spec = job.spec
+    return _runner(job.engine, job.model, spec.model_sha256, spec.outputs, spec.times)
 
 
 def run_chunk(job: Job, index: int, values: np.ndarray) -> ChunkResult:
     """Run one chunk of members (the task a local process or a Dask worker executes)."""
-    runner = _runner(job.engine, job.model, job.sha256, job.outputs, job.final_time, job.time_step)
+    runner = runner_of(job)
     try:
-        arrays, failed, messages = runner.run_sets(job.base, job.columns, values)
+        arrays, failed, messages = runner.run_sets(job.spec.params, job.columns, values)
     except Exception as exc:  # the whole chunk failed: record it, keep the ensemble going
         msg = f"chunk {index} failed: {type(exc).__name__}: {exc}"
         return ChunkResult(index, None, np.ones(len(values), bool), [msg] * len(values))

@@ -9,18 +9,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 from pathlib import Path
 
 import xarray as xr
 
-from .engines import Engine, get_engine
+from .engines import DEFAULT_ENGINE, Engine, get_engine
 from .errors import ModelFileError
-from .scenario import Scenario, validate
+from .runspec import RunSpec
+from .scenario import Scenario
 
 DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "vensim" / "regional_finance_economy.mdl"
-ENGINES = ("simlin", "pysd")
-DEFAULT_ENGINE = "simlin"
 
 #: Variables that summarise a run (used by plots, reports and the integration-error check).
 KEY_INDICATORS = (
@@ -31,7 +29,7 @@ KEY_INDICATORS = (
 
 
 def load_engine(name: str = DEFAULT_ENGINE, model: str | Path | None = None) -> Engine:
-    """Load the model once into the named engine ("simlin" or "pysd").
+    """Load the model once into the named engine (see :data:`sd_model.engines.ENGINES`).
 
     Parameters
     ----------
@@ -44,27 +42,35 @@ def load_engine(name: str = DEFAULT_ENGINE, model: str | Path | None = None) -> 
     return get_engine(name, path)
 
 
-def run_scenario(scenario: Scenario, engine: Engine, outputs: Sequence[str] | None = None,
+def run(spec: RunSpec, engine: Engine) -> xr.Dataset:
+    """Run a checked :class:`~sd_model.runspec.RunSpec` from a fresh state; attrs name the scenario and engine."""
+    ds = engine.simulate(spec)
+    ds.attrs.update({"scenario": spec.name, "description": spec.description,
+                     "engine": engine.name, "model_sha256": engine.info.sha256})
+    return ds
+
+
+def run_scenario(scenario: Scenario | RunSpec, engine: Engine, outputs: Sequence[str] | None = None,
                  until: float | None = None) -> xr.Dataset:
-    """Validate ``scenario`` against the engine's model and run it from a fresh state.
+    """Check ``scenario`` against the engine's model once and run it from a fresh state.
 
     Parameters
     ----------
-    scenario : the scenario (its ``final_time`` applies unless ``until`` is given).
-    engine : an engine from :func:`load_engine`.
-    outputs : Vensim names to return; default all variables.
-    until : final year, overriding the scenario's.
+    scenario : Scenario or RunSpec
+        The scenario (its ``final_time`` applies unless ``until`` is given), or a spec from
+        :meth:`Scenario.resolve <sd_model.scenario.Scenario.resolve>` (run as it is).
+    engine : Engine
+        From :func:`load_engine`.
+    outputs : sequence of str, optional
+        Vensim names to return. Default is all variables.
+    until : float, optional
+        Final year, overriding the scenario's.
 
     Returns
     -------
-    xarray.Dataset with dims time (years) and Region / Dest; attrs name the scenario,
-    engine and model hash.
+    xarray.Dataset
+        Dims time (years) and Region / Dest; attrs name the scenario, engine and model hash.
     """
-    if until is not None:
-        scenario = replace(scenario, final_time=float(until))
-    valid = validate(scenario, engine.info)
-    ds = engine.run(valid.params, final_time=valid.final_time, time_step=valid.time_step,
-                    outputs=outputs)
-    ds.attrs.update({"scenario": valid.name, "description": valid.description,
-                     "engine": engine.name, "model_sha256": engine.info.sha256})
-    return ds
+    if isinstance(scenario, RunSpec):
+        return run(scenario, engine)
+    return run(scenario.resolve(engine.info, outputs, until), engine)

@@ -23,14 +23,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .errors import ScenarioError, SDModelError, close_matches, unknown_name
+from .errors import ScenarioError, SDModelError
 from .io import read_toml
-from .mdl import ModelInfo, normalize_name, read_model_info
+from .mdl import ModelInfo, read_model_info
+from .parameters import Parameter, outside, range_text
 
-__all__ = ["sample_parameters", "load_ranges", "parse_column", "METHODS"]
+__all__ = ["sample_parameters", "load_ranges", "METHODS"]
 
 METHODS = ("lhs", "random")
-_COLUMN = re.compile(r"^\s*(.*?)\s*(?:\[([^\]]*)\])?\s*$", re.DOTALL)
 
 
 def sample_parameters(ranges: Mapping[str, tuple[float, float]], n: int, seed: int,
@@ -100,58 +100,6 @@ def _check_pair(name: str, pair: Any, where: str) -> tuple[float, float]:
     return lo, hi
 
 
-def parse_column(info: ModelInfo, column: str, where: str = "") -> tuple[str, tuple[str, ...] | None]:
-    """Resolve a parameter column name to (canonical constant name, element tuple or None).
-
-    ``"Capital Elasticity"`` -> ("Capital Elasticity", None); ``"initial schooling[west]"``
-    -> ("Initial Schooling", ("West",)); None means every element of a subscripted constant.
-
-    Raises
-    ------
-    UnknownNameError
-        For a name the model does not define as a constant, or an unknown element.
-    SDModelError
-        For a non-constant, or elements on a scalar / the wrong number of elements.
-    """
-    match = _COLUMN.match(str(column))
-    base, inner = (match.group(1), match.group(2)) if match else (str(column), None)
-    constants = info.constants()
-    key = {normalize_name(n): n for n in info.variables}.get(normalize_name(base))
-    if key is None:
-        raise unknown_name("parameter", base, constants, where)
-    var = info.variables[key]
-    loc = f"{where}: " if where else ""
-    if var.kind != "constant":
-        raise SDModelError(f"{loc}{var.name!r} is {'an' if var.kind[0] in 'aeiou' else 'a'} {var.kind}, "
-                           "not a constant; only constants can be sampled")
-    if inner is None:
-        return var.name, None
-    parts = [p.strip() for p in inner.split(",")]
-    if len(parts) != len(var.dims):
-        raise SDModelError(f"{loc}{column!r}: {var.name!r} has {len(var.dims)} subscript(s) "
-                           f"{list(var.dims)}, got {len(parts)}")
-    cell = []
-    for dim, part in zip(var.dims, parts):
-        elements = info.subscripts[dim]
-        found = next((e for e in elements if e.lower() == part.lower()), None)
-        if found is None:
-            hint = close_matches(part, elements)
-            tail = f"did you mean {hint[0]!r}?" if hint else f"valid: {', '.join(elements)}"
-            raise SDModelError(f"{loc}{column!r}: {dim} has no element {part!r}; {tail}")
-        cell.append(found)
-    return var.name, tuple(cell)
-
-
-def column_name(name: str, cell: tuple[str, ...] | None) -> str:
-    """Canonical column label: ``"Name"`` or ``"Name[East]"`` / ``"Name[East,West]"``."""
-    return name if cell is None else f"{name}[{','.join(cell)}]"
-
-
-def declared_range(info: ModelInfo, name: str) -> tuple[float | None, float | None]:
-    """The (min, max) a constant's units field declares (None where open)."""
-    return info.variables[name].range
-
-
 def _key_line(text: str, key: str) -> int | None:
     """Line number (1-based) where ``key`` is assigned in the TOML text, if found."""
     pattern = re.compile(r'^[ \t]*(?:"' + re.escape(key) + r'"|' + re.escape(key) + r')\s*=', re.MULTILINE)
@@ -195,26 +143,23 @@ def load_ranges(path: str | Path, model: str | Path | ModelInfo | None = None) -
         raise SDModelError(f"{path}: expected a [ranges] table (and optionally 'description'), "
                            f"got keys {sorted(data)}")
     out: dict[str, tuple[float, float]] = {}
+    params: dict[str, Parameter] = {}
     for key, pair in data["ranges"].items():
         line = _key_line(text, key)
         where = f"{path}:{line}" if line else str(path)
-        name, cell = parse_column(info, key, where)
+        param = Parameter.parse(info, key, where)
         lo, hi = _check_pair(key, pair, where)
-        label = column_name(name, cell)
+        label = param.label
         if label in out:
             raise SDModelError(f"{where}: {label!r} is given twice")
-        if cell is None and info.variables[name].dims:
-            overlap = [c for c in out if c.startswith(f"{name}[")]
-        else:
-            overlap = [c for c in out if c == name]
+        overlap = [c for c, q in params.items() if q.overlaps(param)]
         if overlap:
             raise SDModelError(f"{where}: {label!r} overlaps {overlap[0]!r}; give each element once")
-        dlo, dhi = info.variables[name].range
-        if (dlo is not None and lo < dlo) or (dhi is not None and hi > dhi):
-            units = info.variables[name].units
-            raise ScenarioError(
-                f"{where}: range [{lo:g}, {hi:g}] of {label!r} is outside the range the model declares, "
-                f"[{'-inf' if dlo is None else f'{dlo:g}'}, {'inf' if dhi is None else f'{dhi:g}'}] {units}".rstrip())
+        var = param.variable(info)
+        if outside(var, lo) or outside(var, hi):
+            raise ScenarioError(f"{where}: range [{lo:g}, {hi:g}] of {label!r} is outside the range the model "
+                                f"declares, {range_text(var)}")
+        params[label] = param
         out[label] = (lo, hi)
     if not out:
         raise SDModelError(f"{path}: [ranges] is empty; give at least one parameter")

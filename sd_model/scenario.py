@@ -25,16 +25,16 @@ ranges the model declares.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from .errors import ScenarioError, close_matches, unknown_name
+from .errors import ScenarioError, close_matches
 from .io import read_toml
-
-ParamValue = float | Mapping[str, float]
+from .parameters import ParamValue, merge_params
+from .runspec import RunSpec, build_spec
 
 _LEVER_KEYS = {"start": "Start Year", "end": "End Year", "intensity": "Intensity"}
 _TOP_KEYS = {"name", "description", "inherits", "time", "params", "levers"}
@@ -72,6 +72,39 @@ class Scenario:
         """Return a copy with ``params`` laid over this scenario's (per element for arrays)."""
         return replace(self, params=merge_params(self.params, params), **changes)
 
+    def resolve(self, info: Any, outputs: Sequence[str] | None = None, until: float | None = None) -> RunSpec:
+        """Check this scenario against the model once and return its :class:`~sd_model.runspec.RunSpec`.
+
+        ``info`` is a :class:`sd_model.mdl.ModelInfo`; ``until`` overrides the final year. Raises
+        :class:`ScenarioError` (or :class:`UnknownNameError`) naming the file, the parameter and
+        what is valid: unknown names (with close matches), non-constants, unknown elements,
+        values outside the declared range, a final time not after the initial time or not
+        finite, a time step outside [1/1024, 1] or not dividing SAVEPER, a name that cannot be
+        an output folder (see :func:`check_name`).
+        """
+        sc = self if until is None else replace(self, final_time=float(until))
+        check_name(sc.name, sc.source)
+        where = sc.source or sc.name
+        start = info.initial_time
+        if sc.final_time is not None and not math.isfinite(sc.final_time):
+            raise ScenarioError(f"{where}: final time {sc.final_time!r} is not a finite year")
+        if sc.final_time is not None and sc.final_time <= start:
+            raise ScenarioError(
+                f"{where}: final time {sc.final_time:g} is not after the start year {start:g}; "
+                f"valid: a year after {start:g}"
+            )
+        if sc.time_step is not None and not (MIN_TIME_STEP <= sc.time_step <= 1):
+            raise ScenarioError(f"{where}: time step {sc.time_step:g} is not in [{MIN_TIME_STEP:g}, 1] year")
+        if sc.time_step is not None:
+            steps_per_save = info.saveper / sc.time_step
+            if abs(steps_per_save - round(steps_per_save)) > 1e-9:
+                raise ScenarioError(f"{where}: time step {sc.time_step:g} does not divide SAVEPER "
+                                    f"{info.saveper:g}; valid: 1/2, 1/4, 1/8, ... of a year")
+        spec = build_spec(info, sc.params, final_time=sc.final_time, time_step=sc.time_step,
+                          outputs=outputs, where=where, check_range=True, name=sc.name,
+                          description=sc.description)
+        return replace(spec, scenario=replace(sc, params=spec.params))
+
     def to_dict(self) -> dict[str, Any]:
         """Plain-data form (for manifests and TOML round trips)."""
         return {
@@ -88,19 +121,6 @@ def _freeze(params: Mapping[str, ParamValue]) -> dict[str, ParamValue]:
     out: dict[str, ParamValue] = {}
     for k, v in params.items():
         out[k] = MappingProxyType(dict(v)) if isinstance(v, Mapping) else v
-    return out
-
-
-def merge_params(base: Mapping[str, ParamValue], over: Mapping[str, ParamValue]) -> dict[str, ParamValue]:
-    """Lay ``over`` on ``base``; subscripted values merge element by element."""
-    out: dict[str, ParamValue] = {k: (dict(v) if isinstance(v, Mapping) else v) for k, v in base.items()}
-    for k, v in over.items():
-        if isinstance(v, Mapping) and isinstance(out.get(k), Mapping):
-            merged = dict(out[k])  # type: ignore[arg-type]
-            merged.update(v)
-            out[k] = merged
-        else:
-            out[k] = dict(v) if isinstance(v, Mapping) else v
     return out
 
 
@@ -235,46 +255,8 @@ def _load(path: Path, chain: tuple[Path, ...]) -> Scenario:
 
 
 def validate(scenario: Scenario, info: Any) -> Scenario:
-    """Check a scenario against the model and return it with canonical Vensim names.
-
-    ``info`` is a :class:`sd_model.mdl.ModelInfo`. Raises :class:`ScenarioError` (or
-    :class:`UnknownNameError`) naming the file, the parameter and what is valid: unknown
-    names (with close matches), non-constants, unknown elements, values outside the
-    declared range, a final time not after the initial time or not finite, a non-positive
-    time step, a name that cannot be an output folder (see :func:`check_name`).
-    """
-    check_name(scenario.name, scenario.source)
-    where = scenario.source or scenario.name
-    constants = set(info.constants())
-    canonical: dict[str, ParamValue] = {}
-    for raw, value in scenario.params.items():
-        try:
-            var = info.get(raw)
-        except KeyError:
-            raise unknown_name("parameter", raw, constants, where) from None
-        if var.kind != "constant":
-            raise ScenarioError(
-                f"{where}: {var.name!r} is not a constant ({var.kind}) and cannot be set; "
-                "stocks start from their 'Initial ...' constants"
-            )
-        canonical[var.name] = _check_value(var, value, info, where)
-
-    start = info.initial_time
-    if scenario.final_time is not None and not math.isfinite(scenario.final_time):
-        raise ScenarioError(f"{where}: final time {scenario.final_time!r} is not a finite year")
-    if scenario.final_time is not None and scenario.final_time <= start:
-        raise ScenarioError(
-            f"{where}: final time {scenario.final_time:g} is not after the start year {start:g}; "
-            f"valid: a year after {start:g}"
-        )
-    if scenario.time_step is not None and not (MIN_TIME_STEP <= scenario.time_step <= 1):
-        raise ScenarioError(f"{where}: time step {scenario.time_step:g} is not in [{MIN_TIME_STEP:g}, 1] year")
-    if scenario.time_step is not None:
-        steps_per_save = info.saveper / scenario.time_step
-        if abs(steps_per_save - round(steps_per_save)) > 1e-9:
-            raise ScenarioError(f"{where}: time step {scenario.time_step:g} does not divide SAVEPER "
-                                f"{info.saveper:g}; valid: 1/2, 1/4, 1/8, ... of a year")
-    return replace(scenario, params=canonical)
+    """Check a scenario against the model; return it with canonical names (see :meth:`Scenario.resolve`)."""
+    return scenario.resolve(info).scenario
 
 
 #: Longest scenario name in UTF-8 bytes: it becomes a folder name (255 bytes at most on common
@@ -299,54 +281,6 @@ def check_name(name: Any, source: str | None = None) -> str:
             f"{where}scenario name {name[:MAX_NAME_LENGTH + 20]!r} cannot be a folder name; use at most "
             f"{MAX_NAME_LENGTH} bytes (UTF-8), no path separator or control character, not starting with '.'")
     return name
-
-
-def _check_value(var: Any, value: ParamValue, info: Any, where: str) -> ParamValue:
-    lo, hi = var.range
-
-    def check(v: float, label: str) -> float:
-        if (lo is not None and v < lo) or (hi is not None and v > hi):
-            lo_s = "-inf" if lo is None else f"{lo:g}"
-            hi_s = "inf" if hi is None else f"{hi:g}"
-            raise ScenarioError(
-                f"{where}: {label} = {v:g} is outside the range the model declares, "
-                f"[{lo_s}, {hi_s}] {var.units}".rstrip()
-            )
-        return v
-
-    if isinstance(value, Mapping):
-        if not var.dims:
-            raise ScenarioError(f"{where}: {var.name!r} is a scalar; give a number, not a table")
-        elements = _element_keys(var, info)
-        out: dict[str, float] = {}
-        for el, v in value.items():
-            key = _match_element(el, elements)
-            if key is None:
-                hint = close_matches(el, elements)
-                tail = f"; did you mean {hint[0]!r}?" if hint else f"; valid: {', '.join(elements)}"
-                raise ScenarioError(f"{where}: {var.name!r} has no element {el!r}{tail}")
-            out[key] = check(float(v), f"{var.name}[{key}]")
-        return out
-    if var.dims:
-        # one number for a subscripted constant sets every element
-        return {el: check(float(value), f"{var.name}[{el}]") for el in _element_keys(var, info)}
-    return check(float(value), var.name)
-
-
-def _element_keys(var: Any, info: Any) -> list[str]:
-    lists = [list(info.subscripts[d]) for d in var.dims]
-    keys = [""]
-    for elements in lists:
-        keys = [f"{k},{e}" if k else e for k in keys for e in elements]
-    return keys
-
-
-def _match_element(el: str, elements: list[str]) -> str | None:
-    norm = el.replace(" ", "").lower()
-    for e in elements:
-        if e.replace(" ", "").lower() == norm:
-            return e
-    return None
 
 
 def lever_names(info: Any) -> list[str]:

@@ -27,7 +27,8 @@ from sd_model.batch import BatchEngine, BatchModel
 from sd_model.engines import get_engine
 from sd_model.errors import ModelFileError
 from sd_model.run import DEFAULT_MODEL
-from sd_model.sampling import parse_column, sample_parameters
+from sd_model.parameters import Parameter
+from sd_model.sampling import sample_parameters
 from sd_model.scenario import Scenario, validate
 
 TOY = Path(__file__).parent / "models" / "toy_two_region.mdl"
@@ -78,7 +79,7 @@ def member_diffs() -> dict[str, object]:
     """Largest relative difference per member, batch vs simlin (run in a subprocess, see below)."""
     import math
 
-    from sd_model.ensemble import row_params
+    from sd_model.engines.base import row_params
     from sd_model.run import load_engine
     from sd_model.scenario import merge_params
 
@@ -88,7 +89,7 @@ def member_diffs() -> dict[str, object]:
                 and (np.power(np.abs(x), 0.35) == np.array([math.pow(abs(v), 0.35) for v in x])).all())
     shipped = BatchModel(DEFAULT_MODEL)
     sets = sample_parameters(RANGES, 5, seed=11)
-    columns = [parse_column(shipped.info, c) for c in sets.columns]
+    columns = [Parameter.parse(shipped.info, c) for c in sets.columns]
     base = validate(Scenario(params=ALL_LEVERS_ON), shipped.info).params
     sim = shipped.compile(None, final_time=2060)
     out = sim.run_sets(base, columns, sets.to_numpy())[0]

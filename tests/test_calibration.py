@@ -16,7 +16,7 @@ import xarray as xr
 
 from sd_model.calibration import CalibrationError, calibrate, load_config
 from sd_model.calibration.store import EvaluationStore
-from sd_model.engines import SimlinEngine
+from sd_model.engines.simlin_engine import SimlinEngine
 from sd_model.run import DEFAULT_MODEL
 from sd_model.scenario import load_scenario, validate
 

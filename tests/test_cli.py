@@ -165,3 +165,15 @@ def test_rerun_refuses_another_model_and_bad_manifests(runner, tmp_path):
     assert res.exit_code == 2 and "not a readable manifest" in res.output
     res = runner.invoke(main, ["rerun", str(tmp_path / "none.json")])
     assert res.exit_code == 2 and "manifest not found" in res.output
+
+
+@pytest.mark.parametrize("engine", ["batch", "simlin"])
+def test_run_accepts_every_registered_engine(runner, tmp_path, engine):
+    out = runner.invoke(main, ["run", "-s", str(ROOT / "experiments" / "historical.toml"), "--until", "1990",
+                               "--out", str(tmp_path), "--no-plots", "--engine", engine])
+    assert out.exit_code == 0, out.output
+    manifest = json.loads((tmp_path / "historical" / "manifest.json").read_text())
+    assert manifest["engine"] == engine
+    table = pd.read_csv(tmp_path / "historical" / "results.csv", keep_default_na=False)
+    west = table[(table.variable == "Population") & (table.Region == "West") & (table.time == 1978)]
+    assert float(west.value.iloc[0]) == pytest.approx(274.92, rel=1e-4)  # data/raw 1978 population

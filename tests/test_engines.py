@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from sd_model.engines import Engine, PysdEngine, SimlinEngine, get_engine
+from sd_model.engines import Engine, get_engine
+from sd_model.engines.pysd_engine import PysdEngine
+from sd_model.engines.simlin_engine import SimlinEngine
 from sd_model.errors import EngineError, ModelFileError, SDModelError, UnknownNameError
 
 MODELS = Path(__file__).parent / "models"
@@ -177,7 +179,7 @@ def test_unknown_parameter_suggests_match(engines: dict[str, Engine], engine: st
 def test_overriding_stock_or_auxiliary_is_refused(engines: dict[str, Engine], engine: str) -> None:
     with pytest.raises(SDModelError, match=r"'Capital'.*not a constant.*'Initial Capital'"):
         engines[engine].run({"Capital": {"East": 1.0}})
-    with pytest.raises(SDModelError, match="'Output': it is an auxiliary, not a constant"):
+    with pytest.raises(SDModelError, match="'Output' is an auxiliary, not a constant"):
         engines[engine].run({"output": 1.0})
 
 
@@ -198,7 +200,7 @@ def test_missing_mdl(tmp_path: Path, cache: Path, engine: str) -> None:
 
 
 def test_unknown_engine_name() -> None:
-    with pytest.raises(SDModelError, match="unknown engine 'vensim'; valid engines are pysd, simlin"):
+    with pytest.raises(SDModelError, match="unknown engine 'vensim'; valid engines are batch, pysd, simlin"):
         get_engine("vensim", TOY)
 
 

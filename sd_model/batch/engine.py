@@ -9,9 +9,11 @@ from typing import Any
 
 import numpy as np
 
-from ..engines import Engine, resolve_outputs
+from ..engines.base import Engine, Runner, SetResults
 from ..errors import EngineError, ModelFileError, SDModelError
 from ..mdl import ModelInfo, read_model_info
+from ..parameters import Parameter
+from ..runspec import RunSpec, Times, resolve_outputs
 from .emit import emit_source
 from .translate import UnsupportedError, level, translate
 
@@ -52,7 +54,7 @@ class BatchModel:
             raise ModelFileError(str(exc)) from None
 
     def compile(self, outputs: Sequence[str] | None = None, *, final_time: float | None = None,
-                time_step: float | None = None) -> "BatchSim":
+                time_step: float | None = None, saveper: float | None = None) -> "BatchSim":
         """Generate and compile the code for ``outputs`` and these time settings.
 
         Parameters
@@ -62,7 +64,7 @@ class BatchModel:
         final_time, time_step : float, optional
             FINAL TIME and TIME STEP (Year). Default is the model's.
         """
-        return BatchSim(self, resolve_outputs(self.info, outputs), final_time, time_step)
+        return BatchSim(self, list(resolve_outputs(self.info, outputs)), final_time, time_step, saveper)
 
 
 class BatchSim:
@@ -72,12 +74,13 @@ class BatchSim:
     """
 
     def __init__(self, batch: BatchModel, names: list[str], final_time: float | None,
-                 time_step: float | None) -> None:
+                 time_step: float | None, saveper: float | None = None) -> None:
         info = self.info = batch.info
         self.model, self.names = batch.model, names
         dt = float(info.time_step if time_step is None else time_step)
         final = float(info.final_time if final_time is None else final_time)
-        saveper = dt if info.saveper_is_time_step else info.saveper
+        if saveper is None:
+            saveper = dt if info.saveper_is_time_step else info.saveper
         steps, every = (final - info.initial_time) / dt, saveper / dt
         if not (dt > 0 and final >= info.initial_time):
             raise SDModelError(f"bad time settings: final time {final:g}, time step {dt:g}")
@@ -104,7 +107,7 @@ class BatchSim:
         return tuple(len(self.info.subscripts[d]) for d in self._dims[name])
 
     def constants(self, n: int, base: Mapping[str, Any] | None = None,
-                  columns: Sequence[tuple[str, tuple[str, ...] | None]] = (),
+                  columns: Sequence[Parameter] = (),
                   values: np.ndarray | None = None) -> dict[str, np.ndarray]:
         """Constant arrays (dims..., n): defaults, then ``base`` (scenario params), then the columns."""
         out = {}
@@ -123,9 +126,9 @@ class BatchSim:
             elif over is not None:
                 arr[...] = float(over)
             out[ident] = arr
-        for j, (name, cell) in enumerate(columns):
-            arr = out[self.model.consts[name]]
-            arr[self._cell(name, cell) if cell else ...] = values[:, j]  # type: ignore[index]
+        for j, param in enumerate(columns):
+            arr = out[self.model.consts[param.name]]
+            arr[self._cell(param.name, param.cell) if param.cell else ...] = values[:, j]  # type: ignore[index]
         return out
 
     def _cell(self, name: str, cell: tuple[str, ...]) -> tuple[int, ...]:
@@ -159,9 +162,8 @@ class BatchSim:
             out[name] = np.ascontiguousarray(np.moveaxis(arr, (-1, -2), (0, 1)))
         return out
 
-    def run_sets(self, base: Mapping[str, Any], columns: Sequence[tuple[str, tuple[str, ...] | None]],
-                 values: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarray, list[str]]:
-        """Run one member per row of ``values`` (columns as in :func:`sd_model.sampling.parse_column`).
+    def run_sets(self, base: Mapping[str, Any], columns: Sequence[Parameter], values: np.ndarray) -> SetResults:
+        """Run one member per row of ``values`` (one column per :class:`~sd_model.parameters.Parameter`).
 
         Returns ({name: (member, time, *dims)}, failed flags (all False: non-finite values
         are flagged by the caller), messages).
@@ -172,11 +174,7 @@ class BatchSim:
 
 
 class BatchEngine(Engine):
-    """The batch engine behind the :class:`sd_model.engines.Engine` interface (one run at a time).
-
-    Register it with ``get_engine`` by adding ``if key == "batch": return BatchEngine(mdl_path)``
-    (imported lazily from ``sd_model.batch``) and "batch" to ``ENGINES``.
-    """
+    """The batch engine behind the :class:`sd_model.engines.Engine` interface."""
 
     name = "batch"
 
@@ -185,14 +183,23 @@ class BatchEngine(Engine):
         self._batch = BatchModel(self.info)
         self._sims: dict[tuple, BatchSim] = {}
 
-    def _simulate(self, overrides: dict, names: list[str], times: Any) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-        key = (tuple(names), times.final, times.dt)
+    def _sim(self, names: Sequence[str], times: Times) -> BatchSim:
+        key = (tuple(names), times.final, times.dt, times.saveper)
         if key not in self._sims:
-            self._sims = {key: self._batch.compile(names, final_time=times.final, time_step=times.dt)}
+            self._sims = {key: self._batch.compile(list(names), final_time=times.final, time_step=times.dt,
+                                                   saveper=times.saveper)}
         sim = self._sims[key]
+        if len(sim.times) != times.n:
+            raise EngineError(f"batch engine saved {len(sim.times)} times, expected {times.n}")
+        return sim
+
+    def _simulate(self, overrides: dict, names: list[str], times: Any) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        sim = self._sim(names, times)
         base = {n: ({",".join(c): v for c, v in val.items()} if isinstance(val, dict) else val)
                 for n, val in overrides.items()}
         arrays = sim.run_constants(sim.constants(1, base), 1)
-        if len(sim.times) != times.n:
-            raise EngineError(f"batch engine saved {len(sim.times)} times, expected {times.n}")
         return sim.times, {n: a[0] for n, a in arrays.items()}
+
+    def runner(self, spec: RunSpec) -> Runner:
+        """All members of a chunk in one vectorised run, compiled once for ``spec``'s outputs and times."""
+        return self._sim(spec.outputs, self._check(spec))

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import EngineError
-from .problem import PENALTY, Problem
+from .residuals import PENALTY, Problem
 from .store import EvaluationStore
 
 #: The compiled runner of a worker process, set once by :func:`_init_worker` (one per process).
@@ -28,33 +28,34 @@ _WORKER: dict[str, Any] = {}
 
 
 def compile_runner(problem: Problem) -> Any:
-    """A runner of the problem's model for repeated runs up to its last year.
+    """A runner of the problem's model for repeated runs up to its last year (any registered engine).
 
-    pysimlin: one compiled simulation reused; pysd: a fresh reference run each time.
-    Either way ``runner.run(params)`` gives ``{name: array (time, *dims)}``.
+    ``runner.run(params)`` gives ``{name: array (time, *dims)}``; the engine's
+    :meth:`~sd_model.engines.Engine.runner` compiles once (pysimlin: one ``Sim`` reused).
     """
     from ..engines import get_engine
+    from ..runspec import build_spec
 
     engine = get_engine(problem.engine, problem.model_path)
     if engine.info.sha256 != problem.model_sha256:
         raise EngineError(f"{problem.model_path} changed since the calibration was set up")
-    if problem.engine == "simlin":
-        return engine.compiled(list(problem.outputs), final_time=problem.final_time)
-    return _EngineRunner(engine, list(problem.outputs), problem.final_time)
+    return _SingleRuns(engine.runner(build_spec(engine.info, final_time=problem.final_time, outputs=problem.outputs)))
 
 
-class _EngineRunner:
-    """The compiled-runner interface over any :class:`~sd_model.engines.Engine` (one run per call)."""
+class _SingleRuns:
+    """One run per call through an engine's :class:`~sd_model.engines.Runner`."""
 
-    def __init__(self, engine: Any, outputs: list[str], final_time: float) -> None:
-        self.engine, self.outputs, self.final_time = engine, outputs, final_time
+    def __init__(self, runner: Any) -> None:
+        self._runner = runner
 
     def run(self, params: Any) -> dict[str, np.ndarray]:
-        ds = self.engine.run(params, final_time=self.final_time, outputs=self.outputs)
-        return {name: ds[name].values for name in self.outputs}
+        arrays, failed, messages = self._runner.run_sets(params, (), np.zeros((1, 0)))
+        if failed[0]:
+            raise EngineError(messages[0])
+        return {name: values[0] for name, values in arrays.items()}
 
     def close(self) -> None:
-        """Nothing to release."""
+        """Nothing to release (the engine's runner lives as long as this process)."""
 
 
 def evaluate_one(problem: Problem, runner: Any, x: np.ndarray) -> np.ndarray:

@@ -23,12 +23,11 @@ import xarray as xr
 
 from ..errors import SDModelError, close_matches
 from ..mdl import ModelInfo, normalize_name
+from ..parameters import Parameter, outside, range_text
 from ..scenario import load_scenario, validate
 from .config import CalibrationConfig, CalibrationError, SeriesSpec
-from .residuals import PENALTY, Parameter, Problem, SeriesData, _transform_sim
-
-# Defined in .residuals; still importable from here, where they were before the split.
-_REEXPORTED = (PENALTY, _transform_sim)
+from .residuals import Parameter as Estimated
+from .residuals import Problem, SeriesData
 
 
 def build_problem(config: CalibrationConfig, info: ModelInfo, observations: xr.Dataset,
@@ -96,34 +95,18 @@ def _span_line(config: CalibrationConfig) -> int:
 
 
 def _resolve_parameters(config: CalibrationConfig, info: ModelInfo,
-                        base_params: Mapping[str, Any]) -> tuple[Parameter, ...]:
-    constants = info.constants()
+                        base_params: Mapping[str, Any]) -> tuple[Estimated, ...]:
     seen: dict[tuple[str, str], str] = {}
     out = []
     for spec in config.parameters:
         where = f"{config.where(spec.line)}: parameter {spec.key!r}"
-        key = normalize_name(spec.name)
-        var = next((v for n, v in info.variables.items() if normalize_name(n) == key), None)
-        if var is None:
-            hint = close_matches(spec.name, constants)
-            tail = ("did you mean " + " or ".join(repr(h) for h in hint) + "?") if hint else \
-                "'sd-model info' lists the model's constants"
-            raise CalibrationError(f"{where}: the model has no variable {spec.name!r}; {tail}")
-        if var.kind != "constant":
-            raise CalibrationError(f"{where}: {var.name!r} is {'an' if var.kind[0] in 'aeiou' else 'a'} "
-                                   f"{var.kind}, not a constant; only constants can be estimated")
-        elements = _element_keys(info, var.dims)
-        if spec.element is not None:
-            if not var.dims:
-                raise CalibrationError(f"{where}: {var.name!r} is a scalar; drop [{spec.element}]")
-            match = [e for e in elements if e.replace(" ", "").lower() == spec.element.replace(" ", "").lower()]
-            if not match:
-                hint = close_matches(spec.element, elements)
-                tail = f"did you mean {hint[0]!r}?" if hint else f"valid: {', '.join(elements)}"
-                raise CalibrationError(f"{where}: {var.name!r} has no element {spec.element!r}; {tail}")
-            chosen: tuple[str, ...] = (match[0],)
-        else:
-            chosen = tuple(elements) if var.dims else ()
+        try:
+            param = Parameter.parse(info, spec.name if spec.element is None else f"{spec.name}[{spec.element}]",
+                                    where, verb="estimated")
+        except SDModelError as exc:
+            raise CalibrationError(str(exc)) from None
+        var = param.variable(info)
+        chosen = tuple(",".join(c) for c in param.cells(info)) if var.dims else ()
         own = spec.element is None
         clash = [k for (n, el), k in seen.items() if n == var.name and (own or el == "" or el in chosen)]
         if clash:
@@ -139,25 +122,17 @@ def _resolve_parameters(config: CalibrationConfig, info: ModelInfo,
                                    f"{'lower' if lower is None else 'upper'} bound for {var.name!r}")
         if lower >= upper:
             raise CalibrationError(f"{where}: bounds are reversed or empty (lower {lower:g} >= upper {upper:g})")
-        if (dlo is not None and lower < dlo) or (dhi is not None and upper > dhi):
-            rng = f"[{'-inf' if dlo is None else f'{dlo:g}'}, {'inf' if dhi is None else f'{dhi:g}'}]"
+        if outside(var, lower) or outside(var, upper):
             raise CalibrationError(f"{where}: bounds [{lower:g}, {upper:g}] are outside the range the model "
-                                   f"declares for {var.name!r}, {rng} {var.units}".rstrip())
+                                   f"declares for {var.name!r}, {range_text(var)}")
         start = spec.start
         if start is None:
             start = _current_value(var, chosen, base_params, where)
         if not lower <= start <= upper:
             raise CalibrationError(f"{where}: start value {start:g} is outside the bounds [{lower:g}, {upper:g}]")
-        out.append(Parameter(label=label, name=var.name, elements=chosen, lower=float(lower), upper=float(upper),
+        out.append(Estimated(label=label, name=var.name, elements=chosen, lower=float(lower), upper=float(upper),
                              start=float(start), units=var.units, declared=(dlo, dhi), comment=var.comment))
     return tuple(out)
-
-
-def _element_keys(info: ModelInfo, dims: tuple[str, ...]) -> list[str]:
-    keys = [""]
-    for dim in dims:
-        keys = [f"{k},{e}" if k else e for k in keys for e in info.subscripts[dim]]
-    return keys if dims else []
 
 
 def _current_value(var: Any, elements: tuple[str, ...], base: Mapping[str, Any], where: str) -> float:

@@ -25,7 +25,8 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from ..errors import SDModelError, unknown_name
-from ..run import DEFAULT_ENGINE, DEFAULT_MODEL, ENGINES
+from ..engines import DEFAULT_ENGINE, engine_class
+from ..run import DEFAULT_MODEL
 from . import agreement, balance, behaviour, extremes, integration, units
 from ._context import Context
 from .result import CheckResult
@@ -77,8 +78,7 @@ def iter_checks(model: str | Path = DEFAULT_MODEL, only: Sequence[str] | None = 
     model = Path(model)
     if not model.is_file():
         raise SDModelError(f"{model}: model file not found")
-    if engine not in ENGINES:
-        raise SDModelError(f"unknown engine {engine!r}; valid engines are {', '.join(ENGINES)}")
+    engine_class(engine)  # an unknown engine fails here, before any check runs
     spec = spec if isinstance(spec, CheckSpec) else load_spec(spec)
     plan = _plan(spec, only)
     return _run(Context(model=model, engine=engine, spec=spec), plan)

@@ -1,56 +1,26 @@
 """Shared state of one battery run: engines (loaded once), the baseline run, measurements.
 
-Two engine variants exist only for the checks: one that saves every TIME STEP (so that
-stock-flow balances can be checked step by step, where SAVEPER = 1 would hide them) and a
-pysimlin engine integrating with RK4 (the integration-error check).
+Two run variants exist only for the checks: ``every_step`` saves every TIME STEP (so that
+stock-flow balances can be checked step by step, where SAVEPER = 1 would hide them) and
+``rk4`` integrates with RK4 (pysimlin; the integration-error check).
 """
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import xarray as xr
 
-from ..engines import Engine, PysdEngine, SimlinEngine
+from ..engines import Engine
 from ..mdl import ModelInfo, normalize_name
-from ..run import load_engine, run_scenario
+from ..run import load_engine, run
+from ..runspec import RunSpec
 from ..scenario import Scenario, lever_names, load_scenario
 from .spec import CheckSpec, CheckSpecError
-
-
-class _EveryStep:
-    """Mixin: save every TIME STEP instead of every SAVEPER."""
-
-    def _times(self, final_time, time_step):  # noqa: D102
-        times = super()._times(final_time, time_step)  # type: ignore[misc]
-        return replace(times, saveper=times.dt)
-
-
-class EveryStepSimlin(_EveryStep, SimlinEngine):
-    """pysimlin (Euler), saving every step."""
-
-
-class EveryStepPysd(_EveryStep, PysdEngine):
-    """PySD, saving every step."""
-
-
-class Rk4Simlin(SimlinEngine):
-    """pysimlin integrating with fourth-order Runge-Kutta (PySD has no RK4)."""
-
-    def _set_specs(self, times) -> None:
-        self._model.project.set_sim_specs(start=times.initial, stop=times.final, dt=times.dt,
-                                          save_step=times.saveper, sim_method="rk4")
-        self._specs = None
-
-
-_VARIANTS: dict[tuple[str, str], type[Engine]] = {
-    ("simlin", "every_step"): EveryStepSimlin, ("pysd", "every_step"): EveryStepPysd,
-    ("simlin", "rk4"): Rk4Simlin,
-}
 
 
 @dataclass
@@ -67,19 +37,26 @@ class Context:
     model: Path
     engine: str
     spec: CheckSpec
-    _engines: dict[tuple[str, str], Engine] = field(default_factory=dict)
+    _engines: dict[str, Engine] = field(default_factory=dict)
     _cache: dict[str, Any] = field(default_factory=dict)
 
-    def get_engine(self, name: str | None = None, variant: str = "default") -> Engine:
-        """The engine ``name`` (default: the battery's) in ``variant`` default/every_step/rk4, loaded once."""
-        key = (name or self.engine, variant)
+    def get_engine(self, name: str | None = None) -> Engine:
+        """The engine ``name`` (default: the battery's), loaded once."""
+        key = name or self.engine
         if key not in self._engines:
-            if variant == "default":
-                self._engines[key] = load_engine(key[0], self.model)
-            else:
-                load_engine(key[0], self.model)  # same checks and errors for a missing file/engine
-                self._engines[key] = _VARIANTS[key](self.model)
+            self._engines[key] = load_engine(key, self.model)
         return self._engines[key]
+
+    def spec_of(self, scenario: Scenario, variant: str = "default", outputs: list[str] | None = None) -> RunSpec:
+        """``scenario`` checked once, in ``variant`` default / every_step (saving every TIME STEP) / rk4."""
+        spec = scenario.resolve(self.info, outputs)
+        return {"default": spec, "every_step": spec.every_step(),
+                "rk4": spec.with_times(method="rk4")}[variant]
+
+    def run(self, scenario: Scenario, variant: str = "default", engine: str | None = None,
+            outputs: list[str] | None = None) -> xr.Dataset:
+        """Run ``scenario`` with the engine ``engine`` (default: the battery's) in ``variant``."""
+        return run(self.spec_of(scenario, variant, outputs), self.get_engine(engine))
 
     @property
     def info(self) -> ModelInfo:
@@ -98,8 +75,7 @@ class Context:
 
     def baseline(self, variant: str = "default") -> xr.Dataset:
         """The baseline run to the scenario's final time (all variables), cached."""
-        return self.cached(f"baseline/{variant}", lambda: run_scenario(
-            self.baseline_scenario(), self.get_engine(variant=variant)))
+        return self.cached(f"baseline/{variant}", lambda: self.run(self.baseline_scenario(), variant))
 
 
 def all_levers_on(info: ModelInfo, start: float, end: float | None = None) -> dict[str, float]:

@@ -17,7 +17,6 @@ from functools import partial
 import numpy as np
 import xarray as xr
 
-from ..run import run_scenario
 from ._context import Context, all_levers_on
 from .result import CheckResult
 
@@ -122,10 +121,9 @@ def _error(identity: Identity, ds: xr.Dataset) -> tuple[float, str]:
 
 
 def _runs(ctx: Context) -> dict[str, xr.Dataset]:
-    engine = ctx.get_engine(variant="every_step")
     base = ctx.baseline_scenario()
-    levers = base.with_params(all_levers_on(engine.info, ctx.spec.balance_levers_start))
-    return {"baseline": ctx.baseline("every_step"), "levers on": run_scenario(levers, engine)}
+    levers = base.with_params(all_levers_on(ctx.info, ctx.spec.balance_levers_start))
+    return {"baseline": ctx.baseline("every_step"), "levers on": ctx.run(levers, "every_step")}
 
 
 def _check(ctx: Context, group: str, identities: tuple[Identity, ...]) -> CheckResult:

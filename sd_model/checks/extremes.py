@@ -9,26 +9,27 @@ to be valid there, so it must at least run cleanly.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from functools import partial
 
 import numpy as np
 import xarray as xr
 
-from ..run import run_scenario
-from ..scenario import merge_params, validate
+from ..parameters import Parameter, merge_params
+from ..run import run
+from ..runspec import build_spec
 from ._context import Context, as_float, integrity_problems, pick
 from .result import CheckResult
 from .spec import CheckSpec, CheckSpecError, Expectation, ExtremeCase
 
 
 def _run_case(ctx: Context, case: ExtremeCase) -> xr.Dataset:
-    engine = ctx.get_engine()
     base = ctx.baseline_scenario()
-    if case.outside_declared_range:
-        valid = validate(base, engine.info)
-        params = merge_params(valid.params, case.params)
-        return engine.run(params, final_time=valid.final_time, time_step=valid.time_step)
-    return run_scenario(base.with_params(case.params), engine)
+    if case.outside_declared_range:  # checked for names and elements, not for the declared ranges
+        spec = ctx.spec_of(base)
+        return run(replace(spec, params=build_spec(ctx.info, merge_params(spec.params, case.params)).params),
+                   ctx.get_engine())
+    return ctx.run(base.with_params(case.params))
 
 
 def _short(exp: Expectation) -> str:
@@ -111,33 +112,20 @@ def _bound_runs(ctx: Context) -> list[tuple[str, float, str]]:
 
 def check_parameter_bounds(ctx: Context) -> CheckResult:
     """Each constant at each end of its declared range (one at a time) runs cleanly."""
-    engine = ctx.get_engine()
-    base = validate(ctx.baseline_scenario(), engine.info)
+    spec = ctx.spec_of(ctx.baseline_scenario())
+    runner = ctx.get_engine().runner(spec)
     runs = _bound_runs(ctx)
     failures: list[tuple[str, float, str]] = []
-    compiled = engine.compiled(final_time=base.final_time, time_step=base.time_step) \
-        if hasattr(engine, "compiled") else None
-    try:
-        for name, bound, side in runs:
-            params = merge_params(base.params, {name: bound})
-            if compiled is not None:
-                arrays = compiled.run(params)
-                clean = all(np.isfinite(a).all() for a in arrays.values()) and all(
-                    (arrays[s] >= 0).all() for s in ctx.info.stocks() if s not in ctx.spec.signed_stocks)
-            else:
-                clean = not integrity_problems(engine.run(params, final_time=base.final_time,
-                                                          time_step=base.time_step), ctx.info,
-                                               ctx.spec.signed_stocks)
-            if not clean:
-                failures.append((name, bound, side))
-    finally:
-        if compiled is not None:
-            compiled.close()
+    for name, bound, side in runs:
+        arrays, failed, _ = runner.run_sets(spec.params, [Parameter(name)], np.array([[bound]]))
+        clean = not failed.any() and all(np.isfinite(a).all() for a in arrays.values()) and all(
+            (arrays[s] >= 0).all() for s in ctx.info.stocks() if s not in ctx.spec.signed_stocks)
+        if not clean:
+            failures.append((name, bound, side))
     details = []
-    step_engine = ctx.get_engine(variant="every_step")
     for name, bound, side in failures:
-        ds = step_engine.run(merge_params(base.params, {name: bound}), final_time=base.final_time,
-                             time_step=base.time_step)
+        ds = run(replace(spec.every_step(), params=merge_params(spec.params, Parameter(name).as_params(ctx.info, bound))),
+                 ctx.get_engine())
         details.append(f"{name} = {bound:g} ({side} bound): "
                        + "; ".join(integrity_problems(ds, ctx.info, ctx.spec.signed_stocks)))
     figure = f"{len(runs) - len(failures)} of {len(runs)} bound runs clean"

@@ -7,7 +7,6 @@ step too) estimates all of it.
 """
 from __future__ import annotations
 
-from ..run import run_scenario
 from ._context import Context, max_relative_change
 from .result import CheckResult
 
@@ -18,7 +17,7 @@ def time_step(ctx: Context) -> CheckResult:
     base = ctx.baseline()
     sc = ctx.baseline_scenario()
     dt = sc.time_step or ctx.info.time_step
-    half = run_scenario(sc.with_params({}, time_step=dt / 2), ctx.get_engine(), outputs=list(spec.indicators))
+    half = ctx.run(sc.with_params({}, time_step=dt / 2), outputs=list(spec.indicators))
     worst, where = max_relative_change(base, half, spec.indicators, spec.signed_indicators)
     ok = worst <= spec.max_half_step_change
     figure = f"max rel change {worst:.2g} ({where})"
@@ -33,10 +32,9 @@ def rk4(ctx: Context) -> CheckResult:
     sc = ctx.baseline_scenario()
     dt = sc.time_step or ctx.info.time_step
     outputs = list(spec.indicators)
-    euler = run_scenario(sc, ctx.get_engine("simlin"), outputs=outputs)
-    engine = ctx.get_engine("simlin", "rk4")
-    ref = run_scenario(sc, engine, outputs=outputs)
-    ref_half = run_scenario(sc.with_params({}, time_step=dt / 2), engine, outputs=outputs)
+    euler = ctx.run(sc, engine="simlin", outputs=outputs)
+    ref = ctx.run(sc, "rk4", "simlin", outputs)
+    ref_half = ctx.run(sc.with_params({}, time_step=dt / 2), "rk4", "simlin", outputs)
     err, where = max_relative_change(euler, ref, spec.indicators, spec.signed_indicators)
     self_err, self_where = max_relative_change(ref, ref_half, spec.indicators, spec.signed_indicators)
     problems = []

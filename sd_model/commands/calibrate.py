@@ -32,7 +32,7 @@ DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "experiments" / "calibrat
 @click.option("--uncertainty", type=click.Choice(UNCERTAINTY), default=None,
               help="Confidence bounds from the Jacobian, or also from a residual bootstrap (default: the file's).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
-@engine_option
+@engine_option()
 @model_option
 def calibrate_command(config, until, method, resume, out, workers, seed, starts, uncertainty, quiet, engine,
                       model):

@@ -22,7 +22,7 @@ def _row(name: str, result: str, figure: str, width: int) -> str:
               show_default=False, help="Declarations: thresholds and extreme cases "
                                        "(default: experiments/checks/checks.toml).")
 @click.option("--list", "list_only", is_flag=True, help="List the checks and exit.")
-@engine_option
+@engine_option()
 @model_option
 def check_command(only, spec, list_only, engine, model):
     """Run the model-testing battery (Sterman, Business Dynamics, ch. 21).

@@ -9,7 +9,7 @@ import pandas as pd
 
 from ..draws import (check_parameter_sets, draws_from_calibration, draws_from_ranges,
                      read_calibration_correlation, read_calibration_estimates)
-from ..ensemble import DEFAULT_ENSEMBLE_ENGINE, ENSEMBLE_ENGINES
+from ..engines import DEFAULT_ENSEMBLE_ENGINE
 from ..errors import SDModelError
 from ..experiments import (EXPERIMENTS_DIR, beat_shares, drop_failed, ensemble_table, indicator_table,
                            prepare_scenarios, run_ensembles, run_scenarios)
@@ -92,9 +92,8 @@ def _write_table(df: pd.DataFrame, folder: Path, stem: str, fmt: str) -> None:
 @click.option("--scheduler", default=None, help="Dask scheduler address (default: local cores).")
 @click.option("--workers", type=click.IntRange(min=1), default=None, help="Local worker processes (default: all).")
 @click.option("--no-progress", is_flag=True, help="Hide the progress bar.")
-@click.option("--ensemble-engine", type=click.Choice(ENSEMBLE_ENGINES), default=DEFAULT_ENSEMBLE_ENGINE,
-              show_default=True, help="Engine of the sampled runs (--engine runs the single runs).")
-@engine_option
+@engine_option(DEFAULT_ENSEMBLE_ENGINE, "--ensemble-engine", "Engine of the sampled runs (--engine runs the single runs)")
+@engine_option()
 @model_option
 def compare_command(scenarios, until, out, samples, seed, ranges, calibration, fmt, scheduler, workers,
                     no_progress, ensemble_engine, engine, model):

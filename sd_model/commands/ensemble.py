@@ -12,14 +12,15 @@ import click
 import pandas as pd
 import xarray as xr
 
-from ..ensemble import DEFAULT_ENSEMBLE_ENGINE, ENSEMBLE_ENGINES, EnsembleWarning, run_ensemble
+from ..engines import DEFAULT_ENSEMBLE_ENGINE
+from ..ensemble import EnsembleWarning, run_ensemble
 from ..errors import SDModelError
 from ..io import atomic_write_bytes, atomic_write_json, atomic_write_netcdf, atomic_write_text
 from ..manifest import build_manifest
 from ..mdl import read_model_info
 from ..sampling import METHODS, load_ranges, sample_parameters
 from ..scenario import Scenario, load_scenario, validate
-from .options import model_option
+from .options import engine_option, model_option
 
 DEFAULT_OUTPUTS = ("National GDP", "GDP per Capita", "Theil Index", "Loan Share", "Net Credit Outflow")
 _STORE = "chunks"
@@ -59,9 +60,7 @@ def _write_results(ds: xr.Dataset, folder: Path, fmt: str) -> Path:
 @click.option("--outputs", default=",".join(DEFAULT_OUTPUTS), show_default=True,
               help="Comma-separated Vensim variables to keep (arrays keep their Region/Dest dims).")
 @click.option("--until", type=float, default=None, help="Final year (overrides the scenario's).")
-@click.option("--engine", type=click.Choice(ENSEMBLE_ENGINES), default=DEFAULT_ENSEMBLE_ENGINE, show_default=True,
-              help="batch: vectorised numpy code generated from the .mdl (fastest); simlin: compiled pysimlin; "
-                   "pysd: the reference (about a minute per run).")
+@engine_option(DEFAULT_ENSEMBLE_ENGINE)
 @click.option("--workers", type=click.IntRange(min=1), default=None,
               help="Local worker processes. Default: all cores.")
 @click.option("--scheduler", default=None, metavar="ADDRESS",

@@ -6,14 +6,17 @@ from pathlib import Path
 import click
 
 from ..errors import SDModelError
-from ..run import DEFAULT_ENGINE, DEFAULT_MODEL, ENGINES
+from ..engines import DEFAULT_ENGINE, ENGINES
+from ..run import DEFAULT_MODEL
+
+_ENGINE_HELP = ("simlin: compiled pysimlin (fast); batch: vectorised numpy code generated from the .mdl "
+                "(fastest for many runs); pysd: the reference (slow)")
 
 
-def engine_option(f):
-    """``--engine pysd|simlin`` (default simlin, the compiled engine)."""
-    return click.option(
-        "--engine", type=click.Choice(ENGINES), default=DEFAULT_ENGINE, show_default=True,
-        help="Simulation engine: simlin (compiled, fast) or pysd (the reference).")(f)
+def engine_option(default: str | None = DEFAULT_ENGINE, flag: str = "--engine", help: str = "Simulation engine"):
+    """``--engine NAME``: any registered engine (:data:`sd_model.engines.ENGINES`)."""
+    return click.option(flag, type=click.Choice(sorted(ENGINES)), default=default, show_default=default is not None,
+                        help=f"{help} ({_ENGINE_HELP}).")
 
 
 def model_option(f):

@@ -8,17 +8,15 @@ import click
 from ..io import FORMATS, atomic_dir, atomic_write_json, max_relative_difference, read_results, tidy, write_results
 from ..manifest import build_manifest, load_manifest, scenario_from_manifest
 from ..plotting import standard_plots
-from ..run import ENGINES, load_engine, run_scenario
-from ..scenario import validate
-from .options import model_option
+from ..run import load_engine, run
+from .options import engine_option, model_option
 
 
 @click.command("rerun", short_help="Repeat a recorded run exactly from its manifest.")
 @click.argument("manifest", type=click.Path(path_type=Path))
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Output folder (default: the recorded folder's name with '-rerun', beside it).")
-@click.option("--engine", type=click.Choice(ENGINES), default=None,
-              help="Engine (default: the recorded one).")
+@engine_option(None, help="Engine (default: the recorded one)")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
               help="Results format (default: the recorded one).")
 @click.option("--allow-model-change", is_flag=True,
@@ -39,10 +37,11 @@ def rerun_command(manifest, out, engine, fmt, allow_model_change, no_plots, mode
     recorded = load_manifest(manifest)
     folder = manifest if manifest.is_dir() else manifest.parent
     eng = load_engine(engine or recorded["engine"], model)
-    sc = validate(scenario_from_manifest(recorded, eng.info, allow_model_change=allow_model_change,
-                                         where=str(manifest)), eng.info)
+    spec = scenario_from_manifest(recorded, eng.info, allow_model_change=allow_model_change,
+                                  where=str(manifest)).resolve(eng.info)
+    sc = spec.scenario
     fmt = fmt or recorded.get("format", "csv")
-    ds = run_scenario(sc, eng)
+    ds = run(spec, eng)
     target = out if out is not None else folder.parent / f"{folder.name}-rerun"
     with atomic_dir(target) as tmp:
         write_results(ds, tmp, fmt)

@@ -1,7 +1,6 @@
 """``sd-model run``: run scenarios and write results, manifest and plots."""
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -9,8 +8,8 @@ import click
 from ..io import FORMATS, atomic_dir, atomic_write_json, write_results
 from ..manifest import build_manifest
 from ..plotting import standard_plots
-from ..run import load_engine, run_scenario
-from ..scenario import Scenario, load_scenario, validate
+from ..run import load_engine, run
+from ..scenario import Scenario, load_scenario
 from .options import engine_option, model_option
 
 
@@ -23,7 +22,7 @@ from .options import engine_option, model_option
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="csv", show_default=True,
               help="Results file format (csv/parquet: tidy long table; netcdf: xarray Dataset).")
 @click.option("--no-plots", is_flag=True, help="Skip the PNG plots.")
-@engine_option
+@engine_option()
 @model_option
 def run_command(scenarios, until, out, fmt, no_plots, engine, model):
     """Run the model for one or more scenarios.
@@ -39,13 +38,13 @@ def run_command(scenarios, until, out, fmt, no_plots, engine, model):
     eng = load_engine(engine, model)
     loaded = [load_scenario(p) for p in scenarios] or [Scenario(name="default")]
     # validate everything before writing anything
-    loaded = [validate(s if until is None else replace(s, final_time=until), eng.info)
-              for s in loaded]
-    names = [s.name for s in loaded]
+    specs = [s.resolve(eng.info, until=until) for s in loaded]
+    names = [s.name for s in specs]
     if len(set(names)) != len(names):
         raise click.UsageError(f"two scenarios share a name: {names}")
-    for sc in loaded:
-        ds = run_scenario(sc, eng)
+    for spec in specs:
+        sc = spec.scenario
+        ds = run(spec, eng)
         target = out / sc.name
         with atomic_dir(target) as tmp:
             write_results(ds, tmp, fmt)

@@ -9,7 +9,7 @@ import click
 import pandas as pd
 
 from ..draws import check_parameter_sets, ranges_from_calibration, read_calibration_estimates
-from ..ensemble import DEFAULT_ENSEMBLE_ENGINE, ENSEMBLE_ENGINES
+from ..engines import DEFAULT_ENSEMBLE_ENGINE
 from ..errors import SDModelError
 from ..experiments import EXPERIMENTS_DIR, check_lever_starts, resolve_scenario_path, store_key
 from ..io import atomic_dir, atomic_write_bytes, atomic_write_json, atomic_write_text
@@ -20,7 +20,7 @@ from ..sampling import load_ranges
 from ..scenario import load_scenario, validate
 from ..sensitivity import (DEFAULT_OUTCOMES, METHODS, make_problem, model_evaluator, parse_outcome,
                            plot_ranking, run_sensitivity)
-from .options import model_option
+from .options import engine_option, model_option
 
 DEFAULT_RANGES = EXPERIMENTS_DIR / "ranges" / "default.toml"
 _DEFAULT_N = {"morris": 20, "sobol": 256}
@@ -55,8 +55,7 @@ def _ranges(ranges, calibration, info):
 @click.option("--scheduler", default=None, help="Dask scheduler address (default: local cores).")
 @click.option("--workers", type=click.IntRange(min=1), default=None, help="Local worker processes (default: all).")
 @click.option("--no-progress", is_flag=True, help="Hide the progress bar.")
-@click.option("--engine", type=click.Choice(ENSEMBLE_ENGINES), default=DEFAULT_ENSEMBLE_ENGINE, show_default=True,
-              help="Ensemble engine (batch: vectorised numpy, fastest; simlin; pysd: the slow reference).")
+@engine_option(DEFAULT_ENSEMBLE_ENGINE)
 @model_option
 def sensitivity_command(method, ranges, calibration, outcomes, samples, seed, scenario, out, scheduler, workers,
                         no_progress, engine, model):

@@ -1,47 +1,40 @@
-"""The engine interface: time settings, parameter and output resolution, and the Dataset both engines return.
+"""The engine interface: the :class:`Engine` base class, the :class:`Runner` protocol and the Dataset engines return.
 
-Parameters are keyed by Vensim names (any case or ``_`` spelling) and checked against the model
-(:func:`resolve_params`); outputs likewise (:func:`resolve_outputs`). Every engine returns the same
+Engines run a :class:`~sd_model.runspec.RunSpec` (parameters, times and outputs already checked
+against the model, :mod:`sd_model.parameters`). Every engine returns the same
 :class:`xarray.Dataset` (see :mod:`sd_model.engines`).
 """
 from __future__ import annotations
 
-import itertools
-import math
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import xarray as xr
 
-from ..errors import EngineError, SDModelError, unknown_name
-from ..mdl import ModelInfo, Variable, normalize_name, read_model_info
+from ..errors import EngineError
+from ..mdl import ModelInfo, Variable, read_model_info
+from ..parameters import Parameter, cells, merge_params
+from ..runspec import RunSpec, Times, build_spec
 
 Params = Mapping[str, "float | Mapping[str, float]"]
-# per canonical Vensim name: a float (scalar) or {element tuple: value} (only the given elements)
-_Overrides = dict[str, "float | dict[tuple[str, ...], float]"]
+#: per canonical Vensim name: a float (scalar) or {element tuple: value} (only the given elements)
+Overrides = dict[str, "float | dict[tuple[str, ...], float]"]
+#: Results of many members: ({name: (member, time, *dims)}, failed flags, messages)
+SetResults = tuple[dict[str, np.ndarray], np.ndarray, list[str]]
 
 
-@dataclass(frozen=True)
-class _Times:
-    """Time settings of one run; ``n`` is the number of saved points."""
+class Runner(Protocol):
+    """Runs many parameter sets with the outputs and times of one :class:`RunSpec` (an ensemble chunk's work).
 
-    initial: float
-    final: float
-    dt: float
-    saveper: float
+    Made once per process for given outputs and time settings, never for parameter values.
+    """
 
-    @property
-    def n(self) -> int:
-        """Number of saved time points, INITIAL TIME included."""
-        return int(math.floor((self.final - self.initial) / self.saveper + 1e-9)) + 1
-
-    def coords(self) -> np.ndarray:
-        """Saved times, computed the same way for every engine."""
-        return self.initial + self.saveper * np.arange(self.n)
+    def run_sets(self, base: Mapping[str, Any], columns: Sequence[Parameter], values: np.ndarray) -> SetResults:
+        """One member per row of ``values`` (one column per parameter) laid over checked ``base`` params."""
 
 
 class Engine(ABC):
@@ -61,7 +54,7 @@ class Engine(ABC):
 
     def run(self, params: Params | None = None, *, final_time: float | None = None,
             time_step: float | None = None, outputs: Sequence[str] | None = None) -> xr.Dataset:
-        """Simulate once from the model's initial state and return the results.
+        """Check ``params`` against the model, simulate once from the initial state and return the results.
 
         Parameters
         ----------
@@ -82,105 +75,77 @@ class Engine(ABC):
         xarray.Dataset
             One data variable per Vensim variable, dims ``("time", *dims)``.
         """
-        overrides = resolve_params(self.info, params)
-        names = resolve_outputs(self.info, outputs)
-        times = self._times(final_time, time_step)
-        times_out, arrays = self._simulate(overrides, names, times)
+        return self.simulate(build_spec(self.info, params, final_time=final_time, time_step=time_step,
+                                        outputs=outputs))
+
+    def simulate(self, spec: RunSpec) -> xr.Dataset:
+        """Run a checked :class:`~sd_model.runspec.RunSpec` (no further validation) and return the results."""
+        times = self._check(spec)
+        times_out, arrays = self._simulate(spec.overrides(), list(spec.outputs), times)
         expected = times.coords()
         if len(times_out) != len(expected) or not np.allclose(times_out, expected, rtol=0, atol=1e-9):
             raise EngineError(f"{self.name} saved {len(times_out)} time points, expected {len(expected)} "
                               f"from {times.initial} to {times.final} every {times.saveper}")
         return _dataset(self.info, expected, arrays, self.name)
 
-    def _times(self, final_time: float | None, time_step: float | None) -> _Times:
-        info = self.info
-        dt = info.time_step if time_step is None else float(time_step)
-        final = info.final_time if final_time is None else float(final_time)
-        saveper = dt if info.saveper_is_time_step else info.saveper
-        if not dt > 0:
-            raise SDModelError(f"time_step must be positive, got {dt}")
-        if not final >= info.initial_time:
-            raise SDModelError(f"final_time {final} is before INITIAL TIME {info.initial_time}")
-        if abs(saveper / dt - round(saveper / dt)) > 1e-9 or saveper < dt:
-            raise SDModelError(f"SAVEPER {saveper} is not a multiple of time_step {dt}")
-        return _Times(info.initial_time, final, dt, saveper)
+    def _check(self, spec: RunSpec) -> Times:
+        if spec.model_sha256 != self.info.sha256:
+            raise EngineError(f"this run was checked against another model (sha256 {spec.model_sha256[:12]}), "
+                              f"not {self.mdl_path} ({self.info.sha256[:12]})")
+        if spec.times.method not in self.methods:
+            raise EngineError(f"the {self.name} engine integrates with {', '.join(self.methods)}, "
+                              f"not {spec.times.method}")
+        return spec.times
+
+    #: Integration methods this engine offers.
+    methods: tuple[str, ...] = ("euler",)
+
+    def runner(self, spec: RunSpec) -> Runner:
+        """A :class:`Runner` with ``spec``'s outputs and times; by default one :meth:`simulate` per member."""
+        self._check(spec)
+
+        def run_one(params: Mapping[str, Any]) -> dict[str, np.ndarray]:
+            ds = self.simulate(replace(spec, params=params))
+            return {n: ds[n].values for n in spec.outputs}
+
+        return PerMember(run_one, self.info)
 
     @abstractmethod
-    def _simulate(self, overrides: _Overrides, names: list[str],
-                  times: _Times) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    def _simulate(self, overrides: Overrides, names: list[str],
+                  times: Times) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """Run and return (saved times, {name: array of shape (time, *element counts)})."""
 
 
-def resolve_params(info: ModelInfo, params: Params | None) -> _Overrides:
-    """Check ``params`` against the model and key them by canonical names and element tuples.
+class PerMember:
+    """A :class:`Runner` that runs a chunk one member at a time through ``run_one(params)``."""
 
-    Raises
-    ------
-    UnknownNameError
-        For an unknown variable or element name.
-    SDModelError
-        For a variable that is not a constant, or a value that is not a finite number.
-    """
-    out: _Overrides = {}
-    for key, value in (params or {}).items():
-        var = info.get(key)
-        if var.kind != "constant":
-            raise SDModelError(_not_constant_message(info, var))
-        if not var.dims:
-            if isinstance(value, Mapping):
-                raise SDModelError(f"{var.name!r} is a scalar constant; give a number, not {value!r}")
-            out[var.name] = _number(var.name, value)
-            continue
-        elements = {normalize_name(k): tuple(k.split(",")) for k in var.default}  # type: ignore[union-attr]
-        items = value.items() if isinstance(value, Mapping) else [(k, value) for k in var.default]  # type: ignore
-        cells: dict[tuple[str, ...], float] = {}
-        for element, number in items:
-            cell = elements.get(normalize_name(",".join(p.strip() for p in str(element).split(","))))
-            if cell is None:
-                raise unknown_name(f"element of {var.name!r}", str(element), var.default)  # type: ignore[arg-type]
-            cells[cell] = _number(f"{var.name}[{element}]", number)
-        out[var.name] = cells
+    def __init__(self, run_one: Callable[[Mapping[str, Any]], dict[str, np.ndarray]], info: ModelInfo) -> None:
+        self._run_one, self._info = run_one, info
+
+    def run_sets(self, base: Mapping[str, Any], columns: Sequence[Parameter], values: np.ndarray) -> SetResults:
+        """Run each row; a failing member is recorded (NaN, failed, message), never fatal."""
+        out: dict[str, list[Any]] = {}
+        failed, messages, template = np.zeros(len(values), bool), [""] * len(values), None
+        for i, row in enumerate(values):
+            try:
+                res = self._run_one(merge_params(base, row_params(self._info, columns, row)))
+                template = template or {k: np.full_like(v, np.nan) for k, v in res.items()}
+            except Exception as exc:  # one failing member must not stop the chunk
+                res, failed[i], messages[i] = None, True, f"{type(exc).__name__}: {exc}"
+            for k, v in (res or {}).items():
+                out.setdefault(k, [None] * len(values))[i] = v
+        if template is None:
+            return {}, failed, messages
+        arrays = {k: np.stack([template[k] if v is None else v for v in vs]) for k, vs in out.items()}
+        return arrays, failed, messages
+
+
+def row_params(info: ModelInfo, columns: Sequence[Parameter], row: Iterable[float]) -> dict[str, Any]:
+    """One row of parameter values as scenario-style params ({name: float | {element key: float}})."""
+    out: dict[str, Any] = {}
+    for param, value in zip(columns, row):
+        out = merge_params(out, param.as_params(info, float(value)))
     return out
-
-
-def _number(label: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise SDModelError(f"value of {label!r} must be a number, got {value!r}")
-    if not math.isfinite(value):
-        raise SDModelError(f"value of {label!r} must be finite, got {value!r}")
-    return float(value)
-
-
-def _not_constant_message(info: ModelInfo, var: Variable) -> str:
-    article = "an" if var.kind[0] in "aeiou" else "a"
-    msg = (f"cannot override {var.name!r}: it is {article} {var.kind}, not a constant; only constants can be "
-           "overridden, and initial stock values are set through their 'Initial ...' constants")
-    equation = normalize_name(var.equation)
-    init = [n for n in info.constants() if var.kind == "stock" and normalize_name(n) in equation]
-    return msg + (f" (for {var.name!r}: {', '.join(repr(n) for n in init)})" if init else "")
-
-
-def resolve_outputs(info: ModelInfo, outputs: Sequence[str] | None) -> list[str]:
-    """Return canonical names of the requested outputs (all non-lookup variables if None)."""
-    if outputs is None:
-        return [n for n, v in info.variables.items() if v.kind != "lookup"]
-    if isinstance(outputs, str):
-        outputs = [outputs]
-    if not outputs:
-        raise SDModelError("outputs is empty; give at least one variable name, or None for all")
-    names: list[str] = []
-    for key in outputs:
-        var = info.get(key)
-        if var.kind == "lookup":
-            raise SDModelError(f"{var.name!r} is a lookup table, not a variable with values over time")
-        if var.name not in names:
-            names.append(var.name)
-    return names
-
-
-def _cells(info: ModelInfo, var: Variable) -> list[tuple[str, ...]]:
-    """All element tuples of ``var`` in row-major order (``[()]`` for a scalar)."""
-    return list(itertools.product(*[info.subscripts[d] for d in var.dims]))
 
 
 def _shape(info: ModelInfo, var: Variable) -> tuple[int, ...]:

@@ -15,7 +15,9 @@ import xarray as xr
 
 from ..errors import EngineError
 from ..mdl import ModelInfo, Variable, normalize_name
-from .base import Engine, _cells, _Overrides, _shape, _Times
+from ..parameters import cells
+from ..runspec import Times
+from .base import Engine, Overrides, _shape
 
 
 @contextmanager
@@ -76,8 +78,8 @@ class PysdEngine(Engine):
             shutil.rmtree(tmp, ignore_errors=True)
         return final / "model.py"
 
-    def _simulate(self, overrides: _Overrides, names: list[str],
-                  times: _Times) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    def _simulate(self, overrides: Overrides, names: list[str],
+                  times: Times) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         params = {self._pysd_name[n]: self._param_value(n, v) for n, v in overrides.items()}
         with _pysd_warnings():
             df = self._model.run(params=params, return_columns=[self._pysd_name[n] for n in names],
@@ -101,7 +103,7 @@ class PysdEngine(Engine):
         if not isinstance(value, dict) or not isinstance(var.default, dict):
             return value
         default = var.default
-        data = np.array([value.get(c, default[",".join(c)]) for c in _cells(self.info, var)]).reshape(
+        data = np.array([value.get(c, default[",".join(c)]) for c in cells(self.info, var)]).reshape(
             _shape(self.info, var))
         return xr.DataArray(data, coords={d: list(self.info.subscripts[d]) for d in var.dims}, dims=var.dims)
 

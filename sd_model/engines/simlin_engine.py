@@ -9,7 +9,9 @@ import numpy as np
 
 from ..errors import EngineError
 from ..mdl import normalize_name
-from .base import Engine, Params, _cells, _Overrides, _shape, _Times, resolve_outputs, resolve_params
+from ..parameters import cells
+from ..runspec import RunSpec, Times, build_spec, to_overrides
+from .base import Engine, Overrides, Params, PerMember, Runner, _shape
 
 
 def _import_simlin() -> Any:
@@ -30,6 +32,7 @@ class SimlinEngine(Engine):
     """pysimlin engine (Euler); :meth:`compiled` gives a reusable runner for ensembles."""
 
     name = "simlin"
+    methods = ("euler", "rk4")
 
     def __init__(self, mdl_path: str | Path) -> None:
         super().__init__(mdl_path)
@@ -38,21 +41,21 @@ class SimlinEngine(Engine):
             self._model = self._simlin.load(str(self.mdl_path))
         except self._simlin.SimlinError as exc:
             raise EngineError(f"pysimlin could not load {self.mdl_path}: {exc}") from None
-        self._specs: tuple[float, float, float] | None = None
+        self._specs: tuple[float, float, float, str] | None = None
 
-    def _set_specs(self, times: _Times) -> None:
+    def _set_specs(self, times: Times) -> None:
         """Apply the time settings; a Sim created earlier keeps the specs it was created with."""
-        specs = (times.final, times.dt, times.saveper)
+        specs = (times.final, times.dt, times.saveper, times.method)
         if specs != self._specs:
             try:
                 self._model.project.set_sim_specs(start=times.initial, stop=times.final, dt=times.dt,
-                                                  save_step=times.saveper, sim_method="euler")
+                                                  save_step=times.saveper, sim_method=times.method)
             except self._simlin.SimlinError as exc:
                 # pysimlin re-checks the whole model here: a structural error surfaces now
                 raise EngineError(f"pysimlin cannot simulate {self.mdl_path}: {exc}") from None
             self._specs = specs
 
-    def _flat(self, overrides: _Overrides) -> dict[str, float]:
+    def _flat(self, overrides: Overrides) -> dict[str, float]:
         flat: dict[str, float] = {}
         for name, value in overrides.items():
             if isinstance(value, dict):
@@ -62,10 +65,10 @@ class SimlinEngine(Engine):
         return flat
 
     def _columns(self, names: list[str]) -> dict[str, list[str]]:
-        return {n: [_sim_key(n, c) for c in _cells(self.info, self.info.variables[n])] for n in names}
+        return {n: [_sim_key(n, c) for c in cells(self.info, self.info.variables[n])] for n in names}
 
-    def _simulate(self, overrides: _Overrides, names: list[str],
-                  times: _Times) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    def _simulate(self, overrides: Overrides, names: list[str],
+                  times: Times) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         self._set_specs(times)
         try:
             df = self._model.run(overrides=self._flat(overrides), analyze_loops=False).results
@@ -86,13 +89,22 @@ class SimlinEngine(Engine):
 
         The time settings are fixed at compile time (a ``Sim`` keeps the specs it was created with).
         """
-        times = self._times(final_time, time_step)
+        return self.compile(build_spec(self.info, final_time=final_time, time_step=time_step, outputs=outputs))
+
+    def compile(self, spec: RunSpec) -> SimlinCompiled:
+        """A :class:`SimlinCompiled` for the outputs and time settings of ``spec``."""
+        times = self._check(spec)
         self._set_specs(times)
         try:
             sim = self._model.simulate(enable_ltm=False)
         except self._simlin.SimlinError as exc:
             raise EngineError(f"pysimlin could not compile {self.mdl_path}: {exc}") from None
-        return SimlinCompiled(self, sim, resolve_outputs(self.info, outputs), times)
+        return SimlinCompiled(self, sim, list(spec.outputs), times)
+
+    def runner(self, spec: RunSpec) -> Runner:
+        """Runs many members through one compiled ``Sim`` (see :meth:`compile`)."""
+        compiled = self.compile(spec)
+        return PerMember(lambda params: compiled.run_overrides(to_overrides(params)), self.info)
 
 
 class SimlinCompiled:
@@ -102,7 +114,7 @@ class SimlinCompiled:
     ``times`` holds the saved times shared by all runs.
     """
 
-    def __init__(self, engine: SimlinEngine, sim: Any, names: list[str], times: _Times) -> None:
+    def __init__(self, engine: SimlinEngine, sim: Any, names: list[str], times: Times) -> None:
         self._engine, self._sim, self._times = engine, sim, times
         self.names = names
         self.times = times.coords()
@@ -121,8 +133,12 @@ class SimlinCompiled:
         Values set in an earlier run are restored to the model's defaults first, since a
         pysimlin ``Sim`` keeps them across ``reset()``.
         """
+        return self.run_overrides(build_spec(self._engine.info, params).overrides())
+
+    def run_overrides(self, overrides: Overrides) -> dict[str, np.ndarray]:
+        """Run with checked overrides (canonical names, element tuples)."""
         info = self._engine.info
-        flat = self._engine._flat(resolve_params(info, params))
+        flat = self._engine._flat(overrides)
         sim = self._sim
         if sim is None:
             raise EngineError("this compiled simulation has been closed")
