@@ -103,6 +103,21 @@ SERIES = {
                             "per 1000 persons per year"),
     "life_expectancy": ("provincial_life_expectancy_census.csv", "life_expectancy_years", 1.0,
                         "years at birth (census)"),
+    "secondary_va": ("provincial_gdp_by_sector.csv", "secondary_va_100m_yuan", 0.1,
+                     "billion yuan/year, current prices"),
+    "industry_va": ("provincial_gdp_by_sector.csv", "industry_va_100m_yuan", 0.1, "billion yuan/year, current prices"),
+    "soe_industry_assets": ("provincial_industry_ownership.csv", "soe_industry_total_assets_100m_yuan", 0.1,
+                            "billion yuan (year-end stock)"),
+    "soe_industry_profit": ("provincial_industry_ownership.csv", "soe_industry_total_profit_100m_yuan", 0.1,
+                            "billion yuan/year"),
+    "above_scale_industry_assets": ("provincial_industry_ownership.csv", "above_scale_industry_total_assets_100m_yuan",
+                                    0.1, "billion yuan (year-end stock)"),
+    "above_scale_industry_profit": ("provincial_industry_ownership.csv", "above_scale_industry_total_profit_100m_yuan",
+                                    0.1, "billion yuan/year"),
+    "average_wage": ("provincial_average_wage.csv", "urban_unit_staff_average_wage_yuan_per_year", 1.0,
+                     "yuan per employee per year, current prices"),
+    "real_wage_index": ("provincial_average_wage.csv", "urban_unit_staff_real_wage_index_prev_year_eq100", 1.0,
+                        "index, previous year = 100"),
 }
 
 # Price index used to deflate 1978-1999 provincial nominal GDP (no provincial real-GDP index
@@ -287,7 +302,8 @@ def load_national(data_dir: str | os.PathLike | None = None) -> pd.DataFrame:
 _CORE = ["gdp_nominal", "gdp_nominal_compendium_vintage", "gdp_real_2000prices", "population",
          "urban_population", "gfcf_nominal", "capital_stock_1952prices", "investment_price_index",
          "retail_price_index", "loans_fi", "deposits_fi", "household_savings_deposits",
-         "fiscal_revenue", "fiscal_expenditure", "fai_growth"]
+         "fiscal_revenue", "fiscal_expenditure", "fai_growth", "secondary_va", "industry_va", "soe_industry_assets",
+         "soe_industry_profit", "above_scale_industry_assets", "above_scale_industry_profit", "average_wage"]
 
 
 def pre2000_price_level(name: str, tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
@@ -337,7 +353,9 @@ def load_observations(data_dir: str | os.PathLike | None = None) -> xr.Dataset:
       2000-2015), ``net_fiscal_inflow_to_gdp``, ``investment_to_gdp``,
       ``investment_to_gdp_national_scaled`` (fractions), ``capital_output``,
       ``capital_output_current`` (years), ``loan_to_deposit`` (1), ``retail_price_index``,
-      ``fai_growth``
+      ``fai_growth``; structure 2000-2015: ``secondary_share``, ``industry_share`` (of GDP),
+      ``soe_industry_asset_share``, ``soe_industry_profit_rate``, ``industry_profit_rate``
+      (fractions), ``average_wage`` (yuan/year)
     """
     from .data_derived import derived_series
 

@@ -100,6 +100,39 @@ def _finance_prices(wide, regions, core) -> dict[str, _Series]:
     }
 
 
+def _structure(wide, regions, core) -> dict[str, _Series]:
+    def rsum(name):
+        return regional_sum(wide[name], regions)
+    gdp = core["gdp_nominal"]
+    soe_k, all_k = rsum("soe_industry_assets"), rsum("above_scale_industry_assets")
+    src_o = "provincial_industry_ownership.csv"
+    above = ("Above-scale (规模以上) industrial enterprises: all state-owned and state-holding firms plus others above a "
+             "sales threshold (5 million yuan until 2010, 20 million from 2011), so the universe changes in 2011.")
+    return {
+        "secondary_share": (rsum("secondary_va") / gdp, _attrs(
+            "1 (fraction of GDP)", "provincial_gdp_by_sector.csv, provincial_gdp_nominal.csv",
+            "Secondary-industry value added / GDP, regional sums, current prices, 2000-2015.")),
+        "industry_share": (rsum("industry_va") / gdp, _attrs(
+            "1 (fraction of GDP)", "provincial_gdp_by_sector.csv, provincial_gdp_nominal.csv",
+            "Industrial (工业, excluding construction) value added / GDP, regional sums, 2000-2015.")),
+        "soe_industry_asset_share": (soe_k / all_k, _attrs(
+            "1 (fraction)", src_o,
+            "Total assets of state-owned and state-holding (国有控股) industrial enterprises / total assets of all "
+            "above-scale industrial enterprises, regional sums, 2000-2015. " + above)),
+        "soe_industry_profit_rate": (rsum("soe_industry_profit") / soe_k, _attrs(
+            "1/year (profit / assets)", src_o,
+            "Total profit / year-end total assets of state-holding industrial enterprises, regional sums.")),
+        "industry_profit_rate": (rsum("above_scale_industry_profit") / all_k, _attrs(
+            "1/year (profit / assets)", src_o,
+            "Total profit / year-end total assets of all above-scale industrial enterprises. " + above)),
+        "average_wage": (regional_weighted_mean(wide["average_wage"], wide["population"], regions), _attrs(
+            "yuan per employee per year, current prices", "provincial_average_wage.csv, provincial_population.csv",
+            "Average wage of staff of urban units (城镇单位在岗职工平均工资), provincial values averaged with "
+            "year-end population weights (an approximation: employment weights are not in the data); urban "
+            "formal-sector wages, not rural or migrant earnings.")),
+    }
+
+
 def derived_series(wide: dict[str, pd.DataFrame], regions: dict[str, str], core: dict[str, np.ndarray],
                    national: pd.DataFrame) -> dict[str, _Series]:
     """Fiscal, investment, finance and price series by (year, region).
@@ -125,4 +158,5 @@ def derived_series(wide: dict[str, pd.DataFrame], regions: dict[str, str], core:
         out = _fiscal(wide, regions, core)
         out.update(_investment(wide, regions, core, national))
         out.update(_finance_prices(wide, regions, core))
+        out.update(_structure(wide, regions, core))
     return out

@@ -137,3 +137,46 @@ def test_new_variables_have_units(ds):
                 "loan_to_deposit", "retail_price_index", "fai_growth"):
         assert ds[var].dims == ("year", "region")
         assert ds[var].attrs["units"] and ds[var].attrs["note"], var
+
+
+# ------------------------------------------------------------------ industrial structure, wages
+def multi(fname, col):
+    with (RAW / fname).open(newline="", encoding="utf-8") as fh:
+        return {(r["province"], int(r["year"])): float(r[col]) for r in csv.DictReader(fh)}
+
+
+@pytest.mark.parametrize("region, year", [("Northeast", 2015), ("East", 2000)])
+def test_soe_asset_share_and_profit_rate_independent(ds, region, year):
+    f = "provincial_industry_ownership.csv"
+    soe = multi(f, "soe_industry_total_assets_100m_yuan")
+    allk = multi(f, "above_scale_industry_total_assets_100m_yuan")
+    prof = multi(f, "soe_industry_total_profit_100m_yuan")
+    ps = provinces_of(region)
+    assert val(ds, "soe_industry_asset_share", year, region) == pytest.approx(
+        sum(soe[p, year] for p in ps) / sum(allk[p, year] for p in ps), rel=1e-12)
+    assert val(ds, "soe_industry_profit_rate", year, region) == pytest.approx(
+        sum(prof[p, year] for p in ps) / sum(soe[p, year] for p in ps), rel=1e-12)
+
+
+def test_industry_share_independent(ds):
+    va = multi("provincial_gdp_by_sector.csv", "industry_va_100m_yuan")
+    gdp = multi("provincial_gdp_by_sector.csv", "gdp_100m_yuan")
+    ps = provinces_of("Central")
+    assert val(ds, "industry_share", 2010, "Central") == pytest.approx(
+        sum(va[p, 2010] for p in ps) / sum(gdp[p, 2010] for p in ps), rel=1e-12)
+
+
+def test_sector_file_gdp_equals_gdp_file():
+    """The sector file's GDP column is the same NBS series as provincial_gdp_nominal.csv (2000-2015)."""
+    a = multi("provincial_gdp_by_sector.csv", "gdp_100m_yuan")
+    b = table("provincial_gdp_nominal.csv")
+    assert all(a[k] == b[k] for k in a)
+
+
+def test_average_wage_population_weighted(ds):
+    w = multi("provincial_average_wage.csv", "urban_unit_staff_average_wage_yuan_per_year")
+    pop = table("provincial_population.csv")
+    ps = provinces_of("West")
+    expect = sum(w[p, 2015] * pop[p, 2015] for p in ps) / sum(pop[p, 2015] for p in ps)
+    assert val(ds, "average_wage", 2015, "West") == pytest.approx(expect, rel=1e-12)
+    assert math.isnan(val(ds, "average_wage", 1999, "West"))
