@@ -20,6 +20,7 @@ import xarray as xr
 from .data_panel import REGIONS, chain_chongqing, level_from_index
 from .data_panel import regional_sum as _regional_sum
 from .data_panel import wide as _wide
+from .data_series import NATIONAL, SERIES
 from .errors import DataError, close_matches, unknown_name
 
 __all__ = ["REGIONS", "SERIES", "PRE2000_DEFLATOR", "load_regions", "load_provincial", "load_national",
@@ -42,102 +43,17 @@ def __getattr__(name: str):
         import importlib
         return getattr(importlib.import_module(f".{_ELSEWHERE[name]}", __package__), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 YEAR_MIN, YEAR_MAX = 1949, 2100
 _PROV_COLS = ("province", "year")
-
-# name -> (file, value column, factor to model units, model units)
-SERIES = {
-    "gdp_nominal": ("provincial_gdp_nominal.csv", "gdp_nominal_100m_yuan", 0.1,
-                    "billion yuan/year, current prices"),
-    "gdp_nominal_compendium_vintage": ("provincial_gdp_nominal_compendium_vintage.csv",
-                                       "gdp_nominal_compendium_vintage_100m_yuan", 0.1,
-                                       "billion yuan/year, current prices"),
-    "gdp_real_2000prices": ("provincial_gdp_real_2000prices.csv", "gdp_real_2000prices_100m_yuan",
-                            0.1, "billion yuan/year, 2000 prices"),
-    "gdp_index_prev_year": ("provincial_gdp_index_prev_year.csv", "gdp_index_prev_year_eq100", 1.0,
-                            "index, previous year = 100"),
-    "population": ("provincial_population.csv", "population_10k_persons", 0.01, "million persons"),
-    "urban_population": ("provincial_urban_population.csv", "urban_population_10k_persons", 0.01,
-                         "million persons"),
-    "urbanization_rate": ("provincial_urbanization_rate.csv", "urbanization_rate_pct", 1.0, "percent"),
-    "gfcf_nominal": ("provincial_gfcf_nominal.csv", "gfcf_nominal_100m_yuan", 0.1,
-                     "billion yuan/year, current prices"),
-    "fai_total": ("provincial_fai_total.csv", "fai_total_100m_yuan", 0.1,
-                  "billion yuan/year, current prices"),
-    "capital_stock_1952prices": ("provincial_capital_stock_1952prices.csv",
-                                 "capital_stock_1952prices_100m_yuan", 0.1, "billion yuan, 1952 prices"),
-    "investment_price_index": ("provincial_investment_price_index.csv", "investment_price_index_1952eq1",
-                               1.0, "index, 1952 = 1"),
-    "household_savings_deposits": ("provincial_household_savings_deposits.csv",
-                                   "household_savings_deposits_100m_yuan", 0.1,
-                                   "billion yuan (year-end stock)"),
-    "loans_fi": ("provincial_loans_fi.csv", "loans_rmb_financial_institutions_100m_yuan", 0.1,
-                 "billion yuan (year-end stock, RMB)"),
-    "deposits_fi": ("provincial_deposits_fi.csv", "deposits_rmb_financial_institutions_100m_yuan", 0.1,
-                    "billion yuan (year-end stock, RMB)"),
-    "loans": ("provincial_loans.csv", "loans_financial_institutions_100m_yuan", 0.1,
-              "billion yuan (year-end stock; Beijing only, currency coverage unstated)"),
-    "deposits": ("provincial_deposits.csv", "deposits_financial_institutions_100m_yuan", 0.1,
-                 "billion yuan (year-end stock; Beijing and Tianjin only, currency coverage unstated)"),
-    "hukou_outside_township_share": ("provincial_hukou_outside_township_sample_survey.csv",
-                                     "hukou_outside_township_share_pct", 1.0, "percent of sample"),
-    "fiscal_revenue": ("provincial_fiscal_revenue.csv", "local_general_budget_revenue_100m_yuan", 0.1,
-                       "billion yuan/year, current prices"),
-    "fiscal_expenditure": ("provincial_fiscal_expenditure.csv", "local_general_budget_expenditure_100m_yuan",
-                           0.1, "billion yuan/year, current prices"),
-    "retail_price_index": ("provincial_retail_price_index.csv", "retail_price_index_prev_year_eq100", 1.0,
-                           "index, previous year = 100"),
-    "fai_growth": ("provincial_fai_growth.csv", "fai_growth_yoy_pct", 1.0,
-                   "percent per year (NBS comparable basis)"),
-    "age_sample_total": ("provincial_age_structure_sample_survey.csv", "sample_population_persons", 1.0,
-                         "persons in the sample survey"),
-    "age_sample_0_14": ("provincial_age_structure_sample_survey.csv", "sample_age_0_14_persons", 1.0,
-                        "persons in the sample survey"),
-    "age_sample_15_64": ("provincial_age_structure_sample_survey.csv", "sample_age_15_64_persons", 1.0,
-                         "persons in the sample survey"),
-    "age_sample_65plus": ("provincial_age_structure_sample_survey.csv", "sample_age_65plus_persons", 1.0,
-                          "persons in the sample survey"),
-    "birth_rate": ("provincial_birth_death_rates.csv", "birth_rate_per_mille", 1.0, "per 1000 persons per year"),
-    "death_rate": ("provincial_birth_death_rates.csv", "death_rate_per_mille", 1.0, "per 1000 persons per year"),
-    "natural_growth_rate": ("provincial_birth_death_rates.csv", "natural_growth_rate_per_mille", 1.0,
-                            "per 1000 persons per year"),
-    "life_expectancy": ("provincial_life_expectancy_census.csv", "life_expectancy_years", 1.0,
-                        "years at birth (census)"),
-    "secondary_va": ("provincial_gdp_by_sector.csv", "secondary_va_100m_yuan", 0.1,
-                     "billion yuan/year, current prices"),
-    "industry_va": ("provincial_gdp_by_sector.csv", "industry_va_100m_yuan", 0.1, "billion yuan/year, current prices"),
-    "soe_industry_assets": ("provincial_industry_ownership.csv", "soe_industry_total_assets_100m_yuan", 0.1,
-                            "billion yuan (year-end stock)"),
-    "soe_industry_profit": ("provincial_industry_ownership.csv", "soe_industry_total_profit_100m_yuan", 0.1,
-                            "billion yuan/year"),
-    "above_scale_industry_assets": ("provincial_industry_ownership.csv", "above_scale_industry_total_assets_100m_yuan",
-                                    0.1, "billion yuan (year-end stock)"),
-    "above_scale_industry_profit": ("provincial_industry_ownership.csv", "above_scale_industry_total_profit_100m_yuan",
-                                    0.1, "billion yuan/year"),
-    "average_wage": ("provincial_average_wage.csv", "urban_unit_staff_average_wage_yuan_per_year", 1.0,
-                     "yuan per employee per year, current prices"),
-    "real_wage_index": ("provincial_average_wage.csv", "urban_unit_staff_real_wage_index_prev_year_eq100", 1.0,
-                        "index, previous year = 100"),
-}
 
 # Price index used to deflate 1978-1999 provincial nominal GDP (no provincial real-GDP index
 # exists before 2000). Chosen by the deflator test, sd_model.data_deflator.deflator_test():
 # over 2001-2015, nominal GDP growth deflated by the investment price index reproduces the NBS
 # real growth index with a pooled provincial RMSE of 2.99 points a year, against 3.43 with the
-# retail price index (data/raw/SOURCES.md, "Deflator test"); tests/test_data.py checks the choice.
+# retail price index (data/raw/SOURCES.md, "Deflator test"); tests/test_data_deflator.py checks the choice.
 PRE2000_DEFLATOR = "investment_price_index"
-
-
-# national_nbs.csv column -> (model name, factor, units)
-NATIONAL = {
-    "gdp_nominal_100m_yuan": ("gdp_nominal", 0.1, "billion yuan/year, current prices"),
-    "population_10k_persons": ("population", 0.01, "million persons"),
-    "urban_population_10k_persons": ("urban_population", 0.01, "million persons"),
-    "loans_rmb_financial_institutions_100m_yuan": ("loans", 0.1, "billion yuan (year-end stock, RMB)"),
-    "deposits_rmb_financial_institutions_100m_yuan": ("deposits", 0.1,
-                                                      "billion yuan (year-end stock, RMB)"),
-    "gfcf_nominal_100m_yuan": ("gfcf_nominal", 0.1, "billion yuan/year, current prices"),
-}
 
 
 def resolve_data_dir(data_dir: str | os.PathLike | None = None) -> Path:
