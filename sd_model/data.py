@@ -29,7 +29,8 @@ __all__ = ["REGIONS", "SERIES", "PRE2000_DEFLATOR", "load_regions", "load_provin
 # Loaders that live in their own modules, importable from here too (resolved on first use, so
 # that those modules can import this one): name -> module.
 _ELSEWHERE = {
-    "deflator_test": "data_deflator",
+    "deflator_test": "data_deflator", "national_pre2000_check": "data_deflator",
+    "load_national_gdp_deflator": "data_deflator",
     "load_census_migration": "data_migration", "load_census_migration_provincial": "data_migration",
     "load_regional_demography": "data_demography", "load_national_demography": "data_demography",
     "load_national_fertility": "data_demography", "load_wpp2015": "data_demography",

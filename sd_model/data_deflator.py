@@ -87,3 +87,60 @@ def deflator_test(data_dir: str | os.PathLike | None = None) -> xr.Dataset:
     ds.attrs.update(better=str(pooled.idxmin("deflator").item()), years=f"{FIRST}-{LAST}",
                     note="Deflated nominal GDP growth minus NBS real growth index; see data/raw/SOURCES.md.")
     return ds
+
+
+WB_FILE = "national_gdp_deflator_worldbank.csv"
+NATIONAL_FIRST, NATIONAL_LAST = 1979, 1999
+
+
+def load_national_gdp_deflator(data_dir: str | os.PathLike | None = None) -> pd.Series:
+    """China's implicit GDP deflator (World Bank NY.GDP.DEFL.ZS), index 2015 = 100, by year 1975-2015."""
+    from .data import _number, _rows, _year
+    path = resolve_data_dir(data_dir) / WB_FILE
+    values = {}
+    for line, row in _rows(path, ("year", "gdp_deflator_2015eq100")):
+        values[_year(path, line, row["year"])] = _number(path, line, "gdp_deflator_2015eq100",
+                                                         row["gdp_deflator_2015eq100"])
+    s = pd.Series(values, name="gdp_deflator").sort_index()
+    s.attrs.update(units="index, 2015 = 100", source=WB_FILE)
+    return s
+
+
+def national_pre2000_check(data_dir: str | os.PathLike | None = None) -> xr.Dataset:
+    """The two proxy deflators against the national GDP deflator in the period of use, 1979-1999.
+
+    For each price index, the 31 provinces' Compendium-vintage nominal GDP is deflated province
+    by province (2000 = 1) and summed; the implied deflator of the sum (sum of nominal / sum of
+    deflated) is compared with the World Bank GDP deflator of China. Provinces without the index
+    in a year (Tibet before 1990 for the retail index) are left out of both sums that year.
+
+    Returns
+    -------
+    xarray.Dataset
+        Dim ``deflator``: ``rmse``, ``bias`` (points of annual inflation, implied minus national,
+        1979-1999) and ``cumulative_error_pct`` (1999/1978 implied over national, minus 1,
+        percent).
+    """
+    folder = resolve_data_dir(data_dir)
+    years = np.arange(NATIONAL_FIRST - 1, 2001)
+    names = ("gdp_nominal_compendium_vintage", *DEFLATORS)
+    t = {n: wide(load_provincial(n, folder), years) for n in names}
+    national = load_national_gdp_deflator(folder).reindex(years)
+    nat_infl = (national / national.shift(1) - 1.0) * 100
+    out = {k: [] for k in ("rmse", "bias", "cumulative_error_pct")}
+    for name in DEFLATORS:
+        level = pre2000_price_level(name, t)
+        real = t["gdp_nominal_compendium_vintage"] / level
+        implied = t["gdp_nominal_compendium_vintage"].where(real.notna()).sum(axis=1) / real.sum(axis=1)
+        err = ((implied / implied.shift(1) - 1.0) * 100 - nat_infl).loc[NATIONAL_FIRST:NATIONAL_LAST]
+        out["rmse"].append(float(np.sqrt((err ** 2).mean())))
+        out["bias"].append(float(err.mean()))
+        first, last = NATIONAL_FIRST - 1, NATIONAL_LAST
+        out["cumulative_error_pct"].append(
+            float(((implied[last] / implied[first]) / (national[last] / national[first]) - 1.0) * 100))
+    units = {"rmse": "percentage points per year", "bias": "percentage points per year",
+             "cumulative_error_pct": "percent"}
+    ds = xr.Dataset({k: ("deflator", v, {"units": units[k]}) for k, v in out.items()},
+                    coords={"deflator": list(DEFLATORS)})
+    ds.attrs.update(years=f"{NATIONAL_FIRST}-{NATIONAL_LAST}", reference="World Bank GDP deflator of China")
+    return ds
