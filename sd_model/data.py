@@ -53,7 +53,9 @@ _PROV_COLS = ("province", "year")
 # exists before 2000). Chosen by the deflator test, sd_model.data_deflator.deflator_test():
 # over 2001-2015, nominal GDP growth deflated by the investment price index reproduces the NBS
 # real growth index with a pooled provincial RMSE of 2.99 points a year, against 3.43 with the
-# retail price index (data/raw/SOURCES.md, "Deflator test"); tests/test_data_deflator.py checks the choice.
+# retail price index; and in 1979-1999, against the national GDP deflator, it keeps the price level
+# (cumulative error +0.7% against +8.7%; data_deflator.national_pre2000_check). Details in
+# data/raw/SOURCES.md, "Deflator test"; tests/test_data_deflator.py checks the choice.
 PRE2000_DEFLATOR = "investment_price_index"
 
 
