@@ -44,6 +44,8 @@ def load_regional_demography(data_dir: str | os.PathLike | None = None) -> xr.Da
         - ``life_expectancy`` (year, region): census life expectancy at birth (2000, 2010),
           population-weighted mean of the provinces (years; an approximation: the mean of
           provincial life expectancies is not the life expectancy of the pooled population).
+        - ``net_migration_residual`` (year, region): population change minus natural increase,
+          million persons/year, 2001-2015 (a residual carrying every statistical break).
     """
     folder = resolve_data_dir(data_dir)
     regions = load_regions(folder)
@@ -76,6 +78,17 @@ def load_regional_demography(data_dir: str | os.PathLike | None = None) -> xr.Da
         "years", "provincial_life_expectancy_census.csv, provincial_population.csv",
         "Census life expectancy at birth (2000, 2010), provincial values averaged with population "
         "weights (an approximation)."))
+    natural = data["natural_growth_rate"][1]
+    mid = (reg_pop[1:] + reg_pop[:-1]) / 2
+    resid = np.full_like(reg_pop, np.nan)
+    resid[1:] = (reg_pop[1:] - reg_pop[:-1]) - natural[1:] / 1000 * mid
+    data["net_migration_residual"] = (("year", "region"), resid, _attrs(
+        "million persons/year", "provincial_population.csv, provincial_birth_death_rates.csv",
+        "DERIVED residual: change of year-end population minus natural increase (regional natural growth "
+        "rate x mean population of the two year-ends), 2001-2015. Absorbs every statistical break: the "
+        "population re-basing on the 2005 1% survey and the 2010 census (large values in those years), "
+        "the resident-population definition of 2000-2004, and under-counted provincial births and deaths "
+        "(provincial rates sum below the national ones). Use signs and multi-year sums, not single years."))
     ds = xr.Dataset(data, coords={"year": years, "region": list(REGIONS), "age_group": list(AGE_GROUPS)})
     ds.attrs.update(provenance="see SOURCES.md in the data folder")
     return ds

@@ -115,3 +115,18 @@ def test_national_fertility_survey():
     five = f[[c for c in f.columns if c.startswith("asfr_")]].sum(axis=1) * 5 / 1000
     np.testing.assert_allclose(f["tfr"], five, atol=0.03)
     assert f.loc[2015, "tfr"] == pytest.approx(1.0473)
+
+
+def test_net_migration_residual_independent(reg):
+    pop = {(r["province"], int(r["year"])): float(r["population_10k_persons"]) / 100
+           for r in rows("provincial_population.csv")}
+    ng = {(r["province"], int(r["year"])): float(r["natural_growth_rate_per_mille"])
+          for r in rows("provincial_birth_death_rates.csv")}
+    ps = provinces_of("East")
+    p1, p0 = sum(pop[p, 2012] for p in ps), sum(pop[p, 2011] for p in ps)
+    rate = sum(ng[p, 2012] * pop[p, 2012] for p in ps) / p1
+    expect = (p1 - p0) - rate / 1000 * (p1 + p0) / 2
+    assert float(reg["net_migration_residual"].sel(year=2012, region="East")) == pytest.approx(expect, rel=1e-9)
+    # the East gains and the Central region loses over 2011-2015 in sum
+    five = reg["net_migration_residual"].sel(year=slice(2011, 2015)).sum("year")
+    assert float(five.sel(region="East")) > 0 > float(five.sel(region="Central"))
