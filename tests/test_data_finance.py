@@ -78,3 +78,20 @@ def test_lending_rates_bad_date(tmp_path):
     (tmp_path / RATES_FILE).write_text(text, encoding="utf-8")
     with pytest.raises(DataError, match=rf"{RATES_FILE}, line 3: effective_date '1993-15-05' is not a date"):
         load_benchmark_lending_rates(tmp_path)
+
+
+# ------------------------------------------------------------------ required reserve ratio
+def test_reserve_ratio_year_end():
+    from sd_model.data_finance import reserve_requirement_ratio_year_end
+    s = reserve_requirement_ratio_year_end(RAW)
+    assert list(s.index) == list(range(1985, 2007))
+    assert s[1985] == 10 and s[1986] == 10 and s[1988] == 13 and s[1997] == 13
+    assert s[1998] == 8 and s[2002] == 6 and s[2004] == 7.5 and s[2006] == 9
+
+
+def test_reserve_ratio_bad_date(tmp_path):
+    from sd_model.data_finance import RRR_FILE, load_reserve_requirement_ratio
+    text = (RAW / RRR_FILE).read_text(encoding="utf-8").replace("\n1998-03-21,", "\n1998/03/21,")
+    (tmp_path / RRR_FILE).write_text(text, encoding="utf-8")
+    with pytest.raises(DataError, match=rf"{RRR_FILE}, line 5: effective_date '1998/03/21'"):
+        load_reserve_requirement_ratio(tmp_path)
