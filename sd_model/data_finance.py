@@ -51,10 +51,32 @@ def load_national_financing(data_dir: str | os.PathLike | None = None) -> pd.Dat
 RATES_FILE = "national_benchmark_lending_rates.csv"
 _RATE_COLUMNS = ("lending_up_to_6m_pct", "lending_6m_to_1y_pct", "lending_1y_to_3y_pct", "lending_3y_to_5y_pct",
                  "lending_over_5y_pct")
-# Benchmark changes that happened but are in no file found (data/raw/SOURCES.md): 2015-05-11,
-# 2015-06-28 and 2015-08-26. A day-weighted mean over a year containing them would be wrong, so
-# annual means of these years are NaN. The rates in force before 1991-04-21 are not known either.
-MISSING_CHANGES_YEARS = (2015,)
+# Years with a benchmark change missing from the file (data/raw/SOURCES.md); a day-weighted mean
+# over such a year would be wrong, so it is NaN. None since the 2015 changes were found. The rates
+# in force before 1991-04-21 are not known (1991 mean NaN).
+MISSING_CHANGES_YEARS: tuple[int, ...] = ()
+
+
+def _load_rate_table(path, columns: tuple[str, ...], prefix: str) -> pd.DataFrame:
+    """Rows ``effective_date, <columns...>`` (percent) as a frame indexed by date, sorted."""
+    records, seen = [], {}
+    for line, row in _rows(path, ("effective_date", *columns)):
+        try:
+            date = pd.Timestamp(row["effective_date"])
+        except ValueError:
+            raise DataError(f"{path}, line {line}: effective_date {row['effective_date']!r} is not a date "
+                            "(YYYY-MM-DD)") from None
+        if date in seen:
+            raise DataError(f"{path}, line {line}: duplicate effective_date {date.date()}; first on line {seen[date]}")
+        seen[date] = line
+        values = [np.nan if row[c] == "" else _number(path, line, c, row[c]) for c in columns]
+        if any(v < 0 or v > 50 for v in values if not np.isnan(v)):
+            raise DataError(f"{path}, line {line}: a rate is outside 0-50 percent")
+        records.append([date, *values])
+    names = [c.removeprefix(prefix).removesuffix("_pct") for c in columns]
+    df = pd.DataFrame(records, columns=["effective_date", *names]).set_index("effective_date").sort_index()
+    df.attrs.update(source=path.name, units="percent per year")
+    return df
 
 
 def load_benchmark_lending_rates(data_dir: str | os.PathLike | None = None) -> pd.DataFrame:
@@ -66,28 +88,49 @@ def load_benchmark_lending_rates(data_dir: str | os.PathLike | None = None) -> p
         Indexed by ``effective_date`` (Timestamp); columns ``up_to_6m``, ``6m_to_1y``,
         ``1y_to_3y``, ``3y_to_5y``, ``over_5y`` in **percent per year** (NaN where the source
         has no value: the up-to-6-month band after 2014, when the PBoC merged it into
-        "1 year and below", stored in ``6m_to_1y``). Incomplete: see ``data/raw/SOURCES.md``.
+        "1 year and below", stored in ``6m_to_1y``). Sources: ``data/raw/SOURCES.md``.
     """
-    path = resolve_data_dir(data_dir) / RATES_FILE
-    records, seen = [], {}
-    for line, row in _rows(path, ("effective_date", *_RATE_COLUMNS)):
-        try:
-            date = pd.Timestamp(row["effective_date"])
-        except ValueError:
-            raise DataError(f"{path}, line {line}: effective_date {row['effective_date']!r} is not a date "
-                            "(YYYY-MM-DD)") from None
-        if date in seen:
-            raise DataError(f"{path}, line {line}: duplicate effective_date {date.date()}; first on line {seen[date]}")
-        seen[date] = line
-        values = [np.nan if row[c] == "" else _number(path, line, c, row[c]) for c in _RATE_COLUMNS]
-        if any(v < 0 or v > 50 for v in values if not np.isnan(v)):
-            raise DataError(f"{path}, line {line}: a rate is outside 0-50 percent")
-        records.append([date, *values])
-    df = pd.DataFrame(records, columns=["effective_date", *(c.removeprefix("lending_").removesuffix("_pct")
-                                                            for c in _RATE_COLUMNS)])
-    df = df.set_index("effective_date").sort_index()
-    df.attrs.update(source=RATES_FILE, units="percent per year")
-    return df
+    return _load_rate_table(resolve_data_dir(data_dir) / RATES_FILE, _RATE_COLUMNS, "lending_")
+
+
+DEPOSIT_FILE = "national_benchmark_deposit_rates.csv"
+_DEPOSIT_COLUMNS = ("deposit_demand_pct", "deposit_3m_pct", "deposit_6m_pct", "deposit_1y_pct", "deposit_2y_pct",
+                    "deposit_3y_pct", "deposit_5y_pct")
+
+
+def load_benchmark_deposit_rates(data_dir: str | os.PathLike | None = None) -> pd.DataFrame:
+    """PBoC benchmark deposit rates, one row per change (1990-04-15 to 2015-10-24).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by ``effective_date``; columns ``demand``, ``3m``, ``6m``, ``1y``, ``2y``,
+        ``3y``, ``5y`` (time deposits) in **percent per year**. From 2008-10-30 only the
+        one-year rate is in the sources (other columns NaN). Sources: ``data/raw/SOURCES.md``.
+    """
+    return _load_rate_table(resolve_data_dir(data_dir) / DEPOSIT_FILE, _DEPOSIT_COLUMNS, "deposit_")
+
+
+def _annual(s: pd.Series, first_year: int, last_year: int = 2015) -> pd.DataFrame:
+    years = range(first_year, last_year + 1)
+    out = pd.DataFrame(index=pd.Index(years, name="year"), columns=["year_end", "mean"], dtype=float)
+    days = pd.date_range(f"{first_year}-01-01", f"{last_year}-12-31", freq="D")
+    daily = s.reindex(s.index.union(days)).ffill().reindex(days)
+    for y in years:
+        d = daily[str(y)]
+        out.loc[y, "year_end"] = d.iloc[-1]
+        if y not in MISSING_CHANGES_YEARS and d.notna().all():
+            out.loc[y, "mean"] = d.mean()
+    return out
+
+
+def benchmark_deposit_rate_annual(data_dir: str | os.PathLike | None = None) -> pd.DataFrame:
+    """One-year benchmark deposit rate by year, 1990-2015: ``year_end`` and day-weighted ``mean``
+    (percent per year; 1990 mean NaN: the rate before 1990-04-15 is not in the data)."""
+    s = load_benchmark_deposit_rates(data_dir)["1y"].dropna()
+    out = _annual(s, 1990)
+    out.attrs.update(source=DEPOSIT_FILE, units="percent per year", band="1y")
+    return out
 
 
 def benchmark_lending_rate_annual(band: str = "6m_to_1y", data_dir: str | os.PathLike | None = None) -> pd.DataFrame:
@@ -103,22 +146,13 @@ def benchmark_lending_rate_annual(band: str = "6m_to_1y", data_dir: str | os.Pat
     -------
     pandas.DataFrame
         Indexed by year: ``year_end`` (rate in force on 31 December, percent per year) and
-        ``mean`` (day-weighted mean over the year; NaN for 1991, whose rate before 21 April is
-        unknown, and for years in :data:`MISSING_CHANGES_YEARS`).
+        ``mean`` (day-weighted mean over the year; NaN for the first year, whose rate before its
+        first change is unknown, and for years in :data:`MISSING_CHANGES_YEARS`).
     """
     rates = load_benchmark_lending_rates(data_dir)
     if band not in rates.columns:
         raise DataError(f"benchmark_lending_rate_annual: unknown band {band!r}; valid: {', '.join(rates.columns)}")
-    s = rates[band].dropna()
-    years = range(1991, 2016)
-    out = pd.DataFrame(index=pd.Index(years, name="year"), columns=["year_end", "mean"], dtype=float)
-    days = pd.date_range("1991-01-01", "2015-12-31", freq="D")
-    daily = s.reindex(s.index.union(days)).ffill().reindex(days)
-    for y in years:
-        d = daily[str(y)]
-        out.loc[y, "year_end"] = d.iloc[-1]
-        if y not in MISSING_CHANGES_YEARS and d.notna().all():
-            out.loc[y, "mean"] = d.mean()
+    out = _annual(rates[band].dropna(), 1991)
     out.attrs.update(source=RATES_FILE, units="percent per year", band=band)
     return out
 

@@ -52,12 +52,13 @@ from sd_model.data_finance import RATES_FILE, benchmark_lending_rate_annual, loa
 def test_lending_rates_copy_of_sources():
     r = load_benchmark_lending_rates(RAW)
     assert r.index[0] == pd.Timestamp("1991-04-21") and r.index[-1] == pd.Timestamp("2015-10-24")
-    assert len(r) == 37
+    assert len(r) == 40
     # values printed in the two sources (fractions there, percent here)
     assert r.loc["2008-12-23", "6m_to_1y"] == pytest.approx(5.31)
     assert r.loc["1993-07-11", "6m_to_1y"] == pytest.approx(10.98)
     assert r.loc["2015-10-24", "over_5y"] == pytest.approx(4.90)
-    assert r.loc["1991-04-21", "6m_to_1y"] == pytest.approx(8.614)  # as printed (suspected typo for 8.64)
+    assert r.loc["1991-04-21", "6m_to_1y"] == pytest.approx(8.64)  # corrected from 8.614, see SOURCES.md
+    assert r.loc["2015-06-28", "over_5y"] == pytest.approx(5.40)
     assert math.isnan(r.loc["2014-11-22", "up_to_6m"])
 
 
@@ -68,7 +69,12 @@ def test_lending_rate_annual_hand_computed():
     assert a.loc[2002, "year_end"] == pytest.approx(5.31)
     assert a.loc[2013, "mean"] == pytest.approx(6.00)  # unchanged all year
     assert a.loc[2015, "year_end"] == pytest.approx(4.35)
-    assert math.isnan(a.loc[2015, "mean"]) and math.isnan(a.loc[1991, "mean"])  # changes missing / start unknown
+    assert math.isnan(a.loc[1991, "mean"])  # the rate before 1991-04-21 is not in the data
+    # 2015: 5.60 to 28 Feb (59 days), 5.35 to 10 May (71), 5.10 to 27 Jun (48), 4.85 to 25 Aug (59),
+    # 4.60 to 23 Oct (59), 4.35 from 24 Oct (69 days)
+    days = [(5.60, 59), (5.35, 71), (5.10, 48), (4.85, 59), (4.60, 59), (4.35, 69)]
+    assert sum(d for _, d in days) == 365
+    assert a.loc[2015, "mean"] == pytest.approx(sum(r * d for r, d in days) / 365)
     with pytest.raises(DataError, match="unknown band"):
         benchmark_lending_rate_annual("1y", RAW)
 
@@ -95,3 +101,27 @@ def test_reserve_ratio_bad_date(tmp_path):
     (tmp_path / RRR_FILE).write_text(text, encoding="utf-8")
     with pytest.raises(DataError, match=rf"{RRR_FILE}, line 5: effective_date '1998/03/21'"):
         load_reserve_requirement_ratio(tmp_path)
+
+
+def test_deposit_rates():
+    from sd_model.data_finance import benchmark_deposit_rate_annual, load_benchmark_deposit_rates
+    d = load_benchmark_deposit_rates(RAW)
+    assert d.index[0] == pd.Timestamp("1990-04-15") and d.index[-1] == pd.Timestamp("2015-10-24")
+    assert d.loc["1993-07-11", "1y"] == pytest.approx(10.98) and d.loc["1993-07-11", "5y"] == pytest.approx(13.86)
+    assert math.isnan(d.loc["2011-07-07", "3y"])  # only the 1-year rate after 2008-10-09
+    a = benchmark_deposit_rate_annual(RAW)
+    assert a.loc[2000, "mean"] == pytest.approx(2.25) and a.loc[2015, "year_end"] == pytest.approx(1.50)
+    # 1999: 3.78 to 9 Jun (160 days), 2.25 from 10 Jun (205 days)
+    assert a.loc[1999, "mean"] == pytest.approx((3.78 * 160 + 2.25 * 205) / 365)
+    assert math.isnan(a.loc[1990, "mean"])
+
+
+def test_lending_minus_deposit_spread_not_negative():
+    """The one-year lending rate is never below the one-year deposit rate at a year-end (separate sources);
+    in 1993-1994 both were 10.98%."""
+    from sd_model.data_finance import benchmark_deposit_rate_annual
+    lend = benchmark_lending_rate_annual("6m_to_1y", RAW)["year_end"]
+    dep = benchmark_deposit_rate_annual(RAW)["year_end"].reindex(lend.index)
+    spread = lend - dep
+    assert (spread >= -1e-12).all()
+    assert spread.loc[1993] == pytest.approx(0.0) and spread.loc[2015] == pytest.approx(2.85)
