@@ -158,32 +158,35 @@ def benchmark_lending_rate_annual(band: str = "6m_to_1y", data_dir: str | os.Pat
 
 
 RRR_FILE = "national_reserve_requirement_ratio.csv"
-RRR_LAST_KNOWN_YEAR_END = 2006  # changes after 2007-10-25 are in no source found (SOURCES.md)
+RRR_LAST_KNOWN_YEAR_END = 2014  # the 2015 changes after 2015-02-05 are in no source found (SOURCES.md)
 
 
 def load_reserve_requirement_ratio(data_dir: str | os.PathLike | None = None) -> pd.DataFrame:
-    """PBoC statutory required reserve ratio, one row per change, 1985 to 2007-10-25 (partial).
+    """PBoC statutory required reserve ratio, one row per change, 1985 to 2015-02-05 (partial).
 
     Returns
     -------
     pandas.DataFrame
         Columns ``effective_date`` (text as in the source: ``YYYY``, ``YYYY-MM`` or
-        ``YYYY-MM-DD``), ``year`` (int), ``precision`` (``"year"``, ``"month"`` or ``"day"``) and
-        ``ratio`` (percent of deposits).
+        ``YYYY-MM-DD``), ``year`` (int), ``precision`` (``"year"``, ``"month"`` or ``"day"``),
+        ``ratio`` (headline ratio; large institutions from 2008-09-25, percent of deposits) and
+        ``ratio_small`` (small and medium institutions; NaN where the sources give none).
     """
     path = resolve_data_dir(data_dir) / RRR_FILE
     records = []
-    for line, row in _rows(path, ("effective_date", "required_reserve_ratio_pct")):
+    for line, row in _rows(path, ("effective_date", "required_reserve_ratio_pct", "required_reserve_ratio_small_pct")):
         text = row["effective_date"]
         parts = text.split("-")
         if not (1 <= len(parts) <= 3 and all(p.isdigit() for p in parts)):
             raise DataError(f"{path}, line {line}: effective_date {text!r} is not YYYY, YYYY-MM or YYYY-MM-DD")
         year = _year(path, line, parts[0])
-        ratio = _number(path, line, "required_reserve_ratio_pct", row["required_reserve_ratio_pct"])
-        if not 0 <= ratio <= 100:
-            raise DataError(f"{path}, line {line}: ratio {ratio:g} is outside 0-100 percent")
-        records.append((text, year, ("year", "month", "day")[len(parts) - 1], ratio))
-    df = pd.DataFrame(records, columns=["effective_date", "year", "precision", "ratio"])
+        ratios = [np.nan if row[c] == "" else _number(path, line, c, row[c])
+                  for c in ("required_reserve_ratio_pct", "required_reserve_ratio_small_pct")]
+        if np.isnan(ratios[0]) or any(not 0 <= r <= 100 for r in ratios if not np.isnan(r)):
+            raise DataError(f"{path}, line {line}: required_reserve_ratio_pct must be given and every ratio "
+                            "must be within 0-100 percent")
+        records.append((text, year, ("year", "month", "day")[len(parts) - 1], *ratios))
+    df = pd.DataFrame(records, columns=["effective_date", "year", "precision", "ratio", "ratio_small"])
     if not df["year"].is_monotonic_increasing:
         raise DataError(f"{path}: rows are not in date order")
     df.attrs.update(source=RRR_FILE, units="percent of deposits")
@@ -191,10 +194,11 @@ def load_reserve_requirement_ratio(data_dir: str | os.PathLike | None = None) ->
 
 
 def reserve_requirement_ratio_year_end(data_dir: str | os.PathLike | None = None) -> pd.Series:
-    """Required reserve ratio in force on 31 December, 1985-2006 (percent of deposits).
+    """Headline required reserve ratio in force on 31 December, 1985-2014 (percent of deposits;
+    large institutions from 2008).
 
     The last change of each year is the one in force at its end; years without a change keep the
-    previous value. 2007 and later are not returned: changes after 2007-10-25 are missing.
+    previous value. 2015 is not returned: its changes after 2015-02-05 are missing.
     """
     rrr = load_reserve_requirement_ratio(data_dir)
     last = rrr.groupby("year")["ratio"].last()

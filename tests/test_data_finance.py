@@ -90,9 +90,10 @@ def test_lending_rates_bad_date(tmp_path):
 def test_reserve_ratio_year_end():
     from sd_model.data_finance import reserve_requirement_ratio_year_end
     s = reserve_requirement_ratio_year_end(RAW)
-    assert list(s.index) == list(range(1985, 2007))
+    assert list(s.index) == list(range(1985, 2015))
     assert s[1985] == 10 and s[1986] == 10 and s[1988] == 13 and s[1997] == 13
     assert s[1998] == 8 and s[2002] == 6 and s[2004] == 7.5 and s[2006] == 9
+    assert s[2007] == 14.5 and s[2008] == 15.5 and s[2009] == 15.5 and s[2011] == 21 and s[2014] == 20
 
 
 def test_reserve_ratio_bad_date(tmp_path):
@@ -101,6 +102,9 @@ def test_reserve_ratio_bad_date(tmp_path):
     (tmp_path / RRR_FILE).write_text(text, encoding="utf-8")
     with pytest.raises(DataError, match=rf"{RRR_FILE}, line 5: effective_date '1998/03/21'"):
         load_reserve_requirement_ratio(tmp_path)
+    rrr = load_reserve_requirement_ratio(RAW)
+    small = rrr.set_index("effective_date")["ratio_small"]
+    assert small["2008-12-05"] == 14 and small["2012-05-18"] == 16.5 and math.isnan(small["1987"])
 
 
 def test_deposit_rates():
