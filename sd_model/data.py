@@ -37,7 +37,7 @@ _ELSEWHERE = {
     "load_national_financing": "data_finance", "load_benchmark_lending_rates": "data_finance",
     "benchmark_lending_rate_annual": "data_finance", "load_reserve_requirement_ratio": "data_finance",
     "reserve_requirement_ratio_year_end": "data_finance", "load_benchmark_deposit_rates": "data_finance",
-    "benchmark_deposit_rate_annual": "data_finance",
+    "benchmark_deposit_rate_annual": "data_finance", "load_national_npl": "data_finance",
 }
 
 

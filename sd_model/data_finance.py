@@ -207,3 +207,33 @@ def reserve_requirement_ratio_year_end(data_dir: str | os.PathLike | None = None
     s.index.name = "year"
     s.attrs.update(source=RRR_FILE, units="percent of deposits")
     return s
+
+
+NPL_FILE = "national_npl_commercial_banks.csv"
+
+
+def load_national_npl(data_dir: str | os.PathLike | None = None) -> pd.DataFrame:
+    """Non-performing loans of commercial banks at year-end (CBRC five-category classification).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by year (2003-2015 with gaps: 2008, 2013 and 2014 not found): ``npl_ratio``
+        (percent of loans), ``npl_balance`` (billion yuan; NaN where not given), ``universe``
+        (2003: major commercial banks only) and ``derivation``. Large falls in 2005 and 2008 are
+        transfers of bad loans out of state banks, not recoveries (``data/raw/SOURCES.md``).
+    """
+    path = resolve_data_dir(data_dir) / NPL_FILE
+    records, seen = [], set()
+    for line, row in _rows(path, ("year", "npl_ratio_pct", "npl_balance_100m_yuan", "universe", "derivation")):
+        year = _year(path, line, row["year"])
+        if year in seen:
+            raise DataError(f"{path}, line {line}: duplicate year {year}")
+        seen.add(year)
+        ratio = _number(path, line, "npl_ratio_pct", row["npl_ratio_pct"])
+        balance = np.nan if row["npl_balance_100m_yuan"] == "" else \
+            _number(path, line, "npl_balance_100m_yuan", row["npl_balance_100m_yuan"]) / 10
+        records.append((year, ratio, balance, row["universe"], row["derivation"]))
+    df = pd.DataFrame(records, columns=["year", "npl_ratio", "npl_balance", "universe", "derivation"]).set_index("year")
+    df.attrs.update(source=NPL_FILE, units={"npl_ratio": "percent of loans", "npl_balance": "billion yuan"})
+    return df

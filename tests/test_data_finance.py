@@ -129,3 +129,15 @@ def test_lending_minus_deposit_spread_not_negative():
     spread = lend - dep
     assert (spread >= -1e-12).all()
     assert spread.loc[1993] == pytest.approx(0.0) and spread.loc[2015] == pytest.approx(2.85)
+
+
+def test_npl():
+    from sd_model.data_finance import load_national_npl
+    n = load_national_npl(RAW)
+    assert list(n.index) == [2003, 2004, 2005, 2006, 2007, 2009, 2010, 2011, 2012, 2015]
+    assert n.loc[2015, "npl_ratio"] == pytest.approx(1.67) and n.loc[2015, "npl_balance"] == pytest.approx(1274.4)
+    # derived rows equal the arithmetic written in the file (end-2006 + declines during 2006)
+    assert n.loc[2005, "npl_ratio"] == pytest.approx(7.1 + 1.5)
+    assert n.loc[2005, "npl_balance"] == pytest.approx((12549.2 + 713.1) / 10)
+    assert math.isnan(n.loc[2012, "npl_balance"])
+    assert n.loc[2003, "universe"].startswith("major")
