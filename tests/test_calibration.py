@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import textwrap
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -445,10 +446,12 @@ def test_worker_that_cannot_load_the_model_gives_a_clear_error(monkeypatch):
         raise EngineError("model.mdl changed since the calibration was set up")
 
     monkeypatch.setattr(evaluate, "compile_runner", broken)
-    monkeypatch.setattr(evaluate, "_WORKER", {})
-    evaluate._init_worker(object(), parent=__import__("os").getppid())  # the watchdog thread keeps sleeping
+    evaluate._worker_runner.cache_clear()
+    problem = SimpleNamespace(model_path="model.mdl", model_sha256="0", engine="simlin", outputs=("GDP",),
+                              final_time=1990.0)
     with pytest.raises(EngineError, match="could not load the model: model.mdl changed"):
-        evaluate._work(np.zeros((1, 2)))
+        evaluate._work(problem, np.zeros((1, 2)))
+    evaluate._worker_runner.cache_clear()
 
 
 @pytest.mark.slow

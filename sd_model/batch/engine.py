@@ -177,6 +177,7 @@ class BatchEngine(Engine):
     """The batch engine behind the :class:`sd_model.engines.Engine` interface."""
 
     name = "batch"
+    compile_before_fork = True
 
     def __init__(self, mdl_path: str | Path) -> None:
         super().__init__(mdl_path)

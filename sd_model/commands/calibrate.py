@@ -7,7 +7,7 @@ import click
 
 from ..calibration import calibrate
 from ..calibration.config import METHODS, UNCERTAINTY
-from ..calibration.evaluate import default_workers
+from ..executor import default_workers
 from .options import engine_option, model_option
 
 DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "experiments" / "calibration" / "default.toml"
