@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sd_model.io import atomic_write_bytes  # noqa: E402
+from sd_model.files import atomic_write_bytes  # noqa: E402
 from sd_model.mdl import ModelInfo, normalize_name, read_model_info  # noqa: E402
 
 MODEL = ROOT / "vensim" / "regional_finance_economy.mdl"

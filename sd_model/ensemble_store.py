@@ -17,7 +17,7 @@ import numpy as np
 import xarray as xr
 
 from .errors import SDModelError
-from .io import atomic_write_json, atomic_write_netcdf
+from .files import atomic_write_json, atomic_write_netcdf
 
 __all__ = ["ChunkStore", "fingerprint"]
 

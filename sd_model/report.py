@@ -14,7 +14,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import xarray as xr
 
-from .experiments import effects
+from .indicators import effects
 from .plotting import STANDARD_PLOTS, figure_png
 
 #: Indicators shown in the report's tables (the CSV files hold them all).

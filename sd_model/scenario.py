@@ -32,7 +32,7 @@ from types import MappingProxyType
 from typing import Any
 
 from .errors import ScenarioError, close_matches
-from .io import read_toml
+from .files import read_toml
 from .parameters import ParamValue, merge_params
 from .runspec import RunSpec, build_spec
 

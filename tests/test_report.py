@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from sd_model.experiments import indicator_table
+from sd_model.indicators import indicator_table
 from sd_model.report import build_report, findings, plot_fans
 
 TIMES = np.arange(2000.0, 2061.0)

@@ -18,7 +18,7 @@ import pandas as pd
 import xarray as xr
 
 from ..data import load_observations
-from ..io import atomic_dir, atomic_write_json, atomic_write_text
+from ..files import atomic_dir, atomic_write_json, atomic_write_text
 from ..manifest import build_manifest
 from ..mdl import read_model_info
 from ..run import DEFAULT_MODEL

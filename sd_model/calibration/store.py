@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..io import atomic_write_json
+from ..files import atomic_write_json
 from .config import CalibrationError
 
 _FORMAT = 1

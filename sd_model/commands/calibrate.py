@@ -8,9 +8,10 @@ import click
 from ..calibration import calibrate
 from ..calibration.config import METHODS, UNCERTAINTY
 from ..executor import default_workers
+from ..resources import EXPERIMENTS_DIR
 from .options import engine_option, model_option
 
-DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "experiments" / "calibration" / "default.toml"
+DEFAULT_CONFIG = EXPERIMENTS_DIR / "calibration" / "default.toml"
 
 
 @click.command("calibrate", short_help="Fit parameters to 1978-2015 data; fit report and 95% bounds.")

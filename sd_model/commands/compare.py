@@ -11,9 +11,11 @@ from ..draws import (check_parameter_sets, draws_from_calibration, draws_from_ra
                      read_calibration_correlation, read_calibration_estimates)
 from ..engines import DEFAULT_ENSEMBLE_ENGINE
 from ..errors import SDModelError
-from ..experiments import (EXPERIMENTS_DIR, beat_shares, drop_failed, ensemble_table, indicator_table,
-                           prepare_scenarios, run_ensembles, run_scenarios)
-from ..io import atomic_dir, atomic_write_json, atomic_write_text, write_results
+from ..experiments import drop_failed, prepare_scenarios, run_ensembles, run_scenarios
+from ..indicators import beat_shares, ensemble_table, indicator_table
+from ..resources import EXPERIMENTS_DIR
+from ..files import atomic_dir, atomic_write_json, atomic_write_text
+from ..results import write_results
 from ..manifest import build_manifest
 from ..report import build_report, findings
 from ..run import load_engine

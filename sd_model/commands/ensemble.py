@@ -15,7 +15,7 @@ import xarray as xr
 from ..engines import DEFAULT_ENSEMBLE_ENGINE
 from ..ensemble import EnsembleWarning, run_ensemble
 from ..errors import SDModelError
-from ..io import atomic_write_bytes, atomic_write_json, atomic_write_netcdf, atomic_write_text
+from ..files import atomic_write_bytes, atomic_write_json, atomic_write_netcdf, atomic_write_text
 from ..manifest import build_manifest
 from ..mdl import read_model_info
 from ..sampling import METHODS, load_ranges, sample_parameters

@@ -5,7 +5,9 @@ from pathlib import Path
 
 import click
 
-from ..io import FORMATS, atomic_dir, atomic_write_json, max_relative_difference, read_results, tidy, write_results
+from ..files import atomic_dir, atomic_write_json
+
+from ..results import FORMATS, max_relative_difference, read_results, tidy, write_results
 from ..manifest import build_manifest, load_manifest, scenario_from_manifest
 from ..plotting import standard_plots
 from ..run import load_engine, run

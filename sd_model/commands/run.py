@@ -5,7 +5,9 @@ from pathlib import Path
 
 import click
 
-from ..io import FORMATS, atomic_dir, atomic_write_json, write_results
+from ..files import atomic_dir, atomic_write_json
+
+from ..results import FORMATS, write_results
 from ..manifest import build_manifest
 from ..plotting import standard_plots
 from ..run import load_engine, run

@@ -11,8 +11,9 @@ import pandas as pd
 from ..draws import check_parameter_sets, ranges_from_calibration, read_calibration_estimates
 from ..engines import DEFAULT_ENSEMBLE_ENGINE
 from ..errors import SDModelError
-from ..experiments import EXPERIMENTS_DIR, check_lever_starts, resolve_scenario_path, store_key
-from ..io import atomic_dir, atomic_write_bytes, atomic_write_json, atomic_write_text
+from ..experiments import check_lever_starts, resolve_scenario_path, store_key
+from ..resources import EXPERIMENTS_DIR
+from ..files import atomic_dir, atomic_write_bytes, atomic_write_json, atomic_write_text
 from ..manifest import build_manifest
 from ..mdl import read_model_info
 from ..plotting import figure_png

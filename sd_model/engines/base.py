@@ -17,7 +17,7 @@ import xarray as xr
 
 from ..errors import EngineError
 from ..mdl import ModelInfo, Variable, read_model_info
-from ..parameters import Parameter, cells, merge_params
+from ..parameters import Parameter, merge_params
 from ..runspec import RunSpec, Times, build_spec
 
 Params = Mapping[str, "float | Mapping[str, float]"]
