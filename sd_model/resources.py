@@ -14,7 +14,7 @@ __all__ = ["resource", "DEFAULT_MODEL", "EXPERIMENTS_DIR", "RAW_DATA_DIR"]
 
 def resource(*parts: str) -> Path:
     """Path of a shipped file or folder, e.g. ``resource("experiments", "balanced.toml")``."""
-    return Path(str(files("sd_model").joinpath("_data", *parts)))
+    return Path(str(files("sd_model").joinpath("_data", *parts))).resolve()
 
 
 #: The Vensim model.

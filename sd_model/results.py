@@ -17,12 +17,16 @@ _SUFFIX = {"csv": ".csv", "parquet": ".parquet", "netcdf": ".nc"}
 
 
 def tidy(ds: xr.Dataset) -> pd.DataFrame:
-    """Long table of a results Dataset: columns variable, time, Region, Dest, value.
+    """Long table of a results Dataset: columns [member,] variable, time, Region, Dest, value.
 
-    Region and Dest are empty strings for variables without those dimensions.
+    Region and Dest are empty strings for variables without those dimensions; ``member``
+    appears for ensembles. Variables without a time dimension (an ensemble's ``failed`` and
+    ``message``) are left out.
     """
     frames = []
     for name, da in ds.data_vars.items():
+        if "time" not in da.dims:
+            continue
         df = da.to_dataframe(name="value").reset_index()
         df.insert(0, "variable", name)
         frames.append(df)
@@ -31,7 +35,8 @@ def tidy(ds: xr.Dataset) -> pd.DataFrame:
         if col not in out:
             out[col] = ""
         out[col] = out[col].fillna("").astype(str)
-    return out[["variable", "time", "Region", "Dest", "value"]]
+    lead = ["member"] if "member" in ds.dims else []
+    return out[[*lead, "variable", "time", "Region", "Dest", "value"]]
 
 
 def write_results(ds: xr.Dataset, folder: str | Path, fmt: str = "csv", stem: str = "results") -> Path:
