@@ -165,6 +165,7 @@ def apply(text: str, info: ModelInfo, cells: dict[str, dict[str, float]]) -> tup
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Rewrite the model's constants from a calibration overlay; return the exit status."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("overlay", type=Path, help="calibrated.toml written by sd-model calibrate")
     parser.add_argument("--model", type=Path, default=MODEL, help="Vensim model to rewrite")

@@ -33,6 +33,7 @@ def expected_lines() -> dict[str, str]:
 
 
 def main(argv: list[str]) -> int:
+    """Rewrite the model's initial values from the data; return the exit status."""
     text = MODEL.read_text(encoding="utf-8")
     new = text
     for name, line in expected_lines().items():

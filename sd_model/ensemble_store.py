@@ -56,7 +56,7 @@ class ChunkStore:
         self.chunk_size = int(meta["chunk_size"])
 
     @classmethod
-    def open(cls, folder: Path, prints: dict[str, Any], chunk_size: int, members: int) -> "ChunkStore":
+    def open(cls, folder: Path, prints: dict[str, Any], chunk_size: int, members: int) -> ChunkStore:
         """Open (resume) or create the store at ``folder`` for the ensemble ``prints`` describes.
 
         Raises

@@ -98,7 +98,7 @@ def _effective(scenario: Scenario, info: Any, name: str) -> dict[str, float]:
     if isinstance(value, Mapping):
         merged = {**value, **(over or {})} if not isinstance(over, (int, float)) else dict.fromkeys(value, over)
         return {k: float(v) for k, v in merged.items()}
-    return {"": float(value if over is None else over)}
+    return {"": float(value if over is None else over)}  # type: ignore[arg-type]
 
 
 def prepare_scenarios(paths: Sequence[str | Path], info: Any, until: float | None = None) -> list[Scenario]:
@@ -191,7 +191,8 @@ def run_ensembles(scenarios: Sequence[Scenario], parameter_sets: pd.DataFrame,
         store = None
         if store_root is not None:
             store = Path(store_root) / f"{sc.name}-{store_key(sc, parameter_sets, outputs, model_sha)}"
-        out[sc.name] = run_ensemble(sc, parameter_sets, list(outputs), engine=engine, model=model,
+        out[sc.name] = run_ensemble(sc, parameter_sets, list(outputs), engine=engine,
+                                    model=None if model is None else Path(model),
                                     store=store, workers=workers, scheduler=scheduler, progress=progress)
     return out
 

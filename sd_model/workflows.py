@@ -138,14 +138,16 @@ def compare(scenarios: Sequence[str | Path], out: Path, *, until: float | None =
         if dropped:
             notes.append(f"{dropped} of {samples} draws failed in at least one scenario and were left out")
         ens_tab, beats = ensemble_table(ensembles), beat_shares(ensembles)
-    sentences, ftable = findings(runs, ensembles)
+    roles = {s.name: s.role for s in scs}
+    sentences, ftable = findings(runs, ensembles, roles)
     meta = {"model": f"{eng.info.path} (sha256 {eng.info.sha256[:12]})",
             "engine": engine + (f" (single runs), {ensemble_engine} (sampled runs)" if samples else ""),
             "span": f"{eng.info.initial_time:g}-{float(next(iter(runs.values()))['time'][-1]):g}",
             "draws": f"{samples} per scenario, seed {seed}, {source}" if samples else source}
     doc = build_report(runs, table, sentences, descriptions={s.name: s.description for s in scs}, meta=meta,
                        ensembles=ensembles, ensemble_tab=ens_tab, beats=beats,
-                       effects_table=ftable if ensembles is not None else None)
+                       effects_table=ftable if ensembles is not None else None,
+                       reference=next((n for n, r in roles.items() if r == "baseline"), None))
     with atomic_dir(out) as tmp:
         atomic_write_text(tmp / "report.html", doc)
         atomic_write_text(tmp / "indicators.csv", table.to_csv(index=False))

@@ -314,7 +314,7 @@ def test_cli_calibrate_on_real_data(tmp_path):
 
     text = """\
     name = "tiny"
-    base = "%s"
+    base = "{}"
     [span]
     start = 1978
     end = 2015
@@ -322,8 +322,8 @@ def test_cli_calibrate_on_real_data(tmp_path):
     starts = 1
     max_nfev = 20
     [parameters]
-    "Regional Fertility Factor[Northeast]" = { lower = 0.3, upper = 2 }
-    "Base Migration Rate" = { lower = 0, upper = 0.05 }
+    "Regional Fertility Factor[Northeast]" = {{ lower = 0.3, upper = 2 }}
+    "Base Migration Rate" = {{ lower = 0, upper = 0.05 }}
     [[series]]
     name = "population"
     model = "Population"
@@ -339,7 +339,7 @@ def test_cli_calibrate_on_real_data(tmp_path):
     normalise = "error"
     error = 0.01
     years = [2003, 2015]
-    """ % (DEFAULT_MODEL.parent.parent / "experiments" / "historical.toml").as_posix()
+    """.format((DEFAULT_MODEL.parent.parent / "experiments" / "historical.toml").as_posix())
     config = write(tmp_path, text)
     out = tmp_path / "out"
     result = CliRunner().invoke(main, ["calibrate", "--config", str(config), "--out", str(out), "--quiet",

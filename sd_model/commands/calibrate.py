@@ -37,7 +37,7 @@ DEFAULT_CONFIG = EXPERIMENTS_DIR / "calibration" / "default.toml"
 @model_option
 def calibrate_command(config, until, method, resume, out, workers, seed, starts, uncertainty, quiet, engine,
                       model):
-    """Estimate model parameters against the historical data of a calibration file.
+    r"""Estimate model parameters against the historical data of a calibration file.
 
     Writes to OUT: calibrated.toml (a scenario overlay for `sd-model run --scenario`),
     fit_report.md, fit_statistics.csv, parameters.csv (estimates, 95% bounds, flags),

@@ -28,12 +28,13 @@ from .options import engine_option, model_option, quiet_option, seed_option
 @click.option("--scheduler", default=None, help="Dask scheduler address (default: local cores).")
 @click.option("--workers", type=click.IntRange(min=1), default=None, help="Local worker processes (default: all).")
 @quiet_option
-@engine_option(DEFAULT_ENSEMBLE_ENGINE, "--ensemble-engine", "Engine of the sampled runs (--engine runs the single runs)")
+@engine_option(DEFAULT_ENSEMBLE_ENGINE, "--ensemble-engine",
+               "Engine of the sampled runs (--engine runs the single runs)")
 @engine_option()
 @model_option
 def compare_command(scenarios, until, out, samples, seed, ranges, calibration, fmt, scheduler, workers,
                     quiet, ensemble_engine, engine, model):
-    """Run SCENARIO... (files, or names in experiments/) and write a comparison report.
+    r"""Run SCENARIO... (files, or names in experiments/) and write a comparison report.
 
     Writes OUT/report.html (plots, findings, tables), indicators.csv (key indicators at
     2025/2035/2050/2060/2100 and the difference from the first scenario), findings.csv,

@@ -40,7 +40,7 @@ DEFAULT_OUTPUTS = ("National GDP", "GDP per Capita", "Theil Index", "Loan Share"
 @model_option
 def ensemble_command(samples, ranges_file, scenario_file, seed, method, outputs, until, engine, workers, scheduler,
                      out, fmt, resume, quiet, model):
-    """Run the model once per sampled parameter set (an ensemble).
+    r"""Run the model once per sampled parameter set (an ensemble).
 
     Samples SAMPLES parameter sets from the ranges file (reproducibly from --seed), lays each
     over the scenario and runs them all on every local core, or on a Dask cluster with

@@ -22,7 +22,7 @@ from .options import engine_option, model_option
 @engine_option()
 @model_option
 def run_command(scenarios, until, out, fmt, no_plots, engine, model):
-    """Run the model for one or more scenarios.
+    r"""Run the model for one or more scenarios.
 
     Writes, per scenario, OUT/<name>/results.<fmt>, manifest.json (model hash,
     parameters, scenario, versions) and plots/*.png (GDP per capita, shares, disparity,

@@ -35,7 +35,7 @@ from .options import engine_option, model_option, quiet_option, seed_option
 @model_option
 def sensitivity_command(method, ranges, calibration, outcomes, samples, seed, scenario, out, scheduler, workers,
                         quiet, engine, model):
-    """Global sensitivity of chosen outcomes to the declared parameter ranges (SALib).
+    r"""Global sensitivity of chosen outcomes to the declared parameter ranges (SALib).
 
     Writes OUT/sensitivity.csv (outcome, parameter, index, value, conf, rank),
     ranking.png, design.csv (every parameter set with its outcomes) and manifest.json.
