@@ -23,8 +23,10 @@ COMMANDS = [run_command, rerun_command, info_command, check_command, compare_com
 @click.group(cls=SDGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="sd-model")
 def main() -> None:
-    """sd-model: finance and growth across China's four macro-regions (East, Central, West,
-    Northeast), a Vensim system-dynamics model run with Simlin (fast) or PySD (reference).
+    """sd-model: finance and growth across China's four macro-regions.
+
+    East, Central, West and Northeast: a Vensim system-dynamics model run with Simlin (fast)
+    or PySD (reference).
 
     Start with `sd-model info` (parameters and levers) and `sd-model run --help`.
     """

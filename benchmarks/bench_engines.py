@@ -127,7 +127,8 @@ def main() -> None:
         shown = f"{sec:.3f} s" if sec >= 1 else f"{sec * 1e3:.3f} ms"
         print(f"| {label:<52} | {shown:>13} | {ratio:>10} | {note} |")
     if args.json:
-        args.json.write_text(json.dumps({"rows": rows, "workers": workers, "load": [load_start, load]}, indent=2) + "\n", encoding="utf-8")
+        record = {"rows": rows, "workers": workers, "load": [load_start, load]}
+        args.json.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":

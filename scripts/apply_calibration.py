@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sd_model.io import atomic_write_bytes  # noqa: E402
+from sd_model.files import atomic_write_bytes  # noqa: E402
 from sd_model.mdl import ModelInfo, normalize_name, read_model_info  # noqa: E402
 
 MODEL = ROOT / "vensim" / "regional_finance_economy.mdl"
@@ -165,6 +165,7 @@ def apply(text: str, info: ModelInfo, cells: dict[str, dict[str, float]]) -> tup
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Rewrite the model's constants from a calibration overlay; return the exit status."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("overlay", type=Path, help="calibrated.toml written by sd-model calibrate")
     parser.add_argument("--model", type=Path, default=MODEL, help="Vensim model to rewrite")

@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from sd_model.data import REGIONS, initial_values  # noqa: E402
-from sd_model.io import atomic_write_text  # noqa: E402
+from sd_model.files import atomic_write_text  # noqa: E402
 
 MODEL = ROOT / "vensim" / "regional_finance_economy.mdl"
 CONSTANTS = {"Initial Capital": ("capital", 1), "Initial Population": ("population", 2),
@@ -33,6 +33,7 @@ def expected_lines() -> dict[str, str]:
 
 
 def main(argv: list[str]) -> int:
+    """Rewrite the model's initial values from the data; return the exit status."""
     text = MODEL.read_text(encoding="utf-8")
     new = text
     for name, line in expected_lines().items():

@@ -17,13 +17,9 @@ chunk is written to its own file at once, so an interrupted ensemble resumes whe
 from __future__ import annotations
 
 import math
-import os
 import sys
 import warnings
-from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
-import threading
-from multiprocessing import get_all_start_methods, get_context
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +31,7 @@ from .engines import DEFAULT_ENSEMBLE_ENGINE, engine_class
 from .ensemble_store import ChunkStore, fingerprint
 from .ensemble_worker import ChunkResult, Job, run_chunk, runner_of
 from .errors import EngineError, ScenarioError, SDModelError
+from .executor import Executor
 from .mdl import ModelInfo, read_model_info
 from .parameters import Parameter, outside, range_text
 from .scenario import Scenario
@@ -110,67 +107,6 @@ def _chunk_dataset(info: ModelInfo, names: Sequence[str], times: np.ndarray, mem
     return xr.Dataset(data_vars, coords=coords)
 
 
-def _default_workers() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        return os.cpu_count() or 1
-
-
-def _execute_local(job: Job, tasks: list[tuple[int, np.ndarray]], workers: int,
-                   done: Callable[[ChunkResult], None], started: Callable[[], None]) -> None:
-    if workers <= 1 or len(tasks) <= 1:
-        started()
-        for index, values in tasks:
-            done(run_chunk(job, index, values))
-        return
-    # fork (no re-import, no __main__ guard needed) while this process has no other thread;
-    # otherwise spawn, since forking a threaded process can deadlock.
-    method = "fork" if "fork" in get_all_start_methods() and threading.active_count() == 1 else "spawn"
-    if method == "fork" and job.engine == "batch":  # compile once here; the forked workers inherit it
-        runner_of(job)
-    pool = ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=get_context(method))
-    try:
-        futures = [pool.submit(run_chunk, job, index, values) for index, values in tasks]
-        started()
-        for fut in as_completed(futures):
-            done(fut.result())
-    except BaseException:
-        pool.shutdown(wait=False, cancel_futures=True)
-        raise
-    pool.shutdown(wait=True)
-
-
-def _execute_dask(job: Job, tasks: list[tuple[int, np.ndarray]], scheduler: Any,
-                  done: Callable[[ChunkResult], None]) -> None:
-    try:
-        from distributed import Client, as_completed as dask_completed
-    except ImportError as exc:  # pragma: no cover - dask[distributed] is a dependency
-        raise SDModelError(f"a Dask scheduler was given but dask.distributed is not available ({exc})") from None
-    own = isinstance(scheduler, str)
-    if own:
-        try:
-            import dask
-
-            timeout = dask.config.get("distributed.comm.timeouts.connect")  # 30s unless configured
-            client = Client(scheduler, timeout=timeout, set_as_default=False)
-        except (OSError, TimeoutError) as exc:
-            raise SDModelError(f"cannot reach the Dask scheduler at {scheduler!r} ({exc}); start one with "
-                               "'dask scheduler' and 'dask worker ADDRESS', or omit --scheduler") from None
-    elif isinstance(scheduler, Client):
-        client = scheduler
-    else:
-        raise SDModelError(f"scheduler must be an address such as 'tcp://127.0.0.1:8786' or a "
-                           f"dask.distributed.Client, got {type(scheduler).__name__}")
-    try:
-        futures = [client.submit(run_chunk, job, index, values, pure=False) for index, values in tasks]
-        for fut in dask_completed(futures, loop=client.loop):
-            done(fut.result())
-    finally:
-        if own:
-            client.close()
-
-
 def run_ensemble(scenario: Scenario, parameter_sets: pd.DataFrame, outputs: Sequence[str], *,
                  engine: str = DEFAULT_ENSEMBLE_ENGINE, model: Path | None = None, until: float | None = None,
                  store: Path | None = None, workers: int | None = None, scheduler: Any = None,
@@ -232,7 +168,7 @@ def run_ensemble(scenario: Scenario, parameter_sets: pd.DataFrame, outputs: Sequ
     EnsembleWarning
         If some members failed (their values are NaN or non-finite and ``failed`` is True).
     """
-    engine_class(engine)  # an unknown engine fails here, before anything runs
+    engine_type = engine_class(engine)  # an unknown engine fails here, before anything runs
     from .run import DEFAULT_MODEL
 
     path = Path(model) if model is not None else DEFAULT_MODEL
@@ -242,9 +178,7 @@ def run_ensemble(scenario: Scenario, parameter_sets: pd.DataFrame, outputs: Sequ
     columns, values, members = _check_parameter_sets(info, parameter_sets)
     times = spec.times.coords()
     n = len(members)
-    workers = _default_workers() if workers is None else int(workers)
-    if workers < 1:
-        raise SDModelError(f"workers must be at least 1, got {workers}")
+    workers = Executor(workers).workers  # checked before anything runs
     job = Job(engine, str(path.resolve()), spec, tuple(columns), len(times))
     if chunk_size is None:
         chunk_size = max(1, min(_MAX_CHUNK.get(engine, 100), math.ceil(n / workers)))
@@ -263,29 +197,17 @@ def run_ensemble(scenario: Scenario, parameter_sets: pd.DataFrame, outputs: Sequ
         monitor_interval = 0
 
     done_runs = sum(b - a for k, (a, b) in enumerate(bounds) if k in results)
-    bars: list[Any] = []
-
-    def started() -> None:  # the bar's monitor thread starts only after any fork
-        bars.append(_Bar(total=n, initial=done_runs, unit="run", desc=f"ensemble ({engine})",
-                         file=sys.stderr, disable=not progress, dynamic_ncols=True))
-
-    def finished(res: ChunkResult) -> None:
-        a, b = bounds[res.index]
-        ds = _chunk_dataset(info, names, times, members[a:b], res)
-        if chunks_store is not None:
-            chunks_store.write(res.index, ds)
-        results[res.index] = ds
-        bars[0].update(b - a)
-
-    try:
-        if tasks and scheduler is not None:
-            started()
-            _execute_dask(job, tasks, scheduler, finished)
-        elif tasks:
-            _execute_local(job, tasks, workers, finished, started)
-    finally:
-        for bar in bars:
-            bar.close()
+    executor = Executor(min(workers, max(1, len(tasks))), scheduler if tasks else None,
+                        prepare=(lambda: runner_of(job)) if engine_type.compile_before_fork else None)
+    with executor, _Bar(total=n, initial=done_runs, unit="run", desc=f"ensemble ({engine})", file=sys.stderr,
+                        disable=not progress, dynamic_ncols=True) as bar:
+        for res in executor.as_completed([(run_chunk, job, k, v) for k, v in tasks]):
+            a, b = bounds[res.index]
+            ds = _chunk_dataset(info, names, times, members[a:b], res)
+            if chunks_store is not None:
+                chunks_store.write(res.index, ds)
+            results[res.index] = ds
+            bar.update(b - a)
     out = xr.concat([results[k] for k in range(len(bounds))], dim="member", data_vars="all",
                     coords="minimal", compat="override", join="override")
     n_failed = int(out["failed"].sum())

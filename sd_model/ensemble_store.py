@@ -17,7 +17,7 @@ import numpy as np
 import xarray as xr
 
 from .errors import SDModelError
-from .io import atomic_write_json, atomic_write_netcdf
+from .files import atomic_write_json, atomic_write_netcdf
 
 __all__ = ["ChunkStore", "fingerprint"]
 
@@ -56,7 +56,7 @@ class ChunkStore:
         self.chunk_size = int(meta["chunk_size"])
 
     @classmethod
-    def open(cls, folder: Path, prints: dict[str, Any], chunk_size: int, members: int) -> "ChunkStore":
+    def open(cls, folder: Path, prints: dict[str, Any], chunk_size: int, members: int) -> ChunkStore:
         """Open (resume) or create the store at ``folder`` for the ensemble ``prints`` describes.
 
         Raises

@@ -6,12 +6,13 @@ parameter draws: common random numbers), key-indicator tables at chosen years wi
 difference from a reference scenario, effects of one scenario against another with bands,
 and pairwise "share of draws in which A beats B".
 
->>> from sd_model.experiments import prepare_scenarios, run_scenarios, indicator_table
+>>> from sd_model.experiments import prepare_scenarios, run_scenarios
+>>> from sd_model.indicators import indicator_table
 >>> scs = prepare_scenarios(["experiments/historical.toml", "experiments/unbalanced.toml"],
 ...                         engine.info)                                  # doctest: +SKIP
 >>> indicator_table(run_scenarios(scs, engine)).head()                   # doctest: +SKIP
 
-The tables and comparisons are defined in :mod:`sd_model.indicators` and importable from here.
+The tables and comparisons are in :mod:`sd_model.indicators`.
 """
 from __future__ import annotations
 
@@ -27,20 +28,15 @@ import pandas as pd
 import xarray as xr
 
 from .errors import ScenarioError, SDModelError
-from .indicators import (INDICATORS, TABLE_YEARS, _QUANTILES, _paired, beat_shares, effects, ensemble_table,
-                         indicator_table, indicator_values)
-from .run import DEFAULT_MODEL, run_scenario
+from .indicators import (INDICATORS)
+from .resources import EXPERIMENTS_DIR
+from .run import run_scenario
 from .scenario import Scenario, lever_names, load_scenario, validate
-
-# Defined in .indicators; still importable from here, where they were before the split.
-_REEXPORTED = (TABLE_YEARS, _QUANTILES, indicator_values, indicator_table, _paired, ensemble_table, beat_shares,
-               effects)
 
 #: Outputs an ensemble saves: the key indicators, :data:`sd_model.indicators.INDICATORS` (all that the
 #: report's fan charts need).
 ENSEMBLE_OUTPUTS = tuple(INDICATORS)
 
-EXPERIMENTS_DIR = DEFAULT_MODEL.parent.parent / "experiments"
 
 
 # ---------------------------------------------------------------- scenarios
@@ -102,7 +98,7 @@ def _effective(scenario: Scenario, info: Any, name: str) -> dict[str, float]:
     if isinstance(value, Mapping):
         merged = {**value, **(over or {})} if not isinstance(over, (int, float)) else dict.fromkeys(value, over)
         return {k: float(v) for k, v in merged.items()}
-    return {"": float(value if over is None else over)}
+    return {"": float(value if over is None else over)}  # type: ignore[arg-type]
 
 
 def prepare_scenarios(paths: Sequence[str | Path], info: Any, until: float | None = None) -> list[Scenario]:
@@ -195,7 +191,8 @@ def run_ensembles(scenarios: Sequence[Scenario], parameter_sets: pd.DataFrame,
         store = None
         if store_root is not None:
             store = Path(store_root) / f"{sc.name}-{store_key(sc, parameter_sets, outputs, model_sha)}"
-        out[sc.name] = run_ensemble(sc, parameter_sets, list(outputs), engine=engine, model=model,
+        out[sc.name] = run_ensemble(sc, parameter_sets, list(outputs), engine=engine,
+                                    model=None if model is None else Path(model),
                                     store=store, workers=workers, scheduler=scheduler, progress=progress)
     return out
 

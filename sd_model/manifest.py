@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import platform
 import sys
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from importlib import metadata
 from typing import Any
 
@@ -48,7 +48,7 @@ def build_manifest(info: Any, scenario: Any, engine: str, *, seed: int | None = 
             value = {**value, **over} if isinstance(value, dict) else over
         effective[name] = dict(value) if isinstance(value, dict) else value
     return {
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "command": " ".join(sys.argv),
         "model": {"path": str(info.path), "sha256": info.sha256},
         "engine": engine,

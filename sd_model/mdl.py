@@ -1,4 +1,4 @@
-"""Read metadata from a Vensim ``.mdl`` file without translating it.
+r"""Read metadata from a Vensim ``.mdl`` file without translating it.
 
 A small parser of our own (no PySD import): it splits the equation section into
 ``equation ~ units ~ comment |`` blocks and records, for every variable, its subscript

@@ -220,7 +220,7 @@ def resolve_params(info: ModelInfo, params: Mapping[str, Any] | None, where: str
     for raw, value in (params or {}).items():
         var = constant(info, raw, where)
 
-        def check(v: Any, label: str) -> float:
+        def check(v: Any, label: str, var: Variable = var) -> float:
             number = check_number(label, v, where)
             if check_range and outside(var, number):
                 raise ScenarioError(f"{_loc(where)}{label} = {number:g} is outside the range the model declares, "

@@ -14,7 +14,7 @@ matplotlib.use("Agg")  # plots are files; no screen is needed
 import matplotlib.pyplot as plt  # noqa: E402
 import xarray as xr  # noqa: E402
 
-from .io import atomic_write_bytes  # noqa: E402
+from .files import atomic_write_bytes  # noqa: E402
 
 REGION_COLOURS = {"East": "#1b6ca8", "Central": "#e08e0b", "West": "#2a9d5c", "Northeast": "#b8336a"}
 _STYLES = ("-", "--", ":", "-.")

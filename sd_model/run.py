@@ -15,10 +15,10 @@ import xarray as xr
 
 from .engines import DEFAULT_ENGINE, Engine, get_engine
 from .errors import ModelFileError
+from .resources import DEFAULT_MODEL
 from .runspec import RunSpec
 from .scenario import Scenario
 
-DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "vensim" / "regional_finance_economy.mdl"
 
 #: Variables that summarise a run (used by plots, reports and the integration-error check).
 KEY_INDICATORS = (

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import ScenarioError, SDModelError
-from .io import read_toml
+from .files import read_toml
 from .mdl import ModelInfo, read_model_info
 from .parameters import Parameter, outside, range_text
 

@@ -4,6 +4,7 @@ A scenario file looks like::
 
     name = "balanced"
     description = "The balanced strategy as it happened."
+    role = "baseline"                     # optional: "baseline" or "counterfactual", for the report
     inherits = "historical.toml"          # optional; path relative to this file
 
     [time]
@@ -32,12 +33,15 @@ from types import MappingProxyType
 from typing import Any
 
 from .errors import ScenarioError, close_matches
-from .io import read_toml
+from .files import read_toml
 from .parameters import ParamValue, merge_params
 from .runspec import RunSpec, build_spec
 
 _LEVER_KEYS = {"start": "Start Year", "end": "End Year", "intensity": "Intensity"}
-_TOP_KEYS = {"name", "description", "inherits", "time", "params", "levers"}
+_TOP_KEYS = {"name", "description", "role", "inherits", "time", "params", "levers"}
+#: Roles a scenario may declare for the report's narrative (not inherited): the baseline
+#: other scenarios are measured against, and the counterfactual history it is compared with.
+ROLES = ("baseline", "counterfactual")
 _TIME_KEYS = {"final_time", "time_step"}
 #: Smallest time step accepted (Year): 1/1024 already means ~125,000 Euler steps to 2100.
 MIN_TIME_STEP = 1 / 1024
@@ -55,6 +59,7 @@ class Scenario:
     final_time, time_step : float or None (Year); None keeps the model's value.
     source : path of the TOML file it came from, if any.
     lineage : names of the files it inherits from, nearest first.
+    role : "baseline", "counterfactual" (see :data:`ROLES`) or "" (a strategy to compare); not inherited.
     """
 
     name: str = "default"
@@ -64,11 +69,12 @@ class Scenario:
     time_step: float | None = None
     source: str | None = None
     lineage: tuple[str, ...] = ()
+    role: str = ""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "params", MappingProxyType(_freeze(self.params)))
 
-    def with_params(self, params: Mapping[str, ParamValue], **changes: Any) -> "Scenario":
+    def with_params(self, params: Mapping[str, ParamValue], **changes: Any) -> Scenario:
         """Return a copy with ``params`` laid over this scenario's (per element for arrays)."""
         return replace(self, params=merge_params(self.params, params), **changes)
 
@@ -110,7 +116,8 @@ class Scenario:
         return {
             "name": self.name,
             "description": self.description,
-            "time": {k: v for k, v in (("final_time", self.final_time), ("time_step", self.time_step)) if v is not None},
+            "time": {k: v for k, v in (("final_time", self.final_time), ("time_step", self.time_step))
+                     if v is not None},
             "params": {k: (dict(v) if isinstance(v, Mapping) else v) for k, v in self.params.items()},
             "source": self.source,
             "lineage": list(self.lineage),
@@ -240,6 +247,9 @@ def _load(path: Path, chain: tuple[Path, ...]) -> Scenario:
     description = data.get("description", "")
     if not isinstance(name, str) or not isinstance(description, str):
         raise ScenarioError(f"{path}: 'name' and 'description' must be strings")
+    role = data.get("role", "")
+    if role not in ("", *ROLES):
+        raise ScenarioError(f"{path}: role {role!r} is not one of {', '.join(ROLES)}")
     return Scenario(
         name=name,
         description=description,
@@ -248,6 +258,7 @@ def _load(path: Path, chain: tuple[Path, ...]) -> Scenario:
         time_step=time_step,
         source=str(path),
         lineage=(parent.source, *parent.lineage) if parent.source else (),
+        role=role,
     )
 
 

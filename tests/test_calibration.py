@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import textwrap
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -313,7 +314,7 @@ def test_cli_calibrate_on_real_data(tmp_path):
 
     text = """\
     name = "tiny"
-    base = "%s"
+    base = "{}"
     [span]
     start = 1978
     end = 2015
@@ -321,8 +322,8 @@ def test_cli_calibrate_on_real_data(tmp_path):
     starts = 1
     max_nfev = 20
     [parameters]
-    "Regional Fertility Factor[Northeast]" = { lower = 0.3, upper = 2 }
-    "Base Migration Rate" = { lower = 0, upper = 0.05 }
+    "Regional Fertility Factor[Northeast]" = {{ lower = 0.3, upper = 2 }}
+    "Base Migration Rate" = {{ lower = 0, upper = 0.05 }}
     [[series]]
     name = "population"
     model = "Population"
@@ -338,7 +339,7 @@ def test_cli_calibrate_on_real_data(tmp_path):
     normalise = "error"
     error = 0.01
     years = [2003, 2015]
-    """ % (DEFAULT_MODEL.parent.parent / "experiments" / "historical.toml").as_posix()
+    """.format((DEFAULT_MODEL.parent.parent / "experiments" / "historical.toml").as_posix())
     config = write(tmp_path, text)
     out = tmp_path / "out"
     result = CliRunner().invoke(main, ["calibrate", "--config", str(config), "--out", str(out), "--quiet",
@@ -445,10 +446,12 @@ def test_worker_that_cannot_load_the_model_gives_a_clear_error(monkeypatch):
         raise EngineError("model.mdl changed since the calibration was set up")
 
     monkeypatch.setattr(evaluate, "compile_runner", broken)
-    monkeypatch.setattr(evaluate, "_WORKER", {})
-    evaluate._init_worker(object(), parent=__import__("os").getppid())  # the watchdog thread keeps sleeping
+    evaluate._worker_runner.cache_clear()
+    problem = SimpleNamespace(model_path="model.mdl", model_sha256="0", engine="simlin", outputs=("GDP",),
+                              final_time=1990.0)
     with pytest.raises(EngineError, match="could not load the model: model.mdl changed"):
-        evaluate._work(np.zeros((1, 2)))
+        evaluate._work(problem, np.zeros((1, 2)))
+    evaluate._worker_runner.cache_clear()
 
 
 @pytest.mark.slow

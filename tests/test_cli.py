@@ -94,7 +94,7 @@ def test_leftovers_of_a_killed_writer_are_swept_on_the_next_write(tmp_path):
     import subprocess
     import sys
 
-    from sd_model.io import atomic_dir
+    from sd_model.files import atomic_dir
 
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                           capture_output=True, text=True).stdout.strip()
@@ -121,7 +121,7 @@ def test_outputs_are_readable_by_others(tmp_path):
     import os
     import stat
 
-    from sd_model.io import atomic_dir, atomic_write_text
+    from sd_model.files import atomic_dir, atomic_write_text
 
     umask = os.umask(0o022)
     os.umask(umask)

@@ -114,7 +114,7 @@ def test_gdp_real_before_2000_independent(ds):
     p = raw_table("provincial_investment_price_index.csv")
     link = p["Chongqing", 1996] / p["Sichuan", 1996]
     for region, year in [("Northeast", 1990), ("West", 1985)]:
-        def deflated(y):
+        def deflated(y, region=region):
             total = 0.0
             for q in provinces_of(region):
                 pq = p.get((q, y), p[("Sichuan", y)] * link if q == "Chongqing" else None)

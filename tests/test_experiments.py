@@ -16,8 +16,8 @@ from click.testing import CliRunner
 from cli import main
 from sd_model.draws import draws_from_calibration, draws_from_ranges, read_calibration_estimates
 from sd_model.errors import ScenarioError, SDModelError
-from sd_model.experiments import (beat_shares, check_lever_starts, drop_failed, effects, ensemble_table,
-                                  indicator_table, prepare_scenarios, resolve_scenario_path, run_ensembles)
+from sd_model.experiments import check_lever_starts, drop_failed, prepare_scenarios, resolve_scenario_path, run_ensembles
+from sd_model.indicators import beat_shares, effects, ensemble_table, indicator_table
 from sd_model.sampling import load_ranges
 from sd_model.run import run_scenario
 from sd_model.scenario import Scenario, validate

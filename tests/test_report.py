@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from sd_model.experiments import indicator_table
+from sd_model.indicators import indicator_table
 from sd_model.report import build_report, findings, plot_fans
 
 TIMES = np.arange(2000.0, 2061.0)
@@ -32,7 +32,7 @@ def test_findings_state_the_balanced_effect_and_each_mechanism_with_numbers():
     runs = {"historical": _run(2.0, 0.05, 1.3, 0.010, 1500.0), "unbalanced": _run(3.0, 0.10, 1.4, 0.014, 1490.0),
             "aid": _run(2.0, 0.05, 1.2, 0.008, 1515.0), "idle": _run(2.0, 0.05, 1.3, 0.010, 1500.0),
             "tiny": _run(2.0, 0.05, 1.3 * 1.0005, 0.010, 1500.0)}
-    sentences, table = findings(runs)
+    sentences, table = findings(runs, roles={"historical": "baseline", "unbalanced": "counterfactual"})
     # by hand: East/West 2.0 vs 3.0 -> -1, -33.3%; Theil 0.05 vs 0.10 -> -50%
     assert "narrowed the East/West GDP-per-capita ratio" in sentences[0]
     assert "2 against 3 (-1, -33.3%)" in sentences[0]
@@ -53,7 +53,7 @@ def test_findings_say_widened_and_give_bands_from_the_draws():
     runs = {"unbalanced": _run(2.0, 0.05, 1.3, 0.01, 1500.0), "balanced": _run(2.5, 0.07, 1.3, 0.01, 1500.0)}
     ens = {k: _run(*args, members=40, rng=rng) for k, args in
            (("unbalanced", (2.0, 0.05, 1.3, 0.01, 1500.0)), ("balanced", (2.5, 0.07, 1.3, 0.01, 1500.0)))}
-    sentences, table = findings(runs, ens)
+    sentences, table = findings(runs, ens, roles={"balanced": "baseline", "unbalanced": "counterfactual"})
     assert "widened the East/West" in sentences[0]
     a = ens["balanced"]["East West Ratio"].sel(time=2015).to_numpy()
     b = ens["unbalanced"]["East West Ratio"].sel(time=2015).to_numpy()
@@ -65,7 +65,8 @@ def test_findings_say_widened_and_give_bands_from_the_draws():
 
 def test_findings_explain_what_is_missing():
     sentences, table = findings({"aid": _run(2, 0.05, 1.2, 0.008, 1515.0)})
-    assert "Include the scenarios 'unbalanced'" in sentences[0] and table.empty
+    assert 'Include a scenario with role = "baseline" and one with role = "counterfactual"' in sentences[0]
+    assert table.empty
 
 
 def test_report_embeds_png_plots_tables_and_escapes_text(historical, simlin_engine):

@@ -377,7 +377,7 @@ def test_interrupted_run_keeps_previous_results(tmp_path, monkeypatch):
     assert CliRunner().invoke(main, [*args, "--until", "1985"]).exit_code == 0
     before = _snapshot(out / "historical")
 
-    import sd_model.commands.run as run_module
+    import sd_model.workflows as run_module
 
     def interrupted(*_args, **_kwargs):
         raise KeyboardInterrupt  # after results.csv was written into the temporary folder
@@ -392,7 +392,7 @@ def test_interrupted_run_keeps_previous_results(tmp_path, monkeypatch):
 _KILLED_WRITER = """
 import sys, time
 from pathlib import Path
-import sd_model.commands.run as run_module
+import sd_model.workflows as run_module
 real = run_module.write_results
 def slow_write(ds, folder, fmt):
     path = real(ds, folder, fmt)

@@ -220,7 +220,8 @@ def emit_source(model: Model, outputs: list[str], times: dict[str, float]) -> st
     for n in order(model, init_set, deps):
         e = eqs[n]
         code = em.full(e, e.init if e.kind == "stock" else e.tree, "init")
-        init.append(f"    {e.ident} = np.array({code}, dtype=float)" if e.kind == "stock" else f"    {e.ident} = {code}")
+        init.append(f"    {e.ident} = np.array({code}, dtype=float)" if e.kind == "stock"
+                    else f"    {e.ident} = {code}")
     # loop: flows of every stock, with the level-2 auxiliaries they need
     flow_deps = set().union(*(refs(model, eqs[s], eqs[s].tree) for s in stocks)) if stocks else set()
     loop_set = closure({d for d in flow_deps if d in aux and lvl[d] == 2}, lambda d: lvl[d] == 2)
@@ -267,7 +268,8 @@ def emit_source(model: Model, outputs: list[str], times: dict[str, float]) -> st
     lines += ["    return saved", "", "def post(K, S, T, N):", "    B = (T.shape[0], N)"]
     post_local = {eqs[n].ident for n in post_set}
     for u in ext("post", post_local):
-        lines.append(f"    {u} = np.moveaxis(S[{u!r}], 0, -2)" if u in stock_ids else f"    {u} = K[{u!r}][..., None, :]")
+        lines.append(f"    {u} = np.moveaxis(S[{u!r}], 0, -2)" if u in stock_ids
+                     else f"    {u} = K[{u!r}][..., None, :]")
     lines += post + [f"    return {{{', '.join(f'{eqs[n].ident!r}: {eqs[n].ident}' for n in post_set)}}}", ""]
     lines.insert(0, f"t0 = {times['initial time']!r}\ndt = {times['time step']!r}\n")
     return "\n".join(lines)

@@ -54,7 +54,7 @@ class BatchModel:
             raise ModelFileError(str(exc)) from None
 
     def compile(self, outputs: Sequence[str] | None = None, *, final_time: float | None = None,
-                time_step: float | None = None, saveper: float | None = None) -> "BatchSim":
+                time_step: float | None = None, saveper: float | None = None) -> BatchSim:
         """Generate and compile the code for ``outputs`` and these time settings.
 
         Parameters
@@ -115,7 +115,7 @@ class BatchSim:
             var = self.info.variables[name]
             if var.dims:
                 cells = itertools.product(*[self.info.subscripts[d] for d in var.dims])
-                flat = np.array([var.default[",".join(c)] for c in cells], float)  # type: ignore[index]
+                flat = np.array([var.default[",".join(c)] for c in cells], dtype=float)  # type: ignore
                 arr = np.repeat(flat.reshape(self._shape(name))[..., None], n, axis=-1)
             else:
                 arr = np.full(n, float(var.default))  # type: ignore[arg-type]
@@ -177,6 +177,7 @@ class BatchEngine(Engine):
     """The batch engine behind the :class:`sd_model.engines.Engine` interface."""
 
     name = "batch"
+    compile_before_fork = True
 
     def __init__(self, mdl_path: str | Path) -> None:
         super().__init__(mdl_path)

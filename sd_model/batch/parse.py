@@ -33,29 +33,39 @@ class UnsupportedError(ValueError):
 
 @dataclass(frozen=True)
 class Num:
+    """A number."""
+
     value: float
 
 
 @dataclass(frozen=True)
 class Ref:
+    """A variable, ``Time`` or a time-control constant, with its subscripts."""
+
     name: str
     subs: tuple[tuple[str, bool], ...] = ()
 
 
 @dataclass(frozen=True)
 class Call:
+    """A built-in function or a lookup table called with its arguments."""
+
     func: str
     args: tuple
 
 
 @dataclass(frozen=True)
 class Unary:
+    """A unary operator and its operand."""
+
     op: str
     arg: object
 
 
 @dataclass(frozen=True)
 class Bin:
+    """A binary operator and its operands."""
+
     op: str
     left: object
     right: object

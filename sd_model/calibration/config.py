@@ -55,7 +55,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import close_matches
-from ..io import read_toml
+from ..files import read_toml
 from .specs import (METHODS, NORMALISATIONS, PERIODS, STATISTICS, TRANSFORMS, UNCERTAINTY, CalibrationConfig,
                     CalibrationError, ParameterSpec, SeriesSpec, TargetSpec)
 

@@ -1,30 +1,27 @@
 """Evaluate parameter vectors in batches, in parallel, through the checkpoint store.
 
 An :class:`Evaluator` takes a batch of parameter vectors, answers those already in the
-:class:`~sd_model.calibration.store.EvaluationStore` from it, runs the rest on a pool of
-worker processes (each compiles the model once with pysimlin and keeps its runner), and
-appends the new results to the store before returning. With ``workers=1`` everything
-runs in the calling process. Results do not depend on the number of workers.
+:class:`~sd_model.calibration.store.EvaluationStore` from it, runs the rest on the
+:class:`~sd_model.executor.Executor` (each worker process compiles the model once and keeps
+its runner), and appends the new results to the store before returning. With ``workers=1``
+everything runs in the calling process. Results do not depend on the number of workers.
 """
 from __future__ import annotations
 
+import functools
 import math
-import multiprocessing
-import os
-import threading
-import time
+from types import SimpleNamespace
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 import numpy as np
 
 from ..errors import EngineError
+from ..executor import Executor
 from .residuals import PENALTY, Problem
 from .store import EvaluationStore
 
-#: The compiled runner of a worker process, set once by :func:`_init_worker` (one per process).
-_WORKER: dict[str, Any] = {}
+__all__ = ["Evaluator", "compile_runner", "evaluate_one"]
 
 
 def compile_runner(problem: Problem) -> Any:
@@ -67,35 +64,22 @@ def evaluate_one(problem: Problem, runner: Any, x: np.ndarray) -> np.ndarray:
     return problem.residuals(outputs)
 
 
-def _init_worker(problem: Problem, parent: int) -> None:
-    _WORKER["problem"] = problem
+@functools.lru_cache(maxsize=2)
+def _worker_runner(model_path: str, model_sha256: str, engine: str, outputs: tuple[str, ...],
+                   final_time: float) -> Any:
+    """The runner of this worker process for one model and run length (compiled once, kept for later batches)."""
+    problem = SimpleNamespace(model_path=model_path, model_sha256=model_sha256, engine=engine, outputs=outputs,
+                              final_time=final_time)
     try:
-        _WORKER["runner"] = compile_runner(problem)
-    except Exception as exc:  # noqa: BLE001 - reported to the parent by _work, not lost in the pool
-        _WORKER["error"] = f"calibration worker could not load the model: {exc}"
-    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
+        return compile_runner(problem)  # type: ignore[arg-type]
+    except Exception as exc:  # noqa: BLE001 - reported to the calibrating process with its cause
+        raise EngineError(f"calibration worker could not load the model: {exc}") from None
 
 
-def _exit_with_parent(parent: int) -> None:
-    """End this worker when the calibrating process is gone (killed): the pool cannot tell it."""
-    while os.getppid() == parent:
-        time.sleep(0.5)
-    os._exit(0)
-
-
-def _work(chunk: np.ndarray) -> np.ndarray:
-    if "error" in _WORKER:
-        raise EngineError(_WORKER["error"])
-    problem, runner = _WORKER["problem"], _WORKER["runner"]
+def _work(problem: Problem, chunk: np.ndarray) -> np.ndarray:
+    runner = _worker_runner(problem.model_path, problem.model_sha256, problem.engine, tuple(problem.outputs),
+                            problem.final_time)
     return np.array([evaluate_one(problem, runner, x) for x in chunk])
-
-
-def default_workers() -> int:
-    """Number of cores this process may use."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        return os.cpu_count() or 1
 
 
 class Evaluator:
@@ -127,15 +111,14 @@ class Evaluator:
         self.best = math.inf
         self.best_x: np.ndarray | None = None
         self.stage = ""
-        self._pool: ProcessPoolExecutor | None = None
+        self._pool: Executor | None = None
         self._runner: Any = None
         self._bar: Any = None
         self._progress = progress
 
     def __enter__(self) -> Evaluator:
         if self.workers > 1:
-            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"),
-                                             initializer=_init_worker, initargs=(self.problem, os.getpid()))
+            self._pool = Executor(self.workers).__enter__()
         else:
             self._runner = compile_runner(self.problem)
         if self._progress:
@@ -146,7 +129,7 @@ class Evaluator:
 
     def __exit__(self, *exc: object) -> None:
         if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool.__exit__(None)
             self._pool = None
         if self._runner is not None:
             self._runner.close()
@@ -162,7 +145,7 @@ class Evaluator:
                 raise RuntimeError("use the Evaluator as a context manager")
             return np.array([evaluate_one(self.problem, self._runner, x) for x in X])
         chunks = [c for c in np.array_split(X, min(self.workers, len(X))) if len(c)]
-        return np.vstack(list(self._pool.map(_work, chunks)))
+        return np.vstack(self._pool.map(_work, [(self.problem, c) for c in chunks]))
 
     def note_best(self, x: np.ndarray, payoff: float) -> None:
         """Record a payoff found earlier (a finished stage restored from the checkpoint)."""

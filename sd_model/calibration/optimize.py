@@ -7,6 +7,8 @@ deterministic and a resumed run replays its earlier path from the store.
 """
 from __future__ import annotations
 
+from functools import partial
+
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -143,8 +145,8 @@ def multistart(evaluator: Evaluator, space: Space, x_start: np.ndarray, *, start
     for k, z0 in enumerate(start_points(space.z(x_start), starts, seed)):
         evaluator.stage = f"start {k + 1}/{starts}"
         name = stage_name("start", k, z0, max_nfev, diff_step)
-        fits.append(staged_fit(evaluator, name, lambda z0=z0, k=k: local_fit(
-            evaluator, space, z0, max_nfev=max_nfev, diff_step=diff_step, start=k)))
+        fits.append(staged_fit(evaluator, name, partial(local_fit, evaluator, space, z0, max_nfev=max_nfev,
+                                                        diff_step=diff_step, start=k)))
     return fits
 
 

@@ -166,7 +166,7 @@ def _model_var(name: str, info: ModelInfo, where: str, what: str) -> tuple[str, 
 
 def _data_var(name: str, observations: xr.Dataset, where: str, what: str) -> xr.DataArray:
     if name not in observations.data_vars:
-        hint = close_matches(name, observations.data_vars)
+        hint = close_matches(name, map(str, observations.data_vars))
         tail = ("did you mean " + " or ".join(repr(h) for h in hint) + "?") if hint else \
             f"available: {', '.join(sorted(map(str, observations.data_vars)))}"
         raise CalibrationError(f"{where}: {what} {name!r} is not in the data; {tail}")
@@ -190,7 +190,7 @@ def _resolve_series(spec: SeriesSpec, config: CalibrationConfig, info: ModelInfo
             raise CalibrationError(f"{where}: data regions {data_regions} differ from the model's {list(regions)}")
     den_name = None
     if spec.transform == "ratio":
-        den_name, den_regional = _model_var(spec.model_denominator, info, where, "model_denominator")
+        den_name, den_regional = _model_var(str(spec.model_denominator), info, where, "model_denominator")
         if den_regional and not regional:
             pass  # national numerator over a regional denominator: summed over regions
         elif regional and not den_regional:
@@ -281,7 +281,9 @@ def _transform_obs(spec: SeriesSpec, da: xr.DataArray, observations: xr.Dataset,
 
 def _ranges(years: np.ndarray) -> str:
     """``1978-1980, 1985`` for a sorted array of years."""
-    parts, start, prev = [], None, None
+    parts: list[str] = []
+    start: int | None = None
+    prev = 0
     for y in map(int, years):
         if start is None:
             start = prev = y

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from .. import metrics
-from ..io import atomic_write_bytes, atomic_write_text
+from ..files import atomic_write_bytes, atomic_write_text
 from .config import TargetSpec
 from .problem import Problem, SeriesData
 

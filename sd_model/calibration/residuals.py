@@ -160,7 +160,7 @@ def _transform_sim(s: SeriesData, outputs: Mapping[str, np.ndarray], index) -> n
         if s.spec.transform == "share":
             values = values / values.sum(axis=1, keepdims=True)
         elif s.spec.transform == "ratio":
-            den = np.asarray(outputs[s.model_denominator], dtype=float)  # type: ignore[index]
+            den = np.asarray(outputs[str(s.model_denominator)], dtype=float)
             if den.ndim > values.ndim:
                 den = den.sum(axis=1)
             values = values / den

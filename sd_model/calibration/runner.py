@@ -11,14 +11,15 @@ import sys
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
 from ..data import load_observations
-from ..io import atomic_dir, atomic_write_json, atomic_write_text
+from ..files import atomic_dir, atomic_write_json, atomic_write_text
 from ..manifest import build_manifest
 from ..mdl import read_model_info
 from ..run import DEFAULT_MODEL
@@ -240,15 +241,18 @@ def _write_outputs(result: CalibrationResult, cfg: CalibrationConfig, info: Any,
                              "method": opt["method"], "optimizer": opt, "payoff": result.payoff,
                              "runs": result.runs, "replayed": result.replayed, "seconds": round(result.seconds, 1),
                              "estimates": dict(zip(labels, map(float, result.x)))}}
-    atomic_write_json(out / "manifest.json", build_manifest(info, scenario, problem.engine, seed=opt["seed"], extra=extra))
+    atomic_write_json(out / "manifest.json",
+                      build_manifest(info, scenario, problem.engine, seed=opt["seed"], extra=extra))
 
 
 def markdown_report(result: CalibrationResult, cfg: CalibrationConfig, opt: dict) -> str:
     """The fit report: command, targets, statistics per series and region, estimates, starts."""
     p = result.problem
     fit = result.fit
+    command = ' '.join(['sd-model', *sys.argv[1:]]) if sys.argv and 'sd-model' in sys.argv[0] \
+        else 'calibrate()'
     lines = [f"# Calibration report: {cfg.name}", "",
-             f"- command: `{' '.join(['sd-model', *sys.argv[1:]]) if sys.argv and 'sd-model' in sys.argv[0] else 'calibrate()'}`",
+             f"- command: `{command}`",
              f"- configuration: `{cfg.path}`; model sha256 `{p.model_sha256[:12]}`",
              f"- in-sample years {p.span[0]}-{p.until}" + (f"; out-of-sample {p.until + 1}-{p.span[1]}"
                                                          if p.until < p.span[1] else "; no out-of-sample years"),

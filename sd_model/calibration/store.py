@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..io import atomic_write_json
+from ..files import atomic_write_json
 from .config import CalibrationError
 
 _FORMAT = 1
@@ -109,7 +109,7 @@ class EvaluationStore:
             records = np.frombuffer(raw[:whole], dtype="<f8").reshape(-1, width)
             for row in records:
                 x = np.array(row[: self.n])
-                target[x.tobytes()] = np.array(row[self.n:]) if target is self.full else float(row[self.n])
+                target[x.tobytes()] = np.array(row[self.n:]) if target is self.full else float(row[self.n])  # type: ignore[assignment]
             self.loaded += len(records)
 
     def _append(self, name: str, rows: np.ndarray) -> None:

@@ -14,6 +14,8 @@ valid and the parameter is flagged as such.
 """
 from __future__ import annotations
 
+from functools import partial
+
 from dataclasses import dataclass
 
 import numpy as np
@@ -109,8 +111,8 @@ def bootstrap_bounds(evaluator: Evaluator, space: Space, x: np.ndarray, residual
     for b, shift in enumerate(shifts):
         evaluator.stage = f"bootstrap {b + 1}/{replicates}"
         fit = staged_fit(evaluator, stage_name("bootstrap", b, z, shift, max_nfev, diff_step),
-                         lambda shift=shift, b=b: local_fit(evaluator, space, z, max_nfev=max_nfev,
-                                                            diff_step=diff_step, start=b, shift=shift))
+                         partial(local_fit, evaluator, space, z, max_nfev=max_nfev, diff_step=diff_step,
+                                 start=b, shift=shift))
         estimates.append(fit.x)
     est = np.array(estimates)
     alpha = (1 - level) / 2

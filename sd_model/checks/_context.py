@@ -108,8 +108,8 @@ def max_relative_change(a: xr.Dataset, b: xr.Dataset, names: tuple[str, ...],
     worst, where = 0.0, ""
     for name in names:
         x, y = a[name], b[name].sel(time=a.time)
-        scale = np.abs(y).max("time") if name in signed else np.abs(y)
-        rel = (np.abs(x - y) / np.maximum(scale, 1e-12)).transpose("time", ...)
+        scale = abs(y).max("time") if name in signed else abs(y)
+        rel = (abs(x - y) / scale.clip(min=1e-12)).transpose("time", ...)
         values = rel.values
         if not np.isfinite(values).all():
             return float("inf"), f"{name} (not finite)"
@@ -147,8 +147,9 @@ def integrity_problems(ds: xr.Dataset, info: ModelInfo, signed_stocks: tuple[str
         t0 = min(first_t.values())
         at_t0 = {n for n, t in first_t.items() if t == t0}
         deps = _dependencies(info)
-        roots = [n for n in at_t0 if not (deps.get(n, set()) & at_t0)] or sorted(at_t0, key=list(ds.data_vars).index)
-        roots = sorted(roots, key=list(ds.data_vars).index)
+        order = [str(n) for n in ds.data_vars]
+        roots = [str(n) for n in at_t0 if not (deps.get(str(n), set()) & at_t0)] or [str(n) for n in at_t0]
+        roots = sorted(roots, key=order.index)
         problems.append(f"non-finite values in {len(bad)} variables from {t0:g}, starting at "
                         f"{', '.join(roots[:4])}{' ...' if len(roots) > 4 else ''}")
     for name in info.stocks():

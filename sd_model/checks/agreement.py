@@ -7,6 +7,8 @@ within it), which exercises every structure of the model.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from ..run import run_scenario
@@ -22,9 +24,9 @@ def every_variable(ctx: Context) -> CheckResult:
         all_levers_on(simlin.info, spec.agreement_levers_start, spec.agreement_levers_end),
         final_time=spec.agreement_final_time)
     a, b = run_scenario(sc, pysd), run_scenario(sc, simlin)
-    missing = sorted(set(a.data_vars) ^ set(b.data_vars))
+    missing = sorted(str(n) for n in set(a.data_vars) ^ set(b.data_vars))
     worst, where, over = 0.0, "", []
-    for name in a.data_vars:
+    for name in map(str, a.data_vars):
         if name not in b:
             continue
         x, y = a[name].values, b[name].values
@@ -48,4 +50,4 @@ def every_variable(ctx: Context) -> CheckResult:
     return CheckResult("agreement.every_variable", not problems, figure, message)
 
 
-CHECKS = {"every_variable": every_variable}
+CHECKS: dict[str, Callable[[Context], CheckResult]] = {"every_variable": every_variable}

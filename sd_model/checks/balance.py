@@ -10,6 +10,9 @@ ecological compensation and directed credit flow too).
 """
 from __future__ import annotations
 
+import functools
+import operator
+
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -57,12 +60,17 @@ def _rate(name: str) -> Getter:
 
 
 def _plus(*getters: Getter) -> Getter:
-    return lambda ds: sum(np.abs(g(ds)) for g in getters)
+    def total(ds: xr.Dataset) -> xr.DataArray:
+        parts = [abs(g(ds)) for g in getters]
+        return functools.reduce(operator.add, parts)
+
+    return total
 
 
 MIGRATION = (
     Identity("Emigration", "Emigration = row sums of Migration", _v("Emigration"), _sum("Migration", "Dest")),
-    Identity("Immigration", "Immigration = column sums of Migration", lambda ds: ds["Immigration"].rename(Dest="Region"),
+    Identity("Immigration", "Immigration = column sums of Migration",
+             lambda ds: ds["Immigration"].rename(Dest="Region"),
              lambda ds: ds["Migration"].sum("Region").rename(Dest="Region")),
     Identity("Net Migration", "national sum of Net Migration = 0", _sum("Net Migration", "Region"), _zero,
              _sum("Migration", ("Region", "Dest"))),
@@ -107,8 +115,8 @@ LIVE = {"migration": ("Migration",), "credit": ("Credit Flow",),
 
 def _error(identity: Identity, ds: xr.Dataset) -> tuple[float, str]:
     lhs, rhs = identity.lhs(ds), identity.rhs(ds)
-    diff = np.abs(lhs - rhs)
-    scale = np.abs(identity.scale(ds)) if identity.scale else np.maximum(np.abs(lhs), np.abs(rhs))
+    diff = abs(lhs - rhs)
+    scale = abs(identity.scale(ds)) if identity.scale else xr.where(abs(lhs) > abs(rhs), abs(lhs), abs(rhs))
     diff, scale = xr.broadcast(*xr.align(diff, scale, join="inner"))
     d, s = diff.transpose("time", ...).values, scale.transpose("time", ...).values
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -148,7 +156,7 @@ def _check(ctx: Context, group: str, identities: tuple[Identity, ...]) -> CheckR
     return CheckResult(f"mass_balance.{group}", not failures, figure, message)
 
 
-CHECKS = {
+CHECKS: dict[str, Callable[[Context], CheckResult]] = {
     "migration": partial(_check, group="migration", identities=MIGRATION),
     "credit": partial(_check, group="credit", identities=CREDIT),
     "fiscal": partial(_check, group="fiscal", identities=FISCAL),

@@ -95,7 +95,7 @@ def check_baseline(ctx: Context) -> CheckResult:
     ds = ctx.baseline()
     problems = integrity_problems(ds, ctx.info, ctx.spec.signed_stocks)
     mins = {n: float(np.nanmin(ds[n].values)) for n in ctx.info.stocks() if n not in ctx.spec.signed_stocks}
-    lowest = min(mins, key=mins.get) if mins else ""
+    lowest = min(mins, key=lambda n: mins[n]) if mins else ""
     figure = f"min stock {mins[lowest]:.3g} ({lowest})" if mins else "no stocks"
     return CheckResult("extremes.baseline", not problems, figure,
                        "; ".join(problems) or f"finite, no negative stock to {float(ds.time[-1]):g}")
@@ -124,8 +124,8 @@ def check_parameter_bounds(ctx: Context) -> CheckResult:
             failures.append((name, bound, side))
     details = []
     for name, bound, side in failures:
-        ds = run(replace(spec.every_step(), params=merge_params(spec.params, Parameter(name).as_params(ctx.info, bound))),
-                 ctx.get_engine())
+        params = merge_params(spec.params, Parameter(name).as_params(ctx.info, bound))
+        ds = run(replace(spec.every_step(), params=params), ctx.get_engine())
         details.append(f"{name} = {bound:g} ({side} bound): "
                        + "; ".join(integrity_problems(ds, ctx.info, ctx.spec.signed_stocks)))
     figure = f"{len(runs) - len(failures)} of {len(runs)} bound runs clean"

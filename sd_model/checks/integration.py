@@ -7,6 +7,8 @@ step too) estimates all of it.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from ._context import Context, max_relative_change
 from .result import CheckResult
 
@@ -49,4 +51,4 @@ def rk4(ctx: Context) -> CheckResult:
     return CheckResult("integration.rk4", not problems, figure, message)
 
 
-CHECKS = {"time_step": time_step, "rk4": rk4}
+CHECKS: dict[str, Callable[[Context], CheckResult]] = {"time_step": time_step, "rk4": rk4}

@@ -15,10 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import SDModelError
-from ..io import read_toml
-from ..run import DEFAULT_MODEL, KEY_INDICATORS
+from ..files import read_toml
+from ..resources import EXPERIMENTS_DIR
+from ..run import KEY_INDICATORS
 
-DEFAULT_SPEC = DEFAULT_MODEL.parent.parent / "experiments" / "checks" / "checks.toml"
+DEFAULT_SPEC = EXPERIMENTS_DIR / "checks" / "checks.toml"
 RELATIONS = ("lower", "higher", "zero", "constant")
 
 

@@ -5,6 +5,8 @@ reports each mismatch with the declared units as a warning naming the variable.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from ..errors import EngineError
 from ..mdl import normalize_name
 from ._context import Context
@@ -34,7 +36,7 @@ def _vensim_names(ctx: Context) -> dict[str, str]:
 
 
 def consistency(ctx: Context) -> CheckResult:
-    """pysimlin's checker reports no error and no unit warning."""
+    """Pysimlin's checker reports no error and no unit warning."""
     try:
         import simlin
     except ImportError as exc:
@@ -68,4 +70,4 @@ def consistency(ctx: Context) -> CheckResult:
     return CheckResult("units.consistency", not failing, figure, message)
 
 
-CHECKS = {"documented": documented, "consistency": consistency}
+CHECKS: dict[str, Callable[[Context], CheckResult]] = {"documented": documented, "consistency": consistency}

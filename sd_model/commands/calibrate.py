@@ -7,10 +7,11 @@ import click
 
 from ..calibration import calibrate
 from ..calibration.config import METHODS, UNCERTAINTY
-from ..calibration.evaluate import default_workers
+from ..executor import default_workers
+from ..resources import EXPERIMENTS_DIR
 from .options import engine_option, model_option
 
-DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "experiments" / "calibration" / "default.toml"
+DEFAULT_CONFIG = EXPERIMENTS_DIR / "calibration" / "default.toml"
 
 
 @click.command("calibrate", short_help="Fit parameters to 1978-2015 data; fit report and 95% bounds.")
@@ -36,7 +37,7 @@ DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "experiments" / "calibrat
 @model_option
 def calibrate_command(config, until, method, resume, out, workers, seed, starts, uncertainty, quiet, engine,
                       model):
-    """Estimate model parameters against the historical data of a calibration file.
+    r"""Estimate model parameters against the historical data of a calibration file.
 
     Writes to OUT: calibrated.toml (a scenario overlay for `sd-model run --scenario`),
     fit_report.md, fit_statistics.csv, parameters.csv (estimates, 95% bounds, flags),

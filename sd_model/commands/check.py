@@ -25,7 +25,7 @@ def _row(name: str, result: str, figure: str, width: int) -> str:
 @engine_option()
 @model_option
 def check_command(only, spec, list_only, engine, model):
-    """Run the model-testing battery (Sterman, Business Dynamics, ch. 21).
+    r"""Run the model-testing battery (Sterman, Business Dynamics, ch. 21).
 
     \b
     units         every variable has units and a comment; pysimlin's unit checker is clean

@@ -19,6 +19,18 @@ def engine_option(default: str | None = DEFAULT_ENGINE, flag: str = "--engine", 
                         help=f"{help} ({_ENGINE_HELP}).")
 
 
+def quiet_option(f):
+    """``--quiet`` / ``-q`` (also spelled ``--no-progress``): no progress bar."""
+    return click.option("--quiet", "-q", "--no-progress", "quiet", is_flag=True, help="No progress bar.")(f)
+
+
+def seed_option(help: str = "Random seed: the same seed and inputs give identical results."):
+    """``--seed`` with the one default of every sampled workflow."""
+    from ..workflows import DEFAULT_SEED
+
+    return click.option("--seed", type=click.IntRange(min=0), default=DEFAULT_SEED, show_default=True, help=help)
+
+
 def model_option(f):
     """``--model FILE``: the Vensim model (default: the shipped model)."""
     return click.option(

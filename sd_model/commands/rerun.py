@@ -5,7 +5,9 @@ from pathlib import Path
 
 import click
 
-from ..io import FORMATS, atomic_dir, atomic_write_json, max_relative_difference, read_results, tidy, write_results
+from ..files import atomic_dir, atomic_write_json
+
+from ..results import FORMATS, max_relative_difference, read_results, tidy, write_results
 from ..manifest import build_manifest, load_manifest, scenario_from_manifest
 from ..plotting import standard_plots
 from ..run import load_engine, run
@@ -24,7 +26,7 @@ from .options import engine_option, model_option
 @click.option("--no-plots", is_flag=True, help="Skip the PNG plots.")
 @model_option
 def rerun_command(manifest, out, engine, fmt, allow_model_change, no_plots, model):
-    """Repeat the run recorded in MANIFEST (a manifest.json or its folder) exactly.
+    r"""Repeat the run recorded in MANIFEST (a manifest.json or its folder) exactly.
 
     Uses every constant value and the time settings the manifest records, checks that the
     model file is the one recorded (SHA-256), writes a new folder, and reports the largest

@@ -5,11 +5,8 @@ from pathlib import Path
 
 import click
 
-from ..io import FORMATS, atomic_dir, atomic_write_json, write_results
-from ..manifest import build_manifest
-from ..plotting import standard_plots
-from ..run import load_engine, run
-from ..scenario import Scenario, load_scenario
+from ..results import FORMATS
+from ..workflows import run_to_folder
 from .options import engine_option, model_option
 
 
@@ -25,7 +22,7 @@ from .options import engine_option, model_option
 @engine_option()
 @model_option
 def run_command(scenarios, until, out, fmt, no_plots, engine, model):
-    """Run the model for one or more scenarios.
+    r"""Run the model for one or more scenarios.
 
     Writes, per scenario, OUT/<name>/results.<fmt>, manifest.json (model hash,
     parameters, scenario, versions) and plots/*.png (GDP per capita, shares, disparity,
@@ -35,23 +32,9 @@ def run_command(scenarios, until, out, fmt, no_plots, engine, model):
     Example:
       sd-model run -s experiments/historical.toml -s experiments/unbalanced.toml --out results
     """
-    eng = load_engine(engine, model)
-    loaded = [load_scenario(p) for p in scenarios] or [Scenario(name="default")]
-    # validate everything before writing anything
-    specs = [s.resolve(eng.info, until=until) for s in loaded]
-    names = [s.name for s in specs]
-    if len(set(names)) != len(names):
-        raise click.UsageError(f"two scenarios share a name: {names}")
-    for spec in specs:
-        sc = spec.scenario
-        ds = run(spec, eng)
-        target = out / sc.name
-        with atomic_dir(target) as tmp:
-            write_results(ds, tmp, fmt)
-            atomic_write_json(tmp / "manifest.json", build_manifest(eng.info, sc, eng.name, extra={"format": fmt}))
-            if not no_plots:
-                standard_plots(ds, tmp / "plots")
+    for name, ds, target in run_to_folder(scenarios, out, until=until, fmt=fmt, plots=not no_plots, engine=engine,
+                                          model=model):
         last = ds.isel(time=-1)
-        click.echo(f"{sc.name}: {float(ds.time[0]):g}-{float(ds.time[-1]):g}, national GDP "
+        click.echo(f"{name}: {float(ds.time[0]):g}-{float(ds.time[-1]):g}, national GDP "
                    f"{float(last['National GDP']):,.0f} billion yuan (2000 prices), Theil "
                    f"{float(last['Theil Index']):.4f}, East/West {float(last['East West Ratio']):.2f} -> {target}")

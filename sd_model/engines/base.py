@@ -17,7 +17,7 @@ import xarray as xr
 
 from ..errors import EngineError
 from ..mdl import ModelInfo, Variable, read_model_info
-from ..parameters import Parameter, cells, merge_params
+from ..parameters import Parameter, merge_params
 from ..runspec import RunSpec, Times, build_spec
 
 Params = Mapping[str, "float | Mapping[str, float]"]
@@ -99,6 +99,8 @@ class Engine(ABC):
 
     #: Integration methods this engine offers.
     methods: tuple[str, ...] = ("euler",)
+    #: Compile once in the parent before forking workers (pure numpy engines; native libraries may not survive it).
+    compile_before_fork: bool = False
 
     def runner(self, spec: RunSpec) -> Runner:
         """A :class:`Runner` with ``spec``'s outputs and times; by default one :meth:`simulate` per member."""

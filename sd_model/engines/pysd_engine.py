@@ -91,8 +91,8 @@ class PysdEngine(Engine):
             base, _, inner = str(column).partition("[")
             var = self.info.variables[by_key[normalize_name(base)]]
             elements = inner.rstrip("]").split(",") if var.dims else []
-            index = tuple(_element_index(self.info, var, i, e) for i, e in enumerate(elements))
-            arrays[var.name][(slice(None), *index)] = df[column].to_numpy(dtype=float)
+            index: tuple[int, ...] = tuple(_element_index(self.info, var, i, e) for i, e in enumerate(elements))
+            arrays[var.name][(slice(None), *index)] = df[column].to_numpy(dtype=float)  # type: ignore[index]
         for name, values in arrays.items():
             if np.isnan(values).all():
                 raise EngineError(f"PySD returned no values for {name!r}")

@@ -23,7 +23,7 @@ def _import_simlin() -> Any:
 
 
 def _sim_key(name: str, cell: tuple[str, ...] = ()) -> str:
-    """pysimlin's name for a variable (element): lower case, spaces as ``_``."""
+    """Pysimlin's name for a variable (element): lower case, spaces as ``_``."""
     base = "_".join(normalize_name(name).split())
     return f"{base}[{','.join(e.strip().lower() for e in cell)}]" if cell else base
 
@@ -121,7 +121,7 @@ class SimlinCompiled:
         self._columns = engine._columns(names)
         self._defaults: dict[str, float] = {}
         for name, var in engine.info.constants().items():
-            if var.dims:
+            if isinstance(var.default, dict):
                 self._defaults.update({_sim_key(name, tuple(k.split(","))): v for k, v in var.default.items()})
             else:
                 self._defaults[_sim_key(name)] = float(var.default)  # type: ignore[arg-type]

@@ -1,0 +1,107 @@
+"""The report as one self-contained HTML document, rendered from ``sd_model/templates/report.html`` (Jinja2).
+
+Figures are embedded as base64 PNG; every text the user wrote (scenario names and
+descriptions) is escaped by the template.
+"""
+from __future__ import annotations
+
+import base64
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import jinja2
+import matplotlib.pyplot as plt
+import pandas as pd
+import xarray as xr
+
+from ..plotting import STANDARD_PLOTS, figure_png
+from .figures import plot_effect_bands, plot_fan_grid, plot_fans, plot_national
+from .narrative import _num, _pct, _signed
+
+#: Indicators shown in the report's tables (the CSV files hold them all).
+HEADLINE = ("East West Ratio", "Theil Index", "Coefficient of Variation", "National GDP", "GDP per Capita")
+_GRID_VARS = ("East West Ratio", "Theil Index", "National GDP")
+_MAX_OVERLAID = 6  # more scenarios than this are drawn as small multiples, not on one axis
+_MAX_REGIONAL = 3  # the regional standard plots show the first three scenarios
+_TEMPLATES = jinja2.Environment(loader=jinja2.PackageLoader("sd_model", "templates"), autoescape=True,
+                                undefined=jinja2.StrictUndefined)
+
+
+def _img(fig: plt.Figure, alt: str) -> dict[str, str]:
+    return {"alt": alt, "data": base64.b64encode(figure_png(fig)).decode("ascii")}
+
+
+def _headline(table: pd.DataFrame) -> pd.DataFrame:
+    return table[table["variable"].isin(HEADLINE)]
+
+
+def _indicator_html(table: pd.DataFrame) -> str:
+    t = _headline(table).copy()
+    first = t["scenario"].iloc[0]
+    t["cell"] = [(_num(v) if s == first else f"{_num(v)} ({_signed(d)}, {_pct(p)})")
+                 for s, v, d, p in zip(t["scenario"], t["value"], t["difference"], t["percent"])]
+    wide = t.pivot_table(index=["indicator", "year"], columns="scenario", values="cell", aggfunc="first", sort=False)
+    return wide[list(dict.fromkeys(t["scenario"]))].to_html(escape=True)
+
+
+def _ensemble_html(table: pd.DataFrame) -> str:
+    t = _headline(table).copy()
+    t["cell"] = [f"{_num(m)} [{_num(lo)}, {_num(hi)}]" for m, lo, hi in zip(t["median"], t["p05"], t["p95"])]
+    wide = t.pivot_table(index=["indicator", "year"], columns="scenario", values="cell", aggfunc="first", sort=False)
+    return wide[list(dict.fromkeys(t["scenario"]))].to_html(escape=True)
+
+
+def _beats_html(beats: pd.DataFrame, only_with: str | None) -> str:
+    t = beats[beats["indicator"].isin(HEADLINE[:4])].copy()
+    if only_with is not None:
+        t = t[(t["scenario_a"] == only_with) | (t["scenario_b"] == only_with)]
+    t["pair"] = t["scenario_a"] + " vs " + t["scenario_b"]
+    t["cell"] = [f"{100 * a:.0f}% / {100 * b:.0f}%" + (f" (tied {100 * c:.0f}%)" if c > 0 else "")
+                 for a, b, c in zip(t["a_better"], t["b_better"], t["tied"])]
+    return t.pivot_table(index=["pair", "indicator"], columns="year", values="cell", aggfunc="first",
+                         sort=False).to_html(escape=True)
+
+
+def build_report(runs: Mapping[str, xr.Dataset], table: pd.DataFrame, sentences: Sequence[str], *,
+                 descriptions: Mapping[str, str], meta: Mapping[str, Any],
+                 ensembles: Mapping[str, xr.Dataset] | None = None, ensemble_tab: pd.DataFrame | None = None,
+                 beats: pd.DataFrame | None = None, effects_table: pd.DataFrame | None = None,
+                 reference: str | None = None) -> str:
+    """Assemble the self-contained HTML report.
+
+    Parameters
+    ----------
+    runs : single runs, scenario -> Dataset (the first is the reference of the tables).
+    table : :func:`sd_model.indicators.indicator_table` of ``runs``.
+    sentences : findings from :func:`sd_model.report.findings`.
+    descriptions : scenario -> description.
+    meta : settings shown at the top (model hash, engine, span, samples, seed, source).
+    ensembles, ensemble_tab, beats, effects_table : with sampled parameters, the ensembles,
+        :func:`sd_model.indicators.ensemble_table`, :func:`sd_model.indicators.beat_shares`
+        and the table of :func:`sd_model.report.findings` (for the plot of effects with bands).
+    reference : the scenario each fan chart panel is drawn against. Default is the first.
+
+    Returns
+    -------
+    str, the HTML document.
+    """
+    first = next(iter(runs))
+    uncertainty = None
+    if ensembles:
+        against = reference if reference in ensembles else next(iter(ensembles))
+        fans = [_img(plot_fans(ensembles), "fan charts")] if len(ensembles) <= _MAX_OVERLAID else []
+        fans += [_img(plot_fan_grid(ensembles, var, against), f"{var} fans") for var in _GRID_VARS]
+        effects = (_img(plot_effect_bands(effects_table), "effects with bands")
+                   if effects_table is not None and "pct_p05" in effects_table else None)
+        uncertainty = {"n": next(iter(ensembles.values())).sizes["member"], "effects": effects, "fans": fans}
+    regional = dict(list(runs.items())[:_MAX_REGIONAL])
+    many = len(runs) > _MAX_OVERLAID
+    return _TEMPLATES.get_template("report.html").render(
+        runs=list(runs), meta={str(k): str(v) for k, v in meta.items()}, descriptions=descriptions,
+        sentences=sentences, uncertainty=uncertainty, national=_img(plot_national(runs), "national indicators"),
+        regional=list(regional), more_runs=len(runs) > _MAX_REGIONAL,
+        regional_figures=[_img(make(regional), name) for name, make in STANDARD_PLOTS.items() if name != "disparity"],
+        first=first, indicator_table=_indicator_html(table),
+        ensemble_table=_ensemble_html(ensemble_tab) if ensemble_tab is not None else "",
+        beats_table=_beats_html(beats, first if many else None) if beats is not None and len(beats) else "",
+        many=many)

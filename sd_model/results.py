@@ -1,0 +1,85 @@
+"""Results as files: the tidy long table (variable, time, Region, Dest, value) and its formats."""
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from .files import atomic_write_bytes, atomic_write_netcdf, atomic_write_text
+
+__all__ = ["FORMATS", "tidy", "write_results", "read_results", "max_relative_difference"]
+
+FORMATS = ("csv", "parquet", "netcdf")
+_SUFFIX = {"csv": ".csv", "parquet": ".parquet", "netcdf": ".nc"}
+
+
+def tidy(ds: xr.Dataset) -> pd.DataFrame:
+    """Long table of a results Dataset: columns [member,] variable, time, Region, Dest, value.
+
+    Region and Dest are empty strings for variables without those dimensions; ``member``
+    appears for ensembles. Variables without a time dimension (an ensemble's ``failed`` and
+    ``message``) are left out.
+    """
+    frames = []
+    for name, da in ds.data_vars.items():
+        if "time" not in da.dims:
+            continue
+        df = da.to_dataframe(name="value").reset_index()
+        df.insert(0, "variable", name)
+        frames.append(df)
+    out = pd.concat(frames, ignore_index=True)
+    for col in ("Region", "Dest"):
+        if col not in out:
+            out[col] = ""
+        out[col] = out[col].fillna("").astype(str)
+    lead = ["member"] if "member" in ds.dims else []
+    return out[[*lead, "variable", "time", "Region", "Dest", "value"]]
+
+
+def write_results(ds: xr.Dataset, folder: str | Path, fmt: str = "csv", stem: str = "results") -> Path:
+    """Write a results Dataset into ``folder`` as csv, parquet (tidy long form) or netcdf.
+
+    Returns the path written. The file is written atomically.
+    """
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r}; valid: {', '.join(FORMATS)}")
+    path = Path(folder) / f"{stem}{_SUFFIX[fmt]}"
+    if fmt == "netcdf":
+        return atomic_write_netcdf(path, ds)
+    table = tidy(ds)
+    if fmt == "csv":
+        return atomic_write_text(path, table.to_csv(index=False))
+    buf = io.BytesIO()
+    table.to_parquet(buf, index=False)
+    return atomic_write_bytes(path, buf.getvalue())
+
+
+def read_results(folder: str | Path) -> pd.DataFrame:
+    """The tidy table of a results folder (results.csv, .parquet or .nc, whichever exists)."""
+    folder = Path(folder)
+    for suffix in (".csv", ".parquet", ".nc"):
+        path = folder / f"results{suffix}"
+        if path.is_file():
+            break
+    else:
+        raise FileNotFoundError(f"{folder}: no results.csv, results.parquet or results.nc")
+    if suffix == ".csv":
+        return pd.read_csv(path, keep_default_na=False, dtype={"Region": str, "Dest": str})
+    if suffix == ".parquet":
+        return pd.read_parquet(path)
+    with xr.open_dataset(path) as ds:
+        return tidy(ds.load())
+
+
+def max_relative_difference(a: pd.DataFrame, b: pd.DataFrame) -> tuple[float, int]:
+    """Largest |a-b| / max(|a|, |b|, 1e-12) over the values two tidy tables share, and their count."""
+    keys = ["variable", "time", "Region", "Dest"]
+    both = a.merge(b, on=keys, suffixes=("_a", "_b"))
+    x, y = both["value_a"].to_numpy(dtype=float), both["value_b"].to_numpy(dtype=float)
+    if not len(both):
+        return float("nan"), 0
+    scale = np.maximum(np.maximum(np.abs(x), np.abs(y)), 1e-12)
+    return float(np.max(np.abs(x - y) / scale)), len(both)

@@ -1,0 +1,288 @@
+"""Workflows that write a whole output folder: what each ``sd-model`` command does, callable from a notebook.
+
+Each function checks its inputs before running anything, writes its folder atomically (it
+appears only when complete) and returns what the command prints.
+
+>>> from sd_model.workflows import compare                                  # doctest: +SKIP
+>>> result = compare(["historical", "balanced"], out="results/compare", samples=100)  # doctest: +SKIP
+>>> result.sentences[0]                                                      # doctest: +SKIP
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import time
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import xarray as xr
+
+from .draws import (check_parameter_sets, draws_from_calibration, draws_from_ranges, ranges_from_calibration,
+                    read_calibration_correlation, read_calibration_estimates)
+from .engines import DEFAULT_ENGINE, DEFAULT_ENSEMBLE_ENGINE
+from .ensemble import EnsembleWarning, run_ensemble
+from .errors import SDModelError
+from .experiments import check_lever_starts, drop_failed, prepare_scenarios, resolve_scenario_path, run_ensembles, \
+    run_scenarios, store_key
+from .files import atomic_dir, atomic_write_bytes, atomic_write_json, atomic_write_text
+from .indicators import beat_shares, ensemble_table, indicator_table
+from .manifest import build_manifest
+from .mdl import read_model_info
+from .parameters import Parameter, merge_params
+from .plotting import figure_png, standard_plots
+from .report import build_report, findings
+from .resources import DEFAULT_MODEL, EXPERIMENTS_DIR
+from .results import write_results
+from .run import load_engine, run
+from .sampling import load_ranges, sample_parameters
+from .scenario import Scenario, load_scenario
+
+__all__ = ["run_to_folder", "compare", "Comparison", "ensemble_to_folder", "sensitivity_to_folder"]
+
+#: Seed of every sampled workflow unless given.
+DEFAULT_SEED = 1
+DEFAULT_RANGES = EXPERIMENTS_DIR / "ranges" / "default.toml"
+
+
+def run_to_folder(scenario_files: Sequence[Path], out: Path, *, until: float | None = None, fmt: str = "csv",
+                  plots: bool = True, engine: str = DEFAULT_ENGINE, model: Path = DEFAULT_MODEL
+                  ) -> list[tuple[str, xr.Dataset, Path]]:
+    """Run scenarios (the model's own values if none) into ``out/<name>``: results, manifest, plots.
+
+    Every scenario is checked before anything is written. Returns (name, results, folder) per scenario.
+    """
+    eng = load_engine(engine, model)
+    loaded = [load_scenario(p) for p in scenario_files] or [Scenario(name="default")]
+    specs = [s.resolve(eng.info, until=until) for s in loaded]
+    names = [s.name for s in specs]
+    if len(set(names)) != len(names):
+        raise SDModelError(f"two scenarios share a name: {names}")
+    done = []
+    for spec in specs:
+        ds = run(spec, eng)
+        with atomic_dir(out / spec.name) as tmp:
+            write_results(ds, tmp, fmt)
+            atomic_write_json(tmp / "manifest.json", build_manifest(eng.info, spec.scenario, eng.name,
+                                                                    extra={"format": fmt}))
+            if plots:
+                standard_plots(ds, tmp / "plots")
+        done.append((spec.name, ds, out / spec.name))
+    return done
+
+
+def _draws(samples: int, seed: int, ranges: Path | None, calibration: Path | None,
+           info: Any) -> tuple[pd.DataFrame | None, dict[str, float], list[str], str]:
+    """Parameter draws, the calibration's central values, notes, and a description of the source."""
+    if calibration is not None:
+        estimates = read_calibration_estimates(calibration)
+        central = dict(zip(estimates["parameter"].astype(str), estimates["estimate"].astype(float)))
+        if not samples:
+            return None, central, [], f"calibration estimates in {calibration}"
+        correlation = read_calibration_correlation(calibration)
+        draws, notes = draws_from_calibration(estimates, samples, seed, info, correlation)
+        how = "correlated " if correlation is not None else ""
+        return draws, central, notes, f"{how}split normal from the 95% bounds in {calibration}"
+    if not samples:
+        return None, {}, [], "none (single runs)"
+    path = ranges or DEFAULT_RANGES
+    if not Path(path).is_file():
+        raise SDModelError(f"{path}: ranges file not found; give --ranges FILE or --from-calibration DIR")
+    return draws_from_ranges(load_ranges(path, info), samples, seed), {}, [], f"uniform (Latin hypercube) in {path}"
+
+
+@dataclass
+class Comparison:
+    """Everything :func:`compare` computed (and wrote)."""
+
+    runs: dict[str, xr.Dataset]
+    table: pd.DataFrame
+    sentences: list[str]
+    notes: list[str] = field(default_factory=list)
+    ensembles: dict[str, xr.Dataset] | None = None
+
+
+def compare(scenarios: Sequence[str | Path], out: Path, *, until: float | None = None, samples: int = 0,
+            seed: int = DEFAULT_SEED, ranges: Path | None = None, calibration: Path | None = None,
+            fmt: str = "parquet", engine: str = DEFAULT_ENGINE, ensemble_engine: str = DEFAULT_ENSEMBLE_ENGINE,
+            model: Path = DEFAULT_MODEL, workers: int | None = None, scheduler: Any = None,
+            progress: bool = True) -> Comparison:
+    """Run scenarios side by side (and over common parameter draws) and write the comparison report.
+
+    Writes ``out/report.html``, ``indicators.csv``, ``findings.csv``, ``runs/<scenario>.<fmt>`` and
+    ``manifest.json``; with ``samples`` also ``indicators_ensemble.csv``, ``beat_shares.csv``,
+    ``parameter_sets.csv`` and ``ensembles/<scenario>.<fmt>``. Finished ensemble runs are kept
+    in a hidden sibling folder until the report is written, and reused if interrupted.
+    """
+    if ranges is not None and calibration is not None:
+        raise SDModelError("give either --ranges or --from-calibration, not both")
+    eng = load_engine(engine, model)
+    scs = prepare_scenarios(scenarios, eng.info, until)
+    draws, central, notes, source = _draws(samples, seed, ranges, calibration, eng.info)
+    if draws is not None:
+        check_parameter_sets(draws.columns, scs, eng.info)
+    central_params: dict[str, Any] = {}
+    for key, value in central.items():
+        central_params = merge_params(central_params, Parameter.parse(eng.info, key).as_params(eng.info, value))
+    runs = run_scenarios([s.with_params(central_params) for s in scs], eng)
+    table = indicator_table(runs)
+    ensembles = ens_tab = beats = None
+    store_root = out.parent / f".{out.name}.store"
+    if draws is not None:
+        ensembles = run_ensembles(scs, draws, engine=ensemble_engine, model=model, model_sha=eng.info.sha256,
+                                  store_root=store_root, workers=workers, scheduler=scheduler, progress=progress)
+        ensembles, dropped = drop_failed(ensembles)
+        if dropped:
+            notes.append(f"{dropped} of {samples} draws failed in at least one scenario and were left out")
+        ens_tab, beats = ensemble_table(ensembles), beat_shares(ensembles)
+    roles = {s.name: s.role for s in scs}
+    sentences, ftable = findings(runs, ensembles, roles)
+    meta = {"model": f"{eng.info.path} (sha256 {eng.info.sha256[:12]})",
+            "engine": engine + (f" (single runs), {ensemble_engine} (sampled runs)" if samples else ""),
+            "span": f"{eng.info.initial_time:g}-{float(next(iter(runs.values()))['time'][-1]):g}",
+            "draws": f"{samples} per scenario, seed {seed}, {source}" if samples else source}
+    doc = build_report(runs, table, sentences, descriptions={s.name: s.description for s in scs}, meta=meta,
+                       ensembles=ensembles, ensemble_tab=ens_tab, beats=beats,
+                       effects_table=ftable if ensembles is not None else None,
+                       reference=next((n for n, r in roles.items() if r == "baseline"), None))
+    with atomic_dir(out) as tmp:
+        atomic_write_text(tmp / "report.html", doc)
+        atomic_write_text(tmp / "indicators.csv", table.to_csv(index=False))
+        atomic_write_text(tmp / "findings.csv", ftable.to_csv(index=False))
+        for name, ds in runs.items():
+            write_results(ds, tmp / "runs", fmt, stem=name)
+        if ensembles is not None and draws is not None and ens_tab is not None and beats is not None:
+            atomic_write_text(tmp / "indicators_ensemble.csv", ens_tab.to_csv(index=False))
+            atomic_write_text(tmp / "beat_shares.csv", beats.to_csv(index=False))
+            atomic_write_text(tmp / "parameter_sets.csv", draws.to_csv(index_label="member"))
+            for name, ds in ensembles.items():
+                write_results(ds, tmp / "ensembles", fmt, stem=name)
+        extra = {"scenarios": {s.name: s.to_dict() for s in scs}, "samples": samples, "draws": source,
+                 "notes": notes, "central_parameters": central, "format": fmt}
+        atomic_write_json(tmp / "manifest.json",
+                          build_manifest(eng.info, scs[0], engine, seed=seed if samples else None, extra=extra))
+    shutil.rmtree(store_root, ignore_errors=True)
+    return Comparison(runs, table, sentences, notes, ensembles)
+
+
+_STORE = "chunks"
+
+
+def ensemble_to_folder(out: Path, samples: int, ranges_file: Path, outputs: Sequence[str], *,
+                       scenario_file: Path | None = None, seed: int = DEFAULT_SEED, method: str = "lhs",
+                       until: float | None = None, fmt: str = "netcdf", resume: bool = False,
+                       engine: str = DEFAULT_ENSEMBLE_ENGINE, model: Path = DEFAULT_MODEL, workers: int | None = None,
+                       scheduler: Any = None, progress: bool = True) -> tuple[xr.Dataset | None, list[str], float]:
+    """Sample ``samples`` parameter sets, run them, and write ``out``: ensemble.<nc|parquet>, parameters.csv, manifest.
+
+    Finished chunks stream into ``out/chunks`` so that ``resume=True`` continues an
+    interrupted ensemble. Returns (results, warnings about failed members, seconds);
+    results are None if ``out`` already holds this ensemble, complete.
+    """
+    info = read_model_info(model)
+    ranges = load_ranges(ranges_file, info)
+    scenario = load_scenario(scenario_file) if scenario_file else Scenario(name="default")
+    spec = scenario.resolve(info, outputs, until)
+    record = {"samples": samples, "seed": seed, "method": method, "ranges_file": str(ranges_file),
+              "ranges": {k: list(v) for k, v in ranges.items()}, "outputs": list(outputs), "engine": engine,
+              "until": until, "scenario": spec.name}
+    manifest_path = out / "manifest.json"
+    if out.exists() and any(out.iterdir()):
+        if not resume:
+            raise SDModelError(f"{out}: folder exists and is not empty; pass --resume to continue the ensemble "
+                               "in it, or choose another --out")
+        if manifest_path.is_file() and not (out / _STORE).exists():
+            done = json.loads(manifest_path.read_text(encoding="utf-8")).get("ensemble", {})
+            changed = [k for k in record if done.get(k) != record[k]]
+            if changed:
+                raise SDModelError(f"{out}: holds a finished ensemble made with a different {changed[0]} "
+                                   f"({done.get(changed[0])!r}, now {record[changed[0]]!r}); choose another --out")
+            return None, [], 0.0
+    sets = sample_parameters(ranges, samples, seed, method)
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out / "parameters.csv", sets.to_csv())
+    start = time.perf_counter()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", EnsembleWarning)
+        ds = run_ensemble(scenario, sets, list(outputs), engine=engine, model=model, until=until,
+                          store=out / _STORE, workers=workers, scheduler=scheduler, progress=progress)
+    elapsed = time.perf_counter() - start
+    failures = []
+    for w in caught:
+        if issubclass(w.category, EnsembleWarning):
+            failures.append(str(w.message))
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    path = write_results(ds, out, fmt, stem="ensemble")
+    atomic_write_text(out / "parameters.csv",
+                      sets.assign(failed=ds["failed"].values, message=ds["message"].values).to_csv())
+    extra = {"ensemble": record, "format": fmt, "files": [path.name, "parameters.csv"],
+             "failed_members": int(ds.attrs["failed_members"]), "elapsed_seconds": round(elapsed, 3),
+             "ensemble_sha256": ds.attrs["ensemble_sha256"], "scheduler": scheduler, "workers": workers}
+    atomic_write_json(manifest_path, build_manifest(info, spec.scenario, engine, seed=seed, extra=extra))
+    shutil.rmtree(out / _STORE, ignore_errors=True)
+    return ds, failures, elapsed
+
+
+def sensitivity_to_folder(out: Path, outcomes: Sequence[str], *, method: str = "morris", samples: int | None = None,
+                          seed: int = DEFAULT_SEED, scenario: str = "historical", ranges: Path | None = None,
+                          calibration: Path | None = None, engine: str = DEFAULT_ENSEMBLE_ENGINE,
+                          model: Path = DEFAULT_MODEL, workers: int | None = None, scheduler: Any = None,
+                          progress: bool = True) -> Any:
+    """Global sensitivity (SALib) of ``outcomes`` ("Name@Year", "Name[Region]@Year") written to ``out``.
+
+    Writes sensitivity.csv, design.csv, ranking.png and manifest.json; returns the
+    :class:`~sd_model.sensitivity.SensitivityResult`.
+    """
+    from .sensitivity import make_problem, model_evaluator, parse_outcome, plot_ranking, run_sensitivity
+
+    if ranges is not None and calibration is not None:
+        raise SDModelError("give either --ranges or --from-calibration, not both")
+    info = read_model_info(model)
+    parsed = [parse_outcome(t) for t in outcomes if t.strip()]
+    if not parsed:
+        raise SDModelError("--outcomes is empty")
+    parsed = [replace(o, variable=info.get(o.variable).name) for o in parsed]  # unknown names fail here
+    for o in parsed:
+        var = info.get(o.variable)
+        elements = [e for d in var.dims for e in info.subscripts[d]]
+        if var.dims and o.region not in elements:
+            what = f"has no element {o.region!r}" if o.region else "is subscripted"
+            raise SDModelError(f"outcome {o.label!r}: {o.variable!r} {what}; name one of {', '.join(elements)}, "
+                               f"e.g. '{o.variable}[{elements[0]}]@{o.year:g}'")
+        if not var.dims and o.region is not None:
+            raise SDModelError(f"outcome {o.label!r}: {o.variable!r} has no subscripts; drop [{o.region}]")
+        if not info.initial_time <= o.year <= info.final_time:
+            raise SDModelError(f"outcome {o.label!r}: year {o.year:g} is outside the model's span "
+                               f"{info.initial_time:g}-{info.final_time:g}")
+    sc = load_scenario(resolve_scenario_path(scenario)).resolve(info, until=max(o.year for o in parsed)).scenario
+    check_lever_starts(sc, info)
+    if calibration is not None:
+        bounds, source = ranges_from_calibration(read_calibration_estimates(calibration)), \
+            f"95% bounds in {calibration}"
+    else:
+        path = ranges or DEFAULT_RANGES
+        if not Path(path).is_file():
+            raise SDModelError(f"{path}: ranges file not found; give --ranges FILE or --from-calibration DIR")
+        bounds, source = load_ranges(path, info), str(path)
+    problem = make_problem(bounds)
+    check_parameter_sets(list(bounds), [sc], info)
+    n = samples or {"morris": 20, "sobol": 256}[method]
+    store_root = out.parent / f".{out.name}.store"
+    key = store_key(sc, pd.DataFrame(problem["bounds"]).T, [o.label for o in parsed], info.sha256)
+    evaluate = model_evaluator(sc, problem["names"], parsed, engine=engine, model=model, workers=workers,
+                               scheduler=scheduler, progress=progress, store=store_root / f"{method}-{n}-{seed}-{key}")
+    result = run_sensitivity(problem, evaluate, method, n, seed)
+    design = pd.DataFrame(result.x, columns=problem["names"]).assign(**{k: v for k, v in result.y.items()})
+    with atomic_dir(out) as tmp:
+        atomic_write_text(tmp / "sensitivity.csv", result.table.to_csv(index=False))
+        atomic_write_text(tmp / "design.csv", design.to_csv(index_label="run"))
+        atomic_write_bytes(tmp / "ranking.png", figure_png(plot_ranking(result.table)))
+        extra = {"method": method, "samples": n, "runs": len(result.x), "ranges": source,
+                 "bounds": dict(zip(problem["names"], problem["bounds"])), "outcomes": [o.label for o in parsed]}
+        atomic_write_json(tmp / "manifest.json", build_manifest(info, sc, engine, seed=seed, extra=extra))
+    shutil.rmtree(store_root, ignore_errors=True)
+    return result
