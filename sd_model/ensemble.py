@@ -17,6 +17,7 @@ chunk is written to its own file at once, so an interrupted ensemble resumes whe
 from __future__ import annotations
 
 import math
+import os
 import sys
 import warnings
 from collections.abc import Sequence
@@ -33,6 +34,7 @@ from .ensemble_worker import ChunkResult, Job, run_chunk, runner_of
 from .errors import EngineError, ScenarioError, SDModelError
 from .executor import Executor
 from .mdl import ModelInfo, read_model_info
+from .budget import check_memory, check_single_run
 from .parameters import Parameter, outside, range_text
 from .scenario import Scenario
 
@@ -58,6 +60,12 @@ def _check_parameter_sets(info: ModelInfo, frame: pd.DataFrame) -> tuple[list[Pa
     members = np.asarray(frame.index)
     if members.dtype.kind not in "iu":
         members = np.asarray([str(m) for m in members], dtype=object)
+        seen: set[str] = set()
+        for m in members:
+            if m in seen:
+                raise SDModelError(f"{where}: member ids {m!r} appear twice once written as text (e.g. 1 and "
+                                   "'1'); the index must be unique")
+            seen.add(m)
     columns = [Parameter.parse(info, c, f"{where} column {c!r}") for c in frame.columns]
     for i, p in enumerate(columns):
         if any(p.overlaps(q) for q in columns[:i]):
@@ -74,6 +82,39 @@ def _check_parameter_sets(info: ModelInfo, frame: pd.DataFrame) -> tuple[list[Pa
             raise ScenarioError(f"{where}: member {_plain(members[i])!r} has {p.label} = {col[i]:g}, outside the "
                                 f"range the model declares, {range_text(var)}")
     return columns, values, members
+
+
+def _check_arguments(scenario: Any, outputs: Any, model: Any, until: Any, store: Any, workers: Any,
+                     chunk_size: Any) -> None:
+    """Type checks of :func:`run_ensemble`'s arguments: SDModelError instead of a TypeError deep inside."""
+    def integer(value: Any) -> bool:
+        return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+    if not isinstance(scenario, Scenario):
+        raise SDModelError(f"scenario must be a Scenario (see sd_model.scenario.load_scenario), got "
+                           f"{type(scenario).__name__}")
+    if isinstance(outputs, str) or not isinstance(outputs, Sequence) or not all(isinstance(o, str) for o in outputs):
+        raise SDModelError(f"outputs must be a list of Vensim variable names, got {outputs!r}"[:200])
+    for name, value in (("model", model), ("store", store)):
+        if value is not None and not isinstance(value, (str, os.PathLike)):
+            raise SDModelError(f"{name} must be a path, got {type(value).__name__}")
+    if until is not None and (isinstance(until, bool) or not isinstance(until, (int, float, np.number))):
+        raise SDModelError(f"until must be a year (a number), got {until!r}")
+    for name, value in (("workers", workers), ("chunk_size", chunk_size)):
+        if value is not None and (not integer(value) or value < 1):
+            raise SDModelError(f"{name} must be a positive integer, got {value!r}")
+
+
+def _check_resources(info: ModelInfo, spec: Any, members: int, engine: str) -> None:
+    """Refuse an ensemble whose results cannot fit in memory, or whose members each run too long."""
+    t = spec.times
+    n_saved = (t.final - t.initial) / t.saveper + 1
+    n_all = sum(math.prod(len(info.subscripts[d]) for d in v.dims) for v in info.variables.values())
+    n_out = sum(math.prod(len(info.subscripts[d]) for d in info.variables[n].dims) for n in spec.outputs)
+    check_single_run("simlin" if engine == "batch" else engine, (t.final - t.initial) / t.dt, n_saved, n_all,
+                     f"each member's run from {t.initial:g} to {t.final:g}")
+    check_memory(3.0 * 8 * members * n_saved * n_out, f"an ensemble of {members:,} members",
+                 "ask for fewer members, fewer --outputs or an earlier --until")
 
 
 def _plain(member: Any) -> Any:
@@ -169,6 +210,7 @@ def run_ensemble(scenario: Scenario, parameter_sets: pd.DataFrame, outputs: Sequ
         If some members failed (their values are NaN or non-finite and ``failed`` is True).
     """
     engine_type = engine_class(engine)  # an unknown engine fails here, before anything runs
+    _check_arguments(scenario, outputs, model, until, store, workers, chunk_size)
     from .run import DEFAULT_MODEL
 
     path = Path(model) if model is not None else DEFAULT_MODEL
@@ -176,6 +218,7 @@ def run_ensemble(scenario: Scenario, parameter_sets: pd.DataFrame, outputs: Sequ
     spec = scenario.resolve(info, outputs, until)
     names = spec.outputs
     columns, values, members = _check_parameter_sets(info, parameter_sets)
+    _check_resources(info, spec, len(members), engine)
     times = spec.times.coords()
     n = len(members)
     workers = Executor(workers).workers  # checked before anything runs
@@ -183,12 +226,43 @@ def run_ensemble(scenario: Scenario, parameter_sets: pd.DataFrame, outputs: Sequ
     if chunk_size is None:
         chunk_size = max(1, min(_MAX_CHUNK.get(engine, 100), math.ceil(n / workers)))
     prints = fingerprint(info, job, spec, members, values)
-    chunks_store = ChunkStore.open(Path(store), prints, int(chunk_size), n) if store is not None else None
+    return _run(info, spec, job, names, members, values, times, prints, n, workers, chunk_size, store,
+                scheduler, progress, engine, engine_type)
+
+
+def _run(info, spec, job, names, members, values, times, prints, n, workers, chunk_size, store, scheduler,
+         progress, engine, engine_type) -> xr.Dataset:
+    """Run the checked ensemble (see :func:`run_ensemble`); a store it created and left empty is removed."""
+    created: list[Path] = []
+    fresh = False
+    if store is not None:
+        store = Path(store)
+        created = [p for p in (store, *store.parents) if not p.exists()]
+        fresh = not (store / "store.json").exists()
+    chunks_store = ChunkStore.open(store, prints, int(chunk_size), n) if store is not None else None
+    try:
+        return _run_chunks(info, spec, job, names, members, values, times, prints, n, workers, chunk_size,
+                           chunks_store, scheduler, progress, engine, engine_type)
+    except BaseException:
+        if fresh and chunks_store is not None and not chunks_store.finished():  # leave nothing behind
+            (store / "store.json").unlink(missing_ok=True)
+            for folder in (store, *store.parents):
+                if folder not in created:
+                    break
+                try:
+                    folder.rmdir()  # only if empty: never anything else's files
+                except OSError:
+                    break
+        raise
+
+
+def _run_chunks(info, spec, job, names, members, values, times, prints, n, workers, chunk_size, chunks_store,
+                scheduler, progress, engine, engine_type) -> xr.Dataset:
     chunk_size = chunks_store.chunk_size if chunks_store is not None else int(chunk_size)
     bounds = [(i, min(i + chunk_size, n)) for i in range(0, n, chunk_size)]
     results: dict[int, xr.Dataset] = {}
     if chunks_store is not None:
-        results.update(chunks_store.load_finished(len(bounds)))
+        results.update(chunks_store.load_finished(bounds, members))
     tasks = [(k, values[a:b]) for k, (a, b) in enumerate(bounds) if k not in results]
 
     from tqdm import tqdm

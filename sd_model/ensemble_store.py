@@ -17,7 +17,7 @@ import numpy as np
 import xarray as xr
 
 from .errors import SDModelError
-from .files import atomic_write_json, atomic_write_netcdf
+from .files import atomic_write_json, atomic_write_netcdf, atomic_write_text
 
 __all__ = ["ChunkStore", "fingerprint"]
 
@@ -71,6 +71,8 @@ class ChunkStore:
                 meta = json.loads(meta_path.read_text(encoding="utf-8"))
             except (OSError, ValueError) as exc:
                 raise SDModelError(f"{meta_path}: unreadable ensemble store ({exc}); delete the folder") from None
+            if not isinstance(meta, dict) or not isinstance(meta.get("chunk_size"), int) or meta["chunk_size"] < 1:
+                raise SDModelError(f"{meta_path}: not an ensemble store record; delete the folder to start afresh")
             for key, what in _WHAT.items():
                 if meta.get(key) != prints[key]:
                     raise SDModelError(
@@ -92,28 +94,131 @@ class ChunkStore:
         """File of chunk ``index``."""
         return self.folder / f"chunk-{index:06d}.nc"
 
-    def load_finished(self, n_chunks: int) -> dict[int, xr.Dataset]:
-        """Datasets of the chunks already on disk, by chunk index."""
+    def _seal(self, index: int, data: bytes) -> str:
+        """Integrity record of chunk ``index``: SHA-256 of this ensemble's fingerprint, the index and the bytes."""
+        return _sha(f"{self.meta['ensemble']}:{index}:".encode() + data)
+
+    def _record(self, index: int) -> Path:
+        return self.folder / f"chunk-{index:06d}.sha256"
+
+    def load_finished(self, bounds: list[tuple[int, int]], members: np.ndarray) -> dict[int, xr.Dataset]:
+        """Datasets of the chunks already on disk, by chunk index, each checked before use.
+
+        A chunk is used only if its integrity record (written after the chunk) matches its
+        bytes and its member ids are the ones it should hold; a chunk without a record (the
+        run was killed between the two writes) is run again.
+
+        Raises
+        ------
+        SDModelError
+            For a chunk that was edited, swapped or copied from elsewhere.
+        """
         out = {}
-        for k in range(n_chunks):
-            if self.path(k).is_file():
-                try:
-                    out[k] = xr.load_dataset(self.path(k), engine="netcdf4")
-                except (OSError, ValueError) as exc:
-                    raise SDModelError(f"{self.path(k)}: unreadable chunk ({exc}); delete it to rerun it") from None
+        for k, (a, b) in enumerate(bounds):
+            path, record = self.path(k), self._record(k)
+            if not path.is_file() or not record.is_file():
+                continue
+            try:
+                data, seal = path.read_bytes(), record.read_text(encoding="ascii").strip()
+            except (OSError, UnicodeDecodeError) as exc:
+                raise SDModelError(f"{path}: unreadable chunk ({exc}); delete it to rerun it") from None
+            if seal != self._seal(k, data):
+                raise SDModelError(f"{path}: chunk fails its integrity check (edited, truncated or copied from "
+                                   "another ensemble); refusing to resume: delete it (and its .sha256) to rerun it")
+            try:
+                ds = xr.load_dataset(path, engine="netcdf4")
+            except (OSError, ValueError) as exc:
+                raise SDModelError(f"{path}: unreadable chunk ({exc}); delete it to rerun it") from None
+            got = [_plain(m) for m in ds["member"].values] if "member" in ds.coords else []
+            want = [_plain(m) for m in members[a:b]]
+            if got != want:
+                raise SDModelError(f"{path}: holds members {_span(got)}, expected {_span(want)}; refusing to "
+                                   "resume: delete it (and its .sha256) to rerun it")
+            out[k] = ds
         return out
 
     def write(self, index: int, ds: xr.Dataset) -> Path:
-        """Write chunk ``index`` atomically (temporary file, then rename)."""
+        """Write chunk ``index`` atomically (temporary file, then rename), then its integrity record."""
         final = self.path(index)
         atomic_write_netcdf(final, ds)
+        atomic_write_text(self._record(index), self._seal(index, final.read_bytes()) + "\n")
         return final
 
     def finished(self) -> list[int]:
-        """Indices of the chunks on disk."""
-        return sorted(int(p.stem.split("-")[1]) for p in self.folder.glob("chunk-*.nc"))
+        """Indices of the chunks on disk with their integrity record."""
+        return sorted(int(p.stem.split("-")[1]) for p in self.folder.glob("chunk-*.nc")
+                      if self._record(int(p.stem.split("-")[1])).is_file())
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _span(ids: list) -> str:
+    if not ids:
+        return "none"
+    return f"{ids[0]!r}..{ids[-1]!r} ({len(ids)})" if len(ids) > 2 else ", ".join(map(repr, ids))
 
 
 def _short(value: Any) -> str:
     text = value if isinstance(value, str) else json.dumps(value)
     return text[:12] if isinstance(value, str) and len(value) == 64 else text
+
+
+#: What an ensemble output folder may hold while it runs (besides the store) and when finished.
+STORE_FOLDER = "chunks"
+_IN_PROGRESS = {STORE_FOLDER, "parameters.csv"}
+
+
+def prepare_output(out: Path, record: dict[str, Any], *, resume: bool, force: bool) -> str:
+    """Decide what an ensemble run may do with its output folder, before anything is written.
+
+    Returns "fresh" (absent or empty folder, or ``force``: the folder is removed), "resume"
+    (an interrupted ensemble store to continue) or "done" (a finished ensemble of the same
+    ``record``: nothing to do).
+
+    Raises
+    ------
+    SDModelError
+        If the folder holds anything sd-model's ensemble did not write (unless ``force``),
+        a finished or interrupted ensemble without ``--resume``, or one made with other
+        settings.
+    """
+    from .files import MANIFEST, check_replaceable, ownership_problem, remove_path, sweep_leftovers
+
+    out = Path(out)
+    if force and not resume:
+        check_replaceable(out, "ensemble", force=True)
+        if out.exists() or out.is_symlink():
+            remove_path(out)
+        return "fresh"
+    if out.is_symlink() or (out.exists() and not out.is_dir()):
+        raise SDModelError(f"{out}: is not a folder; choose another --out (or --force to replace it)")
+    if not out.exists() or not any(out.iterdir()):
+        check_replaceable(out, "ensemble", force=True)  # a writable place
+        return "fresh"
+    if resume:
+        for folder in (out, out / STORE_FOLDER):
+            sweep_leftovers(folder)  # of a killed run
+    entries = {p.name for p in out.iterdir()}
+    if (out / STORE_FOLDER / _META).is_file() and entries <= _IN_PROGRESS:
+        if not resume:
+            raise SDModelError(f"{out}: holds an interrupted ensemble; pass --resume to continue it, --force to "
+                               "start afresh, or choose another --out")
+        check_replaceable(out, "ensemble", force=True)  # writable throughout
+        return "resume"
+    problem = ownership_problem(out, "ensemble")
+    if problem is not None:
+        raise SDModelError(f"{out} {problem}; refusing to write into it: choose another --out"
+                           + ("" if resume else ", or pass --force to replace it"))
+    if not resume:
+        raise SDModelError(f"{out}: holds a finished ensemble; pass --resume to accept it if the settings "
+                           "match, --force to replace it, or choose another --out")
+    done = json.loads((out / MANIFEST).read_text(encoding="utf-8")).get("ensemble")
+    if not isinstance(done, dict):
+        raise SDModelError(f"{out / MANIFEST}: has no 'ensemble' record; choose another --out")
+    changed = [k for k in record if done.get(k) != record[k]]
+    if changed:
+        raise SDModelError(f"{out}: holds a finished ensemble made with a different {changed[0]} "
+                           f"({done.get(changed[0])!r}, now {record[changed[0]]!r}); choose another --out")
+    return "done"

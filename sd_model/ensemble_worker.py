@@ -67,3 +67,4 @@ def run_chunk(job: Job, index: int, values: np.ndarray) -> ChunkResult:
         msg = f"chunk {index} failed: {type(exc).__name__}: {exc}"
         return ChunkResult(index, None, np.ones(len(values), bool), [msg] * len(values))
     return ChunkResult(index, arrays or None, np.asarray(failed, bool), list(messages))
+

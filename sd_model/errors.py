@@ -45,10 +45,12 @@ def close_matches(name: str, valid: Iterable[str], n: int = 3) -> list[str]:
     return [lowered[h] for h in hits]
 
 
-def unknown_name(kind: str, name: str, valid: Iterable[str], where: str = "") -> UnknownNameError:
+def unknown_name(kind: str, name: str, valid: Iterable[str], where: str = "",
+                 listed_by: str = "sd-model info") -> UnknownNameError:
     """Build an :class:`UnknownNameError` that suggests close matches.
 
-    ``kind`` is e.g. "parameter"; ``where`` names the file or context (may be empty).
+    ``kind`` is e.g. "parameter"; ``where`` names the file or context (may be empty);
+    ``listed_by`` is the command that lists the valid names.
     """
     valid = sorted(valid)
     hint = close_matches(name, valid)
@@ -56,5 +58,5 @@ def unknown_name(kind: str, name: str, valid: Iterable[str], where: str = "") ->
     if hint:
         tail = "did you mean " + " or ".join(repr(h) for h in hint) + "?"
     else:
-        tail = f"valid names are listed by 'sd-model info' ({len(valid)} in all)"
+        tail = f"valid names are listed by '{listed_by}' ({len(valid)} in all)"
     return UnknownNameError(f"{loc}unknown {kind} {name!r}; {tail}")

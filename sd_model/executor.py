@@ -19,6 +19,7 @@ from multiprocessing import get_all_start_methods, get_context
 from typing import Any
 
 from .errors import SDModelError
+from .interrupts import ignore_interrupts, workers_ignore_interrupts
 
 __all__ = ["Executor", "default_workers"]
 
@@ -34,7 +35,13 @@ def default_workers() -> int:
 
 
 def _watch_parent(parent: int) -> None:
-    """Pool initializer: end this worker when the parent process is gone (killed); the pool cannot tell it."""
+    """Pool initializer: end this worker when the parent process is gone (killed); the pool cannot tell it.
+
+    The worker also ignores SIGINT: Ctrl-C reaches the whole process group, and the parent
+    handles it (keeps finished work, prints one line) -- a worker would print a traceback.
+    """
+    ignore_interrupts()
+
     def watch() -> None:
         while os.getppid() == parent:
             time.sleep(0.5)
@@ -80,10 +87,13 @@ class Executor:
             method = "fork" if "fork" in get_all_start_methods() and threading.active_count() == 1 else "spawn"
             if method == "fork" and self._prepare is not None:
                 self._prepare()
-            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=get_context(method),
-                                             initializer=_watch_parent, initargs=(os.getpid(),))
-            if method == "fork":  # fork every worker now, before this process starts any thread
-                self._pool.submit(int).result()
+            # start every worker now (fork: before this process starts any thread), with SIGINT
+            # ignored from the first instruction (the disposition survives fork and exec)
+            with workers_ignore_interrupts():
+                self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=get_context(method),
+                                                 initializer=_watch_parent, initargs=(os.getpid(),))
+                for future in [self._pool.submit(int) for _ in range(self.workers)]:
+                    future.result()
         return self
 
     def __exit__(self, exc_type: Any, *exc: object) -> None:
@@ -130,10 +140,12 @@ def _dask_client(scheduler: Any) -> tuple[Any, bool]:
         raise SDModelError(f"scheduler must be an address such as 'tcp://127.0.0.1:8786' or a "
                            f"dask.distributed.Client, got {type(scheduler).__name__}")
     try:
-        import dask
-
-        timeout = dask.config.get("distributed.comm.timeouts.connect")  # 30s unless configured
-        return Client(scheduler, timeout=timeout, set_as_default=False), True
-    except (OSError, TimeoutError) as exc:
-        raise SDModelError(f"cannot reach the Dask scheduler at {scheduler!r} ({exc}); start one with "
+        return Client(scheduler, timeout=CONNECT_TIMEOUT, set_as_default=False), True
+    except (OSError, TimeoutError, ValueError) as exc:  # ValueError: an unknown scheme (bogus://)
+        raise SDModelError(f"cannot reach the Dask scheduler at {scheduler!r} within {CONNECT_TIMEOUT} s "
+                           f"({str(exc).splitlines()[0] if str(exc) else type(exc).__name__}); start one with "
                            "'dask scheduler' and 'dask worker ADDRESS', or omit --scheduler") from None
+
+
+#: Seconds to wait for a Dask scheduler before giving up (dask's own default is 30 s).
+CONNECT_TIMEOUT = 5

@@ -5,8 +5,10 @@ or a full disk half-way through leaves the previous results intact.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import re
 import shutil
 import tempfile
 import tomllib
@@ -16,6 +18,9 @@ from pathlib import Path
 from typing import Any
 
 import xarray as xr
+
+from .errors import SDModelError
+
 
 def _read_umask() -> int:
     mask = os.umask(0)
@@ -73,17 +78,26 @@ def atomic_write_netcdf(path: str | Path, ds: xr.Dataset) -> Path:
     return path
 
 
+#: Largest TOML input read (bytes): scenario, ranges, calibration and check files are a few kB.
+MAX_TOML_BYTES = 10_000_000
+
+
 def read_toml(path: str | Path, what: str, error: type[Exception]) -> tuple[dict[str, Any], str]:
     """Read a TOML file; return (data, text). Every failure raises ``error`` naming the file.
 
     ``what`` names the kind of file in messages ("scenario file", "ranges file", ...);
     malformed TOML gives tomllib's line and column on one line.
     """
+    if not isinstance(path, (str, os.PathLike)):
+        raise error(f"expected the path of a {what}, got {type(path).__name__} {path!r}")
     path = Path(path)
     if not path.is_file():
-        raise error(f"{path}: {what} not found")
+        target = f" (a symbolic link to {os.readlink(path)}, which does not exist)" if path.is_symlink() else ""
+        raise error(f"{path}: {what} not found{target}")
+    if path.stat().st_size > MAX_TOML_BYTES:
+        raise error(f"{path}: {path.stat().st_size:,} bytes; a {what} is at most {MAX_TOML_BYTES:,} bytes")
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # a UTF-8 byte-order mark is accepted
     except (OSError, UnicodeDecodeError) as exc:
         raise error(f"{path}: cannot read {what} ({exc})") from None
     try:
@@ -97,29 +111,163 @@ def atomic_write_json(path: str | Path, obj: Any) -> Path:
     return atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=False, default=str) + "\n")
 
 
-@contextmanager
-def atomic_dir(path: str | Path) -> Iterator[Path]:
-    """Build an output folder in a hidden sibling and swap it in when the block succeeds.
+MANIFEST = "manifest.json"
 
-    Yields the temporary folder to write into. On success the folder replaces ``path``
-    (an existing ``path`` is moved aside first and removed only after the swap); on any
-    error or interruption the temporary folder is deleted and ``path`` is untouched.
+
+class OutputError(SDModelError):
+    """An output folder cannot be written without losing something the tool did not write."""
+
+
+def inventory(folder: str | Path, exclude: tuple[str, ...] = ()) -> dict[str, str]:
+    """SHA-256 of every file under ``folder`` by relative POSIX path (``manifest.json`` and
+    top-level entries named in ``exclude`` left out)."""
+    folder = Path(folder)
+    out: dict[str, str] = {}
+    for path in sorted(folder.rglob("*")):
+        rel = path.relative_to(folder).as_posix()
+        if rel == MANIFEST or rel.split("/", 1)[0] in exclude or path.is_dir():
+            continue
+        h = hashlib.sha256()
+        with path.open("rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
+        out[rel] = h.hexdigest()
+    return out
+
+
+def stamp_manifest(folder: str | Path, kind: str, exclude: tuple[str, ...] = ()) -> None:
+    """Record in ``folder/manifest.json`` (created if absent) every file the tool wrote there.
+
+    The record (``"written_by"``: the command ``kind``; ``"written"``: path -> SHA-256) is
+    how a later command recognises the folder as its own: see :func:`ownership_problem`.
+    """
+    folder = Path(folder)
+    path = folder / MANIFEST
+    manifest: Any = {}
+    if path.is_file():
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(manifest, dict):
+        raise OutputError(f"{path}: not a JSON object")
+    manifest["written_by"] = kind
+    manifest["written"] = inventory(folder, exclude)
+    atomic_write_json(path, manifest)
+
+
+def ownership_problem(path: str | Path, kind: str, exclude: tuple[str, ...] = ()) -> str | None:
+    """Why ``path`` may not be replaced by command ``kind`` without ``--force``, or None if it may.
+
+    A path may be replaced when it does not exist, is an empty folder, or is a folder that
+    the same command wrote: its ``manifest.json`` names ``kind`` and records every file in
+    it, unchanged. Anything else -- a file, a symbolic link, a folder of someone else's
+    files, another command's results, an extra or edited file in a result folder -- is not
+    this command's to delete.
     """
     path = Path(path)
+    if path.is_symlink():
+        return "is a symbolic link, not a folder sd-model wrote"
+    if not path.exists():
+        return None
+    if not path.is_dir():
+        return "is a file, not a folder sd-model wrote"
+    if not any(path.iterdir()):
+        return None
+    try:
+        manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return f"has no readable {MANIFEST}, so it is not a folder sd-model wrote"
+    written = manifest.get("written") if isinstance(manifest, dict) else None
+    if not isinstance(written, dict):
+        return f"has a {MANIFEST} without the record of the files sd-model wrote"
+    if manifest.get("written_by") != kind:
+        return f"holds the output of 'sd-model {manifest.get('written_by')}', not of 'sd-model {kind}'"
+    try:
+        actual = inventory(path, exclude)
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror})"
+    extra = sorted(set(actual) - set(written))
+    if extra:
+        more = f" and {len(extra) - 1} more" if len(extra) > 1 else ""
+        return f"holds {extra[0]}{more}, which sd-model did not write"
+    changed = sorted(f for f in actual if actual[f] != written[f])
+    if changed:
+        return f"holds {changed[0]}, changed since sd-model wrote it"
+    return None
+
+
+def _unwritable(path: Path) -> Path | None:
+    """The first folder under (and including) ``path`` whose entries cannot be removed."""
+    if not path.is_dir() or path.is_symlink():
+        return None
+    for folder in [path, *(p for p in path.rglob("*") if p.is_dir() and not p.is_symlink())]:
+        if not os.access(folder, os.W_OK | os.X_OK):
+            return folder
+    return None
+
+
+def check_replaceable(path: str | Path, kind: str, force: bool = False, exclude: tuple[str, ...] = ()) -> None:
+    """Raise :class:`OutputError` unless ``path`` may be replaced (see :func:`ownership_problem`).
+
+    ``force`` allows replacing what the tool did not write. A read-only folder (or one
+    with a read-only sub-folder) is refused even with ``force``: it cannot be removed whole.
+    """
+    path = Path(path)
+    parent = path.parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+        raise OutputError(f"{path}: cannot write here ({parent} is not a writable folder); choose another --out")
+    if path.exists() and not path.is_symlink():
+        locked = _unwritable(path)
+        if locked is not None:
+            raise OutputError(f"{path}: cannot be replaced ({locked} is read-only); make it writable or "
+                              "choose another --out")
+    if not force:
+        problem = ownership_problem(path, kind, exclude)
+        if problem is not None:
+            raise OutputError(f"{path} {problem}; refusing to replace it: choose another --out, or pass "
+                              "--force to replace it")
+
+
+def remove_path(path: Path) -> None:
+    """Delete a file, symbolic link or folder (the link itself, never its target)."""
+    if path.is_symlink() or not path.is_dir():
+        path.unlink(missing_ok=True)
+    else:
+        shutil.rmtree(path)
+
+
+@contextmanager
+def atomic_dir(path: str | Path, kind: str | None, force: bool = False) -> Iterator[Path]:
+    """Build an output folder in a hidden sibling and swap it in when the block succeeds.
+
+    Yields the temporary folder to write into. Before anything is written, ``path`` is
+    checked with :func:`check_replaceable` (refused unless it is absent or a folder that
+    command ``kind`` wrote, or ``force``). On success the files written are recorded in the folder's
+    ``manifest.json`` and the folder replaces ``path`` (the old one is moved aside and
+    removed after the swap); on any error or interruption the temporary folder is deleted
+    and ``path`` is untouched. ``kind`` None is for a sub-folder of an output folder the
+    caller has checked already: no check and no record of its own.
+    """
+    path = Path(path)
+    force = force or kind is None
+    check_replaceable(path, kind or "", force)
     path.parent.mkdir(parents=True, exist_ok=True)
     _sweep_stale(path)
     tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.partial-{os.getpid()}-"))
     os.chmod(tmp, 0o777 & ~_UMASK)  # mkdtemp makes 0700 folders
     try:
         yield tmp
+        if kind is not None:
+            stamp_manifest(tmp, kind)
+        check_replaceable(path, kind or "", force)  # again: the folder may have changed while the results were computed
         old = None
-        if path.exists():
+        if path.exists() or path.is_symlink():
             old = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.old-"))
             old.rmdir()
             os.replace(path, old)
         os.replace(tmp, path)
         if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+            remove_path(old)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -147,4 +295,28 @@ def _sweep_stale(path: Path) -> None:
             shutil.rmtree(leftover, ignore_errors=True)
     for leftover in path.parent.glob(f".{path.name}.old-*"):
         if path.exists():  # the swap completed; the old copy is garbage
-            shutil.rmtree(leftover, ignore_errors=True)
+            try:
+                remove_path(leftover)
+            except OSError:
+                pass
+
+
+_PARTIAL = re.compile(r"^\.(?P<name>.+)\.partial-(?P<pid>\d+)-")
+_TMP_FILE = re.compile(r"^\..+\.[a-z0-9_]{8}\.tmp$")
+
+
+def sweep_leftovers(folder: str | Path) -> None:
+    """Remove what a killed writer left in ``folder`` (an output folder of this tool being resumed).
+
+    That is: hidden ``.<name>.partial-<pid>-*`` folders of :func:`atomic_dir` whose process
+    is gone, and hidden ``.<name>.<random>.tmp`` files of the atomic file writers.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        return
+    for path in folder.iterdir():
+        partial = _PARTIAL.match(path.name)
+        if partial and path.is_dir() and not path.is_symlink() and not _pid_alive(int(partial["pid"])):
+            shutil.rmtree(path, ignore_errors=True)
+        elif _TMP_FILE.match(path.name) and path.is_file() and not path.is_symlink():
+            path.unlink(missing_ok=True)

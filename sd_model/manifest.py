@@ -67,7 +67,13 @@ def build_manifest(info: Any, scenario: Any, engine: str, *, seed: int | None = 
 
 
 def load_manifest(path: Any) -> dict[str, Any]:
-    """Read a ``manifest.json`` written by this package; clear errors for a bad file."""
+    """Read a ``manifest.json`` written by this package and check its shape.
+
+    Raises
+    ------
+    SDModelError
+        One line naming the file and the entry that is missing or of the wrong type.
+    """
     import json
     from pathlib import Path
 
@@ -78,22 +84,57 @@ def load_manifest(path: Any) -> dict[str, Any]:
         path = path / "manifest.json"
     if not path.is_file():
         raise SDModelError(f"{path}: manifest not found")
+    if path.stat().st_size > MAX_MANIFEST_BYTES:
+        raise SDModelError(f"{path}: {path.stat().st_size:,} bytes; a run manifest is at most "
+                           f"{MAX_MANIFEST_BYTES:,} bytes")
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise SDModelError(f"{path}: not a readable manifest ({exc})") from None
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise SDModelError(f"{path}: not a readable manifest ({str(exc)[:200]})") from None
+    if not isinstance(manifest, dict):
+        raise SDModelError(f"{path}: not a run manifest (a JSON {type(manifest).__name__}, not an object)")
     missing = [k for k in ("model", "engine", "time", "scenario", "parameters") if k not in manifest]
-    if not isinstance(manifest, dict) or missing:
-        raise SDModelError(f"{path}: not a run manifest (missing {', '.join(missing) or 'everything'})")
+    if missing:
+        raise SDModelError(f"{path}: not a run manifest (missing {', '.join(missing)})")
+
+    def bad(entry: str, want: str, got: Any) -> SDModelError:
+        return SDModelError(f"{path}: {entry} must be {want}, got {json.dumps(got)[:80]}")
+
+    for key in ("model", "time", "scenario", "parameters"):
+        if not isinstance(manifest[key], dict):
+            raise bad(key, "an object", manifest[key])
+    if not isinstance(manifest["engine"], str):
+        raise bad("engine", "an engine name", manifest["engine"])
+    if not isinstance(manifest["model"].get("sha256", ""), str):
+        raise bad("model.sha256", "a hex string", manifest["model"]["sha256"])
+    for key in ("final_time", "time_step"):
+        value = manifest["time"].get(key)
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise bad(f"time.{key}", "a number (years)", value)
+    fmt = manifest.get("format", "csv")
+    if not isinstance(fmt, str):
+        raise bad("format", "a format name", fmt)
+    for name, value in manifest["parameters"].items():
+        values = value.values() if isinstance(value, dict) else [value]
+        if any(isinstance(v, bool) or not isinstance(v, (int, float)) for v in values):
+            raise bad(f"parameters[{json.dumps(name)}]", "a number or an object of element -> number", value)
+    for key in ("name", "description"):
+        if key in manifest["scenario"] and not isinstance(manifest["scenario"][key], str):
+            raise bad(f"scenario.{key}", "a string", manifest["scenario"][key])
     return manifest
+
+
+#: Largest manifest read (bytes): a manifest holds a few thousand numbers.
+MAX_MANIFEST_BYTES = 20_000_000
 
 
 def scenario_from_manifest(manifest: dict[str, Any], info: Any, *, allow_model_change: bool = False,
                            where: str = "manifest") -> Any:
     """The scenario that repeats a recorded run exactly: every constant value and the time settings.
 
-    Refuses (SDModelError) a model whose SHA-256 differs from the recorded one unless
-    ``allow_model_change``; then constants the model no longer has are an error too.
+    ``manifest`` is one checked by :func:`load_manifest`. Refuses (SDModelError) a model
+    whose SHA-256 differs from the recorded one unless ``allow_model_change``; then
+    constants the model no longer has are an error too.
     """
     from .errors import SDModelError
     from .scenario import Scenario

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -116,6 +117,10 @@ class _Def:
     line: int
 
 
+#: Largest model file read (bytes).
+MAX_MODEL_BYTES = 20_000_000
+
+
 def read_model_info(path: str | Path) -> ModelInfo:
     """Parse the Vensim model at ``path`` and return its :class:`ModelInfo`.
 
@@ -124,13 +129,21 @@ def read_model_info(path: str | Path) -> ModelInfo:
     ModelFileError
         If the file is missing or unreadable, or a block is malformed (names file and line).
     """
+    if not isinstance(path, (str, os.PathLike)):
+        raise ModelFileError(f"model must be the path of a Vensim .mdl file, got {type(path).__name__} {path!r}")
     path = Path(path)
     try:
-        raw = path.read_bytes()
+        if path.exists() and not path.is_file():
+            raise ModelFileError(f"{path}: not a regular file; give a Vensim .mdl file")
+        with path.open("rb") as fh:
+            raw = fh.read(MAX_MODEL_BYTES + 1)
     except FileNotFoundError:
         raise ModelFileError(f"model file not found: {path}") from None
     except OSError as exc:
         raise ModelFileError(f"cannot read model file {path}: {exc.strerror}") from None
+    if len(raw) > MAX_MODEL_BYTES:
+        raise ModelFileError(f"{path}: larger than {MAX_MODEL_BYTES // 1_000_000} MB; not a Vensim model of this "
+                             "package (the shipped one is about 0.1 MB)")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:

@@ -53,6 +53,9 @@ def constant(info: ModelInfo, name: str, where: str = "", verb: str = "set") -> 
     """
     key = info._index.get(normalize_name(str(name)))
     if key is None:
+        lever = _misspelled_lever(info, str(name))
+        if lever is not None:
+            raise unknown_name("lever", lever, _levers(info), where)
         raise unknown_name("parameter", str(name), info.constants(), where)
     var = info.variables[key]
     if var.kind != "constant":
@@ -64,6 +67,25 @@ def constant(info: ModelInfo, name: str, where: str = "", verb: str = "set") -> 
                             f"can be {verb}, and initial stock values are set through their 'Initial ...' "
                             f"constants{hint}")
     return var
+
+
+_LEVER_SUFFIXES = (" Start Year", " End Year", " Intensity")
+
+
+def _levers(info: ModelInfo) -> list[str]:
+    """Strategy levers: constants ``<lever> Start Year`` with a ``<lever> Intensity``."""
+    names = set(info.constants())
+    return sorted(n[: -len(" Start Year")] for n in names
+                  if n.endswith(" Start Year") and f"{n[: -len(' Start Year')]} Intensity" in names)
+
+
+def _misspelled_lever(info: ModelInfo, name: str) -> str | None:
+    """The lever part of ``name`` ("Aids" of "Aids Start Year") if it names no lever, else None."""
+    for suffix in _LEVER_SUFFIXES:
+        if name.endswith(suffix):
+            lever = name[: -len(suffix)]
+            return lever if lever not in _levers(info) else None
+    return None
 
 
 def cells(info: ModelInfo, var: Variable) -> list[tuple[str, ...]]:

@@ -127,7 +127,17 @@ def figure_png(fig: plt.Figure, dpi: int = 110) -> bytes:
 
 
 def standard_plots(runs: xr.Dataset | Mapping[str, xr.Dataset], folder: str | Path) -> list[Path]:
-    """Write the standard plots as ``<folder>/<name>.png``; returns the paths."""
+    """Write the standard plots as ``<folder>/<name>.png``; returns the paths.
+
+    A plot whose variables the model does not have (another model file) is left out.
+    """
     folder = Path(folder)
-    return [atomic_write_bytes(folder / f"{name}.png", figure_png(make(runs)))
-            for name, make in STANDARD_PLOTS.items()]
+    paths = []
+    for name, make in STANDARD_PLOTS.items():
+        try:
+            fig = make(runs)
+        except KeyError:  # a variable of this plot is missing from the results
+            plt.close("all")
+            continue
+        paths.append(atomic_write_bytes(folder / f"{name}.png", figure_png(fig)))
+    return paths

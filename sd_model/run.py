@@ -8,13 +8,15 @@
 """
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import xarray as xr
 
 from .engines import DEFAULT_ENGINE, Engine, get_engine
-from .errors import ModelFileError
+from .errors import EngineError, ModelFileError, ScenarioError
 from .resources import DEFAULT_MODEL
 from .runspec import RunSpec
 from .scenario import Scenario
@@ -36,18 +38,59 @@ def load_engine(name: str = DEFAULT_ENGINE, model: str | Path | None = None) -> 
     name : engine name. Default is "simlin".
     model : path of the ``.mdl`` file. Default is the shipped model.
     """
+    if model is not None and not isinstance(model, (str, os.PathLike)):
+        raise ModelFileError(f"model must be the path of a Vensim .mdl file, got {type(model).__name__} {model!r}")
     path = Path(model) if model is not None else DEFAULT_MODEL
     if not path.is_file():
         raise ModelFileError(f"{path}: model file not found")
     return get_engine(name, path)
 
 
-def run(spec: RunSpec, engine: Engine) -> xr.Dataset:
-    """Run a checked :class:`~sd_model.runspec.RunSpec` from a fresh state; attrs name the scenario and engine."""
+def run(spec: RunSpec, engine: Engine, finite: bool = True) -> xr.Dataset:
+    """Run a checked :class:`~sd_model.runspec.RunSpec` from a fresh state; attrs name the scenario and engine.
+
+    With ``finite`` (the default) results holding NaN or infinite values are refused
+    (:class:`EngineError` naming the first variable, element and year, see :func:`check_finite`);
+    ``finite=False`` returns them, for checks that judge extreme cases themselves.
+    """
+    if not isinstance(spec, RunSpec):
+        raise ScenarioError(f"run takes a RunSpec (Scenario.resolve(info)), got {type(spec).__name__}")
+    if not isinstance(engine, Engine):
+        raise EngineError(f"run takes an engine from load_engine(), got {type(engine).__name__}")
     ds = engine.simulate(spec)
     ds.attrs.update({"scenario": spec.name, "description": spec.description,
                      "engine": engine.name, "model_sha256": engine.info.sha256})
+    if finite:
+        check_finite(ds, where=spec.name)
     return ds
+
+
+def check_finite(ds: xr.Dataset, where: str) -> None:
+    """Raise :class:`EngineError` naming the first variable, element and year of a NaN or inf in ``ds``."""
+    first: tuple[float, str] | None = None
+    count = 0
+    for name, da in ds.data_vars.items():
+        bad = ~np.isfinite(da.values)
+        if not bad.any():
+            continue
+        count += int(bad.sum())
+        at: dict[str, int] = dict(zip(da.dims, np.unravel_index(int(np.argmax(bad.reshape(-1))), bad.shape)))
+        if "time" in da.dims:  # the earliest year with a bad value of this variable
+            t_axis = da.dims.index("time")
+            rows = bad.any(axis=tuple(i for i in range(bad.ndim) if i != t_axis)) if bad.ndim > 1 else bad
+            t = int(np.argmax(rows))
+            sub = np.take(bad, t, axis=t_axis)
+            rest = np.unravel_index(int(np.argmax(sub.reshape(-1))), sub.shape) if sub.ndim else ()
+            at = {"time": t, **dict(zip([d for d in da.dims if d != "time"], rest))}
+        elements = ",".join(str(da[d].values[i]) for d, i in at.items() if d != "time")
+        year = float(ds["time"].values[at["time"]]) if "time" in at else float("nan")
+        label = f"{name}[{elements}]" if elements else name
+        if first is None or year < first[0]:
+            first = (year, label)
+    if first is not None:
+        raise EngineError(f"{where}: the run produced {count:,} NaN or infinite values, first {first[1]!r} in "
+                          f"{first[0]:g}; the parameters are outside what the model can run (see the declared "
+                          "ranges in 'sd-model info')")
 
 
 def run_scenario(scenario: Scenario | RunSpec, engine: Engine, outputs: Sequence[str] | None = None,
@@ -73,4 +116,9 @@ def run_scenario(scenario: Scenario | RunSpec, engine: Engine, outputs: Sequence
     """
     if isinstance(scenario, RunSpec):
         return run(scenario, engine)
+    if not isinstance(scenario, Scenario):
+        raise ScenarioError(f"run_scenario takes a Scenario (see sd_model.scenario.load_scenario), got "
+                            f"{type(scenario).__name__}")
+    if not isinstance(engine, Engine):
+        raise EngineError(f"run_scenario takes an engine from load_engine(), got {type(engine).__name__}")
     return run(scenario.resolve(engine.info, outputs, until), engine)

@@ -15,6 +15,7 @@ A ranges file lists the uncertain constants and their bounds::
 from __future__ import annotations
 
 import math
+import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -27,6 +28,7 @@ from .errors import ScenarioError, SDModelError
 from .files import read_toml
 from .mdl import ModelInfo, read_model_info
 from .parameters import Parameter, outside, range_text
+from .budget import check_memory
 
 __all__ = ["sample_parameters", "load_ranges", "METHODS"]
 
@@ -68,11 +70,14 @@ def sample_parameters(ranges: Mapping[str, tuple[float, float]], n: int, seed: i
         raise SDModelError(f"number of samples must be a positive integer, got {n!r}")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise SDModelError(f"seed must be a non-negative integer, got {seed!r}")
+    if not isinstance(ranges, Mapping):
+        raise SDModelError(f"ranges must be a mapping of name -> (low, high), got {type(ranges).__name__}")
     bounds = {name: _check_pair(name, pair, "ranges") for name, pair in ranges.items()}
     if not bounds:
         raise SDModelError("ranges is empty; give at least one parameter to sample")
-    rng = np.random.default_rng(int(seed))
     k = len(bounds)
+    check_memory(5.0 * 8 * n * k, f"{n:,} parameter sets of {k} parameters", "ask for fewer samples")
+    rng = np.random.default_rng(int(seed))
     if method == "lhs":
         u = (np.stack([rng.permutation(n) for _ in range(k)], axis=1) + rng.random((n, k))) / n
     else:
@@ -130,6 +135,8 @@ def load_ranges(path: str | Path, model: str | Path | ModelInfo | None = None) -
         name (with close matches), a non-constant, low >= high, a range outside the one the
         model declares, or a parameter given twice.
     """
+    if not isinstance(path, (str, os.PathLike)):
+        raise SDModelError(f"expected the path of a ranges file, got {type(path).__name__} {path!r}")
     path = Path(path)
     if isinstance(model, ModelInfo):
         info = model

@@ -26,6 +26,9 @@ ranges the model declares.
 from __future__ import annotations
 
 import math
+import math
+import numbers
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -43,6 +46,9 @@ _TOP_KEYS = {"name", "description", "role", "inherits", "time", "params", "lever
 #: other scenarios are measured against, and the counterfactual history it is compared with.
 ROLES = ("baseline", "counterfactual")
 _TIME_KEYS = {"final_time", "time_step"}
+#: Longest inheritance chain accepted (files), and longest description (characters).
+MAX_INHERITS = 50
+MAX_DESCRIPTION = 10_000
 #: Smallest time step accepted (Year): 1/1024 already means ~125,000 Euler steps to 2100.
 MIN_TIME_STEP = 1 / 1024
 
@@ -72,10 +78,34 @@ class Scenario:
     role: str = ""
 
     def __post_init__(self) -> None:
+        if not isinstance(self.name, str):
+            raise ScenarioError(f"scenario name must be a string such as 'balanced', got {type(self.name).__name__} "
+                                f"{self.name!r}")
+        if not isinstance(self.description, str):
+            raise ScenarioError(f"scenario {self.name!r}: description must be a string, got "
+                                f"{type(self.description).__name__}")
+        if len(self.description) > MAX_DESCRIPTION:
+            raise ScenarioError(f"scenario {self.name!r}: description has {len(self.description):,} characters; "
+                                f"at most {MAX_DESCRIPTION:,} (it is copied into every manifest)")
+        for key in ("final_time", "time_step"):
+            value = getattr(self, key)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Real)):
+                raise ScenarioError(f"scenario {self.name!r}: {key} must be a number (years) or None, got "
+                                    f"{type(value).__name__} {value!r}")
+        if self.source is not None and not isinstance(self.source, str):
+            raise ScenarioError(f"scenario {self.name!r}: source must be a path string or None")
+        if not isinstance(self.params, Mapping):
+            raise ScenarioError(f"scenario {self.name!r}: params must be a mapping of Vensim name -> number "
+                                f"(or element -> number), got {type(self.params).__name__}")
+        for key, value in self.params.items():
+            _check_param(self.name, key, value)
         object.__setattr__(self, "params", MappingProxyType(_freeze(self.params)))
+        object.__setattr__(self, "lineage", tuple(self.lineage))
 
     def with_params(self, params: Mapping[str, ParamValue], **changes: Any) -> Scenario:
         """Return a copy with ``params`` laid over this scenario's (per element for arrays)."""
+        if not isinstance(params, Mapping):
+            raise ScenarioError(f"with_params takes a mapping of Vensim name -> number, got {type(params).__name__}")
         return replace(self, params=merge_params(self.params, params), **changes)
 
     def resolve(self, info: Any, outputs: Sequence[str] | None = None, until: float | None = None) -> RunSpec:
@@ -88,6 +118,11 @@ class Scenario:
         finite, a time step outside [1/1024, 1] or not dividing SAVEPER, a name that cannot be
         an output folder (see :func:`check_name`).
         """
+        if not hasattr(info, "constants") or not hasattr(info, "variables"):
+            raise ScenarioError(f"resolve takes the model's ModelInfo (sd_model.mdl.read_model_info), got "
+                                f"{type(info).__name__}")
+        if until is not None and (isinstance(until, bool) or not isinstance(until, numbers.Real)):
+            raise ScenarioError(f"until must be a year (a number), got {until!r}")
         sc = self if until is None else replace(self, final_time=float(until))
         check_name(sc.name, sc.source)
         where = sc.source or sc.name
@@ -109,6 +144,7 @@ class Scenario:
         spec = build_spec(info, sc.params, final_time=sc.final_time, time_step=sc.time_step,
                           outputs=outputs, where=where, check_range=True, name=sc.name,
                           description=sc.description)
+        _check_lever_spans(spec.params, info, where)
         return replace(spec, scenario=replace(sc, params=spec.params))
 
     def to_dict(self) -> dict[str, Any]:
@@ -122,6 +158,18 @@ class Scenario:
             "source": self.source,
             "lineage": list(self.lineage),
         }
+
+
+def _check_param(scenario: str, key: Any, value: Any) -> None:
+    """Type check of one params entry of a Scenario built in Python (values are range-checked by validate)."""
+    if not isinstance(key, str):
+        raise ScenarioError(f"scenario {scenario!r}: parameter names must be strings, got {key!r}")
+    values = value.items() if isinstance(value, Mapping) else [("", value)]
+    for element, v in values:
+        label = f"{key}[{element}]" if element else key
+        if not isinstance(element, str) or isinstance(v, bool) or not isinstance(v, numbers.Real):
+            raise ScenarioError(f"scenario {scenario!r}: {label!r} must be a number (or a table element -> "
+                                f"number), got {v!r}")
 
 
 def _freeze(params: Mapping[str, ParamValue]) -> dict[str, ParamValue]:
@@ -198,14 +246,26 @@ def _levers_from_table(table: Any, where: str) -> dict[str, ParamValue]:
 def load_scenario(path: str | Path) -> Scenario:
     """Read a scenario TOML file, resolving ``inherits`` chains.
 
+    ``inherits`` names a file relative to the inheriting file's folder, or an absolute
+    path anywhere on disk; chains are limited to :data:`MAX_INHERITS` files.
+
     Raises :class:`ScenarioError` for a missing or malformed file (with the line),
     unknown top-level keys, non-numeric values and inheritance loops.
     """
+    if not isinstance(path, (str, os.PathLike)):
+        raise ScenarioError(f"load_scenario takes the path of a scenario TOML file, got {type(path).__name__} "
+                            f"{path!r}")
     return _load(Path(path), ())
 
 
 def _load(path: Path, chain: tuple[Path, ...]) -> Scenario:
+    if not path.is_file():
+        target = f" (a symbolic link to {os.readlink(path)}, which does not exist)" if path.is_symlink() else ""
+        raise ScenarioError(f"{path}: scenario file not found{target}")
     path = path.resolve()
+    if len(chain) >= MAX_INHERITS:
+        raise ScenarioError(f"{chain[0]}: inheritance chain longer than {MAX_INHERITS} files (at {path.name}); "
+                            f"valid: at most {MAX_INHERITS} levels of 'inherits'")
     if path in chain:
         loop = " -> ".join(p.name for p in (*chain, path))
         raise ScenarioError(f"{chain[0]}: inheritance loop: {loop}")
@@ -267,7 +327,32 @@ def _load(path: Path, chain: tuple[Path, ...]) -> Scenario:
 
 def validate(scenario: Scenario, info: Any) -> Scenario:
     """Check a scenario against the model; return it with canonical names (see :meth:`Scenario.resolve`)."""
+    if not isinstance(scenario, Scenario):
+        raise ScenarioError(f"validate takes a Scenario (see load_scenario), got {type(scenario).__name__}")
     return scenario.resolve(info).scenario
+
+
+def _check_lever_spans(params: Mapping[str, ParamValue], info: Any, where: str) -> None:
+    """An active lever set by the scenario must not end before it starts (it would be silently inactive)."""
+    for lever in lever_names(info):
+        names = (f"{lever} Start Year", f"{lever} End Year", f"{lever} Intensity")
+        if names[1] not in info.variables or not any(n in params for n in names):
+            continue
+        start, end, level = ({**_as_elements(info.get(n).default), **_as_elements(params.get(n, {}))}
+                             for n in names)
+        for element in sorted(start.keys() | end.keys()):
+            s_el, e_el = start.get(element, start.get("")), end.get(element, end.get(""))
+            active = level.get(element, level.get("", 0.0)) > 0
+            if active and s_el is not None and e_el is not None and s_el > e_el:
+                label = f"{lever}[{element}]" if element else lever
+                raise ScenarioError(f"{where}: lever {label!r} starts in {s_el:g} but ends in {e_el:g}; valid: an "
+                                    "end year at or after the start year")
+
+
+def _as_elements(value: Any) -> dict[str, float]:
+    if isinstance(value, Mapping):
+        return {str(k): float(v) for k, v in value.items()}
+    return {} if value is None else {"": float(value)}
 
 
 #: Longest scenario name in UTF-8 bytes: it becomes a folder name (255 bytes at most on common
@@ -284,7 +369,10 @@ def check_name(name: Any, source: str | None = None) -> str:
     outside ``<out>`` or replace ``<out>`` itself; it raises :class:`ScenarioError`.
     """
     where = f"{source}: " if source else ""
-    if not isinstance(name, str) or not name.strip():
+    if not isinstance(name, str):
+        raise ScenarioError(f"{where}scenario name must be a string such as 'balanced', got "
+                            f"{type(name).__name__} {name!r}")
+    if not name.strip():
         raise ScenarioError(f"{where}scenario name {name!r} is empty; give a name such as 'balanced'")
     bad = [c for c in name if c in "/\\" or ord(c) < 32 or ord(c) == 127]
     if bad or name.startswith(".") or len(name.encode("utf-8", "replace")) > MAX_NAME_LENGTH:

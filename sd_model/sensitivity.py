@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import SDModelError
+from .budget import check_memory
 
 METHODS = ("morris", "sobol")
 DEFAULT_OUTCOMES = ("Theil Index@2050", "National GDP@2050")
@@ -105,6 +106,9 @@ def sample(problem: Mapping[str, Any], method: str, n: int, seed: int) -> np.nda
 
     if n < 2:
         raise SDModelError(f"sample size {n} is too small; give at least 2")
+    k = len(problem["names"])
+    runs = n * (k + 1 if method == "morris" else k + 2)
+    check_memory(6.0 * 8 * runs * k, f"a {method} design of {runs:,} runs", "give a smaller --samples")
     if method == "morris":
         return morris_sample.sample(dict(problem), n, num_levels=4, seed=seed)
     if method == "sobol":

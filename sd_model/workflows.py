@@ -28,7 +28,9 @@ from .ensemble import EnsembleWarning, run_ensemble
 from .errors import SDModelError
 from .experiments import check_lever_starts, drop_failed, prepare_scenarios, resolve_scenario_path, run_ensembles, \
     run_scenarios, store_key
-from .files import atomic_dir, atomic_write_bytes, atomic_write_json, atomic_write_text
+from .ensemble_store import STORE_FOLDER, prepare_output
+from .files import (atomic_dir, atomic_write_bytes, atomic_write_json, atomic_write_text, check_replaceable,
+                    stamp_manifest)
 from .indicators import beat_shares, ensemble_table, indicator_table
 from .manifest import build_manifest
 from .mdl import read_model_info
@@ -49,11 +51,13 @@ DEFAULT_RANGES = EXPERIMENTS_DIR / "ranges" / "default.toml"
 
 
 def run_to_folder(scenario_files: Sequence[Path], out: Path, *, until: float | None = None, fmt: str = "csv",
-                  plots: bool = True, engine: str = DEFAULT_ENGINE, model: Path = DEFAULT_MODEL
-                  ) -> list[tuple[str, xr.Dataset, Path]]:
+                  plots: bool = True, engine: str = DEFAULT_ENGINE, model: Path = DEFAULT_MODEL,
+                  force: bool = False) -> list[tuple[str, xr.Dataset, Path]]:
     """Run scenarios (the model's own values if none) into ``out/<name>``: results, manifest, plots.
 
-    Every scenario is checked before anything is written. Returns (name, results, folder) per scenario.
+    Every scenario and every target folder is checked before anything runs: an existing
+    ``out/<name>`` is replaced only if ``run`` wrote it (see :func:`sd_model.files.ownership_problem`),
+    or with ``force``. Returns (name, results, folder) per scenario.
     """
     eng = load_engine(engine, model)
     loaded = [load_scenario(p) for p in scenario_files] or [Scenario(name="default")]
@@ -61,10 +65,12 @@ def run_to_folder(scenario_files: Sequence[Path], out: Path, *, until: float | N
     names = [s.name for s in specs]
     if len(set(names)) != len(names):
         raise SDModelError(f"two scenarios share a name: {names}")
+    for spec in specs:  # refuse before running anything
+        check_replaceable(out / spec.name, "run", force)
     done = []
     for spec in specs:
         ds = run(spec, eng)
-        with atomic_dir(out / spec.name) as tmp:
+        with atomic_dir(out / spec.name, "run", force) as tmp:
             write_results(ds, tmp, fmt)
             atomic_write_json(tmp / "manifest.json", build_manifest(eng.info, spec.scenario, eng.name,
                                                                     extra={"format": fmt}))
@@ -109,7 +115,7 @@ def compare(scenarios: Sequence[str | Path], out: Path, *, until: float | None =
             seed: int = DEFAULT_SEED, ranges: Path | None = None, calibration: Path | None = None,
             fmt: str = "parquet", engine: str = DEFAULT_ENGINE, ensemble_engine: str = DEFAULT_ENSEMBLE_ENGINE,
             model: Path = DEFAULT_MODEL, workers: int | None = None, scheduler: Any = None,
-            progress: bool = True) -> Comparison:
+            progress: bool = True, force: bool = False) -> Comparison:
     """Run scenarios side by side (and over common parameter draws) and write the comparison report.
 
     Writes ``out/report.html``, ``indicators.csv``, ``findings.csv``, ``runs/<scenario>.<fmt>`` and
@@ -119,6 +125,7 @@ def compare(scenarios: Sequence[str | Path], out: Path, *, until: float | None =
     """
     if ranges is not None and calibration is not None:
         raise SDModelError("give either --ranges or --from-calibration, not both")
+    check_replaceable(out, "compare", force)
     eng = load_engine(engine, model)
     scs = prepare_scenarios(scenarios, eng.info, until)
     draws, central, notes, source = _draws(samples, seed, ranges, calibration, eng.info)
@@ -148,7 +155,7 @@ def compare(scenarios: Sequence[str | Path], out: Path, *, until: float | None =
                        ensembles=ensembles, ensemble_tab=ens_tab, beats=beats,
                        effects_table=ftable if ensembles is not None else None,
                        reference=next((n for n, r in roles.items() if r == "baseline"), None))
-    with atomic_dir(out) as tmp:
+    with atomic_dir(out, "compare", force) as tmp:
         atomic_write_text(tmp / "report.html", doc)
         atomic_write_text(tmp / "indicators.csv", table.to_csv(index=False))
         atomic_write_text(tmp / "findings.csv", ftable.to_csv(index=False))
@@ -168,18 +175,20 @@ def compare(scenarios: Sequence[str | Path], out: Path, *, until: float | None =
     return Comparison(runs, table, sentences, notes, ensembles)
 
 
-_STORE = "chunks"
+_STORE = STORE_FOLDER
 
 
 def ensemble_to_folder(out: Path, samples: int, ranges_file: Path, outputs: Sequence[str], *,
                        scenario_file: Path | None = None, seed: int = DEFAULT_SEED, method: str = "lhs",
                        until: float | None = None, fmt: str = "netcdf", resume: bool = False,
                        engine: str = DEFAULT_ENSEMBLE_ENGINE, model: Path = DEFAULT_MODEL, workers: int | None = None,
-                       scheduler: Any = None, progress: bool = True) -> tuple[xr.Dataset | None, list[str], float]:
+                       scheduler: Any = None, progress: bool = True,
+                       force: bool = False) -> tuple[xr.Dataset | None, list[str], float]:
     """Sample ``samples`` parameter sets, run them, and write ``out``: ensemble.<nc|parquet>, parameters.csv, manifest.
 
     Finished chunks stream into ``out/chunks`` so that ``resume=True`` continues an
-    interrupted ensemble. Returns (results, warnings about failed members, seconds);
+    interrupted ensemble; ``force`` deletes ``out`` first. What ``out`` may hold is decided
+    before anything is written (:func:`sd_model.ensemble_store.prepare_output`). Returns (results, warnings about failed members, seconds);
     results are None if ``out`` already holds this ensemble, complete.
     """
     info = read_model_info(model)
@@ -190,20 +199,11 @@ def ensemble_to_folder(out: Path, samples: int, ranges_file: Path, outputs: Sequ
               "ranges": {k: list(v) for k, v in ranges.items()}, "outputs": list(outputs), "engine": engine,
               "until": until, "scenario": spec.name}
     manifest_path = out / "manifest.json"
-    if out.exists() and any(out.iterdir()):
-        if not resume:
-            raise SDModelError(f"{out}: folder exists and is not empty; pass --resume to continue the ensemble "
-                               "in it, or choose another --out")
-        if manifest_path.is_file() and not (out / _STORE).exists():
-            done = json.loads(manifest_path.read_text(encoding="utf-8")).get("ensemble", {})
-            changed = [k for k in record if done.get(k) != record[k]]
-            if changed:
-                raise SDModelError(f"{out}: holds a finished ensemble made with a different {changed[0]} "
-                                   f"({done.get(changed[0])!r}, now {record[changed[0]]!r}); choose another --out")
-            return None, [], 0.0
+    if resume and force:
+        raise SDModelError("give either --resume (continue) or --force (start afresh), not both")
+    if prepare_output(out, record, resume=resume, force=force) == "done":
+        return None, [], 0.0
     sets = sample_parameters(ranges, samples, seed, method)
-    out.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(out / "parameters.csv", sets.to_csv())
     start = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", EnsembleWarning)
@@ -223,6 +223,7 @@ def ensemble_to_folder(out: Path, samples: int, ranges_file: Path, outputs: Sequ
              "failed_members": int(ds.attrs["failed_members"]), "elapsed_seconds": round(elapsed, 3),
              "ensemble_sha256": ds.attrs["ensemble_sha256"], "scheduler": scheduler, "workers": workers}
     atomic_write_json(manifest_path, build_manifest(info, spec.scenario, engine, seed=seed, extra=extra))
+    stamp_manifest(out, "ensemble", exclude=(_STORE,))
     shutil.rmtree(out / _STORE, ignore_errors=True)
     return ds, failures, elapsed
 
@@ -231,7 +232,7 @@ def sensitivity_to_folder(out: Path, outcomes: Sequence[str], *, method: str = "
                           seed: int = DEFAULT_SEED, scenario: str = "historical", ranges: Path | None = None,
                           calibration: Path | None = None, engine: str = DEFAULT_ENSEMBLE_ENGINE,
                           model: Path = DEFAULT_MODEL, workers: int | None = None, scheduler: Any = None,
-                          progress: bool = True) -> Any:
+                          progress: bool = True, force: bool = False) -> Any:
     """Global sensitivity (SALib) of ``outcomes`` ("Name@Year", "Name[Region]@Year") written to ``out``.
 
     Writes sensitivity.csv, design.csv, ranking.png and manifest.json; returns the
@@ -241,6 +242,7 @@ def sensitivity_to_folder(out: Path, outcomes: Sequence[str], *, method: str = "
 
     if ranges is not None and calibration is not None:
         raise SDModelError("give either --ranges or --from-calibration, not both")
+    check_replaceable(out, "sensitivity", force)
     info = read_model_info(model)
     parsed = [parse_outcome(t) for t in outcomes if t.strip()]
     if not parsed:
@@ -277,7 +279,7 @@ def sensitivity_to_folder(out: Path, outcomes: Sequence[str], *, method: str = "
                                scheduler=scheduler, progress=progress, store=store_root / f"{method}-{n}-{seed}-{key}")
     result = run_sensitivity(problem, evaluate, method, n, seed)
     design = pd.DataFrame(result.x, columns=problem["names"]).assign(**{k: v for k, v in result.y.items()})
-    with atomic_dir(out) as tmp:
+    with atomic_dir(out, "sensitivity", force) as tmp:
         atomic_write_text(tmp / "sensitivity.csv", result.table.to_csv(index=False))
         atomic_write_text(tmp / "design.csv", design.to_csv(index_label="run"))
         atomic_write_bytes(tmp / "ranking.png", figure_png(plot_ranking(result.table)))

@@ -103,7 +103,7 @@ def test_leftovers_of_a_killed_writer_are_swept_on_the_next_write(tmp_path):
     (stale / "results.csv").write_text("half")
     live = tmp_path / f".run.partial-{__import__('os').getpid()}-xyz"   # a writer still running
     live.mkdir()
-    with atomic_dir(tmp_path / "run") as tmp:
+    with atomic_dir(tmp_path / "run", "run") as tmp:
         (tmp / "x.txt").write_text("done")
     assert not stale.exists() and live.exists()
     assert (tmp_path / "run" / "x.txt").read_text() == "done"
@@ -125,7 +125,7 @@ def test_outputs_are_readable_by_others(tmp_path):
 
     umask = os.umask(0o022)
     os.umask(umask)
-    with atomic_dir(tmp_path / "out") as tmp:
+    with atomic_dir(tmp_path / "out", "run") as tmp:
         atomic_write_text(tmp / "a.txt", "x")
     mode_file = stat.S_IMODE((tmp_path / "out" / "a.txt").stat().st_mode)
     mode_dir = stat.S_IMODE((tmp_path / "out").stat().st_mode)

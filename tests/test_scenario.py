@@ -84,7 +84,7 @@ def test_unknown_lever_setting_and_unknown_element(tmp_path):
 
 def test_unknown_lever_name_suggests_close_match(tmp_path):
     path = write(tmp_path / "s.toml", '[levers."Ecological Compensations"]\nintensity = 1\n')
-    with pytest.raises(UnknownNameError, match="did you mean 'Ecological Compensation Intensity'"):
+    with pytest.raises(UnknownNameError, match=r"unknown lever 'Ecological Compensations'; did you mean 'Ecological Compensation'\?"):
         validate(load_scenario(path), INFO)
 
 

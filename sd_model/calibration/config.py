@@ -164,8 +164,8 @@ def load_config(path: str | Path) -> CalibrationConfig:
         non-finite numbers, reversed bounds or years, duplicate names; the message names
         the file and the line.
     """
+    data, text = read_toml(path, "calibration file", CalibrationError)  # checks the type of path too
     path = Path(path)
-    data, text = read_toml(path, "calibration file", CalibrationError)
     lines = text.splitlines()
     for key in data:
         if key not in _TOP:

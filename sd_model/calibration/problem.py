@@ -61,8 +61,9 @@ def build_problem(config: CalibrationConfig, info: ModelInfo, observations: xr.D
     if until is None:
         until = last
     until = int(until)
-    if until < first:
-        raise CalibrationError(f"{config.where()}: --until {until} is before the span's first year {first}")
+    if not first <= until <= last:
+        raise CalibrationError(f"{config.where()}: --until {until} is outside the span {first}-{last}; valid: a "
+                               f"year from {first} to {last}")
     if first < info.initial_time or last > info.final_time:
         raise CalibrationError(f"{config.where(_span_line(config))}: span {first}-{last} is outside the model's "
                                f"time {info.initial_time:g}-{info.final_time:g}")

@@ -19,7 +19,7 @@ import pandas as pd
 import xarray as xr
 
 from ..data import load_observations
-from ..files import atomic_dir, atomic_write_json, atomic_write_text
+from ..files import atomic_dir, atomic_write_json, atomic_write_text, stamp_manifest
 from ..manifest import build_manifest
 from ..mdl import read_model_info
 from ..run import DEFAULT_MODEL
@@ -29,7 +29,7 @@ from .evaluate import Evaluator, compile_runner
 from .optimize import LocalFit, Space, global_fit, jacobian, multistart
 from .problem import Problem, build_problem
 from .report import check_targets, fit_table, markdown_table, overlay_toml, write_plots
-from .store import EvaluationStore, fingerprint
+from .store import CHECKPOINT, EvaluationStore, fingerprint, prepare_output
 from .uncertainty import Uncertainty, bootstrap_bounds, jacobian_bounds
 
 #: Distance (unit-cube) within which an estimate is put exactly on its bound.
@@ -86,7 +86,7 @@ def calibrate(config: str | Path | CalibrationConfig, *, out: str | Path | None 
               method: str | None = None, resume: bool = False, workers: int = 1, seed: int | None = None,
               uncertainty: str | None = None, starts: int | None = None, model: str | Path | None = None,
               observations: xr.Dataset | None = None, progress: bool = False, engine: str = "simlin",
-              callback: Callable[[Evaluator], None] | None = None) -> CalibrationResult:
+              callback: Callable[[Evaluator], None] | None = None, force: bool = False) -> CalibrationResult:
     """Estimate the parameters of a calibration file.
 
     Parameters
@@ -123,6 +123,9 @@ def calibrate(config: str | Path | CalibrationConfig, *, out: str | Path | None 
         two minutes per run of the full span.
     callback : callable, optional
         ``callback(evaluator)`` after every batch of model runs.
+    force : bool
+        Replace ``out`` even if it holds files this tool did not write (it is deleted
+        first). Default is False: such a folder is refused.
 
     Returns
     -------
@@ -147,13 +150,12 @@ def calibrate(config: str | Path | CalibrationConfig, *, out: str | Path | None 
     obs = observations if observations is not None else load_observations(cfg.data_dir)
     problem = build_problem(cfg, info, obs, until, engine=engine)
     out_path = Path(out) if out is not None else None
-    if out_path is not None and out_path.exists() and not out_path.is_dir():
-        raise CalibrationError(f"--out {out_path} is a file, not a folder")
     if out_path is not None:
-        (out_path / "checkpoint").mkdir(parents=True, exist_ok=True)
+        prepare_output(out_path, resume=resume, force=force)
+        (out_path / CHECKPOINT).mkdir(parents=True, exist_ok=True)
     space = Space(problem.lower, problem.upper)
     n = len(problem.parameters)
-    store = EvaluationStore(out_path / "checkpoint" if out_path else None, problem_key(problem), n,
+    store = EvaluationStore(out_path / CHECKPOINT if out_path else None, problem_key(problem), n,
                             problem.n_residuals, resume=resume)
     with Evaluator(problem, store, workers=workers, progress=progress, callback=callback) as ev:
         common = {"max_nfev": opt["max_nfev"], "diff_step": opt["diff_step"]}
@@ -234,7 +236,7 @@ def _write_outputs(result: CalibrationResult, cfg: CalibrationConfig, info: Any,
     labels = [p.label for p in problem.parameters]
     atomic_write_text(out / "correlation.csv",
                       pd.DataFrame(result.uncertainty.correlation, index=labels, columns=labels).to_csv())
-    with atomic_dir(out / "plots") as tmp:
+    with atomic_dir(out / "plots", None) as tmp:  # inside the checked calibration folder
         write_plots(problem, result.simulated, tmp)
     atomic_write_text(out / "fit_report.md", markdown_report(result, cfg, opt))
     extra = {"calibration": {"config": str(cfg.path), "until": problem.until, "span": list(problem.span),
@@ -243,6 +245,7 @@ def _write_outputs(result: CalibrationResult, cfg: CalibrationConfig, info: Any,
                              "estimates": dict(zip(labels, map(float, result.x)))}}
     atomic_write_json(out / "manifest.json",
                       build_manifest(info, scenario, problem.engine, seed=opt["seed"], extra=extra))
+    stamp_manifest(out, "calibrate", exclude=(CHECKPOINT,))
 
 
 def markdown_report(result: CalibrationResult, cfg: CalibrationConfig, opt: dict) -> str:

@@ -27,10 +27,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..files import atomic_write_json
+from ..files import atomic_write_json, atomic_write_text
 from .config import CalibrationError
 
-_FORMAT = 1
+_FORMAT = 2  # 2: stages.json and the evaluation files carry SHA-256 seals
 
 
 def fingerprint(*parts: object) -> str:
@@ -43,6 +43,22 @@ def fingerprint(*parts: object) -> str:
             h.update(repr(part).encode())
         h.update(b"\x00")
     return h.hexdigest()
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _read_json(path: Path) -> dict:
+    """A checkpoint JSON file that must hold an object."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise CalibrationError(f"{path}: unreadable checkpoint ({exc}); delete the checkpoint folder") from None
+    if not isinstance(data, dict):
+        raise CalibrationError(f"{path}: not a checkpoint record (a JSON {type(data).__name__}, not an object); "
+                               "delete the checkpoint folder")
+    return data
 
 
 class EvaluationStore:
@@ -74,25 +90,25 @@ class EvaluationStore:
             if not resume:
                 raise CalibrationError(f"{folder.parent}: holds the checkpoint of an earlier calibration; "
                                        "continue it with --resume, or choose another --out")
-            try:
-                meta = json.loads(meta_path.read_text(encoding="utf-8"))
-            except (OSError, ValueError) as exc:
-                raise CalibrationError(f"{meta_path}: unreadable checkpoint ({exc}); delete the folder") from None
+            meta = _read_json(meta_path)
             if meta.get("key") != key or meta.get("n") != n or meta.get("m") != m or meta.get("format") != _FORMAT:
                 raise CalibrationError(f"{folder.parent}: the checkpoint there is of a different calibration "
-                                       "(model, data, config or --until changed); choose another --out or "
-                                       "delete it")
+                                       "(model, data, config or --until changed, or an older checkpoint "
+                                       "format); choose another --out or delete it")
             self._load()
             stages = folder / "stages.json"
             if stages.exists():
-                try:
-                    self.stages = json.loads(stages.read_text(encoding="utf-8"))
-                except (OSError, ValueError) as exc:
-                    raise CalibrationError(f"{stages}: unreadable checkpoint ({exc}); delete the folder") from None
+                record = _read_json(stages)
+                if not isinstance(record.get("stages"), dict) or record.get("sha256") != self._seal_stages(
+                        record["stages"]):
+                    raise CalibrationError(f"{stages}: fails its integrity check (edited or from another "
+                                           "calibration); refusing to resume: delete the checkpoint folder")
+                self.stages = record["stages"]
         else:
             (folder / "stages.json").unlink(missing_ok=True)
             for name in ("full.bin", "payoff.bin"):
                 (folder / name).unlink(missing_ok=True)
+                (folder / f"{name}.sha256").unlink(missing_ok=True)
             atomic_write_json(meta_path, {"format": _FORMAT, "key": key, "n": n, "m": m})
 
     def _load(self) -> None:
@@ -102,8 +118,12 @@ class EvaluationStore:
             if not path.exists():
                 continue
             raw = path.read_bytes()
-            whole = len(raw) // (8 * width) * 8 * width
-            if whole != len(raw):  # a record cut short by a kill
+            sealed, seal = self._read_seal(name)
+            if len(raw) < sealed or _sha(self.key.encode() + raw[:sealed]) != seal:
+                raise CalibrationError(f"{path}: fails its integrity check (edited, truncated or from another "
+                                       "calibration); refusing to resume: delete the checkpoint folder")
+            whole = sealed  # records after the last seal were cut short by a kill: evaluate them again
+            if whole != len(raw):
                 with path.open("r+b") as fh:
                     fh.truncate(whole)
             records = np.frombuffer(raw[:whole], dtype="<f8").reshape(-1, width)
@@ -119,6 +139,7 @@ class EvaluationStore:
             fh.write(np.ascontiguousarray(rows, dtype="<f8").tobytes())
             fh.flush()
             os.fsync(fh.fileno())
+        self._write_seal(name)
 
     def get_full(self, x: np.ndarray) -> np.ndarray | None:
         """The residual vector stored for ``x``, or None."""
@@ -155,7 +176,8 @@ class EvaluationStore:
         self.payoff.clear()
         if self.folder is None:
             return
-        atomic_write_json(self.folder / "stages.json", self.stages)
+        atomic_write_json(self.folder / "stages.json",
+                          {"stages": self.stages, "sha256": self._seal_stages(self.stages)})
         for fname in ("full.bin", "payoff.bin"):
             path = self.folder / fname
             if path.exists():
@@ -163,6 +185,77 @@ class EvaluationStore:
                     fh.truncate(0)
                     fh.flush()
                     os.fsync(fh.fileno())
+                self._write_seal(fname)
+
+    def _seal_stages(self, stages: dict) -> str:
+        return _sha(self.key.encode() + json.dumps(stages, sort_keys=True, default=str).encode())
+
+    def _write_seal(self, name: str) -> None:
+        """Seal the evaluation file ``name``: its length and SHA-256 (with the problem's key)."""
+        data = (self.folder / name).read_bytes()  # type: ignore[operator]
+        atomic_write_text(self.folder / f"{name}.sha256", f"{len(data)} {_sha(self.key.encode() + data)}\n")  # type: ignore[operator]
+
+    def _read_seal(self, name: str) -> tuple[int, str]:
+        """(length, SHA-256) recorded for evaluation file ``name``; (0, seal of nothing) if none."""
+        path = self.folder / f"{name}.sha256"  # type: ignore[operator]
+        if not path.exists():
+            return 0, _sha(self.key.encode())
+        try:
+            length, seal = path.read_text(encoding="ascii").split()
+            return int(length), seal
+        except (OSError, UnicodeDecodeError, ValueError):
+            raise CalibrationError(f"{path}: unreadable checkpoint seal; delete the checkpoint folder") from None
 
     def __len__(self) -> int:
         return len(self.full) + len(self.payoff)
+
+
+#: The checkpoint's sub-folder of a calibration output folder, and the files beside it.
+CHECKPOINT = "checkpoint"
+_OUTPUTS = {CHECKPOINT, "calibrated.toml", "parameters.csv", "fit_statistics.csv", "targets.csv", "starts.csv",
+            "correlation.csv", "plots", "fit_report.md", "manifest.json"}
+
+
+def prepare_output(out: Path, *, resume: bool, force: bool) -> None:
+    """Check a calibration output folder before anything is written into it.
+
+    Accepted: an absent or empty folder; with ``resume``, a folder holding a checkpoint and
+    only the files a calibration writes (unchanged since, once the run finished); with
+    ``force`` (and not ``resume``), anything: the folder is deleted first.
+
+    Raises
+    ------
+    CalibrationError
+        For a file, a folder of other files, or a checkpoint without ``resume``.
+    """
+    from ..files import check_replaceable, ownership_problem, remove_path, sweep_leftovers
+
+    out = Path(out)
+    if resume and force:
+        raise CalibrationError("give either --resume (continue) or --force (start afresh), not both")
+    if force:
+        check_replaceable(out, "calibrate", force=True)
+        if out.exists() or out.is_symlink():
+            remove_path(out)
+        return
+    if out.is_symlink() or (out.exists() and not out.is_dir()):
+        raise CalibrationError(f"--out {out} is not a folder; choose another --out (or --force to replace it)")
+    check_replaceable(out, "calibrate", force=True)  # writable throughout
+    if not out.exists() or not any(out.iterdir()):
+        return
+    if not (out / CHECKPOINT / "meta.json").is_file():
+        raise CalibrationError(f"{out}: folder holds files sd-model calibrate did not write; choose another "
+                               "--out, or pass --force to replace it")
+    if not resume:
+        raise CalibrationError(f"{out}: holds the checkpoint of an earlier calibration; continue it with "
+                               "--resume, start afresh with --force, or choose another --out")
+    for folder in (out, out / CHECKPOINT, out / "plots"):
+        sweep_leftovers(folder)  # of a killed run
+    extra = sorted({p.name for p in out.iterdir()} - _OUTPUTS)
+    if (out / "manifest.json").is_file():
+        problem = ownership_problem(out, "calibrate", exclude=(CHECKPOINT,))
+        if problem is not None:
+            raise CalibrationError(f"{out} {problem}; refusing to write into it: choose another --out")
+    elif extra:
+        raise CalibrationError(f"{out}: holds {extra[0]}, which sd-model calibrate did not write; refusing to "
+                               "write into it: choose another --out")

@@ -56,7 +56,7 @@ def _plan(spec: CheckSpec, only: Sequence[str] | None) -> list[tuple[str, Callab
     for key in only:
         names = [n for n, _ in items if n == key or n.startswith(f"{key}.")]
         if not names:
-            raise unknown_name("check", key, [*GROUPS, *(n for n, _ in items)])
+            raise unknown_name("check", key, [*GROUPS, *(n for n, _ in items)], listed_by="sd-model check --list")
         wanted.update(names)
     return [(n, fn) for n, fn in items if n in wanted]
 

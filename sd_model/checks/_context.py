@@ -56,7 +56,7 @@ class Context:
     def run(self, scenario: Scenario, variant: str = "default", engine: str | None = None,
             outputs: list[str] | None = None) -> xr.Dataset:
         """Run ``scenario`` with the engine ``engine`` (default: the battery's) in ``variant``."""
-        return run(self.spec_of(scenario, variant, outputs), self.get_engine(engine))
+        return run(self.spec_of(scenario, variant, outputs), self.get_engine(engine), finite=False)  # judged by checks
 
     @property
     def info(self) -> ModelInfo:

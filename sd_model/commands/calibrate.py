@@ -9,7 +9,7 @@ from ..calibration import calibrate
 from ..calibration.config import METHODS, UNCERTAINTY
 from ..executor import default_workers
 from ..resources import EXPERIMENTS_DIR
-from .options import engine_option, model_option
+from .options import engine_option, force_option, model_option
 
 DEFAULT_CONFIG = EXPERIMENTS_DIR / "calibration" / "default.toml"
 
@@ -33,9 +33,10 @@ DEFAULT_CONFIG = EXPERIMENTS_DIR / "calibration" / "default.toml"
 @click.option("--uncertainty", type=click.Choice(UNCERTAINTY), default=None,
               help="Confidence bounds from the Jacobian, or also from a residual bootstrap (default: the file's).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@force_option
 @engine_option()
 @model_option
-def calibrate_command(config, until, method, resume, out, workers, seed, starts, uncertainty, quiet, engine,
+def calibrate_command(config, until, method, resume, out, workers, seed, starts, uncertainty, quiet, force, engine,
                       model):
     r"""Estimate model parameters against the historical data of a calibration file.
 
@@ -53,7 +54,7 @@ def calibrate_command(config, until, method, resume, out, workers, seed, starts,
         out = Path("results") / "calibration" / (config.stem + (f"-until{until}" if until is not None else ""))
     result = calibrate(config, out=out, until=until, method=method, resume=resume,
                        workers=workers or default_workers(), seed=seed, starts=starts, uncertainty=uncertainty,
-                       model=model, progress=not quiet, engine=engine)
+                       model=model, progress=not quiet, engine=engine, force=force)
     failed = [] if result.targets.empty else result.targets[result.targets["pass"] == False]  # noqa: E712
     click.echo(f"payoff {result.payoff:.6g}; {result.runs} model runs ({result.replayed} replayed) in "
                f"{result.seconds:.0f} s; targets met {int((result.targets['pass'] == True).sum())}"  # noqa: E712

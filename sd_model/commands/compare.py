@@ -7,7 +7,7 @@ import click
 
 from ..engines import DEFAULT_ENSEMBLE_ENGINE
 from ..workflows import compare
-from .options import engine_option, model_option, quiet_option, seed_option
+from .options import engine_option, force_option, model_option, quiet_option, seed_option
 
 
 @click.command("compare", short_help="Compare scenarios: HTML report, tables, uncertainty bands.")
@@ -30,10 +30,11 @@ from .options import engine_option, model_option, quiet_option, seed_option
 @quiet_option
 @engine_option(DEFAULT_ENSEMBLE_ENGINE, "--ensemble-engine",
                "Engine of the sampled runs (--engine runs the single runs)")
+@force_option
 @engine_option()
 @model_option
 def compare_command(scenarios, until, out, samples, seed, ranges, calibration, fmt, scheduler, workers,
-                    quiet, ensemble_engine, engine, model):
+                    quiet, ensemble_engine, force, engine, model):
     r"""Run SCENARIO... (files, or names in experiments/) and write a comparison report.
 
     Writes OUT/report.html (plots, findings, tables), indicators.csv (key indicators at
@@ -45,11 +46,11 @@ def compare_command(scenarios, until, out, samples, seed, ranges, calibration, f
 
     \b
     Example:
-      sd-model compare historical unbalanced balanced --samples 1000 --out results/balanced
+      sd-model compare historical unbalanced balanced --samples 1000 --out results/compare-balanced
     """
     result = compare(scenarios, out, until=until, samples=samples, seed=seed, ranges=ranges,
                      calibration=calibration, fmt=fmt, engine=engine, ensemble_engine=ensemble_engine, model=model,
-                     workers=workers, scheduler=scheduler, progress=not quiet)
+                     workers=workers, scheduler=scheduler, progress=not quiet, force=force)
     for note in result.notes:
         click.echo(f"note: {note}", err=True)
     for sentence in result.sentences:

@@ -8,7 +8,7 @@ import click
 from ..engines import DEFAULT_ENSEMBLE_ENGINE
 from ..sampling import METHODS
 from ..workflows import ensemble_to_folder
-from .options import engine_option, model_option, quiet_option, seed_option
+from .options import engine_option, force_option, model_option, quiet_option, seed_option
 
 DEFAULT_OUTPUTS = ("National GDP", "GDP per Capita", "Theil Index", "Loan Share", "Net Credit Outflow")
 
@@ -37,9 +37,10 @@ DEFAULT_OUTPUTS = ("National GDP", "GDP per Capita", "Theil Index", "Loan Share"
                    "parquet: ensemble.parquet (long table member, variable, time, Region, Dest, value).")
 @click.option("--resume", is_flag=True, help="Continue an interrupted ensemble in --out (finished chunks are kept).")
 @quiet_option
+@force_option
 @model_option
 def ensemble_command(samples, ranges_file, scenario_file, seed, method, outputs, until, engine, workers, scheduler,
-                     out, fmt, resume, quiet, model):
+                     out, fmt, resume, quiet, force, model):
     r"""Run the model once per sampled parameter set (an ensemble).
 
     Samples SAMPLES parameter sets from the ranges file (reproducibly from --seed), lays each
@@ -47,7 +48,10 @@ def ensemble_command(samples, ranges_file, scenario_file, seed, method, outputs,
     --scheduler. Writes into OUT: parameters.csv (the samples, then with 'failed' and
     'message' columns), ensemble.nc or ensemble.parquet, and manifest.json (model hash,
     scenario, seed, ranges, versions). Finished chunks are kept in OUT/chunks while it runs:
-    if it is interrupted, the same command with --resume continues where it stopped.
+    if it is interrupted, the same command with --resume continues where it stopped (each
+    chunk is checked against its SHA-256 record; an edited or swapped chunk is refused).
+    An existing non-empty OUT is refused unless --resume (an interrupted or finished
+    ensemble of the same settings) or --force (start afresh; OUT is deleted first).
 
     \b
     Example (10,000 runs to 2100 on all cores):
@@ -58,7 +62,7 @@ def ensemble_command(samples, ranges_file, scenario_file, seed, method, outputs,
     ds, failures, elapsed = ensemble_to_folder(out, samples, ranges_file, names, scenario_file=scenario_file,
                                                seed=seed, method=method, until=until, fmt=fmt, resume=resume,
                                                engine=engine, model=model, workers=workers, scheduler=scheduler,
-                                               progress=not quiet)
+                                               progress=not quiet, force=force)
     if ds is None:
         click.echo(f"{out}: ensemble already complete ({samples} members); nothing to do")
         return

@@ -1,6 +1,7 @@
 """Options shared by every command, and the error handling of the command line."""
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 
 import click
@@ -38,15 +39,40 @@ def model_option(f):
         show_default=False, help="Vensim .mdl file (default: vensim/regional_finance_economy.mdl).")(f)
 
 
+def force_option(f):
+    """``--force``: replace an output folder (or file) that sd-model did not write."""
+    return click.option(
+        "--force", is_flag=True,
+        help="Replace --out even if sd-model did not write it (or it holds files sd-model did not write).")(f)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so that every clean-up of partial output runs."""
+
+
+def _terminate(signum, frame):  # noqa: ARG001 - signal handler signature
+    raise Terminated()
+
+
 class SDGroup(click.Group):
     """A click group that turns user errors into one line on stderr and exit status 2."""
 
     def invoke(self, ctx: click.Context):  # noqa: D102
         try:
+            previous = signal.signal(signal.SIGTERM, _terminate)
+        except ValueError:  # not the main thread: leave SIGTERM alone
+            previous = None
+        try:
             return super().invoke(ctx)
         except SDModelError as exc:
             click.echo(f"error: {exc}", err=True)
             ctx.exit(2)
+        except Terminated:
+            click.echo("terminated: finished work was kept; partial output was discarded", err=True)
+            ctx.exit(143)
         except KeyboardInterrupt:
             click.echo("interrupted: finished work was kept; partial output was discarded", err=True)
             ctx.exit(130)
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous)

@@ -5,13 +5,14 @@ from pathlib import Path
 
 import click
 
-from ..files import atomic_dir, atomic_write_json
+from ..errors import SDModelError
+from ..files import atomic_dir, atomic_write_json, check_replaceable
 
 from ..results import FORMATS, max_relative_difference, read_results, tidy, write_results
 from ..manifest import build_manifest, load_manifest, scenario_from_manifest
 from ..plotting import standard_plots
 from ..run import load_engine, run
-from .options import engine_option, model_option
+from .options import engine_option, force_option, model_option
 
 
 @click.command("rerun", short_help="Repeat a recorded run exactly from its manifest.")
@@ -24,8 +25,9 @@ from .options import engine_option, model_option
 @click.option("--allow-model-change", is_flag=True,
               help="Rerun the recorded parameters on a model file whose hash differs from the recorded one.")
 @click.option("--no-plots", is_flag=True, help="Skip the PNG plots.")
+@force_option
 @model_option
-def rerun_command(manifest, out, engine, fmt, allow_model_change, no_plots, model):
+def rerun_command(manifest, out, engine, fmt, allow_model_change, no_plots, force, model):
     r"""Repeat the run recorded in MANIFEST (a manifest.json or its folder) exactly.
 
     Uses every constant value and the time settings the manifest records, checks that the
@@ -43,9 +45,17 @@ def rerun_command(manifest, out, engine, fmt, allow_model_change, no_plots, mode
                                   where=str(manifest)).resolve(eng.info)
     sc = spec.scenario
     fmt = fmt or recorded.get("format", "csv")
-    ds = run(spec, eng)
+    if fmt not in FORMATS:
+        raise SDModelError(f"{manifest}: recorded format {fmt!r} is not one of {', '.join(FORMATS)}; "
+                           "give --format")
     target = out if out is not None else folder.parent / f"{folder.name}-rerun"
-    with atomic_dir(target) as tmp:
+    here, there = folder.resolve(), target.resolve()
+    if there == here or there in here.parents:
+        raise SDModelError(f"--out {target} would replace the recorded results in {folder} that the rerun is "
+                           "checked against; choose another --out")
+    check_replaceable(target, "rerun", force)
+    ds = run(spec, eng)
+    with atomic_dir(target, "rerun", force) as tmp:
         write_results(ds, tmp, fmt)
         atomic_write_json(tmp / "manifest.json", build_manifest(
             eng.info, sc, eng.name, extra={"format": fmt, "rerun_of": str(manifest)}))

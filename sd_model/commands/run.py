@@ -7,7 +7,7 @@ import click
 
 from ..results import FORMATS
 from ..workflows import run_to_folder
-from .options import engine_option, model_option
+from .options import engine_option, force_option, model_option
 
 
 @click.command("run")
@@ -19,22 +19,32 @@ from .options import engine_option, model_option
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="csv", show_default=True,
               help="Results file format (csv/parquet: tidy long table; netcdf: xarray Dataset).")
 @click.option("--no-plots", is_flag=True, help="Skip the PNG plots.")
+@force_option
 @engine_option()
 @model_option
-def run_command(scenarios, until, out, fmt, no_plots, engine, model):
+def run_command(scenarios, until, out, fmt, no_plots, force, engine, model):
     r"""Run the model for one or more scenarios.
 
     Writes, per scenario, OUT/<name>/results.<fmt>, manifest.json (model hash,
     parameters, scenario, versions) and plots/*.png (GDP per capita, shares, disparity,
-    credit flows, migration). A folder appears only when complete.
+    credit flows, migration). A folder appears only when complete. An existing
+    OUT/<name> is replaced only if sd-model run wrote it (its manifest.json lists every
+    file in it, unchanged); anything else is refused unless --force.
 
     \b
     Example:
       sd-model run -s experiments/historical.toml -s experiments/unbalanced.toml --out results
     """
     for name, ds, target in run_to_folder(scenarios, out, until=until, fmt=fmt, plots=not no_plots, engine=engine,
-                                          model=model):
-        last = ds.isel(time=-1)
-        click.echo(f"{name}: {float(ds.time[0]):g}-{float(ds.time[-1]):g}, national GDP "
-                   f"{float(last['National GDP']):,.0f} billion yuan (2000 prices), Theil "
-                   f"{float(last['Theil Index']):.4f}, East/West {float(last['East West Ratio']):.2f} -> {target}")
+                                          model=model, force=force):
+        click.echo(f"{name}: {float(ds.time[0]):g}-{float(ds.time[-1]):g}{_summary(ds.isel(time=-1))} -> {target}")
+
+
+def _summary(last) -> str:
+    """National GDP, Theil and East/West of the final year, for the variables the model has."""
+    parts = []
+    for name, text in (("National GDP", "national GDP {:,.0f} billion yuan (2000 prices)"),
+                       ("Theil Index", "Theil {:.4f}"), ("East West Ratio", "East/West {:.2f}")):
+        if name in last and not last[name].dims:
+            parts.append(text.format(float(last[name])))
+    return "".join(", " + p for p in parts)

@@ -8,7 +8,7 @@ import click
 from ..engines import DEFAULT_ENSEMBLE_ENGINE
 from ..sensitivity import DEFAULT_OUTCOMES, METHODS
 from ..workflows import sensitivity_to_folder
-from .options import engine_option, model_option, quiet_option, seed_option
+from .options import engine_option, force_option, model_option, quiet_option, seed_option
 
 
 @click.command("sensitivity", short_help="Morris or Sobol sensitivity of chosen outcomes (SALib).")
@@ -32,9 +32,10 @@ from .options import engine_option, model_option, quiet_option, seed_option
 @click.option("--workers", type=click.IntRange(min=1), default=None, help="Local worker processes (default: all).")
 @quiet_option
 @engine_option(DEFAULT_ENSEMBLE_ENGINE)
+@force_option
 @model_option
 def sensitivity_command(method, ranges, calibration, outcomes, samples, seed, scenario, out, scheduler, workers,
-                        quiet, engine, model):
+                        quiet, engine, force, model):
     r"""Global sensitivity of chosen outcomes to the declared parameter ranges (SALib).
 
     Writes OUT/sensitivity.csv (outcome, parameter, index, value, conf, rank),
@@ -46,7 +47,8 @@ def sensitivity_command(method, ranges, calibration, outcomes, samples, seed, sc
     """
     result = sensitivity_to_folder(out, outcomes.split(","), method=method, samples=samples, seed=seed,
                                    scenario=scenario, ranges=ranges, calibration=calibration, engine=engine,
-                                   model=model, workers=workers, scheduler=scheduler, progress=not quiet)
+                                   model=model, workers=workers, scheduler=scheduler, progress=not quiet,
+                                   force=force)
     index = "mu_star" if method == "morris" else "ST"
     for outcome, part in result.table[result.table["index"] == index].groupby("outcome", sort=False):
         top = part.sort_values("rank").head(5)

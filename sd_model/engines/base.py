@@ -6,6 +6,7 @@ against the model, :mod:`sd_model.parameters`). Every engine returns the same
 """
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
@@ -17,6 +18,7 @@ import xarray as xr
 
 from ..errors import EngineError
 from ..mdl import ModelInfo, Variable, read_model_info
+from ..budget import check_single_run
 from ..parameters import Parameter, merge_params
 from ..runspec import RunSpec, Times, build_spec
 
@@ -95,6 +97,10 @@ class Engine(ABC):
         if spec.times.method not in self.methods:
             raise EngineError(f"the {self.name} engine integrates with {', '.join(self.methods)}, "
                               f"not {spec.times.method}")
+        t = spec.times
+        n_values = sum(math.prod(len(self.info.subscripts[d]) for d in v.dims) for v in self.info.variables.values())
+        check_single_run(self.name, (t.final - t.initial) / t.dt, (t.final - t.initial) / t.saveper + 1, n_values,
+                         f"a run from {t.initial:g} to {t.final:g}")
         return spec.times
 
     #: Integration methods this engine offers.

@@ -1,6 +1,8 @@
 """The PySD engine: translates the ``.mdl`` once into the cache and reloads the model on every run."""
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import shutil
 import tempfile
@@ -60,18 +62,31 @@ class PysdEngine(Engine):
         self._pysd_name = {n: by_key[normalize_name(n)] for n in self.info.variables}
 
     def _translate(self) -> Path:
+        """The cached translation of this model, translated again unless it verifies.
+
+        The cache folder is named by the model's SHA-256 and holds ``translation.json``: the
+        model's SHA-256 and the SHA-256 of every file PySD wrote. A folder whose record is
+        missing or does not match (a truncated or edited ``model.py``, a kill mid-way) is
+        replaced by a fresh translation, never executed.
+        """
         final = cache_root() / self.info.sha256
-        if (final / "model.py").is_file():
+        if _verified(final, self.info.sha256):
             return final / "model.py"
         final.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f"{self.info.sha256}.tmp", dir=final.parent))
         try:
             shutil.copyfile(self.mdl_path, tmp / "model.mdl")
+            if _sha256_file(tmp / "model.mdl") != self.info.sha256:
+                raise EngineError(f"{self.mdl_path} changed while it was being translated; run again")
             with _pysd_warnings():
                 self._pysd.read_vensim(str(tmp / "model.mdl"))
-            if final.exists():  # stale or written by a concurrent process
+            record = {"model_sha256": self.info.sha256, "files": _file_hashes(tmp)}
+            (tmp / _RECORD).write_text(json.dumps(record, indent=1), encoding="utf-8")
+            if final.exists():  # stale, unverified, or written by a concurrent process
                 shutil.rmtree(final, ignore_errors=True)
             os.replace(tmp, final)
+        except EngineError:
+            raise
         except Exception as exc:
             raise EngineError(f"PySD could not translate {self.mdl_path}: {exc}") from exc
         finally:
@@ -106,6 +121,33 @@ class PysdEngine(Engine):
         data = np.array([value.get(c, default[",".join(c)]) for c in cells(self.info, var)]).reshape(
             _shape(self.info, var))
         return xr.DataArray(data, coords={d: list(self.info.subscripts[d]) for d in var.dims}, dims=var.dims)
+
+
+_RECORD = "translation.json"
+
+
+def _sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _file_hashes(folder: Path) -> dict[str, str]:
+    return {p.relative_to(folder).as_posix(): _sha256_file(p) for p in sorted(folder.rglob("*"))
+            if p.is_file() and p.name != _RECORD and "__pycache__" not in p.parts}
+
+
+def _verified(folder: Path, model_sha256: str) -> bool:
+    """Whether ``folder`` holds a complete translation of the model with this SHA-256, unchanged."""
+    try:
+        record = json.loads((folder / _RECORD).read_text(encoding="utf-8"))
+        files = record["files"]
+        return (record["model_sha256"] == model_sha256 and "model.py" in files
+                and _file_hashes(folder) == files)
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
 
 
 def _element_index(info: ModelInfo, var: Variable, pos: int, element: str) -> int:

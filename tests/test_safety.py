@@ -1,0 +1,663 @@
+"""Nothing lost, nothing silently wrong (issue 10): explicit cases.
+
+- No command deletes or overwrites a file or folder it did not write unless ``--force``.
+- Stores (ensemble chunks, calibration checkpoints) refuse what fails their integrity record.
+- Killed (SIGKILL) and interrupted (SIGINT, SIGTERM) long runs resume to byte-identical results
+  and leave no hidden leftovers.
+- Every hostile input listed in the issue ends in exit 2 and one clear line, never a traceback.
+"""
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+from click.testing import CliRunner
+
+from cli import main
+from sd_model.calibration import CalibrationError
+from sd_model.calibration.store import EvaluationStore
+from sd_model.ensemble import run_ensemble
+from sd_model.errors import SDModelError
+from sd_model.files import atomic_dir, ownership_problem
+from sd_model.scenario import Scenario
+
+ROOT = Path(__file__).resolve().parent.parent
+EXPERIMENTS = ROOT / "experiments"
+RANGES = EXPERIMENTS / "ranges" / "default.toml"
+
+
+def snapshot(folder: Path) -> dict[str, object]:
+    """Every entry under ``folder`` (hidden ones too): file bytes, link targets, folders."""
+    out: dict[str, object] = {}
+    for path in sorted(folder.rglob("*")):
+        rel = path.relative_to(folder).as_posix()
+        if path.is_symlink():
+            out[rel] = ("link", os.readlink(path))
+        elif path.is_dir():
+            out[rel] = "dir"
+        else:
+            out[rel] = path.read_bytes()
+    return out
+
+
+def cli(args: list[str]):
+    res = CliRunner().invoke(main, [str(a) for a in args])
+    if res.exception is not None and not isinstance(res.exception, SystemExit):
+        raise AssertionError(f"traceback from {args}: {res.exception!r}\n{res.output}") from res.exception
+    return res
+
+
+# ---------------------------------------------------------------- no command replaces what it did not write
+
+
+def _foreign_folder(out: Path) -> None:
+    out.mkdir(parents=True)
+    (out / "notes.txt").write_text("the user's notes")
+    (out / "sub").mkdir()
+    (out / "sub" / "data.csv").write_text("a,b\n1,2\n")
+
+
+def _plain_file(out: Path) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("the user's file")
+
+
+def _symlink(out: Path) -> None:
+    target = out.parent / "elsewhere"
+    _foreign_folder(target)
+    os.symlink(target, out)
+
+
+TARGETS = {"foreign folder": _foreign_folder, "plain file": _plain_file, "symlink": _symlink}
+
+#: One cheap invocation per command that writes an output folder, with OUT as a placeholder.
+COMMANDS = {
+    "run": ["run", "--until", "1980", "--no-plots", "--out", "{parent}"],  # writes OUT/default
+    "compare": ["compare", "historical", "--until", "1980", "--out", "{out}"],
+    "sensitivity": ["sensitivity", "--samples", "2", "--outcomes", "National GDP@1980", "--workers", "1",
+                    "--no-progress", "--out", "{out}"],
+    "ensemble": ["ensemble", "-n", "2", "--ranges", str(RANGES), "--until", "1980", "--workers", "1",
+                 "--no-progress", "--out", "{out}"],
+    "calibrate": ["calibrate", "--method", "none", "-q", "--workers", "1", "--out", "{out}"],
+}
+
+
+def _args(command: str, out: Path) -> list[str]:
+    return [a.format(out=out, parent=out.parent) for a in COMMANDS[command]]
+
+
+@pytest.mark.parametrize("kind", sorted(TARGETS))
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+def test_no_command_replaces_what_it_did_not_write(tmp_path, command, kind):
+    out = tmp_path / "work" / "default"
+    TARGETS[kind](out)
+    before = snapshot(tmp_path)
+    res = cli(_args(command, out))
+    assert res.exit_code == 2, res.output
+    assert "--force" in res.output or "--out" in res.output, res.output
+    assert snapshot(tmp_path) == before  # nothing deleted, changed, or left behind (no hidden entries)
+
+
+@pytest.mark.parametrize("command", ["run", "ensemble"])
+@pytest.mark.parametrize("kind", sorted(TARGETS))
+def test_force_replaces_it_and_leaves_nothing_behind(tmp_path, command, kind):
+    out = tmp_path / "work" / "default"
+    TARGETS[kind](out)
+    res = cli([*_args(command, out), "--force"])
+    if kind == "plain file" and command != "run":  # --out FILE is refused by the option itself, even with --force
+        assert res.exit_code == 2 and "is a file" in res.output
+        assert out.read_text() == "the user's file"
+        return
+    assert res.exit_code == 0, res.output
+    assert out.is_dir() and not out.is_symlink() and (out / "manifest.json").is_file()
+    if kind == "symlink":  # the link was replaced, its target left alone
+        assert (tmp_path / "work" / "elsewhere" / "notes.txt").read_text() == "the user's notes"
+    assert not [p.name for p in out.parent.iterdir() if p.name.startswith(".")]
+
+
+def test_result_folders_are_replaced_only_by_the_command_that_wrote_them(tmp_path):
+    res = cli(["run", "--until", "1980", "--no-plots", "--out", tmp_path])
+    assert res.exit_code == 0, res.output
+    folder = tmp_path / "default"
+    assert ownership_problem(folder, "run") is None
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["written_by"] == "run" and set(manifest["written"]) == {"results.csv"}
+    # the same command replaces its own folder
+    assert cli(["run", "--until", "1981", "--no-plots", "--out", tmp_path]).exit_code == 0
+    # another command does not (the compare --help example used to replace README command 1's folder)
+    before = snapshot(tmp_path)
+    res = cli(["compare", "historical", "--until", "1980", "--out", folder])
+    assert res.exit_code == 2 and "output of 'sd-model run'" in res.output
+    # an extra file, or an edited one, makes the folder the user's
+    (folder / "my-notes.md").write_text("mine")
+    res = cli(["run", "--until", "1980", "--no-plots", "--out", tmp_path])
+    assert res.exit_code == 2 and "my-notes.md, which sd-model did not write" in res.output
+    (folder / "my-notes.md").unlink()
+    with (folder / "results.csv").open("a") as fh:
+        fh.write("# checked by hand\n")
+    res = cli(["run", "--until", "1980", "--no-plots", "--out", tmp_path])
+    assert res.exit_code == 2 and "results.csv, changed since sd-model wrote it" in res.output
+    assert snapshot(tmp_path) != before  # (only the user's own edits)
+    assert (folder / "results.csv").read_text().endswith("# checked by hand\n")
+
+
+def test_rerun_refuses_to_overwrite_the_results_it_checks(tmp_path):
+    assert cli(["run", "--until", "1980", "--no-plots", "--out", tmp_path]).exit_code == 0
+    before = snapshot(tmp_path)
+    for out in (tmp_path / "default", tmp_path):
+        res = cli(["rerun", tmp_path / "default", "--out", out, "--no-plots"])
+        assert res.exit_code == 2 and "would replace the recorded results" in res.output
+    assert snapshot(tmp_path) == before
+    res = cli(["rerun", tmp_path / "default", "--no-plots"])
+    assert res.exit_code == 0 and "largest relative difference from the recorded results 0 " in res.output
+
+
+def test_ensemble_resume_into_a_folder_that_is_not_a_store_changes_nothing(tmp_path):
+    out = tmp_path / "mine"
+    _foreign_folder(out)
+    (out / "parameters.csv").write_text("my own parameters")
+    before = snapshot(tmp_path)
+    res = cli([*_args("ensemble", out), "--resume"])
+    assert res.exit_code == 2 and "not a folder sd-model wrote" in res.output
+    assert snapshot(tmp_path) == before
+
+
+@pytest.mark.parametrize("change", [["--seed", "9"], ["-n", "1100"]])
+def test_refused_ensemble_resume_rewrites_nothing(tmp_path, monkeypatch, change):
+    """A refused --resume (other seed or count) used to have rewritten parameters.csv already."""
+    import sd_model.ensemble as ens
+
+    out = tmp_path / "ens"
+    args = ["ensemble", "-n", "1200", "--ranges", RANGES, "--until", "1980", "--workers", "1", "--no-progress",
+            "--out", out, "--seed", "1"]
+    calls = []
+    real = ens.run_chunk
+
+    def interrupted_after_one_chunk(*a, **k):
+        calls.append(1)
+        if len(calls) > 1:
+            raise KeyboardInterrupt
+        return real(*a, **k)
+
+    monkeypatch.setattr(ens, "run_chunk", interrupted_after_one_chunk)
+    assert cli(args).exit_code == 130
+    monkeypatch.setattr(ens, "run_chunk", real)
+    assert sorted(p.name for p in (out / "chunks").iterdir()) == ["chunk-000000.nc", "chunk-000000.sha256",
+                                                                   "store.json"]
+    before = snapshot(tmp_path)
+    res = cli([*args, *change, "--resume"])
+    assert res.exit_code == 2 and "different" in res.output, res.output
+    assert snapshot(tmp_path) == before
+    res = cli(args)  # without --resume: refused too, nothing touched
+    assert res.exit_code == 2 and "pass --resume" in res.output
+    assert snapshot(tmp_path) == before
+
+
+@pytest.mark.parametrize("extra", [["--outputs", "Bogus Variable"], ["--scheduler", "bogus://nowhere"],
+                                   ["--scheduler", "tcp://127.0.0.1:9"]])
+def test_failed_ensemble_start_leaves_nothing(tmp_path, extra):
+    out = tmp_path / "ens"
+    t0 = time.monotonic()
+    res = cli([*_args("ensemble", out), *extra])
+    assert res.exit_code == 2 and res.output.startswith("error: ") and res.output.count("\n") == 1, res.output
+    assert time.monotonic() - t0 < 20  # the connect timeout is short (was 32 s, 62 s for a bogus address)
+    assert not out.exists() and list(tmp_path.iterdir()) == []
+
+
+_SLOW_WRITER = textwrap.dedent("""
+    import sys, time
+    from pathlib import Path
+    import sd_model.commands.run as run_module
+    flag = Path(sys.argv[1])
+    real = run_module.write_results
+    def slow_write(*args, **kwargs):
+        path = real(*args, **kwargs)
+        flag.write_text("writing")
+        time.sleep(60)
+        return path
+    run_module.write_results = slow_write
+    from cli import main
+    main(sys.argv[2:])
+""")
+
+
+@pytest.mark.parametrize("sig, code", [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_terminated_run_leaves_no_hidden_partial_folder(tmp_path, sig, code):
+    out = tmp_path / "out"
+    flag = tmp_path / "flag"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([sys.executable, "-c", _SLOW_WRITER, str(flag), "run", "--until", "1980",
+                             "--no-plots", "--out", str(out)], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not flag.exists():
+            assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read()
+            time.sleep(0.05)
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == code and "Traceback" not in err, err
+    assert list(out.iterdir()) == []  # neither OUT/default nor .default.partial-*
+
+
+def test_read_only_result_folder_is_refused_without_leftovers(tmp_path):
+    if os.geteuid() == 0:
+        pytest.skip("root may write into read-only folders")
+    assert cli(["run", "--until", "1980", "--no-plots", "--out", tmp_path]).exit_code == 0
+    os.chmod(tmp_path / "default", 0o555)
+    try:
+        res = cli(["run", "--until", "1980", "--no-plots", "--out", tmp_path, "--force"])
+        assert res.exit_code == 2 and "read-only" in res.output
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["default"]
+    finally:
+        os.chmod(tmp_path / "default", 0o755)
+
+
+def test_atomic_dir_replaces_a_file_or_link_without_leftovers(tmp_path):
+    for name, make in (("f", lambda p: p.write_text("x")), ("l", lambda p: os.symlink(tmp_path / "nowhere", p))):
+        make(tmp_path / name)
+        with atomic_dir(tmp_path / name, "run", force=True) as tmp:
+            (tmp / "a.txt").write_text("a")
+        assert (tmp_path / name / "a.txt").read_text() == "a"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["f", "l"]
+
+
+# ---------------------------------------------------------------- store integrity
+
+
+@pytest.fixture()
+def small_store(tmp_path):
+    sets = pd.DataFrame({"Capital Elasticity": np.linspace(0.35, 0.45, 6)})
+    store = tmp_path / "store"
+    ds = run_ensemble(Scenario(final_time=1985), sets, ["National GDP"], store=store, workers=1, chunk_size=2,
+                      progress=False)
+    return sets, store, ds
+
+
+def _again(sets, store):
+    return run_ensemble(Scenario(final_time=1985), sets, ["National GDP"], store=store, workers=1, chunk_size=2,
+                        progress=False)
+
+
+def test_intact_store_resumes_to_identical_results(small_store):
+    sets, store, ds = small_store
+    xr.testing.assert_identical(_again(sets, store), ds)
+
+
+def test_edited_chunk_is_refused(small_store):
+    sets, store, _ = small_store
+    chunk = store / "chunk-000001.nc"
+    with xr.load_dataset(chunk) as d:
+        d["National GDP"][0, -1] = 1.0  # a plausible-looking edit, written back as valid NetCDF
+        d.to_netcdf(chunk)
+    with pytest.raises(SDModelError, match="chunk-000001.nc: chunk fails its integrity check"):
+        _again(sets, store)
+
+
+def test_chunk_copied_over_another_is_refused(small_store):
+    sets, store, _ = small_store
+    shutil.copy(store / "chunk-000000.nc", store / "chunk-000002.nc")
+    shutil.copy(store / "chunk-000000.sha256", store / "chunk-000002.sha256")
+    with pytest.raises(SDModelError, match="chunk-000002.nc: chunk fails its integrity check"):
+        _again(sets, store)
+
+
+def test_chunk_without_its_record_is_run_again(small_store):
+    """A kill between the chunk and its record: the chunk is run again, not trusted, not refused."""
+    sets, store, ds = small_store
+    (store / "chunk-000001.sha256").unlink()
+    xr.testing.assert_identical(_again(sets, store), ds)
+
+
+def test_calibration_stage_with_an_edited_payoff_is_refused(tmp_path):
+    folder = tmp_path / "checkpoint"
+    folder.mkdir()
+    store = EvaluationStore(folder, "key", n=2, m=3)
+    store.finish_stage("start-0", {"payoff": 10.0, "x": [1.0, 2.0]})
+    store.finish_stage("start-1", {"payoff": 12.0, "x": [1.5, 2.5]})
+    assert EvaluationStore(folder, "key", n=2, m=3, resume=True).stage("start-1")["payoff"] == 12.0
+    record = json.loads((folder / "stages.json").read_text())
+    record["stages"]["start-1"]["payoff"] = 1.0  # would now be picked as the best start
+    (folder / "stages.json").write_text(json.dumps(record))
+    with pytest.raises(CalibrationError, match="stages.json: fails its integrity check"):
+        EvaluationStore(folder, "key", n=2, m=3, resume=True)
+
+
+def test_calibration_evaluations_edited_on_disk_are_refused(tmp_path):
+    folder = tmp_path / "checkpoint"
+    folder.mkdir()
+    store = EvaluationStore(folder, "key", n=2, m=3)
+    store.add_full(np.array([[1.0, 2.0]]), np.array([[0.1, 0.2, 0.3]]))
+    raw = bytearray((folder / "full.bin").read_bytes())
+    raw[-1] ^= 0x01
+    (folder / "full.bin").write_bytes(bytes(raw))
+    with pytest.raises(CalibrationError, match="full.bin: fails its integrity check"):
+        EvaluationStore(folder, "key", n=2, m=3, resume=True)
+
+
+@pytest.mark.parametrize("name, text", [("meta.json", "[1, 2]"), ("stages.json", "[]"), ("meta.json", "{"),
+                                        ("full.bin.sha256", "x y z")])
+def test_calibration_checkpoint_files_of_the_wrong_shape_are_refused(tmp_path, name, text):
+    folder = tmp_path / "checkpoint"
+    folder.mkdir()
+    store = EvaluationStore(folder, "key", n=2, m=3)
+    store.add_full(np.array([[1.0, 2.0]]), np.array([[0.1, 0.2, 0.3]]))
+    store.finish_stage("s", {"payoff": 1.0})
+    store.add_full(np.array([[1.0, 2.0]]), np.array([[0.1, 0.2, 0.3]]))
+    (folder / name).write_text(text)
+    with pytest.raises(CalibrationError, match=name.replace(".", r"\.")):
+        EvaluationStore(folder, "key", n=2, m=3, resume=True)
+
+
+# ---------------------------------------------------------------- kill and resume
+
+
+_ENSEMBLE = ("from sd_model.commands.ensemble import ensemble_command as c; "
+             "from sd_model.commands.options import SDGroup; SDGroup(commands=[c])()")
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT])
+def test_ensemble_killed_at_a_random_point_resumes_byte_identical(tmp_path, sig):
+    rng = random.Random(f"ensemble-{int(sig)}")
+    args = ["ensemble", "--samples", "2400", "--ranges", str(RANGES), "--seed", "4", "--until", "2000",
+            "--workers", "1", "--no-progress", "--format", "parquet"]
+    killed = tmp_path / "killed"
+    proc = subprocess.Popen([sys.executable, "-c", _ENSEMBLE, *args, "--out", str(killed)], cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not list((killed / "chunks").glob("chunk-*.sha256")) and proc.poll() is None:
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        time.sleep(rng.uniform(0.0, 0.3))  # somewhere within the next chunks
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert "Traceback" not in err, err
+    if proc.returncode == 0:
+        pytest.skip("the ensemble finished before the signal")  # pragma: no cover - machine much faster
+    assert not (killed / "ensemble.parquet").exists()
+    # a tampered chunk is refused, and refusing changes nothing
+    first = killed / "chunks" / "chunk-000000.nc"
+    original = first.read_bytes()
+    middle = len(original) // 2
+    first.write_bytes(original[:middle] + bytes([original[middle] ^ 0xFF]) + original[middle + 1:])
+    before = snapshot(killed)
+    res = subprocess.run([sys.executable, "-c", _ENSEMBLE, *args, "--out", str(killed), "--resume"], cwd=ROOT,
+                         capture_output=True, text=True, timeout=300)
+    assert res.returncode == 2 and "integrity check" in res.stderr and "Traceback" not in res.stderr
+    assert snapshot(killed) == before
+    first.write_bytes(original)
+    res = subprocess.run([sys.executable, "-c", _ENSEMBLE, *args, "--out", str(killed), "--resume"], cwd=ROOT,
+                         capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr[-2000:]
+    fresh = cli([*args, "--out", tmp_path / "fresh"])
+    assert fresh.exit_code == 0
+    assert (killed / "ensemble.parquet").read_bytes() == (tmp_path / "fresh" / "ensemble.parquet").read_bytes()
+    assert sorted(p.name for p in killed.iterdir()) == ["ensemble.parquet", "manifest.json", "parameters.csv"]
+
+
+_CALIBRATION = textwrap.dedent('''
+    import sys
+    from pathlib import Path
+    import numpy as np, xarray as xr
+    from sd_model.calibration import calibrate
+    config, obs, out, resume = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4] == "1"
+    try:
+        calibrate(config, observations=xr.load_dataset(obs), out=out, resume=resume, workers=1)
+    except KeyboardInterrupt:
+        sys.exit(130)
+''')
+
+_CAL_CONFIG = """\
+name = "synthetic"
+[span]
+start = 1978
+end = 1992
+[optimizer]
+starts = 2
+max_nfev = 40
+seed = 5
+[parameters]
+"Capital Elasticity" = { lower = 0.3, upper = 0.6, start = 0.35 }
+"Base Migration Rate" = { lower = 0.0, upper = 0.03, start = 0.005 }
+[[series]]
+name = "GDP"
+model = "GDP"
+data = "gdp"
+transform = "log"
+normalise = "error"
+error = 0.01
+"""
+
+
+@pytest.fixture(scope="module")
+def calibration_inputs(tmp_path_factory, cache_dir):
+    from sd_model.engines import SimlinEngine
+    from sd_model.run import DEFAULT_MODEL
+
+    folder = tmp_path_factory.mktemp("cal")
+    ds = SimlinEngine(DEFAULT_MODEL).run({"Capital Elasticity": 0.44, "Base Migration Rate": 0.01},
+                                         final_time=1992, outputs=["GDP"])
+    noise = np.exp(0.01 * np.random.default_rng(1).standard_normal(ds["GDP"].shape))
+    obs = xr.Dataset({"gdp": (("year", "region"), ds["GDP"].values * noise)},
+                     coords={"year": ds["time"].values.astype(int), "region": ["East", "Central", "West", "Northeast"]})
+    obs.to_netcdf(folder / "obs.nc")
+    (folder / "cal.toml").write_text(_CAL_CONFIG)
+    ref = folder / "reference"
+    done = subprocess.run([sys.executable, "-c", _CALIBRATION, folder / "cal.toml", folder / "obs.nc", ref, "0"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return folder, ref
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL])  # SIGINT: test_calibrate_ctrl_c_..., below
+def test_calibration_killed_at_a_random_point_resumes_byte_identical(tmp_path, calibration_inputs, sig):
+    folder, ref = calibration_inputs
+    rng = random.Random(os.environ.get("KILL_SEED", f"calibration-{int(sig)}"))
+    out = tmp_path / "killed"
+    cmd = [sys.executable, "-c", _CALIBRATION, str(folder / "cal.toml"), str(folder / "obs.nc"), str(out)]
+    proc = subprocess.Popen([*cmd, "0"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not (out / "checkpoint" / "full.bin.sha256").exists() and proc.poll() is None:
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        time.sleep(rng.uniform(0.0, 1.5))
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert "Traceback" not in err, err
+    if proc.returncode == 0:
+        pytest.skip("the calibration finished before the signal")  # pragma: no cover
+    res = subprocess.run([*cmd, "1"], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0, res.stderr[-2000:]
+    for name in ("calibrated.toml", "parameters.csv", "starts.csv", "fit_statistics.csv", "correlation.csv"):
+        assert (out / name).read_bytes() == (ref / name).read_bytes(), name
+
+
+def test_calibrate_ctrl_c_prints_no_worker_traceback_and_resumes_byte_identical(tmp_path, calibration_inputs):
+    folder, ref = calibration_inputs
+    code = _CALIBRATION.replace("workers=1", "workers=2")
+    out = tmp_path / "c"
+    cmd = [sys.executable, "-c", code, str(folder / "cal.toml"), str(folder / "obs.nc"), str(out)]
+    proc = subprocess.Popen([*cmd, "0"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not (out / "checkpoint" / "full.bin.sha256").exists() and proc.poll() is None:
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        time.sleep(random.Random("ctrl-c").uniform(0.0, 1.0))
+        os.killpg(proc.pid, signal.SIGINT)  # as a terminal's Ctrl-C: the whole process group
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
+    if proc.returncode == 0:
+        pytest.skip("the calibration finished before the signal")  # pragma: no cover
+    assert proc.returncode == 130
+    res = subprocess.run([*cmd, "1"], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0, res.stderr[-2000:]
+    for name in ("calibrated.toml", "parameters.csv", "starts.csv", "fit_statistics.csv", "correlation.csv"):
+        assert (out / name).read_bytes() == (ref / name).read_bytes(), name
+
+
+def test_resume_sweeps_what_a_killed_writer_left(tmp_path):
+    """Found by the random kills: a kill while calibrate wrote plots/ left .plots.partial-<pid>-*, and
+    --resume then refused the folder as not the tool's."""
+    from sd_model.calibration.store import prepare_output
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True).stdout.strip()
+    out = tmp_path / "cal"
+    (out / "checkpoint").mkdir(parents=True)
+    (out / "checkpoint" / "meta.json").write_text("{}")
+    (out / f".plots.partial-{dead}-abc").mkdir()
+    (out / ".parameters.csv.a1b2c3d4.tmp").write_text("half")
+    prepare_output(out, resume=True, force=False)
+    assert sorted(p.name for p in out.iterdir()) == ["checkpoint"]
+    (out / "notes.txt").write_text("mine")
+    with pytest.raises(CalibrationError, match="notes.txt, which sd-model calibrate did not write"):
+        prepare_output(out, resume=True, force=False)
+
+
+# ---------------------------------------------------------------- the issue's cases, one by one
+
+
+def _files(tmp: Path, chain: bool = False) -> dict[str, Path]:
+    """Hostile input files of the issue, written into ``tmp``."""
+    files = {}
+    for name, text in {
+        "bom": "\ufeffname = \"bom\"\n",
+        "lever_typo": '[levers."Aids"]\nintensity = 1\n',
+        "lever_backwards": '[levers."East First"]\nstart = 2010\nend = 2000\n',
+        "huge_population": '[params]\n"Initial Population" = 1e308\n',
+        "huge_description": 'description = "' + "x" * 50_000 + '"\n',
+    }.items():
+        files[name] = tmp / f"{name}.toml"
+        files[name].write_text(text, encoding="utf-8")
+    files["chain"] = tmp / "chain" / "c1200.toml"
+    if chain:
+        (tmp / "chain").mkdir()
+        for i in range(1201):
+            (tmp / "chain" / f"c{i}.toml").write_text(f'inherits = "c{i - 1}.toml"\n' if i else "")
+    files["dangling"] = tmp / "dangling.toml"
+    os.symlink(tmp / "missing-target.toml", files["dangling"])
+    return files
+
+
+ISSUE_CASES = [  # (command line with {name} for the files above, fragment of the one-line error)
+    (["run", "-s", "{lever_typo}"], "unknown lever 'Aids'; did you mean 'Aid'?"),
+    (["run", "-s", "{lever_backwards}"], "lever 'East First' starts in 2010 but ends in 2000"),
+    (["run", "-s", "{huge_population}"], "Initial Population[East] = 1e+308 is outside the range"),
+    (["run", "-s", "{huge_description}"], "description has 50,000 characters; at most 10,000"),
+    (["run", "-s", "{chain}"], "inheritance chain longer than 50 files"),
+    (["run", "-s", "{dangling}"], "dangling.toml: scenario file not found (a symbolic link to"),
+    (["run", "--until", "1e9"], "needs about 14.5 TB of memory"),
+    (["ensemble", "-n", "3", "--ranges", str(RANGES), "--until", "1e9"], "needs about 14.5 TB of memory"),
+    (["ensemble", "-n", "1000000000000", "--ranges", str(RANGES)], "1,000,000,000,000 parameter sets"),
+    (["sensitivity", "--samples", "1000000000000"], "runs needs about"),
+    (["info", "--model", "/dev/zero"], "/dev/zero: not a regular file"),
+    (["ensemble", "-n", "3", "--ranges", str(RANGES), "--model", "/dev/zero"], "/dev/zero: not a regular file"),
+    (["check", "--only", "bogus"], "valid names are listed by 'sd-model check --list'"),
+    (["calibrate", "--until", "3000", "--method", "none"], "--until 3000 is outside the span 1978-2015"),
+]
+
+
+@pytest.mark.parametrize("args, message", ISSUE_CASES, ids=[" ".join(a)[:40] for a, _ in ISSUE_CASES])
+def test_issue_cases_end_in_one_clear_line(tmp_path, args, message):
+    files = _files(tmp_path, chain="{chain}" in args)
+    args = [a.format(**files) for a in args] + ["--out", str(tmp_path / "out")] * (args[0] not in ("info", "check"))
+    res = cli(args)
+    assert res.exit_code == 2 and message in res.output, res.output
+    assert res.output.startswith("error: ") and res.output.count("\n") == 1, res.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_utf8_bom_is_accepted(tmp_path):
+    files = _files(tmp_path)
+    res = cli(["run", "-s", files["bom"], "--until", "1980", "--no-plots", "--out", tmp_path / "out"])
+    assert res.exit_code == 0 and (tmp_path / "out" / "bom" / "results.csv").is_file(), res.output
+
+
+def test_a_model_without_the_default_outputs_runs(tmp_path):
+    """A different valid model: 'run' summarised National GDP and failed with KeyError after writing."""
+    mdl = tmp_path / "tiny.mdl"
+    mdl.write_text("Stock = INTEG(Inflow, 1)\n\t~\tthings\n\t~\ta stock\n\t|\n"
+                   "Inflow = Rate * Stock\n\t~\tthings/Year\n\t~\tgrowth\n\t|\n"
+                   "Rate = 0.1\n\t~\t1/Year [0, 1]\n\t~\tgrowth rate\n\t|\n"
+                   "INITIAL TIME = 0\n\t~\tYear\n\t~\tstart\n\t|\nFINAL TIME = 10\n\t~\tYear\n\t~\tend\n\t|\n"
+                   "TIME STEP = 0.25\n\t~\tYear [0,?]\n\t~\tstep\n\t|\nSAVEPER = 1\n\t~\tYear [0,?]\n\t~\tsave\n\t|\n")
+    res = cli(["run", "--model", mdl, "--out", tmp_path / "out"])
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "out" / "default" / "results.csv").is_file()
+
+
+API_CALLS = {
+    "load_scenario(123)": lambda: __import__("sd_model.scenario").scenario.load_scenario(123),
+    "Scenario(final_time='2000')": lambda: Scenario(final_time="2000"),
+    "Scenario(name=5)": lambda: Scenario(name=5),
+    "Scenario(params=[1])": lambda: Scenario(params=[1]),
+    "Scenario(params={'a': 'x'})": lambda: Scenario(params={"a": "x"}),
+    "Scenario(time_step=True)": lambda: Scenario(time_step=True),
+    "Scenario().with_params(5)": lambda: Scenario().with_params(5),
+    "run_ensemble(chunk_size=0)": lambda: run_ensemble(Scenario(), pd.DataFrame({"Capital Elasticity": [0.4]}),
+                                                        ["National GDP"], chunk_size=0),
+    "run_ensemble('historical', ...)": lambda: run_ensemble("historical", pd.DataFrame({"Capital Elasticity": [0.4]}),
+                                                             ["National GDP"]),
+    "run_ensemble(outputs='National GDP')": lambda: run_ensemble(Scenario(), pd.DataFrame({"Capital Elasticity": [0.4]}),
+                                                                  "National GDP"),
+    "run_ensemble(workers=0)": lambda: run_ensemble(Scenario(), pd.DataFrame({"Capital Elasticity": [0.4]}),
+                                                     ["National GDP"], workers=0),
+    "run_ensemble(until='2000')": lambda: run_ensemble(Scenario(), pd.DataFrame({"Capital Elasticity": [0.4]}),
+                                                        ["National GDP"], until="2000"),
+    "run_ensemble(parameter_sets=[1])": lambda: run_ensemble(Scenario(), [1], ["National GDP"]),
+    "run_ensemble(index [1, '1'])": lambda: run_ensemble(Scenario(final_time=1980),
+                                                          pd.DataFrame({"Capital Elasticity": [0.4, 0.41]}, index=[1, "1"]),
+                                                          ["National GDP"], workers=1, progress=False),
+    "run_scenario('x', engine)": lambda: __import__("sd_model.run").run.run_scenario("x", None),
+    "load_engine('simlin', 5)": lambda: __import__("sd_model.run").run.load_engine("simlin", 5),
+    "validate('x', info)": lambda: __import__("sd_model.scenario").scenario.validate("x", None),
+    "read_model_info(None)": lambda: read_model_info_(None),
+    "load_ranges(5)": lambda: __import__("sd_model.sampling").sampling.load_ranges(5),
+    "sample_parameters([1], 10, 1)": lambda: __import__("sd_model.sampling").sampling.sample_parameters([1], 10, 1),
+    "load_config(5)": lambda: __import__("sd_model.calibration").calibration.load_config(5),
+}
+
+
+def read_model_info_(path):
+    from sd_model.mdl import read_model_info
+
+    return read_model_info(path)
+
+
+@pytest.mark.parametrize("call", sorted(API_CALLS))
+def test_python_api_raises_the_projects_errors_for_wrong_types(call):
+    with pytest.raises(SDModelError) as info:
+        API_CALLS[call]()
+    assert str(info.value) and "\n" not in str(info.value)
