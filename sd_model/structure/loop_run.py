@@ -21,8 +21,7 @@ def run_loops(model: str | Path, scenario_path: str | Path | None, start: float 
     a = analyze_loops(model, scenario, start=start, end=end)
     eng = load_engine("simlin", model)
     sc = validate(scenario, eng.info)
-    ds = run_scenario(sc if end is None or end <= (sc.final_time or eng.info.final_time)
-                      else sc.with_params({}, final_time=end), eng, outputs=list(INDICATORS))
+    ds = run_scenario(sc, eng, outputs=list(INDICATORS), until=a.window[1])
     ind = {}
     for name in INDICATORS:
         da = ds[name]

@@ -7,13 +7,16 @@ its cycle partition's total absolute loop score, in [-1, 1]). This module
 
 - bakes a scenario's constants into the Simlin model (``analyze`` runs the model's own values),
 - runs discovery, names each loop by the stocks it passes through,
-- matches the loops named in ``vensim/loops.toml`` (the paper's finance-growth and migration loops)
-  to the discovered loops whose variables (subscripts dropped) are exactly the named ones,
+- groups the discovered loops into the families named in ``vensim/loops.toml`` (the paper's
+  finance-growth, Matthew-effect and migration loops): a loop belongs to a family when it passes
+  through every variable the family lists (subscripts dropped), so one loop can belong to several,
 - and sums the share of behaviour of every loop over periods (decades; 2015 is a boundary).
 
 Simlin's own pinning (``set_loop_name``) was tried: on this arrayed model it pins only some of the
 named loops, as cycles running through all four regions, with a zero score (see docs/structure.md),
-so named loops are matched among the discovered ones instead.
+so named loops are found among the discovered ones instead. A family absent from the
+discovered loops is reported as such: discovery keeps the loops that carry the behaviour (a
+sample when ``enumeration_complete`` is False), so absence means a small share, not no loop.
 """
 from __future__ import annotations
 
@@ -46,8 +49,9 @@ class NamedLoop:
 
 @dataclass(frozen=True)
 class LoopRow:
-    """One discovered loop: Simlin id, label, polarity (R, B, Rux, Bux, U), named loop it matches
-    (or ""), mean |share| in the window, share by period, and the variables on it."""
+    """One discovered loop: Simlin id, label, polarity (R, B, Rux, Bux, U), the named families it
+    belongs to ("" if none, else names joined by ", "), mean |share| in the window, share by
+    period, and the variables on it."""
 
     id: str
     label: str
@@ -61,7 +65,8 @@ class LoopRow:
 @dataclass(frozen=True)
 class LoopAnalysis:
     """Result of :func:`analyze_loops`: loops ranked by importance in the window, the periods,
-    the dominant loop ids per period, the time axis and each loop's share series."""
+    the dominant loop ids per period, the time axis and each loop's share series; for each named
+    family, the summed mean |share| of its loops by period (all, and the reinforcing ones only)."""
 
     scenario: str
     window: tuple[float, float]
@@ -73,6 +78,9 @@ class LoopAnalysis:
     enumeration_complete: bool
     truncated: bool
     named_missing: tuple[str, ...]
+    families: dict[str, tuple[float, ...]]
+    family_counts: dict[str, int]
+    families_reinforcing: dict[str, tuple[float, ...]]
 
 
 def load_named_loops(path: str | Path = DEFAULT_LOOPS) -> list[NamedLoop]:
@@ -158,12 +166,11 @@ def analyze_loops(model: str | Path, scenario: Scenario | None = None, *, start:
     named = load_named_loops(loops_file)
     final = scenario.final_time if scenario.final_time is not None else info.final_time
     start = info.initial_time if start is None else float(start)
-    if end is not None and scenario.final_time is None and end > final:
-        final = float(end)
     end = final if end is None else float(end)
-    if not (info.initial_time <= start < end <= final):
+    if not (info.initial_time <= start < end <= max(final, info.final_time)):
         raise SDModelError(f"bad year range {start:g}-{end:g}: need {info.initial_time:g} <= --from < --to <= "
-                           f"{final:g} (the run's final year)")
+                           f"{max(final, info.final_time):g} (the run's final year)")
+    final = end  # the run stops at the window's end (discovery then samples the loops of that span)
     try:
         m = simlin.load(str(model))
         m.project.set_sim_specs(start=info.initial_time, stop=final, dt=scenario.time_step or info.time_step,
@@ -186,7 +193,8 @@ def analyze_loops(model: str | Path, scenario: Scenario | None = None, *, start:
         series[lp.id] = s
         shares = tuple(float(np.mean(np.abs(s[(times >= a) & (times < b)]))) if np.any((times >= a) & (times < b))
                        else 0.0 for a, b in pers)
-        match = next((k for k, vs in named_sets.items() if {_strip(v) for v in lp.variables} == vs), "")
+        on = {_strip(v) for v in lp.variables}
+        match = ", ".join(k for k, vs in named_sets.items() if vs <= on)
         rows.append(LoopRow(lp.id, _label(lp.variables, stocks), str(lp.polarity), match,
                             float(np.mean(np.abs(s[window]))) if window.any() else 0.0, shares, lp.variables))
     rows.sort(key=lambda r: -r.importance)
@@ -194,6 +202,11 @@ def analyze_loops(model: str | Path, scenario: Scenario | None = None, *, start:
     for k in range(len(pers)):
         top = sorted(rows, key=lambda r: -r.shares[k])[:3]
         dominant.append(tuple(r.id for r in top))
-    missing = tuple(k for k in named_sets if not any(r.named == k for r in rows))
+    members = {k: [r for r in rows if k in r.named.split(", ")] for k in named_sets}
+    families = {k: tuple(float(sum(r.shares[i] for r in rs)) for i in range(len(pers))) for k, rs in members.items()}
+    reinforcing = {k: tuple(float(sum(r.shares[i] for r in rs if r.polarity.startswith("R"))) for i in range(len(pers)))
+                   for k, rs in members.items()}
+    missing = tuple(k for k, rs in members.items() if not rs)
     return LoopAnalysis(scenario.name, (start, end), tuple(pers), tuple(rows), tuple(dominant), times, series,
-                        bool(an.enumeration_complete), bool(an.truncated), missing)
+                        bool(an.enumeration_complete), bool(an.truncated), missing, families,
+                        {k: len(rs) for k, rs in members.items()}, reinforcing)

@@ -21,9 +21,11 @@ def period_table(a: LoopAnalysis, top: int = 20) -> pd.DataFrame:
     """Mean |share| of behaviour of the ``top`` loops (rows) in each period (columns ``1978-1990``)."""
     cols = [f"{p0:g}-{p1:g}" for p0, p1 in a.periods]
     data = {r.id: r.shares for r in a.rows[:top]}
-    named = [r for r in a.rows if r.named and r.id not in data][:8]
-    data.update({r.id: r.shares for r in named})
-    return pd.DataFrame.from_dict(data, orient="index", columns=cols)
+    table = pd.DataFrame.from_dict(data, orient="index", columns=cols)
+    fam = pd.DataFrame.from_dict({**{f"family: {k}": v for k, v in a.families.items()},
+                                  **{f"family: {k} (reinforcing loops)": v for k, v in a.families_reinforcing.items()}},
+                                 orient="index", columns=cols)
+    return pd.concat([table, fam])
 
 
 def format_summary(a: LoopAnalysis, top: int = 10) -> str:
@@ -40,13 +42,16 @@ def format_summary(a: LoopAnalysis, top: int = 10) -> str:
         k = a.periods.index((p0, p1))
         parts = [f"{i} {label[i].polarity} {label[i].shares[k]:.2f} ({label[i].label})" for i in ids]
         lines.append(f"  {p0:g}-{p1:g}: " + "; ".join(parts))
-    for name in sorted({r.named for r in a.rows if r.named}):
-        best = max((r for r in a.rows if r.named == name), key=lambda r: r.importance)
-        n = sum(r.named == name for r in a.rows)
-        lines.append(f"named loop {name!r}: {n} instance(s) discovered, strongest {best.id} "
-                     f"({best.label}), mean share {best.importance:.3f}")
-    for name in a.named_missing:
-        lines.append(f"named loop {name!r}: not among the discovered loops (its share is below Simlin's cut)")
+    lines += ["", "Named loop families (discovered loops through all of the family's variables), summed |share| by period:"]
+    for name, shares in a.families.items():
+        if not a.family_counts[name]:
+            lines.append(f"  {name}: no discovered loop passes through all its variables (small share)")
+            continue
+        best = max((r for r in a.rows if name in r.named.split(", ")), key=lambda r: r.importance)
+        per = ", ".join(f"{p0:g}-{p1:g} {s:.2f} (R {r:.2f})"
+                        for (p0, p1), s, r in zip(a.periods, shares, a.families_reinforcing[name]))
+        lines.append(f"  {name}: {a.family_counts[name]} loops, strongest {best.id} {best.polarity} ({best.label})")
+        lines.append(f"      {per}")
     return "\n".join(lines)
 
 
@@ -57,8 +62,6 @@ def dominance_plot(a: LoopAnalysis, indicators: pd.DataFrame | None, path: str |
     import matplotlib.pyplot as plt
 
     keep = [r for r in a.rows[:top]]
-    keep += [max((r for r in a.rows if r.named == n), key=lambda r: r.importance)
-             for n in sorted({r.named for r in a.rows if r.named}) if not any(k.named == n for k in keep)]
     n_panels = 2 if indicators is not None else 1
     fig, axes = plt.subplots(n_panels, 1, figsize=(11, 4 + 3 * n_panels), sharex=True, squeeze=False)
     mask = (a.times >= a.window[0]) & (a.times <= a.window[1])
@@ -76,6 +79,12 @@ def dominance_plot(a: LoopAnalysis, indicators: pd.DataFrame | None, path: str |
         style = "-" if r.polarity.startswith("R") else "--"
         ax.plot(a.times[mask], abs(a.series[r.id][mask]), style,
                 label=f"{r.id} {r.polarity} {r.named + ': ' if r.named else ''}{r.label[:60]}")
+    import numpy as np
+
+    for name, count in a.family_counts.items():
+        if count:
+            total = sum(abs(a.series[r.id]) for r in a.rows if name in r.named.split(", "))
+            ax.plot(a.times[mask], np.asarray(total)[mask], lw=2.5, alpha=0.6, label=f"family: {name} ({count} loops)")
     for p0, _ in a.periods[1:]:
         ax.axvline(p0, color="0.85", lw=0.8)
     ax.set_ylabel("|relative loop score| (share of behaviour)")
