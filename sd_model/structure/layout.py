@@ -5,10 +5,11 @@
   cloud on the left, the first outflow goes to a cloud on the right, further inflows come from above
   and further outflows go below.
 - The other variables of the view are ranked by their longest chain of causes inside the view
-  (links into stocks cut, since every feedback loop passes through a stock); the rank nearest the
-  flows is drawn just under the stock band, constants lower down, and shadow variables (causes that
-  live in another view) in the last rows. Within a row, variables are ordered by the mean x of the
-  variables they are linked to (barycentre heuristic), rows wrap at :data:`PER_ROW`.
+  (links into stocks cut, since every feedback loop passes through a stock); the highest rank is
+  drawn just under the stock band. Constants and shadow variables (causes that live in another
+  view) hang in the row just below the first variable they act on. Rows wrap at :data:`PER_ROW`;
+  within a row each variable sits as near the mean x of its linked variables as the spacing
+  allows (barycentre heuristic, three sweeps).
 
 Coordinates are Vensim sketch pixels (origin top-left, y down).
 """
@@ -186,18 +187,20 @@ def layout_view(name: str, title: str, members: list[str], graph: ModelGraph) ->
 
     for v in rest:
         depth(v)
-    ranks = sorted({rank[v] for v in rest}, reverse=True)
+    # variables with causes in the view are layered by rank; the others (constants, inputs from
+    # elsewhere) and the shadows hang in the row just below the first variable they act on
+    inner = [v for v in rest if rank[v] > 0 or not any(v in graph.causes[u] for u in members)]
+    ranks = sorted({rank[v] for v in inner}, reverse=True)
     rows: list[list[str]] = []
     for r in ranks:
-        group = [v for v in rest if rank[v] == r]
+        group = [v for v in inner if rank[v] == r]
         rows += [group[i:i + PER_ROW] for i in range(0, len(group), PER_ROW)]
-    # a shadow goes in the row just below the first variable it acts on (row 0 under the stock band)
     row_of = {v: k for k, row in enumerate(rows) for v in row}
     extra: dict[int, list[str]] = {}
-    for sh in shadows:
-        effects = [a.effect for a in lay.arrows if a.cause == sh and a.shadow]
+    for v in [*(v for v in rest if v not in row_of), *shadows]:
+        effects = [a.effect for a in lay.arrows if a.cause == v]
         k = min((row_of[e] + 1 if e in row_of else 0 for e in effects), default=len(rows))
-        extra.setdefault(k, []).append(sh)
+        extra.setdefault(k, []).append(v)
     merged: list[list[str]] = []
     for k in range(len(rows) + 1):
         group = (rows[k] if k < len(rows) else []) + extra.get(k, [])
@@ -208,20 +211,36 @@ def layout_view(name: str, title: str, members: list[str], graph: ModelGraph) ->
         neighbours.setdefault(a.cause, set()).add(a.effect)
         neighbours.setdefault(a.effect, set()).add(a.cause)
     width = max(PER_ROW * COL, (max((n.x for n in lay.nodes.values()), default=0) + 250))
+
+    def node(v: str) -> Node:
+        return lay.shadows.get(v) or lay.nodes[v]
+
+    def barycentre(v: str, default: float) -> float:
+        xs = [node(n).x for n in neighbours.get(v, ()) if n in lay.nodes or n in lay.shadows]
+        return sum(xs) / len(xs) if xs else default
+
+    def spread(row: list[str], targets: dict[str, float]) -> None:
+        """Put each variable of the row as near its target x as the minimum spacing allows."""
+        ordered = sorted(row, key=lambda v: targets[v])
+        pos: list[float] = []
+        for v in ordered:
+            pos.append(targets[v] if not pos else max(targets[v], pos[-1] + COL))
+        shift = sum(p - targets[v] for p, v in zip(pos, ordered)) / len(ordered)
+        shift = min(shift, pos[0] - x0)  # keep the row right of the left margin
+        for j, v in enumerate(ordered):
+            node(v).x = pos[j] - shift
+            # stagger crowded rows so that labels do not touch
+            node(v).y = ys[id(row)] + (18 if j % 2 and len(ordered) > 4 else 0)
+
+    ys: dict[int, float] = {}
     for row in rows:
         y += ROW
-        for v in row:  # provisional x: barycentre of placed neighbours
-            xs = [lay.nodes[n].x for n in neighbours.get(v, ()) if n in lay.nodes]
-            xs += [lay.shadows[n].x for n in neighbours.get(v, ()) if n in lay.shadows]
-            target = sum(xs) / len(xs) if xs else width / 2
+        ys[id(row)] = y
+        for v in row:  # first sweep, top down: targets from the rows above
             is_shadow = v in shadows and v not in members_set
-            (lay.shadows if is_shadow else lay.nodes)[v] = Node(v, "shadow" if is_shadow else "aux", target, y)
-        ordered = sorted(row, key=lambda v: (lay.shadows.get(v) or lay.nodes[v]).x)
-        span = (len(ordered) - 1) * COL
-        centre = sum((lay.shadows.get(v) or lay.nodes[v]).x for v in ordered) / len(ordered)
-        left = min(max(centre - span / 2, x0), max(x0, width - span))
-        for j, v in enumerate(ordered):
-            (lay.shadows.get(v) or lay.nodes[v]).x = left + j * COL
-            # stagger long rows so that labels do not touch
-            (lay.shadows.get(v) or lay.nodes[v]).y = y + (18 if j % 2 and len(ordered) > 4 else 0)
+            (lay.shadows if is_shadow else lay.nodes)[v] = Node(v, "shadow" if is_shadow else "aux", 0.0, y)
+        spread(row, {v: barycentre(v, width / 2) for v in row})
+    for _ in range(2):  # further sweeps: targets from every placed neighbour, above and below
+        for row in rows:
+            spread(row, {v: barycentre(v, node(v).x) for v in row})
     return lay
