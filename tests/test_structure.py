@@ -101,6 +101,26 @@ def test_every_variable_is_drawn_once_with_shadows_for_other_views(sketched):
     assert gdp and not int(gdp[0][8]) & 1  # GDP lives in production, is a shadow in finance
 
 
+def test_sketch_command_regenerates_its_own_sketch_and_keeps_a_hand_made_one(sketched, tmp_path):
+    runner = CliRunner()
+    mine = tmp_path / "mine.mdl"
+    mine.write_bytes(sketched.read_bytes())
+    r = runner.invoke(main, ["sketch", "--model", str(mine)])
+    assert r.exit_code == 0, r.output
+    assert mine.read_bytes() == sketched.read_bytes()          # deterministic
+    hand = tmp_path / "hand.mdl"
+    eq = split_sketch(sketched.read_text(encoding="utf-8"))[0]
+    hand.write_text(eq + "\\\\\\---/// Sketch\nV300  x\n*View 1\n$font\n10,1,Capital,100,100,40,20,3,3,0,0,0,0,0,0\n"
+                    "///---\\\\\\\n", encoding="utf-8")
+    before = hand.read_bytes()
+    r = runner.invoke(main, ["sketch", "--model", str(hand)])
+    assert r.exit_code == 2 and "--force" in r.output and hand.read_bytes() == before
+    r = runner.invoke(main, ["sketch", "--model", str(hand), "--force"])
+    assert r.exit_code == 0 and split_sketch(hand.read_text(encoding="utf-8"))[0] == eq
+    r = runner.invoke(main, ["sketch", "--model", str(hand), "--views", str(tmp_path / "none.toml")])
+    assert r.exit_code == 2 and "none.toml" in r.output
+
+
 def test_view_assignment_rules(tmp_path):
     info = read_model_info(DEFAULT_MODEL)
     graph = build_graph(info)
