@@ -9,7 +9,8 @@ import pytest
 from click.testing import CliRunner
 
 from cli import main
-from sd_model.engines import PysdEngine, SimlinEngine
+from sd_model.engines.pysd_engine import PysdEngine
+from sd_model.engines.simlin_engine import SimlinEngine
 from sd_model.errors import SDModelError
 from sd_model.mdl import read_model_info
 from sd_model.run import DEFAULT_MODEL
