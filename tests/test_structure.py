@@ -127,6 +127,7 @@ def test_view_assignment_rules(tmp_path):
     graph = build_graph(info)
     where = assign_views(load_view_spec(), graph)
     assert where["East First Intensity"] == "levers"           # include pattern
+    assert where["Base Pollution Intensity"] == "land"         # ... vetoed by an exclude pattern
     assert where["Capital"] == "production"                    # .mdl group
     assert where["Theil Index"] == "indicators"
     assert where["Lagging Region Flag"] == "levers"             # before the first group: pattern

@@ -159,8 +159,7 @@ def layout_view(name: str, title: str, members: list[str], graph: ModelGraph) ->
                     lay.pipes.append(Pipe(f, s, None, sink_cloud=cloud(x + dx, y + 140)))
                 placed_flows.add(f)
         y += 230
-    if stocks:
-        y -= 230 - 150
+    y = y - (230 - 150) if stocks else 40.0  # views without stocks start at the top
     # flows of the view whose stock is elsewhere are drawn as ordinary variables
     rest = [v for v in members if v not in lay.nodes]
     shadows: list[str] = []

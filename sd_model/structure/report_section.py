@@ -70,16 +70,18 @@ def structure_section(model: str | Path, scenarios: Sequence[Scenario], start: f
             rein = a.families_reinforcing[name]
             parts.append(f"<tr><td>{e(a.scenario)}</td><td>{e(name)}</td>"
                          + "".join(f"<td>{s:.2f} (R {r:.2f})</td>" for s, r in zip(shares, rein)) + "</tr>")
-    parts.append("</table><h3>Dominant loops by period</h3><table><tr><th>scenario</th>"
-                 + "".join(f"<th>{c}</th>" for c in cols) + "</tr>")
-    for a in analyses:
-        by_id = {r.id: r for r in a.rows}
+    parts.append("</table><h3>Dominant loops by period</h3><p class='small'>The three loops with the largest "
+                 "share in each period: id, polarity, share, the stocks on the loop.</p><table><tr><th>period</th>"
+                 + "".join(f"<th>{e(a.scenario)}</th>" for a in analyses) + "</tr>")
+    for k, col in enumerate(cols):
         cells = []
-        for k, ids in enumerate(a.dominant):
+        for a in analyses:
+            by_id = {r.id: r for r in a.rows}
+            ids = a.dominant[k] if k < len(a.dominant) else ()
             cells.append("<br>".join(f"{e(i)} {e(by_id[i].polarity)} {by_id[i].shares[k]:.2f}: {e(by_id[i].label)}"
                                      for i in ids))
-        parts.append(f"<tr><td>{e(a.scenario)}</td>" + "".join(f"<td class='small' style='text-align:left'>{c}</td>"
-                                                               for c in cells) + "</tr>")
+        parts.append(f"<tr><td>{col}</td>" + "".join(f"<td class='small' style='text-align:left'>{c}</td>"
+                                                     for c in cells) + "</tr>")
     parts.append("</table>")
     if sketch_views(model):
         parts.append("<h3>Sector views (stock-and-flow diagrams, rendered by Simlin)</h3>")

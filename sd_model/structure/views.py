@@ -1,7 +1,7 @@
 """The view specification (``vensim/views.toml``) and the assignment of every variable to one view.
 
-Rules, in order (the first that places a variable wins): a view's ``include`` patterns (views in
-file order), a view's ``groups`` (the ``.mdl`` group headers), the view holding most of the
+Rules, in order (the first that places a variable wins): a view's ``include`` patterns that its
+``exclude`` patterns do not veto (views in file order), a view's ``groups`` (the ``.mdl`` group headers), the view holding most of the
 variable's neighbours (causes and users, after the first two rules), ``default_view``.
 """
 from __future__ import annotations
@@ -24,12 +24,13 @@ DEFAULT_VIEWS = Path(__file__).resolve().parents[2] / "vensim" / "views.toml"
 @dataclass(frozen=True)
 class View:
     """One sector view: a short ``name`` (for ``--view``), a ``title`` (the Vensim view name),
-    name patterns and ``.mdl`` groups."""
+    name patterns to include (unless they match ``exclude``) and ``.mdl`` groups."""
 
     name: str
     title: str
     include: tuple[str, ...] = ()
     groups: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -75,14 +76,15 @@ def load_view_spec(path: str | Path = DEFAULT_VIEWS) -> ViewSpec:
     for i, item in enumerate(raw, 1):
         if not isinstance(item, dict) or not isinstance(item.get("name"), str) or not isinstance(item.get("title"), str):
             raise SDModelError(f"{path}: view {i} needs a name and a title (strings)")
-        for key in ("include", "groups"):
+        for key in ("include", "groups", "exclude"):
             if not all(isinstance(x, str) for x in item.get(key, [])):
                 raise SDModelError(f"{path}: view {item['name']!r}: {key} must be a list of strings")
-        unknown = set(item) - {"name", "title", "include", "groups"}
+        unknown = set(item) - {"name", "title", "include", "groups", "exclude"}
         if unknown:
             raise SDModelError(f"{path}: view {item['name']!r}: unknown key {sorted(unknown)[0]!r} "
-                               "(valid: name, title, include, groups)")
-        views.append(View(item["name"], item["title"], tuple(item.get("include", [])), tuple(item.get("groups", []))))
+                               "(valid: name, title, include, exclude, groups)")
+        views.append(View(item["name"], item["title"], tuple(item.get("include", [])), tuple(item.get("groups", [])),
+                          tuple(item.get("exclude", []))))
     names = [v.name for v in views]
     if len(set(names)) != len(names):
         raise SDModelError(f"{path}: two views share a name: {names}")
@@ -98,7 +100,8 @@ def assign_views(spec: ViewSpec, graph: ModelGraph) -> dict[str, str]:
     for var in graph.causes:
         key = normalize_name(var)
         for view in spec.views:
-            if any(fnmatch.fnmatchcase(key, normalize_name(p)) for p in view.include):
+            if any(fnmatch.fnmatchcase(key, normalize_name(p)) for p in view.include) and not any(
+                    fnmatch.fnmatchcase(key, normalize_name(p)) for p in view.exclude):
                 out[var] = view.name
                 break
     for var in graph.causes:
