@@ -61,9 +61,8 @@ def loops_command(scenario, start, end, top, out, model):
 @model_option
 def export_command(xmile, force, model):
     """Export the model as XMILE (via Simlin) and check that it runs to the same results."""
-    from ..structure.xmile import compare_xmile, export_xmile
+    from ..structure.xmile import export_xmile
 
-    path = export_xmile(model, xmile, force=force)
-    diff, n = compare_xmile(model, path)
-    click.echo(f"{path}: XMILE written; Simlin runs it like the .mdl (largest relative difference {diff:.3g} "
-               f"over {n} variables)")
+    done = export_xmile(model, xmile, force=force)
+    click.echo(f"{done.path}: XMILE written; Simlin runs it like the .mdl (largest relative difference "
+               f"{done.max_rel_diff:.3g} over {done.columns} variables)")

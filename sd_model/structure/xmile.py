@@ -7,6 +7,7 @@ test (|a-b| / max(|a|, |b|, 1e-6)).
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +15,17 @@ import numpy as np
 from ..errors import SDModelError
 from ..io import atomic_write_bytes
 
-__all__ = ["export_xmile", "compare_xmile"]
+__all__ = ["export_xmile", "compare_xmile", "XmileExport"]
+
+
+@dataclass(frozen=True)
+class XmileExport:
+    """A written XMILE file and its check: the largest relative difference between Simlin's runs of
+    the ``.mdl`` and of the XMILE over ``columns`` common variable columns."""
+
+    path: Path
+    max_rel_diff: float
+    columns: int
 
 
 def _load(path: Path):
@@ -26,15 +37,20 @@ def _load(path: Path):
         raise SDModelError(f"Simlin could not load {path}: {exc}") from None
 
 
-def export_xmile(model: str | Path, out: str | Path, *, force: bool = False) -> Path:
-    """Write the model as XMILE to ``out``; refuse to overwrite an existing file unless ``force``."""
+def export_xmile(model: str | Path, out: str | Path, *, force: bool = False) -> XmileExport:
+    """Write the model as XMILE to ``out`` and check it (:func:`compare_xmile`).
+
+    Refuses to overwrite an existing file unless ``force``.
+    """
     out = Path(out)
     if out.exists() and not force:
         raise SDModelError(f"{out} exists; pass --force to overwrite it")
     if out.suffix.lower() not in (".xmile", ".stmx", ".xml"):
         raise SDModelError(f"{out}: the XMILE file name must end in .xmile, .stmx or .xml")
     data = _load(Path(model)).project.to_xmile()
-    return atomic_write_bytes(out, data)
+    atomic_write_bytes(out, data)
+    diff, n = compare_xmile(model, out)
+    return XmileExport(out, diff, n)
 
 
 def compare_xmile(model: str | Path, xmile: str | Path) -> tuple[float, int]:
