@@ -122,6 +122,22 @@ def test_sketch_command_regenerates_its_own_sketch_and_keeps_a_hand_made_one(ske
     assert r.exit_code == 2 and "none.toml" in r.output
 
 
+def test_sketch_is_the_same_whatever_the_hash_seed(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    outs = []
+    for seed in ("1", "2"):
+        path = tmp_path / f"m{seed}.mdl"
+        path.write_bytes(DEFAULT_MODEL.read_bytes())
+        code = "import sys; from sd_model.structure.sketch import write_sketch; write_sketch(sys.argv[1])"
+        subprocess.run([sys.executable, "-c", code, str(path)], check=True, cwd=ROOT,
+                       env={**os.environ, "PYTHONHASHSEED": seed})
+        outs.append(path.read_bytes())
+    assert outs[0] == outs[1] == DEFAULT_MODEL.read_bytes()  # and the shipped sketch is up to date
+
+
 def test_view_assignment_rules(tmp_path):
     info = read_model_info(DEFAULT_MODEL)
     graph = build_graph(info)

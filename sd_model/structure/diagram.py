@@ -80,6 +80,8 @@ def render_views(model: str | Path, out_dir: str | Path, *, view: str | None = N
         titles = hits[:1]
     try:
         project = simlin.load(str(model)).project
+        if project is None:
+            raise SDModelError(f"Simlin loaded {model} without a project")
         svg = project.render_svg("main").decode("utf-8")
         png = project.render_png("main") if fmt == "png" else b""
     except simlin.SimlinError as exc:

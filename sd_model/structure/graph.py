@@ -48,7 +48,7 @@ class ModelGraph:
 
 
 def read_groups(path: str | Path, info: ModelInfo) -> dict[str, str]:
-    """Return {variable: group name} from the ``****`` group headers of the ``.mdl`` (\"\" before the first)."""
+    """Return {variable: group name} from the ``****`` group headers of the ``.mdl`` ("" before the first)."""
     text = Path(path).read_text(encoding="utf-8", errors="replace").split("\\\\\\---///", 1)[0]
     heads = [(text.count("\n", 0, m.start()) + 1, m.group(1)) for m in _GROUP.finditer(text)]
     lines = [h[0] for h in heads]
@@ -108,7 +108,8 @@ def build_graph(info: ModelInfo, path: str | Path | None = None) -> ModelGraph:
         if var.kind == "stock":
             rate = _split_integ(var.equation)
             terms = re.findall(r"([+-]?)\s*([^+\-]+)", re.sub(r"\[[^\]]*\]", "", rate or ""))
-            ins, outs = [], []
+            ins: list[str] = []
+            outs: list[str] = []
             for sign, term in terms:
                 n = key.get(normalize_name(term))
                 if n is None or info.variables[n].kind != "auxiliary":

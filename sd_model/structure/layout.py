@@ -15,6 +15,7 @@ Coordinates are Vensim sketch pixels (origin top-left, y down).
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 from .graph import ModelGraph
@@ -30,8 +31,10 @@ STOCK_CELL = 480   # horizontal room of one stock with its two side flows (px)
 
 @dataclass
 class Node:
-    """A drawn object: ``kind`` is stock, aux, flow (the valve; the name is drawn under it),
-    cloud or shadow."""
+    """A drawn object.
+
+    ``kind`` is stock, aux, flow (the valve; the name is drawn under it), cloud or shadow.
+    """
 
     name: str
     kind: str
@@ -41,8 +44,11 @@ class Node:
 
 @dataclass(frozen=True)
 class Pipe:
-    """A flow pipe: ``flow`` runs from ``source`` to ``sink`` (stock names, or ``None`` for a cloud,
-    whose node is ``source_cloud``/``sink_cloud``)."""
+    """A flow pipe.
+
+    ``flow`` runs from ``source`` to ``sink`` (stock names, or ``None`` for a cloud, whose node is
+    ``source_cloud``/``sink_cloud``).
+    """
 
     flow: str
     source: str | None
@@ -92,9 +98,10 @@ def _stock_rows(stocks: list[str], graph: ModelGraph) -> list[list[str]]:
     for s in stocks:
         if s in prev or s in order:
             continue
-        while s and s not in order:
-            order.append(s)
-            s = nxt.get(s)
+        cur: str | None = s
+        while cur and cur not in order:
+            order.append(cur)
+            cur = nxt.get(cur)
     order += [s for s in stocks if s not in order]
     return [order[i:i + STOCKS_PER_ROW] for i in range(0, len(order), STOCKS_PER_ROW)]
 
@@ -216,7 +223,7 @@ def layout_view(name: str, title: str, members: list[str], graph: ModelGraph) ->
 
     def barycentre(v: str, default: float) -> float:
         xs = [node(n).x for n in neighbours.get(v, ()) if n in lay.nodes or n in lay.shadows]
-        return sum(xs) / len(xs) if xs else default
+        return math.fsum(xs) / len(xs) if xs else default  # fsum: exact, so set order cannot matter
 
     def spread(row: list[str], targets: dict[str, float]) -> None:
         """Put each variable of the row as near its target x as the minimum spacing allows."""

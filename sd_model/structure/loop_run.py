@@ -15,8 +15,10 @@ INDICATORS = ("GDP", "Loans", "East West Ratio")
 
 def run_loops(model: str | Path, scenario_path: str | Path | None, start: float | None, end: float | None,
               top: int, out: str | Path) -> str:
-    """Analyse the loops of one scenario, write loops.csv, periods.csv, dominance.png to ``out``;
-    return the summary text."""
+    """Analyse the loops of one scenario and return the summary text.
+
+    Writes loops.csv, periods.csv and dominance.png to ``out/<scenario>``.
+    """
     scenario = load_scenario(scenario_path) if scenario_path else Scenario(name="default")
     a = analyze_loops(model, scenario, start=start, end=end)
     eng = load_engine("simlin", model)

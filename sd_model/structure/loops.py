@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -49,9 +50,11 @@ class NamedLoop:
 
 @dataclass(frozen=True)
 class LoopRow:
-    """One discovered loop: Simlin id, label, polarity (R, B, Rux, Bux, U), the named families it
-    belongs to ("" if none, else names joined by ", "), mean |share| in the window, share by
-    period, and the variables on it."""
+    """One discovered loop.
+
+    Simlin id, label, polarity (R, B, Rux, Bux, U), the named families it belongs to ("" if none,
+    else names joined by ", "), mean |share| in the window, share by period, and its variables.
+    """
 
     id: str
     label: str
@@ -64,9 +67,12 @@ class LoopRow:
 
 @dataclass(frozen=True)
 class LoopAnalysis:
-    """Result of :func:`analyze_loops`: loops ranked by importance in the window, the periods,
-    the dominant loop ids per period, the time axis and each loop's share series; for each named
-    family, the summed mean |share| of its loops by period (all, and the reinforcing ones only)."""
+    """Result of :func:`analyze_loops`.
+
+    Loops ranked by importance in the window, the periods, the dominant loop ids per period, the
+    time axis and each loop's share series; for each named family, the summed mean |share| of its
+    loops by period (all, and the reinforcing ones only).
+    """
 
     scenario: str
     window: tuple[float, float]
@@ -125,7 +131,7 @@ def _bake(model, scenario: Scenario, info) -> None:
         for name, value in scenario.params.items():
             var = info.get(name)
             aux = by_key[normalize_name(var.name)]
-            if isinstance(value, dict) or hasattr(value, "items"):
+            if isinstance(value, Mapping):
                 cells = {normalize_name(e.subscript): e for e in aux.element_equations}
                 new = []
                 for key, default in var.default.items():
@@ -173,6 +179,8 @@ def analyze_loops(model: str | Path, scenario: Scenario | None = None, *, start:
     final = end  # the run stops at the window's end (discovery then samples the loops of that span)
     try:
         m = simlin.load(str(model))
+        if m.project is None:
+            raise SDModelError(f"Simlin loaded {model} without a project")
         m.project.set_sim_specs(start=info.initial_time, stop=final, dt=scenario.time_step or info.time_step,
                                 save_step=info.saveper, sim_method="euler")
         _bake(m, scenario, info)
@@ -181,7 +189,7 @@ def analyze_loops(model: str | Path, scenario: Scenario | None = None, *, start:
         raise SDModelError(f"Simlin could not analyse the loops of {model}: {exc}") from None
     if an.analysis_error:
         raise SDModelError(f"Simlin could not analyse the loops of {model}: {an.analysis_error}")
-    n = len(an.loops[0].behavior_time_series) if an.loops else 0
+    n = max((len(lp.behavior_time_series) for lp in an.loops if lp.behavior_time_series is not None), default=0)
     times = info.initial_time + info.saveper * np.arange(n)
     pers = periods(start, end)
     stocks = {normalize_name(s) for s in info.stocks()}
@@ -189,6 +197,8 @@ def analyze_loops(model: str | Path, scenario: Scenario | None = None, *, start:
     rows, series = [], {}
     window = (times >= start) & (times <= end)
     for lp in an.loops:
+        if lp.behavior_time_series is None:
+            continue
         s = np.nan_to_num(lp.behavior_time_series, nan=0.0)
         series[lp.id] = s
         shares = tuple(float(np.mean(np.abs(s[(times >= a) & (times < b)]))) if np.any((times >= a) & (times < b))

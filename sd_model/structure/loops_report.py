@@ -42,7 +42,8 @@ def format_summary(a: LoopAnalysis, top: int = 10) -> str:
         k = a.periods.index((p0, p1))
         parts = [f"{i} {label[i].polarity} {label[i].shares[k]:.2f} ({label[i].label})" for i in ids]
         lines.append(f"  {p0:g}-{p1:g}: " + "; ".join(parts))
-    lines += ["", "Named loop families (discovered loops through all of the family's variables), summed |share| by period:"]
+    lines += ["", "Named loop families (discovered loops through all of the family's variables), "
+                  "summed |share| by period:"]
     for name, shares in a.families.items():
         if not a.family_counts[name]:
             lines.append(f"  {name}: no discovered loop passes through all its variables (small share)")

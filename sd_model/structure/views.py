@@ -1,7 +1,8 @@
 """The view specification (``vensim/views.toml``) and the assignment of every variable to one view.
 
 Rules, in order (the first that places a variable wins): a view's ``include`` patterns that its
-``exclude`` patterns do not veto (views in file order), a view's ``groups`` (the ``.mdl`` group headers), the view holding most of the
+``exclude`` patterns do not veto (views in file order), a view's ``groups`` (the ``.mdl`` group
+headers), the view holding most of the
 variable's neighbours (causes and users, after the first two rules), ``default_view``.
 """
 from __future__ import annotations
@@ -23,8 +24,11 @@ DEFAULT_VIEWS = Path(__file__).resolve().parents[2] / "vensim" / "views.toml"
 
 @dataclass(frozen=True)
 class View:
-    """One sector view: a short ``name`` (for ``--view``), a ``title`` (the Vensim view name),
-    name patterns to include (unless they match ``exclude``) and ``.mdl`` groups."""
+    """One sector view.
+
+    A short ``name`` (for ``--view``), a ``title`` (the Vensim view name), name patterns to include
+    (unless they match ``exclude``) and ``.mdl`` groups.
+    """
 
     name: str
     title: str
@@ -74,7 +78,7 @@ def load_view_spec(path: str | Path = DEFAULT_VIEWS) -> ViewSpec:
         raise SDModelError(f"{path}: no [[view]] tables")
     views = []
     for i, item in enumerate(raw, 1):
-        if not isinstance(item, dict) or not isinstance(item.get("name"), str) or not isinstance(item.get("title"), str):
+        if not isinstance(item, dict) or not all(isinstance(item.get(k), str) for k in ("name", "title")):
             raise SDModelError(f"{path}: view {i} needs a name and a title (strings)")
         for key in ("include", "groups", "exclude"):
             if not all(isinstance(x, str) for x in item.get(key, [])):

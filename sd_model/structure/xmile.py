@@ -13,15 +13,18 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import SDModelError
-from ..io import atomic_write_bytes
+from ..files import atomic_write_bytes
 
 __all__ = ["export_xmile", "compare_xmile", "XmileExport"]
 
 
 @dataclass(frozen=True)
 class XmileExport:
-    """A written XMILE file and its check: the largest relative difference between Simlin's runs of
-    the ``.mdl`` and of the XMILE over ``columns`` common variable columns."""
+    """A written XMILE file and its check.
+
+    ``max_rel_diff`` is the largest relative difference between Simlin's runs of the ``.mdl`` and of
+    the XMILE over ``columns`` common variable columns.
+    """
 
     path: Path
     max_rel_diff: float
@@ -54,8 +57,10 @@ def export_xmile(model: str | Path, out: str | Path, *, force: bool = False) -> 
 
 
 def compare_xmile(model: str | Path, xmile: str | Path) -> tuple[float, int]:
-    """Run both files in Simlin (Euler, the files' own time settings) and return
-    (largest relative difference, number of common columns)."""
+    """Run both files in Simlin and return (largest relative difference, number of common columns).
+
+    Euler, with the files' own time settings.
+    """
     a = _load(Path(model)).run(analyze_loops=False).results
     b = _load(Path(xmile)).run(analyze_loops=False).results
     cols = sorted(set(a.columns) & set(b.columns))
