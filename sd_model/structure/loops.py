@@ -30,12 +30,13 @@ import numpy as np
 
 from ..errors import SDModelError
 from ..mdl import normalize_name, read_model_info
+from ..resources import resource
 from ..scenario import Scenario, validate
 
 __all__ = ["NamedLoop", "LoopRow", "LoopAnalysis", "load_named_loops", "analyze_loops", "periods",
            "DEFAULT_LOOPS"]
 
-DEFAULT_LOOPS = Path(__file__).resolve().parents[2] / "vensim" / "loops.toml"
+DEFAULT_LOOPS = resource("vensim", "loops.toml")
 
 
 @dataclass(frozen=True)

@@ -15,11 +15,12 @@ from pathlib import Path
 
 from ..errors import SDModelError, unknown_name
 from ..mdl import normalize_name
+from ..resources import resource
 from .graph import ModelGraph
 
 __all__ = ["View", "ViewSpec", "load_view_spec", "assign_views", "DEFAULT_VIEWS"]
 
-DEFAULT_VIEWS = Path(__file__).resolve().parents[2] / "vensim" / "views.toml"
+DEFAULT_VIEWS = resource("vensim", "views.toml")
 
 
 @dataclass(frozen=True)
