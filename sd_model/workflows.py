@@ -42,6 +42,7 @@ from .results import write_results
 from .run import load_engine, run
 from .sampling import load_ranges, sample_parameters
 from .scenario import Scenario, load_scenario
+from .structure.report_section import structure_section
 
 __all__ = ["run_to_folder", "compare", "Comparison", "ensemble_to_folder", "sensitivity_to_folder"]
 
@@ -115,8 +116,11 @@ def compare(scenarios: Sequence[str | Path], out: Path, *, until: float | None =
             seed: int = DEFAULT_SEED, ranges: Path | None = None, calibration: Path | None = None,
             fmt: str = "parquet", engine: str = DEFAULT_ENGINE, ensemble_engine: str = DEFAULT_ENSEMBLE_ENGINE,
             model: Path = DEFAULT_MODEL, workers: int | None = None, scheduler: Any = None,
-            progress: bool = True, force: bool = False) -> Comparison:
+            progress: bool = True, force: bool = False, structure: bool = False) -> Comparison:
     """Run scenarios side by side (and over common parameter draws) and write the comparison report.
+
+    With ``structure`` the report gains the loop-dominance comparison and the sector views
+    (:func:`sd_model.structure.report_section.structure_section`).
 
     Writes ``out/report.html``, ``indicators.csv``, ``findings.csv``, ``runs/<scenario>.<fmt>`` and
     ``manifest.json``; with ``samples`` also ``indicators_ensemble.csv``, ``beat_shares.csv``,
@@ -154,7 +158,8 @@ def compare(scenarios: Sequence[str | Path], out: Path, *, until: float | None =
     doc = build_report(runs, table, sentences, descriptions={s.name: s.description for s in scs}, meta=meta,
                        ensembles=ensembles, ensemble_tab=ens_tab, beats=beats,
                        effects_table=ftable if ensembles is not None else None,
-                       reference=next((n for n, r in roles.items() if r == "baseline"), None))
+                       reference=next((n for n, r in roles.items() if r == "baseline"), None),
+                       sections=[structure_section(model, scs)] if structure else ())
     with atomic_dir(out, "compare", force) as tmp:
         atomic_write_text(tmp / "report.html", doc)
         atomic_write_text(tmp / "indicators.csv", table.to_csv(index=False))

@@ -27,6 +27,7 @@ from .options import engine_option, force_option, model_option, quiet_option, se
               help="Format of the tidy results of every run.")
 @click.option("--scheduler", default=None, help="Dask scheduler address (default: local cores).")
 @click.option("--workers", type=click.IntRange(min=1), default=None, help="Local worker processes (default: all).")
+@click.option("--structure", is_flag=True, help="Add the loop-dominance comparison and the sector views.")
 @quiet_option
 @engine_option(DEFAULT_ENSEMBLE_ENGINE, "--ensemble-engine",
                "Engine of the sampled runs (--engine runs the single runs)")
@@ -34,7 +35,7 @@ from .options import engine_option, force_option, model_option, quiet_option, se
 @engine_option()
 @model_option
 def compare_command(scenarios, until, out, samples, seed, ranges, calibration, fmt, scheduler, workers,
-                    quiet, ensemble_engine, force, engine, model):
+                    structure, quiet, ensemble_engine, force, engine, model):
     r"""Run SCENARIO... (files, or names in experiments/) and write a comparison report.
 
     Writes OUT/report.html (plots, findings, tables), indicators.csv (key indicators at
@@ -50,7 +51,8 @@ def compare_command(scenarios, until, out, samples, seed, ranges, calibration, f
     """
     result = compare(scenarios, out, until=until, samples=samples, seed=seed, ranges=ranges,
                      calibration=calibration, fmt=fmt, engine=engine, ensemble_engine=ensemble_engine, model=model,
-                     workers=workers, scheduler=scheduler, progress=not quiet, force=force)
+                     workers=workers, scheduler=scheduler, progress=not quiet, force=force,
+                     structure=structure)
     for note in result.notes:
         click.echo(f"note: {note}", err=True)
     for sentence in result.sentences:

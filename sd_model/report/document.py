@@ -66,7 +66,7 @@ def build_report(runs: Mapping[str, xr.Dataset], table: pd.DataFrame, sentences:
                  descriptions: Mapping[str, str], meta: Mapping[str, Any],
                  ensembles: Mapping[str, xr.Dataset] | None = None, ensemble_tab: pd.DataFrame | None = None,
                  beats: pd.DataFrame | None = None, effects_table: pd.DataFrame | None = None,
-                 reference: str | None = None) -> str:
+                 reference: str | None = None, sections: Sequence[str] = ()) -> str:
     """Assemble the self-contained HTML report.
 
     Parameters
@@ -80,6 +80,7 @@ def build_report(runs: Mapping[str, xr.Dataset], table: pd.DataFrame, sentences:
         :func:`sd_model.indicators.ensemble_table`, :func:`sd_model.indicators.beat_shares`
         and the table of :func:`sd_model.report.findings` (for the plot of effects with bands).
     reference : the scenario each fan chart panel is drawn against. Default is the first.
+    sections : further HTML sections (already escaped) appended at the end, e.g. the structure section.
 
     Returns
     -------
@@ -104,4 +105,4 @@ def build_report(runs: Mapping[str, xr.Dataset], table: pd.DataFrame, sentences:
         first=first, indicator_table=_indicator_html(table),
         ensemble_table=_ensemble_html(ensemble_tab) if ensemble_tab is not None else "",
         beats_table=_beats_html(beats, first if many else None) if beats is not None and len(beats) else "",
-        many=many)
+        many=many, sections=list(sections))

@@ -1,0 +1,42 @@
+"""``sd-model loops`` end to end: scenario -> loop analysis -> tables, plot, summary text."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..run import load_engine, run_scenario
+from ..scenario import Scenario, load_scenario, validate
+from .loops import analyze_loops
+from .loops_report import dominance_plot, format_summary, loop_table, period_table
+
+__all__ = ["run_loops"]
+
+INDICATORS = ("GDP", "Loans", "East West Ratio")
+
+
+def run_loops(model: str | Path, scenario_path: str | Path | None, start: float | None, end: float | None,
+              top: int, out: str | Path) -> str:
+    """Analyse the loops of one scenario and return the summary text.
+
+    Writes loops.csv, periods.csv and dominance.png to ``out/<scenario>``.
+    """
+    scenario = load_scenario(scenario_path) if scenario_path else Scenario(name="default")
+    a = analyze_loops(model, scenario, start=start, end=end)
+    eng = load_engine("simlin", model)
+    sc = validate(scenario, eng.info)
+    ds = run_scenario(sc, eng, outputs=list(INDICATORS), until=a.window[1])
+    ind = {}
+    for name in INDICATORS:
+        da = ds[name]
+        if "Region" in da.dims:
+            for r in da["Region"].values:
+                ind[f"{name}[{r}]"] = da.sel(Region=r).to_pandas()
+        else:
+            ind[name] = da.to_pandas()
+    import pandas as pd
+
+    out = Path(out) / a.scenario
+    out.mkdir(parents=True, exist_ok=True)
+    loop_table(a, top=max(top, 20)).to_csv(out / "loops.csv", index=False)
+    period_table(a, top=max(top, 20)).to_csv(out / "periods.csv")
+    dominance_plot(a, pd.DataFrame(ind), out / "dominance.png")
+    return format_summary(a, top) + f"\n\nwritten: {out}/loops.csv, periods.csv, dominance.png"

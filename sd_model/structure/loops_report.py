@@ -1,0 +1,99 @@
+"""Tables and the dominance plot of a :class:`~sd_model.structure.loops.LoopAnalysis`."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from .loops import LoopAnalysis
+
+__all__ = ["loop_table", "period_table", "dominance_plot", "format_summary"]
+
+
+def loop_table(a: LoopAnalysis, top: int = 20) -> pd.DataFrame:
+    """The ``top`` loops by mean |share| in the window: id, named loop, polarity, share, stocks, variables."""
+    rows = [{"id": r.id, "named": r.named, "polarity": r.polarity, "mean_share": r.importance,
+             "stocks": r.label, "variables": " -> ".join(r.variables)} for r in a.rows[:top]]
+    return pd.DataFrame(rows)
+
+
+def period_table(a: LoopAnalysis, top: int = 20) -> pd.DataFrame:
+    """Mean |share| of behaviour of the ``top`` loops (rows) in each period (columns ``1978-1990``)."""
+    cols = [f"{p0:g}-{p1:g}" for p0, p1 in a.periods]
+    data = {r.id: r.shares for r in a.rows[:top]}
+    table = pd.DataFrame.from_dict(data, orient="index", columns=cols)
+    fam = pd.DataFrame.from_dict({**{f"family: {k}": v for k, v in a.families.items()},
+                                  **{f"family: {k} (reinforcing loops)": v for k, v in a.families_reinforcing.items()}},
+                                 orient="index", columns=cols)
+    return pd.concat([table, fam])
+
+
+def format_summary(a: LoopAnalysis, top: int = 10) -> str:
+    """Text for the terminal: the top loops and the three dominant loops of each period."""
+    label = {r.id: r for r in a.rows}
+    lines = [f"Loops That Matter ({a.scenario}, {a.window[0]:g}-{a.window[1]:g}): {len(a.rows)} loops discovered"
+             f"{'' if a.enumeration_complete else ' (a sample: discovery did not enumerate every loop)'}"
+             f"{', truncated by the timeout' if a.truncated else ''}",
+             "", f"{'id':<6} {'pol':<4} {'share':>6}  named / stocks on the loop"]
+    for r in a.rows[:top]:
+        lines.append(f"{r.id:<6} {r.polarity:<4} {r.importance:6.3f}  {(r.named + ': ') if r.named else ''}{r.label}")
+    lines += ["", "Dominant loops by period (mean |share| of behaviour):"]
+    for (p0, p1), ids in zip(a.periods, a.dominant):
+        k = a.periods.index((p0, p1))
+        parts = [f"{i} {label[i].polarity} {label[i].shares[k]:.2f} ({label[i].label})" for i in ids]
+        lines.append(f"  {p0:g}-{p1:g}: " + "; ".join(parts))
+    lines += ["", "Named loop families (discovered loops through all of the family's variables), "
+                  "summed |share| by period:"]
+    for name, shares in a.families.items():
+        if not a.family_counts[name]:
+            lines.append(f"  {name}: no discovered loop passes through all its variables (small share)")
+            continue
+        best = max((r for r in a.rows if name in r.named.split(", ")), key=lambda r: r.importance)
+        per = ", ".join(f"{p0:g}-{p1:g} {s:.2f} (R {r:.2f})"
+                        for (p0, p1), s, r in zip(a.periods, shares, a.families_reinforcing[name]))
+        lines.append(f"  {name}: {a.family_counts[name]} loops, strongest {best.id} {best.polarity} ({best.label})")
+        lines.append(f"      {per}")
+    return "\n".join(lines)
+
+
+def dominance_plot(a: LoopAnalysis, indicators: pd.DataFrame | None, path: str | Path, top: int = 8) -> Path:
+    """Indicators (top panel, if given) over the |share| of the ``top`` loops and the named loops."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    keep = [r for r in a.rows[:top]]
+    n_panels = 2 if indicators is not None else 1
+    fig, axes = plt.subplots(n_panels, 1, figsize=(11, 4 + 3 * n_panels), sharex=True, squeeze=False)
+    mask = (a.times >= a.window[0]) & (a.times <= a.window[1])
+    if indicators is not None:
+        ax = axes[0][0]
+        ind = indicators[(indicators.index >= a.window[0]) & (indicators.index <= a.window[1])]
+        for col in ind.columns:
+            ax.plot(ind.index, ind[col] / ind[col].iloc[0], label=col)
+        ax.set_ylabel("relative to first year")
+        ax.set_yscale("log")
+        ax.legend(fontsize=8, ncol=2)
+        ax.set_title(f"Indicators and loop dominance ({a.scenario})")
+    ax = axes[-1][0]
+    for r in keep:
+        style = "-" if r.polarity.startswith("R") else "--"
+        ax.plot(a.times[mask], abs(a.series[r.id][mask]), style,
+                label=f"{r.id} {r.polarity} {r.named + ': ' if r.named else ''}{r.label[:60]}")
+    import numpy as np
+
+    for name, count in a.family_counts.items():
+        if count:
+            total = sum(abs(a.series[r.id]) for r in a.rows if name in r.named.split(", "))
+            ax.plot(a.times[mask], np.asarray(total)[mask], lw=2.5, alpha=0.6, label=f"family: {name} ({count} loops)")
+    for p0, _ in a.periods[1:]:
+        ax.axvline(p0, color="0.85", lw=0.8)
+    ax.set_ylabel("|relative loop score| (share of behaviour)")
+    ax.set_xlabel("year")
+    ax.legend(fontsize=7, loc="upper left")
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

@@ -1,0 +1,275 @@
+"""Tests of sd_model.structure: sector views (sketch), diagrams, loop analysis, XMILE export."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from cli import main
+from sd_model.engines.pysd_engine import PysdEngine
+from sd_model.engines.simlin_engine import SimlinEngine
+from sd_model.errors import SDModelError
+from sd_model.mdl import read_model_info
+from sd_model.run import DEFAULT_MODEL
+from sd_model.structure.diagram import render_views, sketch_views
+from sd_model.structure.graph import build_graph
+from sd_model.structure.loops import analyze_loops, periods
+from sd_model.structure.sketch import split_sketch, write_sketch
+from sd_model.structure.views import DEFAULT_VIEWS, assign_views, load_view_spec
+from sd_model.scenario import Scenario, load_scenario
+
+ROOT = Path(__file__).resolve().parent.parent
+TOY = ROOT / "tests" / "models" / "toy_two_region.mdl"
+
+
+@pytest.fixture(scope="module")
+def sketched(tmp_path_factory) -> Path:
+    """The shipped model with a freshly generated sketch (and nothing else changed)."""
+    return write_sketch(DEFAULT_MODEL, DEFAULT_VIEWS, out=tmp_path_factory.mktemp("sk") / "model.mdl")
+
+
+@pytest.fixture(scope="module")
+def bare(tmp_path_factory) -> Path:
+    """The shipped model with its sketch section removed."""
+    path = tmp_path_factory.mktemp("bare") / "model.mdl"
+    path.write_text(split_sketch(DEFAULT_MODEL.read_text(encoding="utf-8"))[0], encoding="utf-8")
+    return path
+
+
+def _records(block: str) -> list[list[str]]:
+    return [line.split(",") for line in block.splitlines() if re.match(r"^\d+,", line)]
+
+
+def test_sketch_keeps_every_equation_byte(sketched):
+    before = split_sketch(DEFAULT_MODEL.read_text(encoding="utf-8"))[0].rstrip("\n")
+    after, sketch = split_sketch(sketched.read_text(encoding="utf-8"))
+    assert after.rstrip("\n") == before
+    assert sketch.rstrip().endswith("///---\\\\\\")
+
+
+def test_sketch_changes_no_number_in_simlin(sketched, bare):
+    a, b = SimlinEngine(bare).run(), SimlinEngine(sketched).run()
+    assert len(a.data_vars) > 150
+    for name in a.data_vars:
+        np.testing.assert_array_equal(a[name].values, b[name].values, err_msg=name)
+
+
+@pytest.mark.slow
+def test_sketch_changes_no_number_in_pysd_and_engines_agree(sketched, bare, cache_dir):
+    a = PysdEngine(bare).run(final_time=1982)
+    b = PysdEngine(sketched).run(final_time=1982)
+    c = SimlinEngine(sketched).run(final_time=1982)
+    for name in a.data_vars:
+        np.testing.assert_array_equal(a[name].values, b[name].values, err_msg=name)
+        x, y = b[name].values, c[name].values
+        rel = np.abs(x - y) / np.maximum(np.maximum(np.abs(x), np.abs(y)), 1e-6)
+        assert rel.max() <= 1e-9, name
+
+
+def test_every_variable_is_drawn_once_with_shadows_for_other_views(sketched):
+    info = read_model_info(DEFAULT_MODEL)
+    views = sketch_views(sketched)
+    spec = load_view_spec()
+    assert list(views) == [v.title for v in spec.views]
+    primary: dict[str, str] = {}
+    for title, block in views.items():
+        recs = _records(block)
+        names = {r[1]: r[2].strip('"') for r in recs if r[0] == "10"}
+        for r in recs:
+            if r[0] == "10" and int(r[8]) & 1:
+                assert r[2].strip('"') not in primary, r[2]
+                primary[r[2].strip('"')] = title
+        for r in recs:  # every link starts and ends on an object of the view
+            if r[0] == "1":
+                ids = {x[1] for x in recs if x[0] != "1"}
+                assert r[2] in ids and r[3] in ids
+        # each flow variable is attached to the valve just before it
+        for i, r in enumerate(recs):
+            if r[0] == "10" and r[7] == "40":
+                assert recs[i - 1][0] == "11"
+        shadows = [r[2] for r in recs if r[0] == "10" and not int(r[8]) & 1]
+        assert all(s.strip('"') in info.variables for s in shadows)
+        assert all(names[k] for k in names)
+    assert set(primary) == set(info.variables)
+    # a stock and its flows are in the same view; shadows hold what a view uses from others
+    assert primary["Loans"] == primary["New Loans"] == "Banking and the flow of funds"
+    assert primary["Population"] == primary["Immigration"] == "Population, ageing and migration"
+    finance = views["Banking and the flow of funds"]
+    gdp = [r for r in _records(finance) if r[0] == "10" and r[2] == "GDP"]
+    assert gdp and not int(gdp[0][8]) & 1  # GDP lives in production, is a shadow in finance
+
+
+def test_sketch_command_regenerates_its_own_sketch_and_keeps_a_hand_made_one(sketched, tmp_path):
+    runner = CliRunner()
+    mine = tmp_path / "mine.mdl"
+    mine.write_bytes(sketched.read_bytes())
+    r = runner.invoke(main, ["sketch", "--model", str(mine)])
+    assert r.exit_code == 0, r.output
+    assert mine.read_bytes() == sketched.read_bytes()          # deterministic
+    hand = tmp_path / "hand.mdl"
+    eq = split_sketch(sketched.read_text(encoding="utf-8"))[0]
+    hand.write_text(eq + "\\\\\\---/// Sketch\nV300  x\n*View 1\n$font\n10,1,Capital,100,100,40,20,3,3,0,0,0,0,0,0\n"
+                    "///---\\\\\\\n", encoding="utf-8")
+    before = hand.read_bytes()
+    r = runner.invoke(main, ["sketch", "--model", str(hand)])
+    assert r.exit_code == 2 and "--force" in r.output and hand.read_bytes() == before
+    r = runner.invoke(main, ["sketch", "--model", str(hand), "--force"])
+    assert r.exit_code == 0 and split_sketch(hand.read_text(encoding="utf-8"))[0] == eq
+    r = runner.invoke(main, ["sketch", "--model", str(hand), "--views", str(tmp_path / "none.toml")])
+    assert r.exit_code == 2 and "none.toml" in r.output
+
+
+def test_sketch_is_the_same_whatever_the_hash_seed(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    outs = []
+    for seed in ("1", "2"):
+        path = tmp_path / f"m{seed}.mdl"
+        path.write_bytes(DEFAULT_MODEL.read_bytes())
+        code = "import sys; from sd_model.structure.sketch import write_sketch; write_sketch(sys.argv[1])"
+        subprocess.run([sys.executable, "-c", code, str(path)], check=True, cwd=ROOT,
+                       env={**os.environ, "PYTHONHASHSEED": seed})
+        outs.append(path.read_bytes())
+    assert outs[0] == outs[1]
+    assert outs[0] == DEFAULT_MODEL.read_bytes(), "the shipped sketch is out of date: run sd-model sketch"
+
+
+def test_view_assignment_rules(tmp_path):
+    info = read_model_info(DEFAULT_MODEL)
+    graph = build_graph(info)
+    where = assign_views(load_view_spec(), graph)
+    assert where["East First Intensity"] == "levers"           # include pattern
+    assert where["Base Pollution Intensity"] == "land"         # ... vetoed by an exclude pattern
+    assert where["Capital"] == "production"                    # .mdl group
+    assert where["Theil Index"] == "indicators"
+    assert where["Lagging Region Flag"] == "levers"             # before the first group: pattern
+    assert graph.inflows["Population"] == ("Natural Increase", "Immigration")
+    assert graph.outflows["Population"] == ("Emigration",)
+    spec = tmp_path / "v.toml"
+    spec.write_text('[[view]]\nname = "a"\ntitle = "A"\ncolour = "red"\n')
+    with pytest.raises(SDModelError, match="unknown key 'colour'"):
+        load_view_spec(spec)
+    with pytest.raises(SDModelError, match="not found"):
+        load_view_spec(tmp_path / "none.toml")
+
+
+def test_diagram_renders_every_view_with_simlin(sketched, tmp_path):
+    files = render_views(sketched, tmp_path, fmt="svg")
+    assert [f.stem for f in files] == [v.name for v in load_view_spec().views]
+    finance = (tmp_path / "finance.svg").read_text()
+    assert finance.startswith("<svg") and "Loans" in finance and "Deposit Mobilisation" in finance
+    png = render_views(sketched, tmp_path, view="Population, ageing and migration", fmt="png")
+    assert [p.name for p in png] == ["population.png"] and png[0].read_bytes()[:4] == b"\x89PNG"
+
+
+def test_diagram_bad_input_exits_2(sketched, bare, tmp_path):
+    runner = CliRunner()
+    r = runner.invoke(main, ["diagram", "--view", "finanse", "--model", str(sketched), "--out", str(tmp_path)])
+    assert r.exit_code == 2 and "unknown view 'finanse'" in r.output and "finance" in r.output
+    assert "Traceback" not in r.output
+    r = runner.invoke(main, ["diagram", "--model", str(bare), "--out", str(tmp_path)])
+    assert r.exit_code == 2 and "no sketch views" in r.output
+    r = runner.invoke(main, ["diagram", "--format", "gif", "--model", str(sketched)])
+    assert r.exit_code == 2
+
+
+def test_periods_split_at_decades_and_2015():
+    assert periods(1978, 2060) == [(1978, 1980), (1980, 1990), (1990, 2000), (2000, 2010), (2010, 2015),
+                                   (2015, 2020), (2020, 2030), (2030, 2040), (2040, 2050), (2050, 2060)]
+    assert periods(2001, 2009) == [(2001, 2009)]
+
+
+@pytest.fixture(scope="module")
+def loops_hist():
+    return analyze_loops(DEFAULT_MODEL, load_scenario(ROOT / "experiments" / "historical.toml"),
+                         start=1978, end=2040)
+
+
+def test_loops_discovered_with_shares_by_period(loops_hist):
+    a = loops_hist
+    assert len(a.rows) >= 50 and len(a.periods) == 8
+    for r in a.rows:
+        assert r.polarity in ("R", "B", "Rux", "Bux", "U")
+        assert all(0 <= s <= 1 for s in r.shares)
+        assert r.variables
+    assert [r.importance for r in a.rows] == sorted((r.importance for r in a.rows), reverse=True)
+    # loops through every variable of the paper's finance-growth loop are discovered, some reinforcing
+    fg = [r for r in a.rows if "Finance-growth" in r.named.split(", ")]
+    assert a.family_counts["Finance-growth"] == len(fg) > 0
+    assert any(r.polarity.startswith("R") for r in fg)
+    for r in fg:
+        assert {"capital", "savings", "deposits", "credit flow", "investment"} <= {
+            re.sub(r"\[.*\]", "", v).replace("_", " ") for v in r.variables}
+    # family shares are the sums of their loops' shares (reinforcing part no larger than the whole)
+    for k in range(len(a.periods)):
+        assert a.families["Finance-growth"][k] == pytest.approx(sum(r.shares[k] for r in fg))
+        assert a.families_reinforcing["Finance-growth"][k] <= a.families["Finance-growth"][k] + 1e-12
+    assert all(len(d) == 3 for d in a.dominant)
+
+
+def test_loops_scenario_constants_change_the_scores():
+    # the unbalanced counterfactual keeps the east-first strategy after 2000, where the historical
+    # run phases it out: the shares of 2000-2010 must differ (the scenario reaches Simlin's analysis)
+    hist = analyze_loops(DEFAULT_MODEL, load_scenario(ROOT / "experiments" / "historical.toml"), start=1978, end=2010)
+    other = analyze_loops(DEFAULT_MODEL, load_scenario(ROOT / "experiments" / "unbalanced.toml"), start=1978, end=2010)
+    assert other.scenario == "unbalanced"
+    assert hist.periods[3] == other.periods[3] == (2000, 2010)
+    assert other.families["Finance-growth"][3] != pytest.approx(hist.families["Finance-growth"][3], rel=1e-3)
+
+
+def test_compare_report_structure_section():
+    from sd_model.structure.report_section import structure_section
+
+    scs = [Scenario(name="default"), Scenario(name="matthew", params={"Matthew Effect Strength": 1.0})]
+    doc = structure_section(DEFAULT_MODEL, scs, start=1978, end=2005)
+    assert doc.count("<td>default</td><td>Finance-growth</td>") == 1
+    assert doc.count("<td>matthew</td><td>Migration pull</td>") == 1
+    assert "<th>2000-2005</th>" in doc and "data:image/png;base64," in doc
+
+
+def test_loops_bad_input_exits_2(tmp_path):
+    runner = CliRunner()
+    for args, text in ((["--scenario", str(tmp_path / "nope.toml")], "nope.toml"),
+                       (["--from", "2050", "--to", "2000"], "bad year range"),
+                       (["--from", "1950"], "bad year range"),
+                       (["--to", "2300"], "bad year range")):
+        r = runner.invoke(main, ["loops", *args, "--out", str(tmp_path)])
+        assert r.exit_code == 2, r.output
+        assert text in r.output and "Traceback" not in r.output
+
+
+def test_loops_command_writes_tables_and_plot(tmp_path):
+    r = CliRunner().invoke(main, ["loops", "--from", "2000", "--to", "2030", "--out", str(tmp_path)])
+    assert r.exit_code == 0, r.output
+    assert "Dominant loops by period" in r.output and "2015-2020" in r.output
+    for f in ("loops.csv", "periods.csv", "dominance.png"):
+        assert (tmp_path / "default" / f).stat().st_size > 0
+
+
+def test_xmile_export_runs_in_simlin_like_the_mdl(tmp_path):
+    import simlin
+
+    out = tmp_path / "model.xmile"
+    r = CliRunner().invoke(main, ["export", "--xmile", str(out)])
+    assert r.exit_code == 0, r.output
+    assert out.read_bytes().lstrip().startswith(b"<?xml") and b"<xmile" in out.read_bytes()[:500]
+    # independent check: the engine layer on the .mdl against a plain Simlin run of the XMILE
+    ds = SimlinEngine(DEFAULT_MODEL).run(outputs=["GDP", "Loans", "Credit Flow", "Theil Index"])
+    df = simlin.load(str(out)).run(analyze_loops=False).results
+    assert len(df) == ds.sizes["time"]
+    worst = 0.0
+    for col, values in (("gdp[east]", ds["GDP"].sel(Region="East")), ("loans[west]", ds["Loans"].sel(Region="West")),
+                        ("credit_flow[east,west]", ds["Credit Flow"].sel(Region="East", Dest="West")),
+                        ("theil_index", ds["Theil Index"])):
+        x, y = values.values, df[col].to_numpy()
+        worst = max(worst, float(np.max(np.abs(x - y) / np.maximum(np.abs(x), 1e-6))))
+    assert worst <= 1e-9
+    r = CliRunner().invoke(main, ["export", "--xmile", str(out)])
+    assert r.exit_code == 2 and "--force" in r.output
+    r = CliRunner().invoke(main, ["export", "--xmile", str(tmp_path / "m.txt")])
+    assert r.exit_code == 2 and ".xmile" in r.output
