@@ -117,6 +117,24 @@ class Likelihood:
             total += float(ar1_loglik(e, scale * c.error, rho, c.starts))
         return total
 
+    def loglik_batch(self, thetas: np.ndarray, outputs: list[dict[str, np.ndarray] | None]) -> np.ndarray:
+        """Log-likelihoods (k,) of parameter vectors (k, D) given their runs' outputs (None: failed, -inf)."""
+        k = len(outputs)
+        out = np.zeros(k)
+        ok = [i for i, o in enumerate(outputs) if o is not None]
+        out[[i for i in range(k) if outputs[i] is None]] = -math.inf
+        if not ok:
+            return out
+        terms = np.array([self.error_terms(thetas[i]) for i in ok])
+        rho, scale = terms[:, 0], terms[:, 1]
+        res = [self.residuals(outputs[i]) for i in ok]
+        total = np.zeros(len(ok))
+        for j, c in enumerate(self.columns):
+            E = np.stack([r[j] for r in res])
+            total += ar1_loglik(E, scale * c.error, rho, c.starts)
+        out[ok] = np.where(np.isfinite(total), total, -math.inf)
+        return out
+
     @property
     def n_observations(self) -> int:
         """Number of fitted observations."""

@@ -122,7 +122,7 @@ class LogPosterior:
         outputs = self.runner.run(X[ok, :self.likelihood.n_model])
         self.evaluations += len(ok)
         out = np.full(len(Z), -math.inf)
-        for i, o in zip(ok, outputs):
-            ll = self.likelihood.loglik(X[i], o)
-            out[i] = lp[i] + ll if math.isfinite(ll) else -math.inf
+        if len(ok):
+            ll = self.likelihood.loglik_batch(X[ok], outputs)
+            out[ok] = np.where(np.isfinite(ll), lp[ok] + ll, -math.inf)
         return out

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -73,8 +74,15 @@ class Prior:
     source: str
     line: int = 0
 
+    @cached_property
+    def _dist(self) -> Any:
+        return self._make()
+
     def frozen(self) -> Any:
-        """The untruncated scipy distribution."""
+        """The untruncated scipy distribution (built once)."""
+        return self._dist
+
+    def _make(self) -> Any:
         p = dict(self.params)
         if self.dist in ("normal", "truncnormal"):
             return stats.norm(p["mu"], p["sigma"])
@@ -84,9 +92,13 @@ class Prior:
             return stats.beta(p["a"], p["b"], loc=p["beta_lower"], scale=p["beta_upper"] - p["beta_lower"])
         return stats.uniform(self.lower, self.upper - self.lower)
 
-    def _cdf_bounds(self) -> tuple[float, float]:
+    @cached_property
+    def _cdf_bounds_cached(self) -> tuple[float, float]:
         d = self.frozen()
         return float(d.cdf(self.lower)), float(d.cdf(self.upper))
+
+    def _cdf_bounds(self) -> tuple[float, float]:
+        return self._cdf_bounds_cached
 
     def logpdf(self, x: np.ndarray) -> np.ndarray:
         """Log density of the truncated prior at ``x`` (-inf outside ``[lower, upper]``)."""

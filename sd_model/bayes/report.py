@@ -148,7 +148,7 @@ def markdown_report(result: Any) -> str:
              "(series, region) columns; error model: AR(1) residuals per column in transformed units"
              + (f"; {'; '.join(fixed)}" if fixed else "")
              + (f"; breaks: {', '.join(f'{s} {list(y)}' for s, y in em.breaks)}" if em.breaks else ""),
-             f"- sampler: emcee stretch move, {st.walkers} walkers x {ch.coords.shape[0] - 1} steps, seed {st.seed}; "
+             f"- sampler: emcee ensemble sampler, {st.moves} moves, {st.walkers} walkers x {ch.coords.shape[0] - 1} steps, seed {st.seed}; "
              f"burn-in {ch.coords.shape[0] - result.draws.shape[0] - 1} steps discarded; "
              f"mean acceptance {ch.acceptance.mean():.3f}",
              f"- {ch.evaluations} model evaluations by this process in {ch.seconds:.0f} s of sampling: "

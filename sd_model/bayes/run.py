@@ -35,7 +35,8 @@ from .store import ChainStore
 @dataclass(frozen=True)
 class BayesSettings:
     """Sampler settings: ``walkers`` (even, >= 2 x parameters), ``steps`` per walker, ``burn`` (fraction
-    of steps discarded), ``seed``, ``ppc_draws`` (posterior-predictive runs) and ``spread`` of the start."""
+    of steps discarded), ``seed``, ``ppc_draws`` (posterior-predictive runs), ``spread`` of the start and
+    the proposal ``moves`` (:data:`sd_model.bayes.sampler.MOVES`)."""
 
     walkers: int = 128
     steps: int = 1500
@@ -43,6 +44,7 @@ class BayesSettings:
     seed: int = 1
     ppc_draws: int = 200
     spread: float = 0.05
+    moves: str = "de"
 
 
 @dataclass
@@ -85,7 +87,7 @@ def run_key(likelihood: Likelihood, settings: BayesSettings) -> str:
     from ..calibration.runner import problem_key
 
     return fingerprint(problem_key(likelihood.problem), likelihood.priors.text, settings.walkers, settings.seed,
-                       settings.spread)
+                       settings.spread, settings.moves)
 
 
 def start_values(likelihood: Likelihood) -> np.ndarray:
@@ -157,7 +159,7 @@ def calibrate_bayes(config: str | Path | CalibrationConfig, *, priors: str | Pat
         store = ChainStore(Path(tempfile.mkdtemp(prefix="sd-bayes-")), key, settings.walkers, dim)
     lower, upper = lik.priors.lower, lik.priors.upper
     z0 = initial_ensemble(start_values(lik), lower, upper, settings.walkers, settings.seed, settings.spread)
-    chain = run_chain(log_post, z0, settings.steps, settings.seed, store, progress=progress)
+    chain = run_chain(log_post, z0, settings.steps, settings.seed, store, progress=progress, moves=settings.moves)
     result = analyse(lik, chain, settings, runner)
     result.seconds = time.perf_counter() - t0
     result.out = out_path
@@ -179,7 +181,7 @@ def analyse(lik: Likelihood, chain: ChainResult, settings: BayesSettings, runner
     prior_draws = lik.priors.draw(max(1000, settings.ppc_draws), rng)
     attrs = {"model_sha256": lik.problem.model_sha256, "seed": settings.seed, "walkers": settings.walkers,
              "steps": steps, "burn_in_steps": first - 1, "until": lik.problem.until,
-             "sampler": "emcee EnsembleSampler (stretch move), vectorised"}
+             "sampler": f"emcee EnsembleSampler ({settings.moves} moves), vectorised"}
     idata = inference_data(draws, lp, lik.priors, prior_draws, attrs)
     diag = pd.concat([pd.DataFrame({"parameter": lik.priors.labels}), diagnostics(draws)], axis=1)
     diag["acceptance_mean"] = float(chain.acceptance.mean())

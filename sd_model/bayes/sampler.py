@@ -1,4 +1,4 @@
-"""Drive emcee's affine-invariant ensemble sampler with a checkpoint after every step.
+"""Drive emcee's ensemble sampler with a checkpoint after every step.
 
 All walkers of a half-ensemble are evaluated in one call of the log posterior
 (``vectorize=True``), i.e. one batch of the compiled engine. After every step the walkers,
@@ -50,8 +50,22 @@ def initial_ensemble(x0: np.ndarray, lower: np.ndarray, upper: np.ndarray, walke
     return z0 + spread * rng.standard_normal((walkers, len(x0)))
 
 
+#: Proposal moves: emcee's stretch move, or differential evolution with 20% snooker updates.
+MOVES = ("de", "stretch")
+
+
+def _moves(name: str) -> Any:
+    import emcee
+
+    if name == "stretch":
+        return emcee.moves.StretchMove()
+    if name == "de":
+        return [(emcee.moves.DEMove(), 0.8), (emcee.moves.DESnookerMove(), 0.2)]
+    raise ValueError(f"unknown moves {name!r}; valid: {', '.join(MOVES)}")
+
+
 def run_chain(log_prob: Callable[[np.ndarray], np.ndarray], z0: np.ndarray, steps: int, seed: int,
-              store: ChainStore, progress: bool = False,
+              store: ChainStore, progress: bool = False, moves: str = "de",
               callback: Callable[[int, np.ndarray, np.ndarray], None] | None = None) -> ChainResult:
     """Run (or continue) ``steps`` steps of emcee's stretch-move sampler, storing every step.
 
@@ -69,6 +83,9 @@ def run_chain(log_prob: Callable[[np.ndarray], np.ndarray], z0: np.ndarray, step
         The checkpoint (in memory or on disk).
     progress : bool
         Show acceptance rate and log posterior on stderr. Default is False.
+    moves : {"de", "stretch"}
+        emcee's differential-evolution move (80%) mixed with its snooker move (20%), or its
+        stretch move. Default is "de".
     callback : callable, optional
         ``callback(step, coords, log_prob)`` after each stored step.
 
@@ -80,7 +97,7 @@ def run_chain(log_prob: Callable[[np.ndarray], np.ndarray], z0: np.ndarray, step
 
     t0 = time.perf_counter()
     walkers, dim = store.walkers, store.dim
-    sampler = emcee.EnsembleSampler(walkers, dim, log_prob, vectorize=True)
+    sampler = emcee.EnsembleSampler(walkers, dim, log_prob, vectorize=True, moves=_moves(moves))
     if not store.steps:
         sampler.random_state = np.random.RandomState(seed).get_state()
         z0 = np.asarray(z0, dtype=float)
@@ -95,7 +112,10 @@ def run_chain(log_prob: Callable[[np.ndarray], np.ndarray], z0: np.ndarray, step
     if progress:
         from tqdm import tqdm
 
-        bar = tqdm(total=steps, initial=min(done, steps), desc="sample", unit=" steps", file=sys.stderr,
+        class _Bar(tqdm):  # no monitor thread: with one, the ensemble executor would spawn instead of fork
+            monitor_interval = 0
+
+        bar = _Bar(total=steps, initial=min(done, steps), desc="sample", unit=" steps", file=sys.stderr,
                    dynamic_ncols=True, mininterval=1.0)
     prev = last.coords
     try:
