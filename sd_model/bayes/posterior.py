@@ -93,6 +93,39 @@ class ModelRunner:
         return [None if failed[i] else {name: a[i] for name, a in arrays.items()} for i in range(len(X))]
 
 
+class BatchRunner:
+    """Runs parameter sets in this process with one compiled :class:`~sd_model.batch.BatchSim`.
+
+    The same engine as :class:`ModelRunner` without the ensemble executor's per-call set-up:
+    for small models (tests, simulation-based calibration of a test model).
+    """
+
+    def __init__(self, problem: Any) -> None:
+        from ..batch import BatchModel
+        from ..sampling import parse_column
+        from ..mdl import read_model_info
+
+        self.problem = problem
+        info = read_model_info(problem.model_path)
+        self._sim = BatchModel(info).compile(list(problem.outputs), final_time=problem.final_time)
+        self._columns = [parse_column(info, q.label) for q in problem.parameters]
+        self._base = {k: (dict(v) if isinstance(v, dict) else v) for k, v in problem.base_params.items()}
+        self.runs = 0
+
+    def run(self, X: np.ndarray) -> list[dict[str, np.ndarray] | None]:
+        """Outputs of each row of ``X`` (k, n model parameters); None where a value is not finite."""
+        X = np.atleast_2d(np.asarray(X, dtype=float))
+        if len(X) == 0:
+            return []
+        arrays, _, _ = self._sim.run_sets(self._base, self._columns, X)
+        self.runs += len(X)
+        out: list[dict[str, np.ndarray] | None] = []
+        for i in range(len(X)):
+            one = {name: a[i] for name, a in arrays.items()}
+            out.append(one if all(np.isfinite(a).all() for a in one.values()) else None)
+        return out
+
+
 @dataclass
 class LogPosterior:
     """``log p(x | data) + log |dx/dz|`` of each row of ``Z`` (k, D), for a vectorised sampler.

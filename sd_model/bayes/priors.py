@@ -263,7 +263,8 @@ def load_priors(path: str | Path, problem: Any) -> PriorSet:
     data, text = read_toml(path, "priors file", PriorError)
 
     def where(key: str) -> tuple[str, int]:
-        line = _key_line(text, key) or 0
+        line = _key_line(text, key) or next((i + 1 for i, t in enumerate(text.splitlines())
+                                             if t.strip().strip("[]").strip() == key), 0)
         return (f"{path}:{line}" if line else str(path)), line
 
     for key in data:

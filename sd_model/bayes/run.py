@@ -154,9 +154,7 @@ def calibrate_bayes(config: str | Path | CalibrationConfig, *, priors: str | Pat
     if out_path is not None:
         store = ChainStore(out_path / "checkpoint", key, settings.walkers, dim, resume=resume)
     else:
-        import tempfile
-
-        store = ChainStore(Path(tempfile.mkdtemp(prefix="sd-bayes-")), key, settings.walkers, dim)
+        store = ChainStore.memory(settings.walkers, dim)
     lower, upper = lik.priors.lower, lik.priors.upper
     z0 = initial_ensemble(start_values(lik), lower, upper, settings.walkers, settings.seed, settings.spread)
     chain = run_chain(log_post, z0, settings.steps, settings.seed, store, progress=progress, moves=settings.moves)

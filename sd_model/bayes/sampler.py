@@ -129,7 +129,7 @@ def run_chain(log_prob: Callable[[np.ndarray], np.ndarray], z0: np.ndarray, step
                 bar.update(1)
             if callback is not None:
                 callback(len(store.steps) - 1, state.coords, state.log_prob)
-            prev = state.coords
+            prev = state.coords.copy()
     finally:
         if bar is not None:
             bar.close()

@@ -64,8 +64,8 @@ class ChainStore:
 
     Parameters
     ----------
-    folder : Path
-        Checkpoint folder (created).
+    folder : Path or None
+        Checkpoint folder (created); None keeps the chain in memory only.
     key : str
         Fingerprint of the run (see :func:`sd_model.calibration.store.fingerprint`).
     walkers, dim : int
@@ -74,9 +74,13 @@ class ChainStore:
         Continue the chain already in ``folder``. Without it, a folder holding a chain is refused.
     """
 
-    def __init__(self, folder: str | Path, key: str, walkers: int, dim: int, resume: bool = False) -> None:
-        self.folder = Path(folder)
+    def __init__(self, folder: str | Path | None, key: str, walkers: int, dim: int, resume: bool = False) -> None:
         self.walkers, self.dim = int(walkers), int(dim)
+        self.steps: list[Step] = []
+        self.folder = self.path = None
+        if folder is None:  # in memory only
+            return
+        self.folder = Path(folder)
         self.path = self.folder / "chain.bin"
         meta_path = self.folder / "meta.json"
         meta = {"format": _FORMAT, "key": key, "walkers": self.walkers, "dim": self.dim}
@@ -90,8 +94,12 @@ class ChainStore:
                                    "data, model, walkers or seed); choose another --out")
         self.folder.mkdir(parents=True, exist_ok=True)
         atomic_write_json(meta_path, meta)
-        self.steps: list[Step] = []
         self._load()
+
+    @classmethod
+    def memory(cls, walkers: int, dim: int) -> "ChainStore":
+        """A store that keeps the chain in memory only."""
+        return cls(None, "", walkers, dim)
 
     @property
     def _payload_size(self) -> int:
@@ -129,11 +137,12 @@ class ChainStore:
         coords = np.asarray(coords, dtype="<f8").reshape(self.walkers, self.dim)
         log_prob = np.asarray(log_prob, dtype="<f8").reshape(self.walkers)
         body = coords.tobytes() + log_prob.tobytes() + _pack_state(random_state)
-        record = _HEAD.pack(_MAGIC, len(self.steps), len(body)) + body + hashlib.sha256(body).digest()
-        with open(self.path, "ab") as fh:
-            fh.write(record)
-            fh.flush()
-            os.fsync(fh.fileno())
+        if self.path is not None:
+            record = _HEAD.pack(_MAGIC, len(self.steps), len(body)) + body + hashlib.sha256(body).digest()
+            with open(self.path, "ab") as fh:
+                fh.write(record)
+                fh.flush()
+                os.fsync(fh.fileno())
         self.steps.append(Step(len(self.steps), coords.copy(), log_prob.copy(), random_state))
 
     def chain(self) -> tuple[np.ndarray, np.ndarray]:
