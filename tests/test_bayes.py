@@ -168,9 +168,10 @@ def test_cli_reports_a_bad_priors_file_in_one_line(tmp_path):
     from cli import main
 
     bad = tmp_path / "bad.priors.toml"
-    bad.write_text("[priors]\n" + _GOOD_SLOPE + "\n")
-    result = CliRunner().invoke(main, ["calibrate", "--method", "bayes", "--config", str(CONFIG), "--model", str(MDL),
-                                       "--priors", str(bad), "--out", str(tmp_path / "out"), "-q"])
+    bad.write_text('[priors]\n"Capital Elasticty" = { dist = "uniform", source = "s" }\n')
+    result = CliRunner().invoke(main, ["calibrate", "--method", "bayes", "--priors", str(bad),
+                                       "--out", str(tmp_path / "out"), "-q"])
     assert result.exit_code == 2, result.output
     lines = [x for x in result.output.splitlines() if x.strip()]
-    assert len(lines) == 1 and "Initial Level" in lines[0] and str(bad) in lines[0]
+    assert len(lines) == 1 and f"{bad}:2:" in lines[0] and "did you mean 'Capital Elasticity'" in lines[0]
+    assert not (tmp_path / "out").exists()
