@@ -175,3 +175,15 @@ def test_cli_reports_a_bad_priors_file_in_one_line(tmp_path):
     lines = [x for x in result.output.splitlines() if x.strip()]
     assert len(lines) == 1 and f"{bad}:2:" in lines[0] and "did you mean 'Capital Elasticity'" in lines[0]
     assert not (tmp_path / "out").exists()
+
+
+def test_shipped_priors_match_the_default_calibration():
+    from sd_model.bayes.run import setup
+
+    root = Path(__file__).resolve().parents[1]
+    lik = setup(root / "experiments" / "calibration" / "default.toml")
+    labels = lik.priors.labels
+    assert labels[:len(lik.problem.parameters)] == [p.label for p in lik.problem.parameters]
+    assert labels[len(lik.problem.parameters):] == ["error: AR(1) rho", "error: sigma scale"]
+    assert all(p.source for p in lik.priors.priors)
+    assert dict(lik.priors.error_model.breaks)["population"] == (2000,)

@@ -14,6 +14,7 @@ import textwrap
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from sd_model.bayes.posterior import BatchRunner, LogPosterior, to_x
@@ -145,6 +146,26 @@ def test_calibrate_bayes_writes_arviz_readable_draws(tmp_path):
         assert (out / name).is_file(), name
     periods = set(res.coverage["period"])
     assert periods == {"in-sample", "out-of-sample"}
+    # --posterior: joint draws for sd-model ensemble
+    from click.testing import CliRunner
+
+    from cli import main
+    from sd_model.bayes.draws import draws_from_posterior, read_posterior
+
+    table = read_posterior(out / "posterior.nc")
+    np.testing.assert_array_equal(table.to_numpy(), res.draws.transpose(1, 0, 2).reshape(-1, 2))
+    draws, central, notes = draws_from_posterior(out / "posterior.nc", 5, seed=1)
+    assert central["Slope"] == pytest.approx(float(np.median(res.draws[:, :, 0])))
+    assert not notes and len(draws) == 5
+    result = CliRunner().invoke(main, ["ensemble", "--samples", "5", "--posterior", str(out / "posterior.nc"),
+                                       "--model", str(MDL), "--outputs", "Level", "--workers", "1", "--seed", "1",
+                                       "--out", str(tmp_path / "ens"), "--no-progress"])
+    assert result.exit_code == 0, result.output
+    sets = pd.read_csv(tmp_path / "ens" / "parameters.csv", index_col=0)
+    np.testing.assert_allclose(sets[["Slope", "Initial Level"]].to_numpy(), draws.to_numpy())
+    result = CliRunner().invoke(main, ["ensemble", "--samples", "5", "--posterior", str(tmp_path / "no.nc"),
+                                       "--model", str(MDL), "--out", str(tmp_path / "ens2")])
+    assert result.exit_code == 2 and "posterior file not found" in result.output
     with pytest.raises(SDModelError, match="pass --resume"):
         calibrate_bayes(CONFIG, priors=PRIORS, model=MDL, observations=linear_obs(), out=out,
                         settings=BayesSettings(walkers=8, steps=40, ppc_draws=0))

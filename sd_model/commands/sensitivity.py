@@ -18,6 +18,8 @@ from .options import engine_option, model_option, quiet_option, seed_option
               help="TOML file [ranges] \"Name\" = [lo, hi] (default: experiments/ranges/default.toml).")
 @click.option("--from-calibration", "calibration", type=click.Path(file_okay=False, path_type=Path),
               default=None, help="Use the 95% bounds of a calibration output folder as the ranges.")
+@click.option("--posterior", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="posterior.nc of 'sd-model calibrate --method bayes': its 90% intervals are the ranges.")
 @click.option("--outcomes", default=",".join(DEFAULT_OUTCOMES), show_default=True,
               help="Comma-separated outcomes 'Name@Year' or 'Name[Region]@Year'.")
 @click.option("--samples", type=click.IntRange(min=2), default=None,
@@ -33,7 +35,7 @@ from .options import engine_option, model_option, quiet_option, seed_option
 @quiet_option
 @engine_option(DEFAULT_ENSEMBLE_ENGINE)
 @model_option
-def sensitivity_command(method, ranges, calibration, outcomes, samples, seed, scenario, out, scheduler, workers,
+def sensitivity_command(method, ranges, calibration, posterior, outcomes, samples, seed, scenario, out, scheduler, workers,
                         quiet, engine, model):
     r"""Global sensitivity of chosen outcomes to the declared parameter ranges (SALib).
 
@@ -45,7 +47,8 @@ def sensitivity_command(method, ranges, calibration, outcomes, samples, seed, sc
       sd-model sensitivity --method sobol --samples 256 --outcomes "Theil Index@2050,National GDP@2050"
     """
     result = sensitivity_to_folder(out, outcomes.split(","), method=method, samples=samples, seed=seed,
-                                   scenario=scenario, ranges=ranges, calibration=calibration, engine=engine,
+                                   scenario=scenario, ranges=ranges, calibration=calibration, posterior=posterior,
+                                   engine=engine,
                                    model=model, workers=workers, scheduler=scheduler, progress=not quiet)
     index = "mu_star" if method == "morris" else "ST"
     for outcome, part in result.table[result.table["index"] == index].groupby("outcome", sort=False):
