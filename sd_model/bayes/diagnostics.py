@@ -49,9 +49,11 @@ def inference_data(draws: np.ndarray, log_prob: np.ndarray, priors: PriorSet, pr
     posterior = {"theta": np.transpose(draws, (1, 0, 2))}
     coords = {"parameter": labels}
     dims = {"theta": ["parameter"]}
-    idata = az.from_dict(posterior=posterior, prior={"theta": prior_draws[None]},
-                         sample_stats={"lp": log_prob.T}, coords=coords, dims=dims,
-                         attrs=dict(attrs or {}))
+    with warnings.catch_warnings():  # an ensemble has more walkers (chains) than draws: intended
+        warnings.filterwarnings("ignore", message="More chains", category=UserWarning)
+        idata = az.from_dict(posterior=posterior, prior={"theta": prior_draws[None]},
+                             sample_stats={"lp": log_prob.T}, coords=coords, dims=dims,
+                             attrs=dict(attrs or {}))
     units = {p.label: p.dist for p in priors.priors}
     idata.posterior["theta"].attrs["prior"] = "; ".join(f"{k}: {v}" for k, v in units.items())
     return idata
@@ -61,7 +63,9 @@ def diagnostics(draws: np.ndarray) -> pd.DataFrame:
     """R-hat, bulk and tail ESS (ArviZ) and autocorrelation time (emcee) of draws (S, W, D)."""
     az = arviz()
     S, W, D = draws.shape
-    data = az.convert_to_dataset({"theta": np.transpose(draws, (1, 0, 2))})
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="More chains", category=UserWarning)
+        data = az.convert_to_dataset({"theta": np.transpose(draws, (1, 0, 2))})
     rhat = az.rhat(data)["theta"].values
     bulk = az.ess(data, method="bulk")["theta"].values
     tail = az.ess(data, method="tail")["theta"].values

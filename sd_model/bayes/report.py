@@ -132,6 +132,14 @@ def write_plots(result: Any, folder: Path) -> None:
 
 def markdown_report(result: Any) -> str:
     """The report: settings, speed, convergence, posterior against prior, coverage."""
+    import warnings
+
+    with warnings.catch_warnings():  # NaN diagnostics of a chain too short to estimate them
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return _markdown_report(result)
+
+
+def _markdown_report(result: Any) -> str:
     lik, st, ch = result.likelihood, result.settings, result.chain
     p = lik.problem
     em = lik.priors.error_model
@@ -190,7 +198,7 @@ def write_outputs(result: Any, out: Path) -> None:
     p = result.likelihood.problem
     info = read_model_info(p.model_path)
     scenario = validate(Scenario(name="bayes-base", params=dict(p.base_params)), info)
-    diag = result.diagnostics
+    diag = result.diagnostics.fillna({"r_hat": np.inf, "ess_bulk": 0.0})
     extra = {"bayes": {"priors": str(result.likelihood.priors.path), "until": p.until,
                        "walkers": result.settings.walkers, "steps": int(result.chain.coords.shape[0] - 1),
                        "burn": result.settings.burn, "evaluations": result.chain.evaluations,
