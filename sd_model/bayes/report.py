@@ -160,7 +160,8 @@ def _markdown_report(result: Any) -> str:
              f"burn-in {ch.coords.shape[0] - result.draws.shape[0] - 1} steps discarded; "
              f"mean acceptance {ch.acceptance.mean():.3f}",
              f"- {ch.evaluations} model evaluations by this process in {ch.seconds:.0f} s of sampling: "
-             f"{result.evaluations_per_second:.1f} evaluations/s; total {result.seconds:.0f} s",
+             f"{result.evaluations_per_second:.1f} evaluations/s; total {result.seconds:.0f} s"
+             + (f" (resumed: {ch.resumed_from} steps were in the checkpoint)" if ch.resumed_from else ""),
              f"- convergence: max R-hat {np.nanmax(diag['r_hat']):.3f} (target < 1.05); min bulk ESS "
              f"{np.nanmin(diag['ess_bulk']):.0f}, min tail ESS {np.nanmin(diag['ess_tail']):.0f}, "
              f"min W*S/tau {np.nanmin(diag['ess_tau']):.0f} (target >= 400); max tau {np.nanmax(diag['tau_steps']):.0f} "

@@ -25,7 +25,8 @@ class ChainResult:
     """A finished chain in sampler coordinates: ``coords`` (steps + 1, W, D), ``log_prob`` (steps + 1, W).
 
     Record 0 is the starting ensemble. ``acceptance`` is the fraction of accepted moves per
-    walker; ``evaluations`` the model runs made by this process; ``seconds`` its wall time.
+    walker; ``evaluations`` the model runs made by this process; ``seconds`` its wall time;
+    ``resumed_from`` the steps already in the checkpoint when this process started.
     """
 
     coords: np.ndarray
@@ -33,6 +34,7 @@ class ChainResult:
     acceptance: np.ndarray
     evaluations: int
     seconds: float
+    resumed_from: int = 0
 
 
 def initial_ensemble(x0: np.ndarray, lower: np.ndarray, upper: np.ndarray, walkers: int, seed: int,
@@ -98,6 +100,7 @@ def run_chain(log_prob: Callable[[np.ndarray], np.ndarray], z0: np.ndarray, step
     t0 = time.perf_counter()
     walkers, dim = store.walkers, store.dim
     sampler = emcee.EnsembleSampler(walkers, dim, log_prob, vectorize=True, moves=_moves(moves))
+    resumed_from = max(0, len(store.steps) - 1)
     if not store.steps:
         sampler.random_state = np.random.RandomState(seed).get_state()
         z0 = np.asarray(z0, dtype=float)
@@ -137,7 +140,7 @@ def run_chain(log_prob: Callable[[np.ndarray], np.ndarray], z0: np.ndarray, step
     acceptance = np.mean(np.any(coords[1:] != coords[:-1], axis=2), axis=0) if len(coords) > 1 else np.zeros(walkers)
     evaluations = int(getattr(log_prob, "evaluations", 0))
     return ChainResult(coords=coords, log_prob=lps, acceptance=acceptance, evaluations=evaluations,
-                       seconds=time.perf_counter() - t0)
+                       seconds=time.perf_counter() - t0, resumed_from=resumed_from)
 
 
 def evaluations_of(runner: Any) -> int:
