@@ -164,7 +164,7 @@ def test_calibrate_bayes_writes_arviz_readable_draws(tmp_path):
     sets = pd.read_csv(tmp_path / "ens" / "parameters.csv", index_col=0)
     np.testing.assert_allclose(sets[["Slope", "Initial Level"]].to_numpy(), draws.to_numpy())
     result = CliRunner().invoke(main, ["ensemble", "--samples", "5", "--posterior", str(tmp_path / "no.nc"),
-                                       "--model", str(MDL), "--out", str(tmp_path / "ens2")])
+                                       "--model", str(MDL), "--outputs", "Level", "--out", str(tmp_path / "ens2")])
     assert result.exit_code == 2 and "posterior file not found" in result.output
     with pytest.raises(SDModelError, match="pass --resume"):
         calibrate_bayes(CONFIG, priors=PRIORS, model=MDL, observations=linear_obs(), out=out,

@@ -102,13 +102,13 @@ class BatchRunner:
 
     def __init__(self, problem: Any) -> None:
         from ..batch import BatchModel
-        from ..sampling import parse_column
         from ..mdl import read_model_info
+        from ..parameters import Parameter
 
         self.problem = problem
         info = read_model_info(problem.model_path)
         self._sim = BatchModel(info).compile(list(problem.outputs), final_time=problem.final_time)
-        self._columns = [parse_column(info, q.label) for q in problem.parameters]
+        self._columns = [Parameter.parse(info, q.label) for q in problem.parameters]
         self._base = {k: (dict(v) if isinstance(v, dict) else v) for k, v in problem.base_params.items()}
         self.runs = 0
 

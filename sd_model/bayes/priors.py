@@ -39,7 +39,7 @@ import numpy as np
 from scipy import stats
 
 from ..errors import SDModelError, close_matches
-from ..io import read_toml
+from ..files import read_toml
 from ..sampling import _key_line
 
 DISTRIBUTIONS = {"normal": ("mu", "sigma"), "truncnormal": ("mu", "sigma"), "lognormal": ("mu", "sigma"),

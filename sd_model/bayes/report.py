@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ..calibration.report import markdown_table
-from ..io import atomic_dir, atomic_write_json, atomic_write_text
+from ..files import atomic_dir, atomic_write_json, atomic_write_text
 from ..manifest import build_manifest
 from ..mdl import read_model_info
 from ..scenario import Scenario, validate

@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import SDModelError
-from ..io import atomic_write_json
+from ..files import atomic_write_json
 
 _MAGIC = b"SDMC"
 _HEAD = struct.Struct("<4sqq")
