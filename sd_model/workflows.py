@@ -82,8 +82,15 @@ def run_to_folder(scenario_files: Sequence[Path], out: Path, *, until: float | N
 
 
 def _draws(samples: int, seed: int, ranges: Path | None, calibration: Path | None,
-           info: Any) -> tuple[pd.DataFrame | None, dict[str, float], list[str], str]:
+           info: Any, posterior: Path | None = None) -> tuple[pd.DataFrame | None, dict[str, float], list[str], str]:
     """Parameter draws, the calibration's central values, notes, and a description of the source."""
+    if posterior is not None:
+        from .bayes.draws import draws_from_posterior
+
+        draws, central, notes = draws_from_posterior(posterior, samples, seed)
+        if not samples:
+            return None, central, notes, f"posterior medians in {posterior}"
+        return draws, central, notes, f"joint posterior draws from {posterior}"
     if calibration is not None:
         estimates = read_calibration_estimates(calibration)
         central = dict(zip(estimates["parameter"].astype(str), estimates["estimate"].astype(float)))
@@ -114,7 +121,7 @@ class Comparison:
 
 def compare(scenarios: Sequence[str | Path], out: Path, *, until: float | None = None, samples: int = 0,
             seed: int = DEFAULT_SEED, ranges: Path | None = None, calibration: Path | None = None,
-            fmt: str = "parquet", engine: str = DEFAULT_ENGINE, ensemble_engine: str = DEFAULT_ENSEMBLE_ENGINE,
+            posterior: Path | None = None, fmt: str = "parquet", engine: str = DEFAULT_ENGINE, ensemble_engine: str = DEFAULT_ENSEMBLE_ENGINE,
             model: Path = DEFAULT_MODEL, workers: int | None = None, scheduler: Any = None,
             progress: bool = True, force: bool = False, structure: bool = False) -> Comparison:
     """Run scenarios side by side (and over common parameter draws) and write the comparison report.
@@ -126,13 +133,15 @@ def compare(scenarios: Sequence[str | Path], out: Path, *, until: float | None =
     ``manifest.json``; with ``samples`` also ``indicators_ensemble.csv``, ``beat_shares.csv``,
     ``parameter_sets.csv`` and ``ensembles/<scenario>.<fmt>``. Finished ensemble runs are kept
     in a hidden sibling folder until the report is written, and reused if interrupted.
+    With ``posterior`` (``posterior.nc`` of a Bayesian calibration) the draws are joint
+    posterior draws and the single runs use the posterior medians.
     """
-    if ranges is not None and calibration is not None:
-        raise SDModelError("give either --ranges or --from-calibration, not both")
+    if sum(x is not None for x in (ranges, calibration, posterior)) > 1:
+        raise SDModelError("give only one of --ranges, --from-calibration and --posterior")
     check_replaceable(out, "compare", force)
     eng = load_engine(engine, model)
     scs = prepare_scenarios(scenarios, eng.info, until)
-    draws, central, notes, source = _draws(samples, seed, ranges, calibration, eng.info)
+    draws, central, notes, source = _draws(samples, seed, ranges, calibration, eng.info, posterior)
     if draws is not None:
         check_parameter_sets(draws.columns, scs, eng.info)
     central_params: dict[str, Any] = {}
@@ -183,8 +192,8 @@ def compare(scenarios: Sequence[str | Path], out: Path, *, until: float | None =
 _STORE = STORE_FOLDER
 
 
-def ensemble_to_folder(out: Path, samples: int, ranges_file: Path, outputs: Sequence[str], *,
-                       scenario_file: Path | None = None, seed: int = DEFAULT_SEED, method: str = "lhs",
+def ensemble_to_folder(out: Path, samples: int, ranges_file: Path | None, outputs: Sequence[str], *,
+                       posterior: Path | None = None, scenario_file: Path | None = None, seed: int = DEFAULT_SEED, method: str = "lhs",
                        until: float | None = None, fmt: str = "netcdf", resume: bool = False,
                        engine: str = DEFAULT_ENSEMBLE_ENGINE, model: Path = DEFAULT_MODEL, workers: int | None = None,
                        scheduler: Any = None, progress: bool = True,
@@ -193,14 +202,19 @@ def ensemble_to_folder(out: Path, samples: int, ranges_file: Path, outputs: Sequ
 
     Finished chunks stream into ``out/chunks`` so that ``resume=True`` continues an
     interrupted ensemble; ``force`` deletes ``out`` first. What ``out`` may hold is decided
-    before anything is written (:func:`sd_model.ensemble_store.prepare_output`). Returns (results, warnings about failed members, seconds);
+    before anything is written (:func:`sd_model.ensemble_store.prepare_output`). With ``posterior``
+    (``posterior.nc`` of a Bayesian calibration) instead of ``ranges_file`` the members are
+    joint posterior draws. Returns (results, warnings about failed members, seconds);
     results are None if ``out`` already holds this ensemble, complete.
     """
+    if (ranges_file is None) == (posterior is None):
+        raise SDModelError("give one of --ranges FILE and --posterior FILE")
     info = read_model_info(model)
-    ranges = load_ranges(ranges_file, info)
+    ranges = load_ranges(ranges_file, info) if ranges_file is not None else {}
     scenario = load_scenario(scenario_file) if scenario_file else Scenario(name="default")
     spec = scenario.resolve(info, outputs, until)
     record = {"samples": samples, "seed": seed, "method": method, "ranges_file": str(ranges_file),
+              "posterior": None if posterior is None else str(posterior),
               "ranges": {k: list(v) for k, v in ranges.items()}, "outputs": list(outputs), "engine": engine,
               "until": until, "scenario": spec.name}
     manifest_path = out / "manifest.json"
@@ -208,7 +222,14 @@ def ensemble_to_folder(out: Path, samples: int, ranges_file: Path, outputs: Sequ
         raise SDModelError("give either --resume (continue) or --force (start afresh), not both")
     if prepare_output(out, record, resume=resume, force=force) == "done":
         return None, [], 0.0
-    sets = sample_parameters(ranges, samples, seed, method)
+    if posterior is not None:
+        from .bayes.draws import draws_from_posterior
+
+        sets, _, notes = draws_from_posterior(posterior, samples, seed)
+        for note in notes:
+            warnings.warn(note, stacklevel=2)
+    else:
+        sets = sample_parameters(ranges, samples, seed, method)
     start = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", EnsembleWarning)
@@ -235,18 +256,19 @@ def ensemble_to_folder(out: Path, samples: int, ranges_file: Path, outputs: Sequ
 
 def sensitivity_to_folder(out: Path, outcomes: Sequence[str], *, method: str = "morris", samples: int | None = None,
                           seed: int = DEFAULT_SEED, scenario: str = "historical", ranges: Path | None = None,
-                          calibration: Path | None = None, engine: str = DEFAULT_ENSEMBLE_ENGINE,
-                          model: Path = DEFAULT_MODEL, workers: int | None = None, scheduler: Any = None,
-                          progress: bool = True, force: bool = False) -> Any:
+                          calibration: Path | None = None, posterior: Path | None = None,
+                          engine: str = DEFAULT_ENSEMBLE_ENGINE, model: Path = DEFAULT_MODEL, workers: int | None = None,
+                          scheduler: Any = None, progress: bool = True, force: bool = False) -> Any:
     """Global sensitivity (SALib) of ``outcomes`` ("Name@Year", "Name[Region]@Year") written to ``out``.
 
     Writes sensitivity.csv, design.csv, ranking.png and manifest.json; returns the
-    :class:`~sd_model.sensitivity.SensitivityResult`.
+    :class:`~sd_model.sensitivity.SensitivityResult`. With ``posterior`` (``posterior.nc`` of a
+    Bayesian calibration) the ranges are the 90% posterior intervals.
     """
     from .sensitivity import make_problem, model_evaluator, parse_outcome, plot_ranking, run_sensitivity
 
-    if ranges is not None and calibration is not None:
-        raise SDModelError("give either --ranges or --from-calibration, not both")
+    if sum(x is not None for x in (ranges, calibration, posterior)) > 1:
+        raise SDModelError("give only one of --ranges, --from-calibration and --posterior")
     check_replaceable(out, "sensitivity", force)
     info = read_model_info(model)
     parsed = [parse_outcome(t) for t in outcomes if t.strip()]
@@ -267,7 +289,11 @@ def sensitivity_to_folder(out: Path, outcomes: Sequence[str], *, method: str = "
                                f"{info.initial_time:g}-{info.final_time:g}")
     sc = load_scenario(resolve_scenario_path(scenario)).resolve(info, until=max(o.year for o in parsed)).scenario
     check_lever_starts(sc, info)
-    if calibration is not None:
+    if posterior is not None:
+        from .bayes.draws import ranges_from_posterior
+
+        bounds, source = ranges_from_posterior(posterior), f"90% posterior intervals in {posterior}"
+    elif calibration is not None:
         bounds, source = ranges_from_calibration(read_calibration_estimates(calibration)), \
             f"95% bounds in {calibration}"
     else:

@@ -19,9 +19,18 @@ DEFAULT_CONFIG = EXPERIMENTS_DIR / "calibration" / "default.toml"
               help="Calibration TOML file (default: experiments/calibration/default.toml).")
 @click.option("--until", type=int, default=None,
               help="Fit only data up to this year; later years are reported out-of-sample.")
-@click.option("--method", type=click.Choice(METHODS), default=None,
+@click.option("--method", type=click.Choice(METHODS + ("bayes",)), default=None,
               help="local: multi-start least squares; global: differential evolution + least squares; "
-                   "none: evaluate the start values. Default: the file's.")
+                   "none: evaluate the start values; bayes: sample the posterior with emcee (docs/bayes.md). "
+                   "Default: the file's.")
+@click.option("--priors", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="bayes: priors TOML file (default: <config stem>.priors.toml beside --config).")
+@click.option("--walkers", type=click.IntRange(min=2), default=128, show_default=True,
+              help="bayes: walkers of the ensemble sampler (even, at least twice the sampled quantities).")
+@click.option("--steps", type=click.IntRange(min=4), default=1500, show_default=True,
+              help="bayes: steps per walker; the first half is discarded as burn-in.")
+@click.option("--scheduler", default=None, metavar="ADDRESS",
+              help="bayes: run the model on this Dask cluster (e.g. tcp://127.0.0.1:8786) instead of local workers.")
 @click.option("--resume", is_flag=True, help="Continue the calibration checkpointed in --out.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Output folder (default: results/calibration/<config name>[-until<YEAR>]).")
@@ -36,8 +45,8 @@ DEFAULT_CONFIG = EXPERIMENTS_DIR / "calibration" / "default.toml"
 @force_option
 @engine_option()
 @model_option
-def calibrate_command(config, until, method, resume, out, workers, seed, starts, uncertainty, quiet, force, engine,
-                      model):
+def calibrate_command(config, until, method, priors, walkers, steps, scheduler, resume, out, workers, seed, starts,
+                      uncertainty, quiet, force, engine, model):
     r"""Estimate model parameters against the historical data of a calibration file.
 
     Writes to OUT: calibrated.toml (a scenario overlay for `sd-model run --scenario`),
@@ -45,13 +54,31 @@ def calibrate_command(config, until, method, resume, out, workers, seed, starts,
     targets.csv, starts.csv, correlation.csv, plots/*.png, manifest.json, and the
     checkpoint/ that --resume continues from after a kill.
 
+    With --method bayes: posterior.nc (ArviZ InferenceData), posterior_summary.csv,
+    diagnostics.csv, ppc.csv, coverage.csv, bayes_report.md, plots/, manifest.json and the
+    checkpoint/ (see docs/bayes.md).
+
     \b
     Example:
       sd-model calibrate --workers 2
       sd-model calibrate --until 2010 --workers 2        # out-of-sample test 2011-2015
+      sd-model calibrate --method bayes --workers 2 --out results/bayes
     """
     if out is None:
-        out = Path("results") / "calibration" / (config.stem + (f"-until{until}" if until is not None else ""))
+        out = Path("results") / "calibration" / (config.stem + (f"-until{until}" if until is not None else "")
+                                                 + ("-bayes" if method == "bayes" else ""))
+    if method == "bayes":
+        from ..bayes import BayesSettings, calibrate_bayes
+
+        settings = BayesSettings(walkers=walkers, steps=steps, seed=1 if seed is None else seed)
+        res = calibrate_bayes(config, priors=priors, out=out, until=until, settings=settings, resume=resume,
+                              workers=workers or default_workers(), scheduler=scheduler, model=model,
+                              progress=not quiet)
+        diag = res.diagnostics
+        click.echo(f"{res.chain.evaluations} model runs in {res.chain.seconds:.0f} s "
+                   f"({res.evaluations_per_second:.1f}/s); max R-hat {diag['r_hat'].max():.3f}, "
+                   f"min bulk ESS {diag['ess_bulk'].min():.0f} -> {out}")
+        return
     result = calibrate(config, out=out, until=until, method=method, resume=resume,
                        workers=workers or default_workers(), seed=seed, starts=starts, uncertainty=uncertainty,
                        model=model, progress=not quiet, engine=engine, force=force)

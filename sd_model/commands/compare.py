@@ -23,6 +23,9 @@ from .options import engine_option, force_option, model_option, quiet_option, se
                    "experiments/ranges/default.toml).")
 @click.option("--from-calibration", "calibration", type=click.Path(file_okay=False, path_type=Path),
               default=None, help="Calibration output folder: draw around its estimates within its 95% bounds.")
+@click.option("--posterior", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="posterior.nc of 'sd-model calibrate --method bayes': joint parameter draws (single runs at the "
+                   "posterior medians); effects get posterior intervals and probabilities.")
 @click.option("--format", "fmt", type=click.Choice(["csv", "parquet"]), default="parquet", show_default=True,
               help="Format of the tidy results of every run.")
 @click.option("--scheduler", default=None, help="Dask scheduler address (default: local cores).")
@@ -34,7 +37,7 @@ from .options import engine_option, force_option, model_option, quiet_option, se
 @force_option
 @engine_option()
 @model_option
-def compare_command(scenarios, until, out, samples, seed, ranges, calibration, fmt, scheduler, workers,
+def compare_command(scenarios, until, out, samples, seed, ranges, calibration, posterior, fmt, scheduler, workers,
                     structure, quiet, ensemble_engine, force, engine, model):
     r"""Run SCENARIO... (files, or names in experiments/) and write a comparison report.
 
@@ -50,9 +53,9 @@ def compare_command(scenarios, until, out, samples, seed, ranges, calibration, f
       sd-model compare historical unbalanced balanced --samples 1000 --out results/compare-balanced
     """
     result = compare(scenarios, out, until=until, samples=samples, seed=seed, ranges=ranges,
-                     calibration=calibration, fmt=fmt, engine=engine, ensemble_engine=ensemble_engine, model=model,
-                     workers=workers, scheduler=scheduler, progress=not quiet, force=force,
-                     structure=structure)
+                     calibration=calibration, posterior=posterior, fmt=fmt, engine=engine,
+                     ensemble_engine=ensemble_engine, model=model, workers=workers, scheduler=scheduler,
+                     progress=not quiet, force=force, structure=structure)
     for note in result.notes:
         click.echo(f"note: {note}", err=True)
     for sentence in result.sentences:

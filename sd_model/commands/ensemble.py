@@ -15,8 +15,10 @@ DEFAULT_OUTPUTS = ("National GDP", "GDP per Capita", "Theil Index", "Loan Share"
 
 @click.command("ensemble")
 @click.option("--samples", "-n", type=click.IntRange(min=1), required=True, help="Number of members (runs).")
-@click.option("--ranges", "ranges_file", type=click.Path(dir_okay=False, path_type=Path), required=True,
+@click.option("--ranges", "ranges_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="TOML file with a [ranges] table: \"Name\" = [low, high] or \"Name[East]\" = [low, high].")
+@click.option("--posterior", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Instead of --ranges: posterior.nc of 'sd-model calibrate --method bayes' (joint draws).")
 @click.option("--scenario", "-s", "scenario_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Scenario every member starts from. Default: the model's own values.")
 @seed_option("Random seed: the same seed, ranges and sample count give identical results.")
@@ -39,8 +41,8 @@ DEFAULT_OUTPUTS = ("National GDP", "GDP per Capita", "Theil Index", "Loan Share"
 @quiet_option
 @force_option
 @model_option
-def ensemble_command(samples, ranges_file, scenario_file, seed, method, outputs, until, engine, workers, scheduler,
-                     out, fmt, resume, quiet, force, model):
+def ensemble_command(samples, ranges_file, posterior, scenario_file, seed, method, outputs, until, engine, workers,
+                     scheduler, out, fmt, resume, quiet, force, model):
     r"""Run the model once per sampled parameter set (an ensemble).
 
     Samples SAMPLES parameter sets from the ranges file (reproducibly from --seed), lays each
@@ -59,7 +61,8 @@ def ensemble_command(samples, ranges_file, scenario_file, seed, method, outputs,
           --scenario experiments/historical.toml --seed 1 --out results/ens
     """
     names = [n.strip() for n in outputs.split(",") if n.strip()]
-    ds, failures, elapsed = ensemble_to_folder(out, samples, ranges_file, names, scenario_file=scenario_file,
+    ds, failures, elapsed = ensemble_to_folder(out, samples, ranges_file, names, posterior=posterior,
+                                               scenario_file=scenario_file,
                                                seed=seed, method=method, until=until, fmt=fmt, resume=resume,
                                                engine=engine, model=model, workers=workers, scheduler=scheduler,
                                                progress=not quiet, force=force)

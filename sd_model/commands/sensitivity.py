@@ -18,6 +18,8 @@ from .options import engine_option, force_option, model_option, quiet_option, se
               help="TOML file [ranges] \"Name\" = [lo, hi] (default: experiments/ranges/default.toml).")
 @click.option("--from-calibration", "calibration", type=click.Path(file_okay=False, path_type=Path),
               default=None, help="Use the 95% bounds of a calibration output folder as the ranges.")
+@click.option("--posterior", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="posterior.nc of 'sd-model calibrate --method bayes': its 90% intervals are the ranges.")
 @click.option("--outcomes", default=",".join(DEFAULT_OUTCOMES), show_default=True,
               help="Comma-separated outcomes 'Name@Year' or 'Name[Region]@Year'.")
 @click.option("--samples", type=click.IntRange(min=2), default=None,
@@ -34,8 +36,8 @@ from .options import engine_option, force_option, model_option, quiet_option, se
 @engine_option(DEFAULT_ENSEMBLE_ENGINE)
 @force_option
 @model_option
-def sensitivity_command(method, ranges, calibration, outcomes, samples, seed, scenario, out, scheduler, workers,
-                        quiet, engine, force, model):
+def sensitivity_command(method, ranges, calibration, posterior, outcomes, samples, seed, scenario, out, scheduler,
+                        workers, quiet, engine, force, model):
     r"""Global sensitivity of chosen outcomes to the declared parameter ranges (SALib).
 
     Writes OUT/sensitivity.csv (outcome, parameter, index, value, conf, rank),
@@ -46,9 +48,9 @@ def sensitivity_command(method, ranges, calibration, outcomes, samples, seed, sc
       sd-model sensitivity --method sobol --samples 256 --outcomes "Theil Index@2050,National GDP@2050"
     """
     result = sensitivity_to_folder(out, outcomes.split(","), method=method, samples=samples, seed=seed,
-                                   scenario=scenario, ranges=ranges, calibration=calibration, engine=engine,
-                                   model=model, workers=workers, scheduler=scheduler, progress=not quiet,
-                                   force=force)
+                                   scenario=scenario, ranges=ranges, calibration=calibration, posterior=posterior,
+                                   engine=engine, model=model, workers=workers, scheduler=scheduler,
+                                   progress=not quiet, force=force)
     index = "mu_star" if method == "morris" else "ST"
     for outcome, part in result.table[result.table["index"] == index].groupby("outcome", sort=False):
         top = part.sort_values("rank").head(5)

@@ -1,0 +1,196 @@
+"""``calibrate_bayes``: sample the posterior of a calibration file's parameters and write the results.
+
+>>> from sd_model.bayes import calibrate_bayes
+>>> result = calibrate_bayes("experiments/calibration/default.toml", out="results/bayes",
+...                          walkers=128, steps=1500, workers=2)          # doctest: +SKIP
+>>> result.summary[["parameter", "posterior_median", "posterior_q05", "posterior_q95"]]  # doctest: +SKIP
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from ..calibration.config import CalibrationConfig, load_config
+from ..calibration.problem import build_problem
+from ..calibration.store import fingerprint
+from ..data import load_observations
+from ..errors import SDModelError
+from ..mdl import read_model_info
+from ..run import DEFAULT_MODEL
+from .diagnostics import diagnostics, inference_data, summary
+from .likelihood import Likelihood, build_likelihood
+from .posterior import LogPosterior, ModelRunner, to_x
+from .predictive import bands, coverage, draw_indices, replicate
+from .priors import PriorSet, default_priors_path, load_priors
+from .sampler import ChainResult, initial_ensemble, run_chain
+from .store import ChainStore
+
+
+@dataclass(frozen=True)
+class BayesSettings:
+    """Sampler settings: ``walkers`` (even, >= 2 x parameters), ``steps`` per walker, ``burn`` (fraction
+    of steps discarded), ``seed``, ``ppc_draws`` (posterior-predictive runs), ``spread`` of the start and
+    the proposal ``moves`` (:data:`sd_model.bayes.sampler.MOVES`)."""
+
+    walkers: int = 128
+    steps: int = 1500
+    burn: float = 0.5
+    seed: int = 1
+    ppc_draws: int = 200
+    spread: float = 0.05
+    moves: str = "de"
+
+
+@dataclass
+class BayesResult:
+    """What a Bayesian calibration found (the tables are also written to ``out``)."""
+
+    likelihood: Likelihood
+    settings: BayesSettings
+    chain: ChainResult
+    draws: np.ndarray                 # (S, W, D) after burn-in, in the quantities' units
+    summary: pd.DataFrame
+    diagnostics: pd.DataFrame
+    bands: pd.DataFrame
+    coverage: pd.DataFrame
+    idata: Any = field(repr=False)
+    seconds: float = 0.0
+    out: Path | None = None
+
+    @property
+    def evaluations_per_second(self) -> float:
+        """Model runs of the sampler per wall-clock second of sampling (this process)."""
+        return self.chain.evaluations / self.chain.seconds if self.chain.seconds > 0 else float("nan")
+
+
+def setup(config: str | Path | CalibrationConfig, priors: str | Path | None = None, *, until: int | None = None,
+          model: str | Path | None = None, observations: xr.Dataset | None = None) -> Likelihood:
+    """Resolve a calibration file and its priors file into a :class:`Likelihood`."""
+    cfg = config if isinstance(config, CalibrationConfig) else load_config(config)
+    info = read_model_info(model if model is not None else DEFAULT_MODEL)
+    obs = observations if observations is not None else load_observations(cfg.data_dir)
+    problem = build_problem(cfg, info, obs, until, engine="batch")
+    path = Path(priors) if priors is not None else default_priors_path(cfg.path)
+    if priors is None and not path.is_file():
+        raise SDModelError(f"{cfg.path}: no priors file {path.name} beside it; give --priors FILE")
+    return build_likelihood(problem, load_priors(path, problem))
+
+
+def run_key(likelihood: Likelihood, settings: BayesSettings) -> str:
+    """Fingerprint of the posterior and the sampler settings that define a chain."""
+    from ..calibration.runner import problem_key
+
+    return fingerprint(problem_key(likelihood.problem), likelihood.priors.text, settings.walkers, settings.seed,
+                       settings.spread, settings.moves)
+
+
+def start_values(likelihood: Likelihood) -> np.ndarray:
+    """Centre of the starting ensemble: the calibration's start values, then the error terms' prior medians."""
+    extra = [p.ppf(np.array([0.5]))[0] for p in likelihood.priors.error_model.estimated()]
+    return np.concatenate([likelihood.problem.start, extra])
+
+
+def calibrate_bayes(config: str | Path | CalibrationConfig, *, priors: str | Path | None = None,
+                    out: str | Path | None = None, until: int | None = None, settings: BayesSettings | None = None,
+                    resume: bool = False, workers: int = 1, scheduler: str | None = None,
+                    model: str | Path | None = None, observations: xr.Dataset | None = None,
+                    progress: bool = False, runner: Any = None) -> BayesResult:
+    """Sample the posterior of the parameters of a calibration file with emcee.
+
+    Parameters
+    ----------
+    config : path or CalibrationConfig
+        The calibration file: parameters, bounds, series and measurement errors.
+    priors : path, optional
+        The priors file (:mod:`sd_model.bayes.priors`). Default: ``<config stem>.priors.toml``
+        beside the calibration file.
+    out : path, optional
+        Output folder (posterior.nc, tables, report, plots, ``checkpoint/``). Default is None:
+        nothing written, the chain kept in memory.
+    until : int, optional
+        Last fitted year; later years are predicted out of sample. Default: the span's end.
+    settings : BayesSettings, optional
+        Walkers, steps, burn-in, seed. Default is ``BayesSettings()``.
+    resume : bool
+        Continue the chain in ``out/checkpoint``. Default is False.
+    workers : int
+        Local worker processes of the batch engine. Default is 1.
+    scheduler : str, optional
+        A Dask scheduler address: the runs go to that cluster. Default is None.
+    model : path, optional
+        The Vensim model. Default is the shipped model.
+    observations : xarray.Dataset, optional
+        Data to fit instead of :func:`sd_model.data.load_observations` (e.g. synthetic).
+    progress : bool
+        Show the acceptance rate and the log posterior while sampling. Default is False.
+    runner : object, optional
+        Replaces the :class:`ModelRunner` (``runner.run(X) -> outputs``). Default is None.
+
+    Returns
+    -------
+    BayesResult
+    """
+    t0 = time.perf_counter()
+    settings = settings or BayesSettings()
+    lik = setup(config, priors, until=until, model=model, observations=observations)
+    dim = len(lik.priors.priors)
+    if settings.walkers < 2 * dim or settings.walkers % 2:
+        raise SDModelError(f"walkers must be even and at least twice the number of sampled quantities "
+                           f"({2 * dim}), got {settings.walkers}")
+    if settings.steps < 4:
+        raise SDModelError(f"steps must be at least 4, got {settings.steps}")
+    runner = runner or ModelRunner(lik.problem, workers=workers, scheduler=scheduler)
+    log_post = LogPosterior(lik, runner)
+    out_path = Path(out) if out is not None else None
+    if out_path is not None and out_path.exists() and not out_path.is_dir():
+        raise SDModelError(f"--out {out_path} is a file, not a folder")
+    key = run_key(lik, settings)
+    if out_path is not None:
+        store = ChainStore(out_path / "checkpoint", key, settings.walkers, dim, resume=resume)
+    else:
+        store = ChainStore.memory(settings.walkers, dim)
+    lower, upper = lik.priors.lower, lik.priors.upper
+    z0 = initial_ensemble(start_values(lik), lower, upper, settings.walkers, settings.seed, settings.spread)
+    chain = run_chain(log_post, z0, settings.steps, settings.seed, store, progress=progress, moves=settings.moves)
+    result = analyse(lik, chain, settings, runner)
+    result.seconds = time.perf_counter() - t0
+    result.out = out_path
+    if out_path is not None:
+        from .report import write_outputs
+
+        write_outputs(result, out_path)
+    return result
+
+
+def analyse(lik: Likelihood, chain: ChainResult, settings: BayesSettings, runner: Any) -> BayesResult:
+    """Diagnostics, summary and posterior-predictive bands of a finished chain."""
+    lower, upper = lik.priors.lower, lik.priors.upper
+    steps = chain.coords.shape[0] - 1
+    first = 1 + int(settings.burn * steps)
+    draws = to_x(chain.coords[first:], lower, upper)
+    lp = chain.log_prob[first:]
+    rng = np.random.default_rng(settings.seed)
+    prior_draws = lik.priors.draw(max(1000, settings.ppc_draws), rng)
+    attrs = {"model_sha256": lik.problem.model_sha256, "seed": settings.seed, "walkers": settings.walkers,
+             "steps": steps, "burn_in_steps": first - 1, "until": lik.problem.until,
+             "sampler": f"emcee EnsembleSampler ({settings.moves} moves), vectorised"}
+    idata = inference_data(draws, lp, lik.priors, prior_draws, attrs)
+    diag = pd.concat([pd.DataFrame({"parameter": lik.priors.labels}), diagnostics(draws)], axis=1)
+    diag["acceptance_mean"] = float(chain.acceptance.mean())
+    summ = summary(draws, lik.priors)
+    band, cov = pd.DataFrame(), pd.DataFrame()
+    if settings.ppc_draws > 0:
+        s_idx, w_idx = draw_indices(draws.shape[0], draws.shape[1], settings.ppc_draws, settings.seed)
+        thetas = draws[s_idx, w_idx]
+        outputs = runner.run(thetas[:, :lik.n_model])
+        reps = replicate(lik, thetas, outputs, settings.seed)
+        band = bands(reps)
+        cov = coverage(band)
+    return BayesResult(likelihood=lik, settings=settings, chain=chain, draws=draws, summary=summ, diagnostics=diag,
+                       bands=band, coverage=cov, idata=idata)

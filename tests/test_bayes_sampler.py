@@ -1,0 +1,180 @@
+"""The sampler of the Bayesian calibration: closed-form recovery, resume after SIGKILL, checkpoint integrity, SBC.
+
+The reference posterior of the linear test model (tests/models/bayes_linear.mdl) is computed
+here by generalised least squares with the AR(1) covariance matrix and the normal priors,
+independently of sd_model.bayes.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sd_model.bayes.posterior import BatchRunner, LogPosterior, to_x
+from sd_model.bayes.priors import load_priors
+from sd_model.bayes.likelihood import build_likelihood
+from sd_model.bayes.run import BayesSettings, calibrate_bayes
+from sd_model.bayes.sampler import initial_ensemble, run_chain
+from sd_model.bayes.sbc import sbc, sbc_coverage
+from sd_model.bayes.store import ChainStore
+from sd_model.calibration.config import load_config
+from sd_model.calibration.problem import build_problem
+from sd_model.errors import SDModelError
+from sd_model.mdl import read_model_info
+
+from test_bayes import CONFIG, MDL, PRIORS, YEARS, ar1_cov, linear_obs
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def likelihood():
+    problem = build_problem(load_config(CONFIG), read_model_info(MDL), linear_obs(), None, engine="batch")
+    return build_likelihood(problem, load_priors(PRIORS, problem))
+
+
+def gls_posterior(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Normal posterior of (Slope, Initial Level): y = X b + e, e ~ N(0, AR(1) cov), b ~ N(m, P)."""
+    X = np.column_stack([YEARS - 2000.0, np.ones(len(YEARS))])
+    Si = np.linalg.inv(ar1_cov(len(YEARS), 0.5, 0.5))
+    m, Pi = np.array([0.5, 4.0]), np.diag([1 / 1.0 ** 2, 1 / 2.0 ** 2])
+    cov = np.linalg.inv(X.T @ Si @ X + Pi)
+    return cov @ (X.T @ Si @ y + Pi @ m), cov
+
+
+def test_sampler_recovers_the_closed_form_posterior(likelihood):
+    mean, cov = gls_posterior(likelihood.problem.series[0].obs[:, 0])
+    sd = np.sqrt(np.diag(cov))
+    log_post = LogPosterior(likelihood, BatchRunner(likelihood.problem))
+    lower, upper = likelihood.priors.lower, likelihood.priors.upper
+    z0 = initial_ensemble(np.array([0.5, 4.0]), lower, upper, 32, seed=5)
+    chain = run_chain(log_post, z0, 1000, 5, ChainStore.memory(32, 2))
+    draws = to_x(chain.coords[501:], lower, upper).reshape(-1, 2)
+    assert np.all(np.abs(draws.mean(axis=0) - mean) < 0.1 * sd), (draws.mean(axis=0), mean, sd)
+    np.testing.assert_allclose(draws.std(axis=0), sd, rtol=0.1)
+    corr = cov[0, 1] / (sd[0] * sd[1])
+    assert np.corrcoef(draws.T)[0, 1] == pytest.approx(corr, abs=0.05)
+    assert log_post.evaluations == 32 * 1001
+
+
+_KILLED_RUN = textwrap.dedent("""
+    import os, signal, sys
+    sys.path.insert(0, {tests!r})
+    from test_bayes import CONFIG, MDL, PRIORS, linear_obs
+    from sd_model.bayes.likelihood import build_likelihood
+    from sd_model.bayes.posterior import BatchRunner, LogPosterior
+    from sd_model.bayes.priors import load_priors
+    from sd_model.bayes.sampler import initial_ensemble, run_chain
+    from sd_model.bayes.store import ChainStore
+    from sd_model.calibration.config import load_config
+    from sd_model.calibration.problem import build_problem
+    from sd_model.mdl import read_model_info
+    import numpy as np
+
+    problem = build_problem(load_config(CONFIG), read_model_info(MDL), linear_obs(), None, engine="batch")
+    lik = build_likelihood(problem, load_priors(PRIORS, problem))
+    store = ChainStore({folder!r}, "key", 16, 2, resume=True)
+    z0 = initial_ensemble(np.array([0.5, 4.0]), lik.priors.lower, lik.priors.upper, 16, seed=2)
+
+    def kill(step, coords, log_prob):
+        if step == {kill_at}:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    run_chain(LogPosterior(lik, BatchRunner(problem)), z0, 60, 2, store, callback=kill)
+""")
+
+
+def _chain(likelihood, folder: Path, steps: int = 60) -> None:
+    store = ChainStore(folder, "key", 16, 2, resume=True)
+    z0 = initial_ensemble(np.array([0.5, 4.0]), likelihood.priors.lower, likelihood.priors.upper, 16, seed=2)
+    run_chain(LogPosterior(likelihood, BatchRunner(likelihood.problem)), z0, steps, 2, store)
+
+
+def test_resume_after_sigkill_equals_an_uninterrupted_run(likelihood, tmp_path):
+    whole, killed = tmp_path / "whole", tmp_path / "killed"
+    _chain(likelihood, whole)
+    script = _KILLED_RUN.format(tests=str(Path(__file__).parent), folder=str(killed), kill_at=23)
+    proc = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    partial = ChainStore(killed, "key", 16, 2, resume=True)
+    assert len(partial.steps) == 24  # record 0 (the start) and steps 1-23
+    with open(killed / "chain.bin", "ab") as fh:  # a record torn by a kill in the middle of a write
+        fh.write(b"SDMC" + os.urandom(100))
+    _chain(likelihood, killed)
+    assert (killed / "chain.bin").read_bytes() == (whole / "chain.bin").read_bytes()
+
+
+def test_store_drops_a_damaged_record_and_refuses_a_foreign_chain(tmp_path):
+    store = ChainStore(tmp_path, "key", 4, 3)
+    state = np.random.RandomState(0).get_state()
+    for _ in range(3):
+        store.append(np.ones((4, 3)), np.zeros(4), state)
+    raw = bytearray((tmp_path / "chain.bin").read_bytes())
+    size = len(raw) // 3
+    raw[size + 40] ^= 0xFF  # flip one bit of the second record's payload
+    (tmp_path / "chain.bin").write_bytes(bytes(raw))
+    again = ChainStore(tmp_path, "key", 4, 3, resume=True)
+    assert len(again.steps) == 1
+    assert again.steps[0].random_state[2] == state[2]
+    np.testing.assert_array_equal(again.steps[0].random_state[1], state[1])
+    assert (tmp_path / "chain.bin").stat().st_size == size
+    with pytest.raises(SDModelError, match="pass --resume"):
+        ChainStore(tmp_path, "key", 4, 3)
+    with pytest.raises(SDModelError, match="another run"):
+        ChainStore(tmp_path, "other", 4, 3, resume=True)
+
+
+def test_calibrate_bayes_writes_arviz_readable_draws(tmp_path):
+    from sd_model.bayes.diagnostics import arviz
+
+    out = tmp_path / "out"
+    res = calibrate_bayes(CONFIG, priors=PRIORS, model=MDL, observations=linear_obs(), out=out, until=2007,
+                          settings=BayesSettings(walkers=8, steps=40, ppc_draws=30))
+    idata = arviz().from_netcdf(out / "posterior.nc")
+    assert idata.posterior["theta"].shape == (8, 20, 2)
+    assert list(idata.posterior["parameter"].values) == ["Slope", "Initial Level"]
+    np.testing.assert_allclose(idata.posterior["theta"].values, np.transpose(res.draws, (1, 0, 2)))
+    for name in ("posterior_summary.csv", "diagnostics.csv", "ppc.csv", "coverage.csv", "bayes_report.md",
+                 "manifest.json", "plots/trace.png", "plots/ppc_level.png"):
+        assert (out / name).is_file(), name
+    periods = set(res.coverage["period"])
+    assert periods == {"in-sample", "out-of-sample"}
+    # --posterior: joint draws for sd-model ensemble
+    from click.testing import CliRunner
+
+    from cli import main
+    from sd_model.bayes.draws import draws_from_posterior, read_posterior
+
+    table = read_posterior(out / "posterior.nc")
+    np.testing.assert_array_equal(table.to_numpy(), res.draws.transpose(1, 0, 2).reshape(-1, 2))
+    draws, central, notes = draws_from_posterior(out / "posterior.nc", 5, seed=1)
+    assert central["Slope"] == pytest.approx(float(np.median(res.draws[:, :, 0])))
+    assert not notes and len(draws) == 5
+    result = CliRunner().invoke(main, ["ensemble", "--samples", "5", "--posterior", str(out / "posterior.nc"),
+                                       "--model", str(MDL), "--outputs", "Level", "--workers", "1", "--seed", "1",
+                                       "--out", str(tmp_path / "ens"), "--no-progress"])
+    assert result.exit_code == 0, result.output
+    sets = pd.read_csv(tmp_path / "ens" / "parameters.csv", index_col=0)
+    np.testing.assert_allclose(sets[["Slope", "Initial Level"]].to_numpy(), draws.to_numpy())
+    result = CliRunner().invoke(main, ["ensemble", "--samples", "5", "--posterior", str(tmp_path / "no.nc"),
+                                       "--model", str(MDL), "--outputs", "Level", "--out", str(tmp_path / "ens2")])
+    assert result.exit_code == 2 and "posterior file not found" in result.output
+    with pytest.raises(SDModelError, match="pass --resume"):
+        calibrate_bayes(CONFIG, priors=PRIORS, model=MDL, observations=linear_obs(), out=out,
+                        settings=BayesSettings(walkers=8, steps=40, ppc_draws=0))
+
+
+def test_simulation_based_calibration_of_the_linear_model(likelihood):
+    table = sbc(likelihood, BatchRunner(likelihood.problem), datasets=12, walkers=16, steps=300, seed=11, thin=5)
+    cov = sbc_coverage(table)
+    assert list(cov["parameter"]) == ["Slope", "Initial Level"]
+    # 24 intervals: with 90% coverage, fewer than 18 inside has probability < 0.3%
+    assert table["inside90"].sum() >= 18
+    assert (table["rank"] <= table["draws"]).all()
