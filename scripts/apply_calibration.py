@@ -20,13 +20,16 @@ import itertools
 import re
 import sys
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from sd_model.files import atomic_write_bytes  # noqa: E402
+from sd_model.errors import SDModelError  # noqa: E402
 from sd_model.mdl import ModelInfo, normalize_name, read_model_info  # noqa: E402
+from sd_model.parameters import resolve_params  # noqa: E402
 
 MODEL = ROOT / "vensim" / "regional_finance_economy.mdl"
 _SKETCH = "\\\\\\---///"
@@ -58,35 +61,20 @@ def read_overlay(path: Path) -> dict[str, float | dict[str, float]]:
 
 
 def wanted_cells(info: ModelInfo, params: dict) -> dict[str, dict[str, float]]:
-    """{canonical name: {element key ("" for scalars): value}} checked against the model."""
-    out: dict[str, dict[str, float]] = {}
-    for key, value in params.items():
-        try:
-            var = info.get(key)
-        except KeyError as exc:
-            raise ApplyError(str(exc)) from None
-        if var.kind != "constant":
-            raise ApplyError(f"{var.name!r} is not a constant")
-        lo, hi = var.range
-        items = value.items() if isinstance(value, dict) else [("", value)]
-        cells: dict[str, float] = {}
-        for element, v in items:
-            if var.dims and element == "":
-                cells.update({k: float(v) for k in var.default})
-                continue
-            if var.dims:
-                match = [k for k in var.default if k.replace(" ", "").lower() == element.replace(" ", "").lower()]
-                if not match:
-                    raise ApplyError(f"{var.name!r} has no element {element!r}")
-                element = match[0]
-            cells[element] = float(v)
-        for element, v in cells.items():
-            r = float(fmt(v))
-            if (lo is not None and r < lo) or (hi is not None and r > hi):
-                raise ApplyError(f"{var.name}{f'[{element}]' if element else ''} = {v:g} is outside the declared "
-                                 f"range [{lo}, {hi}]")
-        out[var.name] = cells
-    return out
+    """{canonical name: {element key ("" for scalars): value}}, checked by sd_model.parameters.
+
+    Values are rounded as they will be written before the declared ranges are checked.
+    """
+    def rounded(v: object) -> object:
+        return float(fmt(v)) if isinstance(v, (int, float)) and not isinstance(v, bool) else v
+
+    written = {k: ({e: rounded(x) for e, x in v.items()} if isinstance(v, dict) else rounded(v))
+               for k, v in params.items()}
+    try:
+        resolved = resolve_params(info, written)
+    except SDModelError as exc:
+        raise ApplyError(str(exc)) from None
+    return {name: (dict(v) if isinstance(v, Mapping) else {"": float(v)}) for name, v in resolved.items()}
 
 
 def _blocks(text: str):

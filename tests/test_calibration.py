@@ -403,7 +403,7 @@ def test_apply_changes_only_the_numbers(tmp_path):
 
 @pytest.mark.parametrize("params,message", [
     ('"Savngs Rate" = 0.2', "did you mean 'Savings Rate'"),
-    ('"Savings Rate" = 0.9', r"outside the declared range"),
+    ('"Savings Rate" = 0.9', r"Savings Rate = 0.9 is outside the range the model declares"),
     ('"Output" = 1', "not a constant"),
     ('"Base Productivity" = { North = 0.3 }', "no element 'North'"),
 ])
