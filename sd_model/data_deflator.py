@@ -127,7 +127,7 @@ def national_pre2000_check(data_dir: str | os.PathLike | None = None) -> xr.Data
     t = {n: wide(load_provincial(n, folder), years) for n in names}
     national = load_national_gdp_deflator(folder).reindex(years)
     nat_infl = (national / national.shift(1) - 1.0) * 100
-    out = {k: [] for k in ("rmse", "bias", "cumulative_error_pct")}
+    out: dict[str, list[float]] = {k: [] for k in ("rmse", "bias", "cumulative_error_pct")}
     for name in DEFLATORS:
         level = pre2000_price_level(name, t)
         real = t["gdp_nominal_compendium_vintage"] / level

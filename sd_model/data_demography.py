@@ -1,6 +1,8 @@
-"""Demographic data: age structure, vital rates and life expectancy by macro-region (NBS,
-2000-2015), national NBS demography, and the UN World Population Prospects 2015 projections
-for China (published in 2015; a projection, not post-2015 data).
+"""Demographic data by macro-region and nationally, and the UN projections for China.
+
+Age structure, vital rates and life expectancy by macro-region (NBS, 2000-2015), national NBS
+demography, and the UN World Population Prospects 2015 projections for China (published in
+2015; a projection, not post-2015 data).
 
 Provenance and caveats of every file are in ``data/raw/SOURCES.md``. Amounts are returned in
 model units (million persons); rates as printed (per 1000 persons per year), shares as fractions.
@@ -57,7 +59,7 @@ def load_regional_demography(data_dir: str | os.PathLike | None = None) -> xr.Da
     share = counts / total[:, :, None]
     src_age = "provincial_age_structure_sample_survey.csv"
     reg_pop = regional_sum(pop, regions)
-    data = {
+    data: dict[str, tuple] = {
         "age_share": (("year", "region", "age_group"), share, _attrs(
             "1 (fraction)", src_age,
             "Summed provincial sample counts of the age group / summed sample population. 2005 and 2015 "

@@ -1,5 +1,7 @@
-"""Derived regional series of :func:`sd_model.data.load_observations`: fiscal flows, investment
-and capital ratios, loan-to-deposit ratios, prices and investment growth.
+"""Derived regional series of :func:`sd_model.data.load_observations`.
+
+Fiscal flows, investment and capital ratios, loan-to-deposit ratios, prices, investment
+growth, industrial structure and wages.
 
 Inputs are the year x province tables already read and validated by :mod:`sd_model.data`;
 every formula is written in the ``note`` attribute of the variable it makes, and the caveats
@@ -106,8 +108,9 @@ def _structure(wide, regions, core) -> dict[str, _Series]:
     gdp = core["gdp_nominal"]
     soe_k, all_k = rsum("soe_industry_assets"), rsum("above_scale_industry_assets")
     src_o = "provincial_industry_ownership.csv"
-    above = ("Above-scale (规模以上) industrial enterprises: all state-owned and state-holding firms plus others above a "
-             "sales threshold (5 million yuan until 2010, 20 million from 2011), so the universe changes in 2011.")
+    above = ("Above-scale (规模以上) industrial enterprises: all state-owned and state-holding firms plus "
+             "others above a sales threshold (5 million yuan until 2010, 20 million from 2011), so the "
+             "universe changes in 2011.")
     return {
         "secondary_share": (rsum("secondary_va") / gdp, _attrs(
             "1 (fraction of GDP)", "provincial_gdp_by_sector.csv, provincial_gdp_nominal.csv",

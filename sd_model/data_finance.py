@@ -1,6 +1,9 @@
-"""National financing flows by instrument (NBS): total social financing and its components,
-equity raised, bond issuance. National only: no regional split of bond and equity finance was
-found (see ``data/raw/SOURCES.md``). Returned in model units (billion yuan = 亿元 / 10).
+"""National finance series: financing by instrument, benchmark rates, reserve ratio, bad loans.
+
+Total social financing and its components, equity raised and bond issuance (NBS), PBoC
+benchmark lending and deposit rates, the required reserve ratio and commercial-bank NPLs.
+National only: no regional split was found (see ``data/raw/SOURCES.md``). Amounts in model
+units (billion yuan = 亿元 / 10), rates in percent.
 """
 from __future__ import annotations
 
@@ -59,7 +62,8 @@ MISSING_CHANGES_YEARS: tuple[int, ...] = ()
 
 def _load_rate_table(path, columns: tuple[str, ...], prefix: str) -> pd.DataFrame:
     """Rows ``effective_date, <columns...>`` (percent) as a frame indexed by date, sorted."""
-    records, seen = [], {}
+    records: list[list] = []
+    seen: dict[pd.Timestamp, int] = {}
     for line, row in _rows(path, ("effective_date", *columns)):
         try:
             date = pd.Timestamp(row["effective_date"])
@@ -125,8 +129,11 @@ def _annual(s: pd.Series, first_year: int, last_year: int = 2015) -> pd.DataFram
 
 
 def benchmark_deposit_rate_annual(data_dir: str | os.PathLike | None = None) -> pd.DataFrame:
-    """One-year benchmark deposit rate by year, 1990-2015: ``year_end`` and day-weighted ``mean``
-    (percent per year; 1990 mean NaN: the rate before 1990-04-15 is not in the data)."""
+    """One-year benchmark deposit rate by year, 1990-2015.
+
+    Returns ``year_end`` and day-weighted ``mean`` (percent per year; 1990 mean NaN: the rate
+    before 1990-04-15 is not in the data).
+    """
     s = load_benchmark_deposit_rates(data_dir)["1y"].dropna()
     out = _annual(s, 1990)
     out.attrs.update(source=DEPOSIT_FILE, units="percent per year", band="1y")
@@ -194,11 +201,11 @@ def load_reserve_requirement_ratio(data_dir: str | os.PathLike | None = None) ->
 
 
 def reserve_requirement_ratio_year_end(data_dir: str | os.PathLike | None = None) -> pd.Series:
-    """Headline required reserve ratio in force on 31 December, 1985-2014 (percent of deposits;
-    large institutions from 2008).
+    """Headline required reserve ratio in force on 31 December, 1985-2014.
 
-    The last change of each year is the one in force at its end; years without a change keep the
-    previous value. 2015 is not returned: its changes after 2015-02-05 are missing.
+    Percent of deposits; large institutions from 2008. The last change of each year is the one
+    in force at its end; years without a change keep the previous value. 2015 is not returned:
+    its changes after 2015-02-05 are missing.
     """
     rrr = load_reserve_requirement_ratio(data_dir)
     last = rrr.groupby("year")["ratio"].last()

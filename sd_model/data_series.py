@@ -1,5 +1,7 @@
-"""Catalogue of the raw data files read by :mod:`sd_model.data`: for each series its file, value
-column, factor to model units and units. Provenance and caveats: ``data/raw/SOURCES.md``.
+"""Catalogue of the raw data files read by :mod:`sd_model.data`.
+
+For each series: its file, value column, factor to model units and units. Provenance and
+caveats: ``data/raw/SOURCES.md``.
 """
 from __future__ import annotations
 
