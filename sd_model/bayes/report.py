@@ -193,7 +193,7 @@ def write_outputs(result: Any, out: Path) -> None:
     atomic_write_text(out / "diagnostics.csv", result.diagnostics.to_csv(index=False))
     atomic_write_text(out / "ppc.csv", result.bands.to_csv(index=False))
     atomic_write_text(out / "coverage.csv", result.coverage.to_csv(index=False))
-    with atomic_dir(out / "plots") as tmp:
+    with atomic_dir(out / "plots", None) as tmp:  # inside the bayes output folder
         write_plots(result, tmp)
     atomic_write_text(out / "bayes_report.md", markdown_report(result))
     p = result.likelihood.problem
