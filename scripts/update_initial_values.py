@@ -2,7 +2,9 @@
 
 Rewrites only the numbers of the constants ``Initial Capital``, ``Initial Population`` and
 ``Initial GDP`` in vensim/regional_finance_economy.mdl (one value per region, East, Central,
-West, Northeast), from :func:`sd_model.data.initial_values`. Run it after the data change:
+West, Northeast), from :func:`sd_model.data.initial_values`, and of ``Coastal Exposure``, the
+share of each region's 1978 nominal GDP produced in provinces with a sea coast
+(:data:`COASTAL_PROVINCES`). Run it after the data change:
 
     python scripts/update_initial_values.py [--check]
 
@@ -17,19 +19,36 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sd_model.data import REGIONS, initial_values  # noqa: E402
+from sd_model.data import REGIONS, initial_values, load_provincial, load_regions  # noqa: E402
 from sd_model.files import atomic_write_text  # noqa: E402
 
 MODEL = ROOT / "vensim" / "regional_finance_economy.mdl"
 CONSTANTS = {"Initial Capital": ("capital", 1), "Initial Population": ("population", 2),
              "Initial GDP": ("gdp", 1)}
+#: Provinces with a sea coast (Bohai, Yellow, East China and South China seas).
+COASTAL_PROVINCES = {"Liaoning", "Hebei", "Tianjin", "Shandong", "Jiangsu", "Shanghai", "Zhejiang", "Fujian",
+                     "Guangdong", "Guangxi", "Hainan"}
+
+
+def coastal_exposure(year: int = 1978) -> dict[str, float]:
+    """Share of each region's nominal GDP of ``year`` produced in coastal provinces."""
+    gdp = load_provincial("gdp_nominal")
+    gdp = gdp[gdp["year"] == year].copy()
+    regions = load_regions()
+    gdp["region"] = gdp["province"].map(regions)
+    total = gdp.groupby("region")["value"].sum()
+    coast = gdp[gdp["province"].isin(COASTAL_PROVINCES)].groupby("region")["value"].sum()
+    return {r: float(coast.get(r, 0.0) / total[r]) for r in REGIONS}
 
 
 def expected_lines() -> dict[str, str]:
-    """The equation line of each initial-value constant, as the data give it."""
+    """The equation line of each data-derived constant, as the data give it."""
     init = initial_values(1978)
-    return {name: f"{name}[Region] = " + ", ".join(f"{init[r][key]:.{digits}f}" for r in REGIONS)
-            for name, (key, digits) in CONSTANTS.items()}
+    lines = {name: f"{name}[Region] = " + ", ".join(f"{init[r][key]:.{digits}f}" for r in REGIONS)
+             for name, (key, digits) in CONSTANTS.items()}
+    coast = coastal_exposure(1978)
+    lines["Coastal Exposure"] = "Coastal Exposure[Region] = " + ", ".join(f"{coast[r]:.3g}" for r in REGIONS)
+    return lines
 
 
 def main(argv: list[str]) -> int:

@@ -5,7 +5,7 @@ A ranges file lists the uncertain constants and their bounds::
     [ranges]
     "Capital Elasticity" = [0.30, 0.45]          # a scalar constant
     "Initial Schooling[West]" = [3.5, 4.5]       # one element of a subscripted constant
-    "Location Factor" = [0.7, 1.0]               # every element of a subscripted constant, one value
+    "Regional Savings Factor" = [0.7, 1.0]            # every element of a subscripted constant, one value
 
 >>> ranges = load_ranges("experiments/ranges/default.toml")      # doctest: +SKIP
 >>> sets = sample_parameters(ranges, n=1000, seed=42)             # doctest: +SKIP

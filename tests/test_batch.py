@@ -36,10 +36,10 @@ RTOL = 1e-9
 
 #: Uncertain constants of several sectors (scalars, whole arrays and single elements).
 RANGES = {
-    "Capital Elasticity": (0.3, 0.45), "Depreciation Rate": (0.06, 0.12), "Matthew Effect Strength": (0.0, 0.5),
+    "Capital Elasticity": (0.3, 0.45), "Depreciation Rate": (0.06, 0.12), "Collateral Sensitivity": (0.5, 1.5),
     "Base Migration Rate": (0.003, 0.012), "Income Perception Time": (1.0, 4.0),
-    "Financial Depth Threshold": (0.4, 1.0), "Location Factor": (0.7, 1.0),
-    "Initial Schooling[West]": (3.5, 4.5), "Regional Fertility Factor[Northeast]": (0.3, 0.8),
+    "Investment Response": (0.5, 2.0), "Maximum Reachable Share": (0.5, 0.9),
+    "Initial Schooling[West]": (3.5, 4.5), "Regional Fertility Factor[Northeast]": (0.5, 0.9),
     "Aid Intensity": (0.0, 1.0), "Aid Start Year": (1990.0, 2030.0), "Loan Maturity": (2.0, 8.0),
 }
 
@@ -165,8 +165,9 @@ def test_constants_and_stocks_start_from_their_initial_values(shipped):
     k0 = np.array(list(info.get("Initial Capital").default.values()))
     pop0 = np.array(list(info.get("Initial Population").default.values()))
     lab = info.get("Labour Participation Rate").default
+    working = 1 - info.get("Initial Child Share").default - info.get("Initial Elderly Share").default
     ref_k, ref_l = info.get("Reference Capital").default, info.get("Reference Labour").default
-    tfp0 = gdp0 / ((k0 / ref_k) ** alpha * (pop0 * lab / ref_l) ** (1 - alpha))
+    tfp0 = gdp0 / ((k0 / ref_k) ** alpha * (pop0 * working * lab / ref_l) ** (1 - alpha))
     np.testing.assert_allclose(out["TFP"][0, 0], tfp0, rtol=1e-12)
     np.testing.assert_array_equal(out["Capital"][0, 0], k0)
     np.testing.assert_array_equal(out["Initial Capital"][0], np.tile(k0, (3, 1)))

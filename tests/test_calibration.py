@@ -223,7 +223,7 @@ BAD = [
     ('"Capital Elasticity" = { lower = 0.6, upper = 0.3 }', r"cal\.toml:\d+: .*bounds are reversed"),
     ('"Capital Elasticity" = { lower = 0.1, upper = 0.6 }', r"outside the range the model declares.*\[0\.3, 0\.7\]"),
     ('"Capital Elasticity" = { lower = 0.3, upper = 0.6, start = 0.65 }', r"start value 0\.65 is outside"),
-    ('"Location Factor[Wset]" = { lower = 0.3, upper = 1 }', r"has no element 'Wset'; did you mean 'West'"),
+    ('"Regional Savings Factor[Wset]" = { lower = 0.3, upper = 1 }', r"has no element 'Wset'; did you mean 'West'"),
     ('"GDP" = { lower = 0, upper = 1 }', r"'GDP' is an auxiliary, not a constant"),
     ('"Capital Elasticity" = { lower = 0.3, upper = 0.6, step = 1 }', r"unknown setting 'step'"),
     ('"Capital Elasticity" = { lower = nan, upper = 0.6 }', r"lower must be a finite number"),
@@ -295,7 +295,7 @@ def test_real_data_series_without_early_years(tmp_path):
     start = 1978
     end = 2015
     [parameters]
-    "Matthew Effect Strength" = { lower = 0, upper = 2 }
+    "Collateral Sensitivity" = { lower = 0, upper = 5 }
     [[series]]
     name = "loan share"
     model = "Loans"
@@ -422,8 +422,8 @@ def test_apply_to_the_shipped_model_sets_the_calibrated_defaults(tmp_path, engin
     apply = _apply_module()
     model = tmp_path / "model.mdl"
     model.write_bytes(DEFAULT_MODEL.read_bytes())
-    values = {"Capital Elasticity": 0.4, "Location Factor": {"West": 0.7}, "Base Migration Rate": 0.01}
-    overlay = write(tmp_path, '[params]\n"Capital Elasticity" = 0.4\n"Location Factor" = { West = 0.7 }\n'
+    values = {"Capital Elasticity": 0.4, "Regional Savings Factor": {"West": 0.7}, "Base Migration Rate": 0.01}
+    overlay = write(tmp_path, '[params]\n"Capital Elasticity" = 0.4\n"Regional Savings Factor" = { West = 0.7 }\n'
                               '"Base Migration Rate" = 0.01\n', "calibrated.toml")
     assert apply.main([str(overlay), "--model", str(model)]) == 0
     changed = SimlinEngine(model).run(final_time=1990, outputs=["GDP"])["GDP"].values
@@ -431,7 +431,7 @@ def test_apply_to_the_shipped_model_sets_the_calibrated_defaults(tmp_path, engin
     np.testing.assert_array_equal(changed, expected)
     # only the definition lines of the three constants differ
     info = engine.info
-    lines = {info.get(n).line for n in ("Capital Elasticity", "Location Factor", "Base Migration Rate")}
+    lines = {info.get(n).line for n in ("Capital Elasticity", "Regional Savings Factor", "Base Migration Rate")}
     old, new = DEFAULT_MODEL.read_text().splitlines(), model.read_text().splitlines()
     assert len(old) == len(new)
     assert {i + 1 for i, (a, b) in enumerate(zip(old, new)) if a != b} <= lines

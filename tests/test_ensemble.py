@@ -28,7 +28,7 @@ from sd_model.scenario import Scenario
 
 ROOT = Path(__file__).resolve().parent.parent
 RANGES_FILE = ROOT / "experiments" / "ranges" / "default.toml"
-RANGES = {"Capital Elasticity": (0.3, 0.45), "Initial Schooling[West]": (3.5, 4.5), "Location Factor": (0.7, 1.0),
+RANGES = {"Capital Elasticity": (0.3, 0.45), "Initial Schooling[West]": (3.5, 4.5), "Regional Savings Factor": (0.7, 1.0),
           "Loan Maturity": (2.0, 8.0)}
 OUTPUTS = ["National GDP", "GDP", "Migration", "Theil Index"]
 SHORT = Scenario(name="short", final_time=2030)
@@ -37,7 +37,7 @@ SHORT = Scenario(name="short", final_time=2030)
 def params_of(row: pd.Series) -> dict:
     """Scenario params of one row of RANGES samples, written out by hand."""
     return {"Capital Elasticity": row["Capital Elasticity"], "Initial Schooling": {"West": row["Initial Schooling[West]"]},
-            "Location Factor": row["Location Factor"], "Loan Maturity": row["Loan Maturity"]}
+            "Regional Savings Factor": row["Regional Savings Factor"], "Loan Maturity": row["Loan Maturity"]}
 
 
 def rel_diff(a: np.ndarray, b: np.ndarray) -> float:
@@ -77,9 +77,9 @@ def test_samples_lie_in_their_ranges_and_lhs_fills_every_stratum(method):
 
 def test_load_ranges_reads_the_shipped_file():
     ranges = load_ranges(RANGES_FILE)
-    assert 10 <= len(ranges) <= 21
-    assert ranges["Capital Elasticity"] == (0.33, 0.51) and "Location Factor[West]" in ranges
-    assert ranges["Location Factor[Central]"] == (0.8, 0.9)    # one-sided: 0.9 is the calibration's bound
+    assert 10 <= len(ranges) <= 30
+    assert ranges["Capital Elasticity"] == (0.33, 0.53) and "Institutional Capacity Limit[West]" in ranges
+    assert ranges["Head Office Pooling Scale"] == (1.0, 2.0)    # one-sided: 2 is the calibration's bound
 
 
 @pytest.mark.parametrize("body, error, message", [
@@ -91,7 +91,7 @@ def test_load_ranges_reads_the_shipped_file():
     ('[ranges]\n"Capital Elasticity" = [0.1, 0.4]\n', ScenarioError,
      r"bad\.toml:2: range \[0\.1, 0\.4\] of 'Capital Elasticity' is outside the range the model declares, \[0\.3, 0\.7\]"),
     ('[ranges]\n"GDP" = [1, 2]\n', SDModelError, r"bad\.toml:2: 'GDP' is an auxiliary, not a constant"),
-    ('[ranges]\n"Location Factor[Wst]" = [0.7, 0.9]\n', SDModelError, r"Region has no element 'Wst'; did you mean 'West'"),
+    ('[ranges]\n"Regional Savings Factor[Wst]" = [0.7, 0.9]\n', SDModelError, r"Region has no element 'Wst'; did you mean 'West'"),
     ('[ranges]\n"Loan Maturity" = 3\n', SDModelError, r"range of 'Loan Maturity' must be two numbers"),
     ('[range]\n"Loan Maturity" = [2, 3]\n', SDModelError, r"expected a \[ranges\] table"),
 ])

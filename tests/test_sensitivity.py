@@ -80,14 +80,14 @@ def test_parse_outcome():
 
 
 def test_model_evaluator_returns_the_values_of_single_runs(simlin_engine):
-    names = ["Capital Elasticity", "Location Factor[West]"]
+    names = ["Capital Elasticity", "Regional Savings Factor[West]"]
     x = np.array([[0.33, 0.7], [0.37, 0.8], [0.35, 0.75]])
     outcomes = [parse_outcome("Theil Index@2030"), parse_outcome("GDP per Capita[West]@2030")]
     evaluate = model_evaluator(Scenario(name="base"), names, outcomes, engine="simlin", workers=1, progress=False)
     y = evaluate(x)
     for i in (0, 2):
         single = run_scenario(Scenario(final_time=2030, params={"Capital Elasticity": x[i, 0],
-                                                                "Location Factor": {"West": x[i, 1]}}),
+                                                                "Regional Savings Factor": {"West": x[i, 1]}}),
                               simlin_engine, ["Theil Index", "GDP per Capita"])
         assert y["Theil Index@2030"][i] == float(single["Theil Index"].sel(time=2030))
         assert y["GDP per Capita[West]@2030"][i] == float(single["GDP per Capita"].sel(time=2030, Region="West"))

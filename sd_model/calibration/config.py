@@ -20,7 +20,7 @@ A calibration file is TOML::
 
     [parameters]                     # Vensim names; "Name[Element]" for one element
     "Capital Elasticity" = { lower = 0.3, upper = 0.6, start = 0.35 }
-    "Location Factor[West]" = { lower = 0.4, upper = 1 }   # start: the model's value
+    "Regional Savings Factor[West]" = { lower = 0.4, upper = 1 }   # start: the model's value
 
     [[series]]
     name = "real GDP"                # label used in reports and targets

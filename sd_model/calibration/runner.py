@@ -30,6 +30,7 @@ from .optimize import LocalFit, Space, global_fit, jacobian, multistart
 from .problem import Problem, build_problem
 from .report import check_targets, fit_table, markdown_table, overlay_toml, write_plots
 from .store import CHECKPOINT, EvaluationStore, fingerprint, prepare_output
+from .targets import add_derived
 from .uncertainty import Uncertainty, bootstrap_bounds, jacobian_bounds
 
 #: Distance (unit-cube) within which an estimate is put exactly on its bound.
@@ -147,7 +148,7 @@ def calibrate(config: str | Path | CalibrationConfig, *, out: str | Path | None 
     if opt["uncertainty"] not in UNCERTAINTY:
         raise CalibrationError(f"unknown uncertainty {opt['uncertainty']!r}; valid: {', '.join(UNCERTAINTY)}")
     info = read_model_info(model if model is not None else DEFAULT_MODEL)
-    obs = observations if observations is not None else load_observations(cfg.data_dir)
+    obs = observations if observations is not None else add_derived(load_observations(cfg.data_dir))
     problem = build_problem(cfg, info, obs, until, engine=engine)
     out_path = Path(out) if out is not None else None
     if out_path is not None:

@@ -92,9 +92,19 @@ CREDIT = (
              _zero, _v("National New Lending")),
     Identity("Lending Share", "Lending Share sums to 1", _sum("Lending Share", "Region"),
              lambda ds: xr.ones_like(ds["time"], dtype=float)),
-    Identity("Loans", "change of national Loans = National New Lending - sum of Loan Repayment", _rate("Loans"),
-             lambda ds: ds["National New Lending"] - ds["Loan Repayment"].sum("Region"),
-             _plus(_v("National New Lending"), _sum("Loan Repayment", "Region"))),
+    Identity("Loans", "change of national Loans = National New Lending - sum of Loan Repayment, Bad Loan "
+             "Write Off and Guarantee Payments", _rate("Loans"),
+             lambda ds: ds["National New Lending"] - ds["Loan Repayment"].sum("Region")
+             - ds["Bad Loan Write Off"].sum("Region") - ds["Guarantee Payments"].sum("Region"),
+             _plus(_v("National New Lending"), _sum("Loan Repayment", "Region"), _sum("Bad Loan Write Off", "Region"),
+                   _sum("Guarantee Payments", "Region"))),
+    Identity("Securities Outflow", "Securities Outflow = row sums of Securities Flow", _v("Securities Outflow"),
+             _sum("Securities Flow", "Dest")),
+    Identity("Securities Inflow", "Securities Inflow = column sums of Securities Flow",
+             lambda ds: ds["Securities Inflow"].rename(Dest="Region"),
+             lambda ds: ds["Securities Flow"].sum("Region").rename(Dest="Region")),
+    Identity("Net Securities Outflow", "national sum of Net Securities Outflow = 0",
+             _sum("Net Securities Outflow", "Region"), _zero, _sum("Securities Flow", ("Region", "Dest"))),
 )
 
 FISCAL = (
@@ -106,10 +116,12 @@ FISCAL = (
              _zero, _sum("Public Funds Raised", "Region")),
     Identity("Ecological Compensation Received", "sum received = sum paid (Ecological Compensation matrix)",
              _sum("Ecological Compensation Received", "Dest"), _sum("Ecological Compensation", ("Region", "Dest"))),
+    Identity("Ecological Compensation Paid", "Ecological Compensation Paid = row sums of Ecological Compensation",
+             _v("Ecological Compensation Paid"), _sum("Ecological Compensation", "Dest")),
 )
 
 #: flows that must be non-zero somewhere in the checked runs, else the identities prove nothing
-LIVE = {"migration": ("Migration",), "credit": ("Credit Flow",),
+LIVE = {"migration": ("Migration",), "credit": ("Credit Flow", "Securities Flow"),
         "fiscal": ("Fiscal Transfer", "Ecological Compensation")}
 
 

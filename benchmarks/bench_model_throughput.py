@@ -1,0 +1,109 @@
+"""Ensemble throughput of the current model against model 1 (commit b673acf), side by side, in one run.
+
+Issue 11 asks that model 2.0 keeps at least 80% of model 1's ensemble throughput. Both models are
+run the same way, alternately, on the same machine in the same process:
+
+1. ``run_ensemble`` with the default (batch) engine on all local cores, ``--members`` parameter sets
+   of four constants both models share (Capital Elasticity, Depreciation Rate, Frontier Growth
+   Rate, Loan Maturity), 1978-2100 at each model's own TIME STEP, saving the same five outputs;
+   wall clock including worker start-up;
+2. the compiled simlin path (one reused ``Sim``), per run, median of ``--simlin-runs``.
+
+It prints runs/s for each model and the ratio new/old (>= 0.8 is the issue's requirement).
+
+Usage::
+
+    python benchmarks/bench_model_throughput.py                 # about 2 minutes on 2 cores
+    python benchmarks/bench_model_throughput.py --members 2000 --repeat 3
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sd_model.engines import SimlinEngine  # noqa: E402
+from sd_model.ensemble import _default_workers, run_ensemble  # noqa: E402
+from sd_model.mdl import read_model_info  # noqa: E402
+from sd_model.run import DEFAULT_MODEL  # noqa: E402
+from sd_model.scenario import Scenario  # noqa: E402
+
+OLD_COMMIT = "b673acf"
+OUTPUTS = ["National GDP", "GDP per Capita", "Theil Index", "Loan Share", "Net Credit Outflow"]
+RANGES = {"Capital Elasticity": (0.4, 0.5), "Depreciation Rate": (0.085, 0.105),
+          "Frontier Growth Rate": (0.008, 0.012), "Loan Maturity": (3.0, 5.0)}
+
+
+def old_model(folder: Path) -> Path:
+    """Model 1 as committed at OLD_COMMIT, written to ``folder``."""
+    text = subprocess.run(["git", "-C", str(ROOT), "show", f"{OLD_COMMIT}:vensim/regional_finance_economy.mdl"],
+                          check=True, capture_output=True).stdout
+    path = folder / "model1.mdl"
+    path.write_bytes(text)
+    return path
+
+
+def parameter_sets(n: int, seed: int = 1) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame({k: rng.uniform(lo, hi, n) for k, (lo, hi) in RANGES.items()})
+
+
+def ensemble_rate(model: Path, sets: pd.DataFrame, workers: int) -> float:
+    start = time.perf_counter()
+    run_ensemble(Scenario(name="bench"), sets, OUTPUTS, model=model, workers=workers, progress=False)
+    return len(sets) / (time.perf_counter() - start)
+
+
+def simlin_seconds(model: Path, runs: int) -> float:
+    sim = SimlinEngine(model).compiled(OUTPUTS)
+    params = parameter_sets(runs, seed=2)
+    times = []
+    for _, row in params.iterrows():
+        start = time.perf_counter()
+        sim.run({k: float(v) for k, v in row.items()})
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--members", type=int, default=2000, help="ensemble members per model (default 2000)")
+    parser.add_argument("--repeat", type=int, default=2, help="alternating repetitions (default 2; best kept)")
+    parser.add_argument("--simlin-runs", type=int, default=20, help="compiled simlin runs per model (default 20)")
+    args = parser.parse_args(argv)
+    workers = _default_workers()
+    with tempfile.TemporaryDirectory() as tmp:
+        models = {"model 1 (" + OLD_COMMIT + ")": old_model(Path(tmp)), "current model": DEFAULT_MODEL}
+        info = {k: read_model_info(p) for k, p in models.items()}
+        sets = parameter_sets(args.members)
+        rates: dict[str, list[float]] = {k: [] for k in models}
+        for _ in range(args.repeat):
+            for label, path in models.items():
+                rates[label].append(ensemble_rate(path, sets, workers))
+        simlin = {label: simlin_seconds(path, args.simlin_runs) for label, path in models.items()}
+    print(f"{args.members} members, {workers} workers, best of {args.repeat}; load average {os.getloadavg()}")
+    print("| model | variables | TIME STEP | ensemble runs/s (batch) | compiled simlin ms/run |")
+    print("|---|---:|---:|---:|---:|")
+    for label in models:
+        print(f"| {label} | {len(info[label].variables)} | {info[label].time_step:g} | {max(rates[label]):,.1f} "
+              f"| {1000 * simlin[label]:.2f} |")
+    old, new = list(models)
+    ratio = max(rates[new]) / max(rates[old])
+    print(f"ensemble throughput ratio current/model 1: {ratio:.2f} (requirement >= 0.80)")
+    print(f"compiled simlin speed ratio current/model 1: {simlin[old] / simlin[new]:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

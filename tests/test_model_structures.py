@@ -1,0 +1,136 @@
+"""Hand-computed checks of the structures of model 2.0 (issue 11): ageing chain, banking limits,
+bad loans, the old industrial base, wages, securities and the siphoning channels.
+
+Each expected value is computed here from the model's inputs (documented constants and
+historical lookup points) and other outputs of the same step, never from an earlier run.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sd_model.run import run_scenario
+from sd_model.scenario import Scenario
+
+REGIONS = ("East", "Central", "West", "Northeast")
+
+
+@pytest.fixture(scope="module")
+def yearly_steps(simlin_engine):
+    """Euler with TIME STEP 1 year to 1985: each saved year is exactly one step."""
+    return run_scenario(Scenario(time_step=1.0, final_time=1985), simlin_engine)
+
+
+def const(engine, name, region=None):
+    value = engine.info.get(name).default
+    return value[region] if region is not None else value
+
+
+def test_ageing_chain_one_euler_step_by_hand(simlin_engine, yearly_steps):
+    """Children(1979) = Children + births - maturation (C/15) - deaths + child migrants in - out."""
+    ds, eng = yearly_steps, simlin_engine
+    share_mig, ref = const(eng, "Migrant Child Share"), const(eng, "Reference Child Share")
+    s0 = ds.sel(time=1978)
+    child_share = s0["Children"] / s0["Population"]
+    # children among migrants: the migration matrix x the origin's child share relative to 2010's
+    child_mig = s0["Migration"] * share_mig * child_share / ref
+    child_in = child_mig.sum("Region").rename(Dest="Region")
+    child_out = child_mig.sum("Dest")
+    for r in REGIONS:
+        s = s0.sel(Region=r)
+        births = float(s["Working Age Population"]) * 0.031 * const(eng, "Regional Fertility Factor", r)  # NBS 1978
+        children = float(s["Children"])
+        c_in, c_out = float(child_in.sel(Region=r)), float(child_out.sel(Region=r))
+        expected = children + births - children / 15 - children * 0.003 + c_in - c_out
+        assert float(ds["Children"].sel(Region=r, time=1979)) == pytest.approx(expected, rel=1e-12)
+        wa = float(s["Working Age Population"])
+        expected_wa = (wa + children / 15 - wa * 0.0079 - wa * 0.0028
+                       + float(s["Net Migration"]) - c_in + c_out)
+        assert float(ds["Working Age Population"].sel(Region=r, time=1979)) == pytest.approx(expected_wa, rel=1e-12)
+    pop = ds["Children"] + ds["Working Age Population"] + ds["Elderly"]
+    np.testing.assert_allclose(ds["Population"].values, pop.values, rtol=1e-14)
+
+
+def test_no_births_empties_the_child_cohort_without_going_negative(simlin_engine):
+    """Children leave with migrants in proportion to the children the origin has: never below zero."""
+    out = simlin_engine.run({"Regional Fertility Factor": {r: 0.0 for r in REGIONS}}, outputs=["Children", "Births"])
+    assert float(np.min(np.asarray(out["Children"]))) >= 0.0
+    assert float(np.max(np.asarray(out["Births"]))) == 0.0
+
+
+def test_labour_and_wages_follow_the_working_age_population(historical, simlin_engine):
+    alpha = const(simlin_engine, "Capital Elasticity")
+    part = const(simlin_engine, "Labour Participation Rate")
+    np.testing.assert_allclose(historical["Labour Force"].values,
+                               historical["Working Age Population"].values * part, rtol=1e-12)
+    np.testing.assert_allclose(historical["Wage"].values,
+                               (1 - alpha) * historical["GDP"].values / historical["Labour Force"].values, rtol=1e-12)
+
+
+def test_lending_capacity_by_hand_in_2010(historical, simlin_engine):
+    """Reserves (18.5% in 2010), excess reserves, the 75% ceiling, bad loans and postal placement."""
+    eng, s = simlin_engine, historical.sel(time=2010)
+    ratio = min(0.75, 1 - 0.185 - const(eng, "Excess Reserve Ratio") + 0.0)
+    for r in REGIONS:
+        dep, npl = float(s["Deposits"].sel(Region=r)), float(s["NPL Ratio"].sel(Region=r))
+        placed = dep * min(1.0, 0.05 * const(eng, "Regional Postal Factor", r))   # postal share 5% in 2010
+        expected = ((dep - placed) * ratio * max(0.0, 1 - const(eng, "NPL Lending Constraint") * npl)
+                    + placed * const(eng, "Central Placement Lending Ratio"))
+        assert float(s["Lending Capacity"].sel(Region=r)) == pytest.approx(expected, rel=1e-12)
+
+
+def test_national_loans_respect_the_deposit_ceiling(historical):
+    """Under the 75% ceiling (fully phased in 2002-2015) national loans stay near or below it."""
+    ldr = historical["National Loans"] / historical["National Deposits"]
+    assert float(ldr.sel(time=slice(2003, 2015)).max()) <= 0.75 + 0.03
+
+
+def test_new_lending_is_the_short_side_of_credit_supply_and_demand(historical):
+    np.testing.assert_allclose(historical["National New Lending"].values,
+                               np.minimum(historical["National Credit Supply"].values,
+                                          historical["National Credit Demand"].values), rtol=1e-12)
+
+
+def test_bad_loans_restrain_lending(simlin_engine, historical):
+    clean = run_scenario(Scenario(params={"NPL Lending Constraint": 0.0}, final_time=2015), simlin_engine)
+    assert float(clean["National Loans"].sel(time=2000)) > float(historical["National Loans"].sel(time=2000))
+    risky = run_scenario(Scenario(params={"Old Industry Default Rate": 0.3}, final_time=2015), simlin_engine)
+    ne = dict(Region="Northeast", time=2002)
+    assert float(risky["NPL Ratio"].sel(**ne)) > float(historical["NPL Ratio"].sel(**ne))
+    assert float(risky["Risk Spread"].sel(**ne)) > float(historical["Risk Spread"].sel(**ne))
+
+
+def test_old_industrial_base_loses_efficiency_after_the_1990s(historical, simlin_engine):
+    depth = const(simlin_engine, "Obsolescence Depth")
+    s = historical.sel(time=2010)   # obsolescence complete from 2003
+    np.testing.assert_allclose(s["Effective Capital"].values,
+                               s["Modern Capital"].values + s["Old Industrial Capital"].values * (1 - depth), rtol=1e-12)
+    s = historical.sel(time=1985)   # no obsolescence before 1990
+    np.testing.assert_allclose(s["Effective Capital"].values, s["Capital"].values, rtol=1e-12)
+
+
+def test_securities_finance_goes_mostly_to_the_east(historical):
+    inflow = historical["Securities Inflow"].sel(time=2015)
+    assert float(inflow.sel(Dest="East")) > float(inflow.sum("Dest")) / 2
+    assert float(np.abs(historical["Net Securities Outflow"].sum("Region")).max()) <= 1e-9 * float(
+        historical["Securities Outflow"].sum("Region").max())
+
+
+def test_without_siphoning_channels_every_region_lends_its_own_funds(simlin_engine):
+    ds = run_scenario(Scenario(params={"Regional Postal Factor": 0.0, "Head Office Pooling Scale": 0.0,
+                                       "Securities Home Share": 1.0}, final_time=2015), simlin_engine)
+    assert float(np.abs(ds["Net Credit Outflow"]).max()) <= 1e-9 * float(ds["New Loans"].max())
+    assert float(np.abs(ds["Net Securities Outflow"]).max()) <= 1e-9 * float(ds["Securities Inflow"].max())
+
+
+def test_guarantee_fund_pays_defaults_in_lagging_regions_only(simlin_engine):
+    ds = run_scenario(Scenario(params={"Credit Guarantee Start Year": 2020, "Credit Guarantee Intensity": 1.0},
+                               final_time=2030), simlin_engine)
+    paid = ds["Guarantee Payments"].sel(time=2028)
+    assert float(paid.sel(Region="East")) == 0.0
+    assert all(float(paid.sel(Region=r)) > 0 for r in ("Central", "West", "Northeast"))
+    cov = 0.5  # Guarantee Coverage at full intensity
+    s = ds.sel(time=2028, Region="West")
+    defaults = float(s["Performing Loans"]) * float(s["Default Rate"])
+    assert float(s["Guarantee Payments"]) == pytest.approx(defaults * cov, rel=1e-12)
+    assert float(s["Bad Loan Formation"]) == pytest.approx(defaults * (1 - cov), rel=1e-12)
