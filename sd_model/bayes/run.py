@@ -16,8 +16,9 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ..calibration.config import CalibrationConfig, load_config
+from ..calibration.config import load_config
 from ..calibration.problem import build_problem
+from ..calibration.specs import CalibrationConfig
 from ..calibration.store import fingerprint
 from ..data import load_observations
 from ..errors import SDModelError
