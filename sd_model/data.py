@@ -22,6 +22,7 @@ from .data_panel import regional_sum as _regional_sum
 from .data_panel import wide as _wide
 from .data_series import NATIONAL, SERIES
 from .errors import DataError, close_matches, unknown_name
+from .resources import RAW_DATA_DIR
 
 __all__ = ["REGIONS", "SERIES", "PRE2000_DEFLATOR", "load_regions", "load_provincial", "load_national",
            "load_observations", "initial_values", "resolve_data_dir", "pre2000_price_level"]
@@ -62,13 +63,13 @@ PRE2000_DEFLATOR = "investment_price_index"
 
 
 def resolve_data_dir(data_dir: str | os.PathLike | None = None) -> Path:
-    """Folder of the raw data: ``data_dir`` if given, else ``$SD_MODEL_DATA``, else ``<repo>/data/raw``."""
+    """Folder of the raw data: ``data_dir`` if given, else ``$SD_MODEL_DATA``, else the shipped ``data/raw``."""
     if data_dir is not None:
         return Path(data_dir)
     env = os.environ.get("SD_MODEL_DATA")
     if env:
         return Path(env)
-    return Path(__file__).resolve().parent.parent / "data" / "raw"
+    return RAW_DATA_DIR
 
 
 # --------------------------------------------------------------------------- parsing

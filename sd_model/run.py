@@ -74,17 +74,18 @@ def check_finite(ds: xr.Dataset, where: str) -> None:
         if not bad.any():
             continue
         count += int(bad.sum())
-        at: dict[str, int] = dict(zip(da.dims, np.unravel_index(int(np.argmax(bad.reshape(-1))), bad.shape)))
+        flat = np.unravel_index(int(np.argmax(bad.reshape(-1))), bad.shape)
+        at: dict[str, int] = {str(d): int(i) for d, i in zip(da.dims, flat)}
         if "time" in da.dims:  # the earliest year with a bad value of this variable
             t_axis = da.dims.index("time")
             rows = bad.any(axis=tuple(i for i in range(bad.ndim) if i != t_axis)) if bad.ndim > 1 else bad
             t = int(np.argmax(rows))
             sub = np.take(bad, t, axis=t_axis)
             rest = np.unravel_index(int(np.argmax(sub.reshape(-1))), sub.shape) if sub.ndim else ()
-            at = {"time": t, **dict(zip([d for d in da.dims if d != "time"], rest))}
+            at = {"time": t, **{str(d): int(i) for d, i in zip([d for d in da.dims if d != "time"], rest)}}
         elements = ",".join(str(da[d].values[i]) for d, i in at.items() if d != "time")
         year = float(ds["time"].values[at["time"]]) if "time" in at else float("nan")
-        label = f"{name}[{elements}]" if elements else name
+        label = f"{name}[{elements}]" if elements else str(name)
         if first is None or year < first[0]:
             first = (year, label)
     if first is not None:

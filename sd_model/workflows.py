@@ -9,7 +9,6 @@ appears only when complete) and returns what the command prints.
 """
 from __future__ import annotations
 
-import json
 import shutil
 import time
 import warnings
@@ -121,7 +120,8 @@ class Comparison:
 
 def compare(scenarios: Sequence[str | Path], out: Path, *, until: float | None = None, samples: int = 0,
             seed: int = DEFAULT_SEED, ranges: Path | None = None, calibration: Path | None = None,
-            posterior: Path | None = None, fmt: str = "parquet", engine: str = DEFAULT_ENGINE, ensemble_engine: str = DEFAULT_ENSEMBLE_ENGINE,
+            posterior: Path | None = None, fmt: str = "parquet", engine: str = DEFAULT_ENGINE,
+            ensemble_engine: str = DEFAULT_ENSEMBLE_ENGINE,
             model: Path = DEFAULT_MODEL, workers: int | None = None, scheduler: Any = None,
             progress: bool = True, force: bool = False, structure: bool = False) -> Comparison:
     """Run scenarios side by side (and over common parameter draws) and write the comparison report.
@@ -193,7 +193,8 @@ _STORE = STORE_FOLDER
 
 
 def ensemble_to_folder(out: Path, samples: int, ranges_file: Path | None, outputs: Sequence[str], *,
-                       posterior: Path | None = None, scenario_file: Path | None = None, seed: int = DEFAULT_SEED, method: str = "lhs",
+                       posterior: Path | None = None, scenario_file: Path | None = None, seed: int = DEFAULT_SEED,
+                       method: str = "lhs",
                        until: float | None = None, fmt: str = "netcdf", resume: bool = False,
                        engine: str = DEFAULT_ENSEMBLE_ENGINE, model: Path = DEFAULT_MODEL, workers: int | None = None,
                        scheduler: Any = None, progress: bool = True,
@@ -257,8 +258,9 @@ def ensemble_to_folder(out: Path, samples: int, ranges_file: Path | None, output
 def sensitivity_to_folder(out: Path, outcomes: Sequence[str], *, method: str = "morris", samples: int | None = None,
                           seed: int = DEFAULT_SEED, scenario: str = "historical", ranges: Path | None = None,
                           calibration: Path | None = None, posterior: Path | None = None,
-                          engine: str = DEFAULT_ENSEMBLE_ENGINE, model: Path = DEFAULT_MODEL, workers: int | None = None,
-                          scheduler: Any = None, progress: bool = True, force: bool = False) -> Any:
+                          engine: str = DEFAULT_ENSEMBLE_ENGINE, model: Path = DEFAULT_MODEL,
+                          workers: int | None = None, scheduler: Any = None, progress: bool = True,
+                          force: bool = False) -> Any:
     """Global sensitivity (SALib) of ``outcomes`` ("Name@Year", "Name[Region]@Year") written to ``out``.
 
     Writes sensitivity.csv, design.csv, ranking.png and manifest.json; returns the

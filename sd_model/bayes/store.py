@@ -97,7 +97,7 @@ class ChainStore:
         self._load()
 
     @classmethod
-    def memory(cls, walkers: int, dim: int) -> "ChainStore":
+    def memory(cls, walkers: int, dim: int) -> ChainStore:
         """A store that keeps the chain in memory only."""
         return cls(None, "", walkers, dim)
 
@@ -106,6 +106,8 @@ class ChainStore:
         return 8 * self.walkers * self.dim + 8 * self.walkers + 624 * 4 + 24
 
     def _load(self) -> None:
+        if self.path is None:  # an in-memory store has nothing to load
+            return
         if not self.path.exists():
             self.path.touch()
             return

@@ -11,9 +11,11 @@
 - :mod:`.report`: statistics, targets, plots, overlay scenario.
 - :mod:`.runner`: :func:`calibrate`, which ties them together.
 """
-from .config import CalibrationConfig, CalibrationError, load_config
-from .problem import Problem, build_problem
+from .config import load_config
+from .problem import build_problem
+from .residuals import Problem
 from .runner import CalibrationResult, calibrate
+from .specs import CalibrationConfig, CalibrationError
 
 __all__ = ["CalibrationConfig", "CalibrationError", "CalibrationResult", "Problem", "build_problem", "calibrate",
            "load_config"]

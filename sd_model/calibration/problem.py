@@ -25,9 +25,9 @@ from ..errors import SDModelError, close_matches
 from ..mdl import ModelInfo, normalize_name
 from ..parameters import Parameter, outside, range_text
 from ..scenario import load_scenario, validate
-from .config import CalibrationConfig, CalibrationError, SeriesSpec
 from .residuals import Parameter as Estimated
 from .residuals import Problem, SeriesData
+from .specs import CalibrationConfig, CalibrationError, SeriesSpec
 
 
 def build_problem(config: CalibrationConfig, info: ModelInfo, observations: xr.Dataset,

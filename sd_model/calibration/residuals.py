@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from ..scenario import merge_params
-from .config import SeriesSpec
+from .specs import SeriesSpec
 
 #: Residual given to a model output that is NaN or infinite (a failed or exploding run).
 PENALTY = 1.0e3

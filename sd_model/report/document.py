@@ -89,7 +89,7 @@ def build_report(runs: Mapping[str, xr.Dataset], table: pd.DataFrame, sentences:
     first = next(iter(runs))
     uncertainty = None
     if ensembles:
-        against = reference if reference in ensembles else next(iter(ensembles))
+        against = reference if reference is not None and reference in ensembles else next(iter(ensembles))
         fans = [_img(plot_fans(ensembles), "fan charts")] if len(ensembles) <= _MAX_OVERLAID else []
         fans += [_img(plot_fan_grid(ensembles, var, against), f"{var} fans") for var in _GRID_VARS]
         effects = (_img(plot_effect_bands(effects_table), "effects with bands")
