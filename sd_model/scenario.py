@@ -26,7 +26,6 @@ ranges the model declares.
 from __future__ import annotations
 
 import math
-import math
 import numbers
 import os
 from collections.abc import Mapping, Sequence

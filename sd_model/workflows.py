@@ -9,7 +9,6 @@ appears only when complete) and returns what the command prints.
 """
 from __future__ import annotations
 
-import json
 import shutil
 import time
 import warnings
@@ -188,8 +187,9 @@ def ensemble_to_folder(out: Path, samples: int, ranges_file: Path, outputs: Sequ
 
     Finished chunks stream into ``out/chunks`` so that ``resume=True`` continues an
     interrupted ensemble; ``force`` deletes ``out`` first. What ``out`` may hold is decided
-    before anything is written (:func:`sd_model.ensemble_store.prepare_output`). Returns (results, warnings about failed members, seconds);
-    results are None if ``out`` already holds this ensemble, complete.
+    before anything is written (:func:`sd_model.ensemble_store.prepare_output`). Returns
+    (results, warnings about failed members, seconds); results are None if ``out`` already
+    holds this ensemble, complete.
     """
     info = read_model_info(model)
     ranges = load_ranges(ranges_file, info)
