@@ -662,3 +662,16 @@ def test_python_api_raises_the_projects_errors_for_wrong_types(call):
     with pytest.raises(SDModelError) as info:
         API_CALLS[call]()
     assert str(info.value) and "\n" not in str(info.value)
+
+
+def test_a_damaged_cached_pysd_translation_is_translated_again(pysd_engine):
+    """A truncated cached model.py raised SyntaxError; the cache is now verified by SHA-256 before use."""
+    from sd_model.engines.pysd_engine import PysdEngine
+
+    cached = pysd_engine.py_path
+    original = cached.read_bytes()
+    record = json.loads((cached.parent / "translation.json").read_text())
+    assert record["model_sha256"] == pysd_engine.info.sha256 and "model.py" in record["files"]
+    cached.write_bytes(original[: len(original) // 2])
+    again = PysdEngine(pysd_engine.mdl_path)
+    assert again.py_path.read_bytes() == original
