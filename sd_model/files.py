@@ -121,7 +121,7 @@ class OutputError(SDModelError):
 def inventory(folder: str | Path, exclude: tuple[str, ...] = ()) -> dict[str, str]:
     """SHA-256 of every file under ``folder`` by relative POSIX path.
 
-    ``manifest.json`` and top-level entries named in ``exclude`` are left out.
+    ``manifest.json`` and the top-level entries named in ``exclude`` are left out.
     """
     folder = Path(folder)
     out: dict[str, str] = {}

@@ -8,6 +8,7 @@
 """
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -70,21 +71,23 @@ def check_finite(ds: xr.Dataset, where: str) -> None:
     first: tuple[float, str] | None = None
     count = 0
     for name, da in ds.data_vars.items():
-        bad = ~np.isfinite(da.values)
+        bad = ~np.isfinite(np.asarray(da.values, dtype=float))
         if not bad.any():
             continue
         count += int(bad.sum())
-        flat = np.unravel_index(int(np.argmax(bad.reshape(-1))), bad.shape)
-        at: dict[str, int] = {str(d): int(i) for d, i in zip(da.dims, flat)}
-        if "time" in da.dims:  # the earliest year with a bad value of this variable
-            t_axis = da.dims.index("time")
-            rows = bad.any(axis=tuple(i for i in range(bad.ndim) if i != t_axis)) if bad.ndim > 1 else bad
-            t = int(np.argmax(rows))
-            sub = np.take(bad, t, axis=t_axis)
-            rest = np.unravel_index(int(np.argmax(sub.reshape(-1))), sub.shape) if sub.ndim else ()
-            at = {"time": t, **{str(d): int(i) for d, i in zip([d for d in da.dims if d != "time"], rest)}}
-        elements = ",".join(str(da[d].values[i]) for d, i in at.items() if d != "time")
-        year = float(ds["time"].values[at["time"]]) if "time" in at else float("nan")
+        dims = [str(d) for d in da.dims]
+        if "time" in dims:  # the earliest year with a bad value of this variable, then its first element
+            t_axis = dims.index("time")
+            by_time = np.moveaxis(bad, t_axis, 0).reshape(bad.shape[t_axis], -1)
+            t = int(np.argmax(by_time.any(axis=1)))
+            rest_dims = [d for d in dims if d != "time"]
+            rest_shape = tuple(n for d, n in zip(dims, bad.shape) if d != "time")
+            cell = int(np.argmax(by_time[t]))
+            year = float(ds["time"].values[t])
+        else:
+            rest_dims, rest_shape, cell, year = dims, bad.shape, int(np.argmax(bad)), math.nan
+        rest = [int(k) for k in np.unravel_index(cell, rest_shape)] if rest_shape else []
+        elements = ",".join(str(da[d].values[k]) for d, k in zip(rest_dims, rest))
         label = f"{name}[{elements}]" if elements else str(name)
         if first is None or year < first[0]:
             first = (year, label)

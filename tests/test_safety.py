@@ -8,6 +8,7 @@
 """
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import random
@@ -219,7 +220,7 @@ def test_failed_ensemble_start_leaves_nothing(tmp_path, extra):
 _SLOW_WRITER = textwrap.dedent("""
     import sys, time
     from pathlib import Path
-    import sd_model.commands.run as run_module
+    import sd_model.workflows as run_module
     flag = Path(sys.argv[1])
     real = run_module.write_results
     def slow_write(*args, **kwargs):
@@ -619,7 +620,7 @@ def test_a_model_without_the_default_outputs_runs(tmp_path):
 
 
 API_CALLS = {
-    "load_scenario(123)": lambda: __import__("sd_model.scenario").scenario.load_scenario(123),
+    "load_scenario(123)": lambda: importlib.import_module("sd_model.scenario").load_scenario(123),
     "Scenario(final_time='2000')": lambda: Scenario(final_time="2000"),
     "Scenario(name=5)": lambda: Scenario(name=5),
     "Scenario(params=[1])": lambda: Scenario(params=[1]),
@@ -640,13 +641,13 @@ API_CALLS = {
     "run_ensemble(index [1, '1'])": lambda: run_ensemble(Scenario(final_time=1980),
                                                           pd.DataFrame({"Capital Elasticity": [0.4, 0.41]}, index=[1, "1"]),
                                                           ["National GDP"], workers=1, progress=False),
-    "run_scenario('x', engine)": lambda: __import__("sd_model.run").run.run_scenario("x", None),
-    "load_engine('simlin', 5)": lambda: __import__("sd_model.run").run.load_engine("simlin", 5),
-    "validate('x', info)": lambda: __import__("sd_model.scenario").scenario.validate("x", None),
+    "run_scenario('x', engine)": lambda: importlib.import_module("sd_model.run").run_scenario("x", None),
+    "load_engine('simlin', 5)": lambda: importlib.import_module("sd_model.run").load_engine("simlin", 5),
+    "validate('x', info)": lambda: importlib.import_module("sd_model.scenario").validate("x", None),
     "read_model_info(None)": lambda: read_model_info_(None),
-    "load_ranges(5)": lambda: __import__("sd_model.sampling").sampling.load_ranges(5),
-    "sample_parameters([1], 10, 1)": lambda: __import__("sd_model.sampling").sampling.sample_parameters([1], 10, 1),
-    "load_config(5)": lambda: __import__("sd_model.calibration").calibration.load_config(5),
+    "load_ranges(5)": lambda: importlib.import_module("sd_model.sampling").load_ranges(5),
+    "sample_parameters([1], 10, 1)": lambda: importlib.import_module("sd_model.sampling").sample_parameters([1], 10, 1),
+    "load_config(5)": lambda: importlib.import_module("sd_model.calibration").load_config(5),
 }
 
 
@@ -661,3 +662,16 @@ def test_python_api_raises_the_projects_errors_for_wrong_types(call):
     with pytest.raises(SDModelError) as info:
         API_CALLS[call]()
     assert str(info.value) and "\n" not in str(info.value)
+
+
+def test_a_damaged_cached_pysd_translation_is_translated_again(pysd_engine):
+    """A truncated cached model.py raised SyntaxError; the cache is now verified by SHA-256 before use."""
+    from sd_model.engines.pysd_engine import PysdEngine
+
+    cached = pysd_engine.py_path
+    original = cached.read_bytes()
+    record = json.loads((cached.parent / "translation.json").read_text())
+    assert record["model_sha256"] == pysd_engine.info.sha256 and "model.py" in record["files"]
+    cached.write_bytes(original[: len(original) // 2])
+    again = PysdEngine(pysd_engine.mdl_path)
+    assert again.py_path.read_bytes() == original
