@@ -1,4 +1,4 @@
-"""Simulation-based calibration of the Bayesian calibration (docs/bayes.md).
+r"""Simulation-based calibration of the Bayesian calibration (docs/bayes.md).
 
     python scripts/bayes_sbc.py --datasets 50 --out results/bayes-sbc-linear          # test model
     python scripts/bayes_sbc.py --shipped --datasets 50 --walkers 72 --steps 300 \\
@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def main() -> None:
+    """Run the SBC and write its tables."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--shipped", action="store_true", help="the shipped model and default calibration")
     ap.add_argument("--datasets", type=int, default=50)

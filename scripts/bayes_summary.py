@@ -1,6 +1,6 @@
 """Print the figures of docs/bayes.md from the folders written by scripts/bayes_figures.sh.
 
-    python scripts/bayes_summary.py results/bayes
+python scripts/bayes_summary.py results/bayes
 """
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import pandas as pd
 
 
 def fit_figures(folder: Path) -> None:
+    """Print speed, convergence and coverage of one calibration folder."""
     m = json.loads((folder / "manifest.json").read_text())["bayes"]
     d = pd.read_csv(folder / "diagnostics.csv")
     print(f"{folder}: {m['walkers']} walkers x {m['steps']} steps; {m['evaluations']} evaluations in "
@@ -28,6 +29,7 @@ def fit_figures(folder: Path) -> None:
 
 
 def main() -> None:
+    """Print every figure found under the folder given on the command line."""
     root = Path(sys.argv[1] if len(sys.argv) > 1 else "results/bayes")
     for name in ("fit", "oos"):
         if (root / name / "manifest.json").is_file():
@@ -42,7 +44,8 @@ def main() -> None:
         path = root / name / "coverage.csv"
         if path.is_file():
             c = pd.read_csv(path)
-            print(f"{name}: 90% coverage per parameter min {c['coverage90'].min():.2f} max {c['coverage90'].max():.2f}; "
+            print(f"{name}: 90% coverage per parameter min {c['coverage90'].min():.2f} "
+                  f"max {c['coverage90'].max():.2f}; "
                   f"{((c['coverage90'] >= 0.8) & (c['coverage90'] <= 0.97)).sum()}/{len(c)} within 0.80-0.97")
     findings = root / "compare" / "findings.csv"
     if findings.is_file():

@@ -114,9 +114,9 @@ class Comparison:
 
 def compare(scenarios: Sequence[str | Path], out: Path, *, until: float | None = None, samples: int = 0,
             seed: int = DEFAULT_SEED, ranges: Path | None = None, calibration: Path | None = None,
-            posterior: Path | None = None, fmt: str = "parquet", engine: str = DEFAULT_ENGINE, ensemble_engine: str = DEFAULT_ENSEMBLE_ENGINE,
-            model: Path = DEFAULT_MODEL, workers: int | None = None, scheduler: Any = None,
-            progress: bool = True) -> Comparison:
+            posterior: Path | None = None, fmt: str = "parquet", engine: str = DEFAULT_ENGINE,
+            ensemble_engine: str = DEFAULT_ENSEMBLE_ENGINE, model: Path = DEFAULT_MODEL, workers: int | None = None,
+            scheduler: Any = None, progress: bool = True) -> Comparison:
     """Run scenarios side by side (and over common parameter draws) and write the comparison report.
 
     Writes ``out/report.html``, ``indicators.csv``, ``findings.csv``, ``runs/<scenario>.<fmt>`` and
@@ -181,7 +181,8 @@ _STORE = "chunks"
 
 
 def ensemble_to_folder(out: Path, samples: int, ranges_file: Path | None, outputs: Sequence[str], *,
-                       posterior: Path | None = None, scenario_file: Path | None = None, seed: int = DEFAULT_SEED, method: str = "lhs",
+                       posterior: Path | None = None, scenario_file: Path | None = None, seed: int = DEFAULT_SEED,
+                       method: str = "lhs",
                        until: float | None = None, fmt: str = "netcdf", resume: bool = False,
                        engine: str = DEFAULT_ENSEMBLE_ENGINE, model: Path = DEFAULT_MODEL, workers: int | None = None,
                        scheduler: Any = None, progress: bool = True) -> tuple[xr.Dataset | None, list[str], float]:
@@ -251,8 +252,8 @@ def ensemble_to_folder(out: Path, samples: int, ranges_file: Path | None, output
 def sensitivity_to_folder(out: Path, outcomes: Sequence[str], *, method: str = "morris", samples: int | None = None,
                           seed: int = DEFAULT_SEED, scenario: str = "historical", ranges: Path | None = None,
                           calibration: Path | None = None, posterior: Path | None = None,
-                          engine: str = DEFAULT_ENSEMBLE_ENGINE, model: Path = DEFAULT_MODEL, workers: int | None = None, scheduler: Any = None,
-                          progress: bool = True) -> Any:
+                          engine: str = DEFAULT_ENSEMBLE_ENGINE, model: Path = DEFAULT_MODEL,
+                          workers: int | None = None, scheduler: Any = None, progress: bool = True) -> Any:
     """Global sensitivity (SALib) of ``outcomes`` ("Name@Year", "Name[Region]@Year") written to ``out``.
 
     Writes sensitivity.csv, design.csv, ranking.png and manifest.json; returns the

@@ -77,7 +77,7 @@ def diagnostics(draws: np.ndarray) -> pd.DataFrame:
 
 
 def _tau_quiet(x: np.ndarray) -> float:
-    """emcee's integrated autocorrelation time of (S, W) draws, without its too-short-chain log message."""
+    """Emcee's integrated autocorrelation time of (S, W) draws, without its too-short-chain log message."""
     import logging
 
     import emcee

@@ -127,7 +127,7 @@ class Likelihood:
             return out
         terms = np.array([self.error_terms(thetas[i]) for i in ok])
         rho, scale = terms[:, 0], terms[:, 1]
-        res = [self.residuals(outputs[i]) for i in ok]
+        res = [self.residuals(o) for o in outputs if o is not None]
         total = np.zeros(len(ok))
         for j, c in enumerate(self.columns):
             E = np.stack([r[j] for r in res])

@@ -48,7 +48,7 @@ def to_z(x: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
 
 
 def log_jacobian(z: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
-    """log |dx/dz| summed over the last axis."""
+    """Log |dx/dz| summed over the last axis."""
     z = np.asarray(z, dtype=float)
     both = np.isfinite(lower) & np.isfinite(upper)
     low_only = np.isfinite(lower) & ~np.isfinite(upper)
@@ -148,6 +148,7 @@ class LogPosterior:
         return self.likelihood.priors.upper
 
     def __call__(self, Z: np.ndarray) -> np.ndarray:
+        """Log posterior (k,) of the rows of ``Z`` (k, D) in sampler coordinates; -inf outside the support."""
         Z = np.atleast_2d(np.asarray(Z, dtype=float))
         X = to_x(Z, self.lower, self.upper)
         lp = self.likelihood.priors.log_prior(X) + log_jacobian(Z, self.lower, self.upper)

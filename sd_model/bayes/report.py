@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from ..calibration.report import markdown_table
 from ..files import atomic_dir, atomic_write_json, atomic_write_text
@@ -150,13 +149,14 @@ def _markdown_report(result: Any) -> str:
         fixed.append(f"AR(1) rho fixed at {em.rho:g} ({em.rho_source or 'default'})")
     if isinstance(em.sigma_scale, float):
         fixed.append(f"error scale fixed at {em.sigma_scale:g} ({em.sigma_scale_source or 'default'})")
-    lines = [f"# Bayesian calibration report", "", f"- command: `{cmd}`",
+    lines = ["# Bayesian calibration report", "", f"- command: `{cmd}`",
              f"- priors: `{lik.priors.path}`; model sha256 `{p.model_sha256[:12]}`",
              f"- fitted years {p.span[0]}-{p.until}; {lik.n_observations} observations in {len(lik.columns)} "
              "(series, region) columns; error model: AR(1) residuals per column in transformed units"
              + (f"; {'; '.join(fixed)}" if fixed else "")
              + (f"; breaks: {', '.join(f'{s} {list(y)}' for s, y in em.breaks)}" if em.breaks else ""),
-             f"- sampler: emcee ensemble sampler, {st.moves} moves, {st.walkers} walkers x {ch.coords.shape[0] - 1} steps, seed {st.seed}; "
+             f"- sampler: emcee ensemble sampler, {st.moves} moves, {st.walkers} walkers x "
+             f"{ch.coords.shape[0] - 1} steps, seed {st.seed}; "
              f"burn-in {ch.coords.shape[0] - result.draws.shape[0] - 1} steps discarded; "
              f"mean acceptance {ch.acceptance.mean():.3f}",
              f"- {ch.evaluations} model evaluations by this process in {ch.seconds:.0f} s of sampling: "
@@ -164,8 +164,9 @@ def _markdown_report(result: Any) -> str:
              + (f" (resumed: {ch.resumed_from} steps were in the checkpoint)" if ch.resumed_from else ""),
              f"- convergence: max R-hat {np.nanmax(diag['r_hat']):.3f} (target < 1.05); min bulk ESS "
              f"{np.nanmin(diag['ess_bulk']):.0f}, min tail ESS {np.nanmin(diag['ess_tail']):.0f}, "
-             f"min W*S/tau {np.nanmin(diag['ess_tau']):.0f} (target >= 400); max tau {np.nanmax(diag['tau_steps']):.0f} "
-             f"steps; steps/tau min {np.nanmin(diag['steps_over_tau']):.1f} (emcee advises > 50)", ""]
+             f"min W*S/tau {np.nanmin(diag['ess_tau']):.0f} (target >= 400); "
+             f"max tau {np.nanmax(diag['tau_steps']):.0f} steps; "
+             f"steps/tau min {np.nanmin(diag['steps_over_tau']):.1f} (emcee advises > 50)", ""]
     cols = ["parameter", "prior", "prior_median", "prior_q05", "prior_q95", "posterior_median", "posterior_q05",
             "posterior_q95", "contraction", "informed"]
     lines += ["## Posterior against prior", "",

@@ -27,16 +27,19 @@ from .diagnostics import diagnostics, inference_data, summary
 from .likelihood import Likelihood, build_likelihood
 from .posterior import LogPosterior, ModelRunner, to_x
 from .predictive import bands, coverage, draw_indices, replicate
-from .priors import PriorSet, default_priors_path, load_priors
+from .priors import default_priors_path, load_priors
 from .sampler import ChainResult, initial_ensemble, run_chain
 from .store import ChainStore
 
 
 @dataclass(frozen=True)
 class BayesSettings:
-    """Sampler settings: ``walkers`` (even, >= 2 x parameters), ``steps`` per walker, ``burn`` (fraction
-    of steps discarded), ``seed``, ``ppc_draws`` (posterior-predictive runs), ``spread`` of the start and
-    the proposal ``moves`` (:data:`sd_model.bayes.sampler.MOVES`)."""
+    """Sampler settings.
+
+    ``walkers`` (even, >= 2 x parameters), ``steps`` per walker, ``burn`` (fraction of steps
+    discarded), ``seed``, ``ppc_draws`` (posterior-predictive runs), ``spread`` of the start and
+    the proposal ``moves`` (:data:`sd_model.bayes.sampler.MOVES`).
+    """
 
     walkers: int = 128
     steps: int = 1500

@@ -122,7 +122,8 @@ def run_chain(log_prob: Callable[[np.ndarray], np.ndarray], z0: np.ndarray, step
                    dynamic_ncols=True, mininterval=1.0)
     prev = last.coords
     try:
-        for state in sampler.sample(state, iterations=max(0, steps - done), store=False):
+        for new in sampler.sample(state, iterations=max(0, steps - done), store=False):
+            state = new
             store.append(state.coords, state.log_prob, state.random_state)
             if bar is not None:
                 moved = np.any(state.coords != prev, axis=1).mean()

@@ -77,7 +77,8 @@ class ChainStore:
     def __init__(self, folder: str | Path | None, key: str, walkers: int, dim: int, resume: bool = False) -> None:
         self.walkers, self.dim = int(walkers), int(dim)
         self.steps: list[Step] = []
-        self.folder = self.path = None
+        self.folder: Path | None = None
+        self.path: Path | None = None
         if folder is None:  # in memory only
             return
         self.folder = Path(folder)
@@ -97,7 +98,7 @@ class ChainStore:
         self._load()
 
     @classmethod
-    def memory(cls, walkers: int, dim: int) -> "ChainStore":
+    def memory(cls, walkers: int, dim: int) -> ChainStore:
         """A store that keeps the chain in memory only."""
         return cls(None, "", walkers, dim)
 
@@ -106,6 +107,7 @@ class ChainStore:
         return 8 * self.walkers * self.dim + 8 * self.walkers + 624 * 4 + 24
 
     def _load(self) -> None:
+        assert self.path is not None  # only called for a store on disk
         if not self.path.exists():
             self.path.touch()
             return

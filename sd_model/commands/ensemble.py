@@ -40,8 +40,8 @@ DEFAULT_OUTPUTS = ("National GDP", "GDP per Capita", "Theil Index", "Loan Share"
 @click.option("--resume", is_flag=True, help="Continue an interrupted ensemble in --out (finished chunks are kept).")
 @quiet_option
 @model_option
-def ensemble_command(samples, ranges_file, posterior, scenario_file, seed, method, outputs, until, engine, workers, scheduler,
-                     out, fmt, resume, quiet, model):
+def ensemble_command(samples, ranges_file, posterior, scenario_file, seed, method, outputs, until, engine, workers,
+                     scheduler, out, fmt, resume, quiet, model):
     r"""Run the model once per sampled parameter set (an ensemble).
 
     Samples SAMPLES parameter sets from the ranges file (reproducibly from --seed), lays each

@@ -35,8 +35,8 @@ from .options import engine_option, model_option, quiet_option, seed_option
 @quiet_option
 @engine_option(DEFAULT_ENSEMBLE_ENGINE)
 @model_option
-def sensitivity_command(method, ranges, calibration, posterior, outcomes, samples, seed, scenario, out, scheduler, workers,
-                        quiet, engine, model):
+def sensitivity_command(method, ranges, calibration, posterior, outcomes, samples, seed, scenario, out, scheduler,
+                        workers, quiet, engine, model):
     r"""Global sensitivity of chosen outcomes to the declared parameter ranges (SALib).
 
     Writes OUT/sensitivity.csv (outcome, parameter, index, value, conf, rank),
