@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def main() -> None:
-    """Run the simulation-based calibration from the command line."""
+    """Run the SBC and write its tables."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--shipped", action="store_true", help="the shipped model and default calibration")
     ap.add_argument("--datasets", type=int, default=50)

@@ -12,7 +12,7 @@ import pandas as pd
 
 
 def fit_figures(folder: Path) -> None:
-    """Print the fit figures of one Bayesian calibration folder."""
+    """Print speed, convergence and coverage of one calibration folder."""
     m = json.loads((folder / "manifest.json").read_text())["bayes"]
     d = pd.read_csv(folder / "diagnostics.csv")
     print(f"{folder}: {m['walkers']} walkers x {m['steps']} steps; {m['evaluations']} evaluations in "
@@ -29,7 +29,7 @@ def fit_figures(folder: Path) -> None:
 
 
 def main() -> None:
-    """Summarise the Bayesian calibration folders named on the command line."""
+    """Print every figure found under the folder given on the command line."""
     root = Path(sys.argv[1] if len(sys.argv) > 1 else "results/bayes")
     for name in ("fit", "oos"):
         if (root / name / "manifest.json").is_file():

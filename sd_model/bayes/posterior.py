@@ -148,7 +148,7 @@ class LogPosterior:
         return self.likelihood.priors.upper
 
     def __call__(self, Z: np.ndarray) -> np.ndarray:
-        """Log-posterior of the unconstrained parameter vectors ``Z`` (k, D)."""
+        """Log posterior (k,) of the rows of ``Z`` (k, D) in sampler coordinates; -inf outside the support."""
         Z = np.atleast_2d(np.asarray(Z, dtype=float))
         X = to_x(Z, self.lower, self.upper)
         lp = self.likelihood.priors.log_prior(X) + log_jacobian(Z, self.lower, self.upper)

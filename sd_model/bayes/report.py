@@ -165,8 +165,8 @@ def _markdown_report(result: Any) -> str:
              f"- convergence: max R-hat {np.nanmax(diag['r_hat']):.3f} (target < 1.05); min bulk ESS "
              f"{np.nanmin(diag['ess_bulk']):.0f}, min tail ESS {np.nanmin(diag['ess_tail']):.0f}, "
              f"min W*S/tau {np.nanmin(diag['ess_tau']):.0f} (target >= 400); "
-             f"max tau {np.nanmax(diag['tau_steps']):.0f} "
-             f"steps; steps/tau min {np.nanmin(diag['steps_over_tau']):.1f} (emcee advises > 50)", ""]
+             f"max tau {np.nanmax(diag['tau_steps']):.0f} steps; "
+             f"steps/tau min {np.nanmin(diag['steps_over_tau']):.1f} (emcee advises > 50)", ""]
     cols = ["parameter", "prior", "prior_median", "prior_q05", "prior_q95", "posterior_median", "posterior_q05",
             "posterior_q95", "contraction", "informed"]
     lines += ["## Posterior against prior", "",

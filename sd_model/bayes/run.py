@@ -16,9 +16,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ..calibration.config import load_config
+from ..calibration.config import CalibrationConfig, load_config
 from ..calibration.problem import build_problem
-from ..calibration.specs import CalibrationConfig
 from ..calibration.store import fingerprint
 from ..data import load_observations
 from ..errors import SDModelError
@@ -35,7 +34,7 @@ from .store import ChainStore
 
 @dataclass(frozen=True)
 class BayesSettings:
-    """Sampler settings of a Bayesian calibration.
+    """Sampler settings.
 
     ``walkers`` (even, >= 2 x parameters), ``steps`` per walker, ``burn`` (fraction of steps
     discarded), ``seed``, ``ppc_draws`` (posterior-predictive runs), ``spread`` of the start and

@@ -122,17 +122,18 @@ def run_chain(log_prob: Callable[[np.ndarray], np.ndarray], z0: np.ndarray, step
                    dynamic_ncols=True, mininterval=1.0)
     prev = last.coords
     try:
-        for step in sampler.sample(state, iterations=max(0, steps - done), store=False):
-            store.append(step.coords, step.log_prob, step.random_state)
+        for new in sampler.sample(state, iterations=max(0, steps - done), store=False):
+            state = new
+            store.append(state.coords, state.log_prob, state.random_state)
             if bar is not None:
-                moved = np.any(step.coords != prev, axis=1).mean()
-                lp = step.log_prob[np.isfinite(step.log_prob)]
+                moved = np.any(state.coords != prev, axis=1).mean()
+                lp = state.log_prob[np.isfinite(state.log_prob)]
                 bar.set_postfix_str(f"accept {moved:.2f} log-post median {np.median(lp):.1f} max {lp.max():.1f}",
                                     refresh=False)
                 bar.update(1)
             if callback is not None:
-                callback(len(store.steps) - 1, step.coords, step.log_prob)
-            prev = step.coords.copy()
+                callback(len(store.steps) - 1, state.coords, state.log_prob)
+            prev = state.coords.copy()
     finally:
         if bar is not None:
             bar.close()

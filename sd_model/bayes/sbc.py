@@ -1,4 +1,4 @@
-"""Simulation-based calibration (Talts et al. 2018, arXiv:1804.06788): does the sampler recover known values.
+"""Simulation-based calibration (Talts et al. 2018, arXiv:1804.06788): checks that the sampler recovers known values.
 
 For each synthetic data set: draw ``theta*`` from the priors, run the model at ``theta*``, add
 an error path from the error model (:mod:`sd_model.bayes.likelihood`), fit the synthetic data

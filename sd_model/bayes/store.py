@@ -77,7 +77,8 @@ class ChainStore:
     def __init__(self, folder: str | Path | None, key: str, walkers: int, dim: int, resume: bool = False) -> None:
         self.walkers, self.dim = int(walkers), int(dim)
         self.steps: list[Step] = []
-        self.folder = self.path = None
+        self.folder: Path | None = None
+        self.path: Path | None = None
         if folder is None:  # in memory only
             return
         self.folder = Path(folder)
@@ -106,8 +107,7 @@ class ChainStore:
         return 8 * self.walkers * self.dim + 8 * self.walkers + 624 * 4 + 24
 
     def _load(self) -> None:
-        if self.path is None:  # an in-memory store has nothing to load
-            return
+        assert self.path is not None  # only called for a store on disk
         if not self.path.exists():
             self.path.touch()
             return
