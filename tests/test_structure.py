@@ -176,6 +176,13 @@ def test_diagram_bad_input_exits_2(sketched, bare, tmp_path):
     assert r.exit_code == 2 and "no sketch views" in r.output
     r = runner.invoke(main, ["diagram", "--format", "gif", "--model", str(sketched)])
     assert r.exit_code == 2
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("the user's")
+    r = runner.invoke(main, ["diagram", "--model", str(sketched), "--out", str(mine)])
+    assert r.exit_code == 2 and "--force" in r.output and (mine / "notes.txt").read_text() == "the user's"
+    r = runner.invoke(main, ["diagram", "--model", str(sketched), "--out", str(tmp_path / "d"), "--view", "land"])
+    assert r.exit_code == 0 and (tmp_path / "d" / "land.svg").is_file()
 
 
 def test_periods_split_at_decades_and_2015():

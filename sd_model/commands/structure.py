@@ -30,12 +30,13 @@ def sketch_command(views, force, model):
 @click.option("--format", "fmt", type=click.Choice(["svg", "png"]), default="svg", show_default=True)
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("results/diagrams"),
               show_default=True, help="Output folder (one file per view).")
+@click.option("--force", is_flag=True, help="Replace an output folder that sd-model diagram did not write.")
 @model_option
-def diagram_command(view, fmt, out, model):
+def diagram_command(view, fmt, out, force, model):
     """Render the stock-and-flow views of the model with Simlin's renderer."""
-    from ..structure.diagram import render_views
+    from ..structure.diagram import write_diagrams
 
-    for path in render_views(model, out, view=view, fmt=fmt):
+    for path in write_diagrams(model, out, view=view, fmt=fmt, force=force):
         click.echo(str(path))
 
 
@@ -46,12 +47,13 @@ def diagram_command(view, fmt, out, model):
 @click.option("--top", type=int, default=10, show_default=True, help="Loops listed.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("results/loops"),
               show_default=True, help="Folder for loops.csv, periods.csv and dominance.png.")
+@click.option("--force", is_flag=True, help="Replace an output folder that sd-model loops did not write.")
 @model_option
-def loops_command(scenario, start, end, top, out, model):
+def loops_command(scenario, start, end, top, out, force, model):
     """Loops That Matter: the loops that dominate behaviour, by period (Simlin loop discovery)."""
     from ..structure.loop_run import run_loops
 
-    click.echo(run_loops(model, scenario, start, end, top, out))
+    click.echo(run_loops(model, scenario, start, end, top, out, force))
 
 
 @click.command("export")

@@ -17,7 +17,7 @@ from ..mdl import normalize_name
 from .sketch import SKETCH_MARK, split_sketch
 from .views import DEFAULT_VIEWS, load_view_spec
 
-__all__ = ["sketch_views", "render_views", "view_frames"]
+__all__ = ["sketch_views", "render_views", "view_frames", "write_diagrams"]
 
 _END = "///---\\\\\\"
 _GROUP = re.compile(r'<g class="simlin-group"><rect x="([-\d.]+)" y="([-\d.]+)" width="([\d.]+)" '
@@ -114,3 +114,18 @@ def render_views(model: str | Path, out_dir: str | Path, *, view: str | None = N
             image.crop(box).save(target, format="PNG")
         written.append(target)
     return written
+
+
+def write_diagrams(model: str | Path, out: str | Path, *, view: str | None = None, fmt: str = "svg",
+                   force: bool = False) -> list[Path]:
+    """Render the views into the output folder ``out`` (``sd-model diagram``) and return the files.
+
+    The folder is built aside and swapped in (:func:`sd_model.files.atomic_dir`); an existing
+    folder that ``sd-model diagram`` did not write is only replaced with ``force``.
+    """
+    from ..files import atomic_dir
+
+    out = Path(out)
+    with atomic_dir(out, "diagram", force) as tmp:
+        names = [p.name for p in render_views(model, tmp, view=view, fmt=fmt)]
+    return [out / n for n in names]

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..files import atomic_dir
 from ..run import load_engine, run_scenario
 from ..scenario import Scenario, load_scenario, validate
 from .loops import analyze_loops
@@ -14,10 +15,11 @@ INDICATORS = ("GDP", "Loans", "East West Ratio")
 
 
 def run_loops(model: str | Path, scenario_path: str | Path | None, start: float | None, end: float | None,
-              top: int, out: str | Path) -> str:
+              top: int, out: str | Path, force: bool = False) -> str:
     """Analyse the loops of one scenario and return the summary text.
 
-    Writes loops.csv, periods.csv and dominance.png to ``out/<scenario>``.
+    Writes loops.csv, periods.csv and dominance.png to the folder ``out/<scenario>`` (built aside and
+    swapped in; a folder that ``sd-model loops`` did not write is only replaced with ``force``).
     """
     scenario = load_scenario(scenario_path) if scenario_path else Scenario(name="default")
     a = analyze_loops(model, scenario, start=start, end=end)
@@ -35,8 +37,8 @@ def run_loops(model: str | Path, scenario_path: str | Path | None, start: float 
     import pandas as pd
 
     out = Path(out) / a.scenario
-    out.mkdir(parents=True, exist_ok=True)
-    loop_table(a, top=max(top, 20)).to_csv(out / "loops.csv", index=False)
-    period_table(a, top=max(top, 20)).to_csv(out / "periods.csv")
-    dominance_plot(a, pd.DataFrame(ind), out / "dominance.png")
+    with atomic_dir(out, "loops", force) as tmp:
+        loop_table(a, top=max(top, 20)).to_csv(tmp / "loops.csv", index=False)
+        period_table(a, top=max(top, 20)).to_csv(tmp / "periods.csv")
+        dominance_plot(a, pd.DataFrame(ind), tmp / "dominance.png")
     return format_summary(a, top) + f"\n\nwritten: {out}/loops.csv, periods.csv, dominance.png"
