@@ -148,8 +148,8 @@ def test_view_assignment_rules(tmp_path):
     assert where["Capital"] == "production"                    # .mdl group
     assert where["Theil Index"] == "indicators"
     assert where["Lagging Region Flag"] == "levers"             # before the first group: pattern
-    assert graph.inflows["Population"] == ("Natural Increase", "Immigration")
-    assert graph.outflows["Population"] == ("Emigration",)
+    assert graph.inflows["Elderly"] == ("Ageing",)
+    assert graph.outflows["Elderly"] == ("Elderly Deaths",)
     spec = tmp_path / "v.toml"
     spec.write_text('[[view]]\nname = "a"\ntitle = "A"\ncolour = "red"\n')
     with pytest.raises(SDModelError, match="unknown key 'colour'"):
@@ -210,7 +210,7 @@ def test_loops_discovered_with_shares_by_period(loops_hist):
     assert a.family_counts["Finance-growth"] == len(fg) > 0
     assert any(r.polarity.startswith("R") for r in fg)
     for r in fg:
-        assert {"capital", "savings", "deposits", "credit flow", "investment"} <= {
+        assert {"modern capital", "savings", "deposits", "credit flow", "investment"} <= {
             re.sub(r"\[.*\]", "", v).replace("_", " ") for v in r.variables}
     # family shares are the sums of their loops' shares (reinforcing part no larger than the whole)
     for k in range(len(a.periods)):
@@ -232,7 +232,7 @@ def test_loops_scenario_constants_change_the_scores():
 def test_compare_report_structure_section():
     from sd_model.structure.report_section import structure_section
 
-    scs = [Scenario(name="default"), Scenario(name="matthew", params={"Matthew Effect Strength": 1.0})]
+    scs = [Scenario(name="default"), Scenario(name="matthew", params={"Market Access Elasticity": 1.0})]
     doc = structure_section(DEFAULT_MODEL, scs, start=1978, end=2005)
     assert doc.count("<td>default</td><td>Finance-growth</td>") == 1
     assert doc.count("<td>matthew</td><td>Migration pull</td>") == 1
