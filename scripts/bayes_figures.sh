@@ -12,7 +12,7 @@ mkdir -p "$OUT"
 sd-model calibrate --method bayes --walkers 256 --steps 800 --workers "$WORKERS" --out "$OUT/fit" --resume -q
 sd-model calibrate --method bayes --until 2010 --walkers 128 --steps 600 --workers "$WORKERS" --out "$OUT/oos" --resume -q
 python scripts/bayes_sbc.py --datasets 50 --out "$OUT/sbc-linear"
-python scripts/bayes_sbc.py --shipped --datasets "${SBC_DATASETS:-50}" --walkers 72 --steps 200 --workers "$WORKERS" \
+python scripts/bayes_sbc.py --shipped --datasets "${SBC_DATASETS:-50}" --walkers 112 --steps 200 --workers "$WORKERS" \
     --out "$OUT/sbc-shipped"
 sd-model compare historical unbalanced balanced --posterior "$OUT/fit/posterior.nc" --samples 200 --until 2050 \
     --workers "$WORKERS" --out "$OUT/compare" --no-progress

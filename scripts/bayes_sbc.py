@@ -1,7 +1,7 @@
 r"""Simulation-based calibration of the Bayesian calibration (docs/bayes.md).
 
     python scripts/bayes_sbc.py --datasets 50 --out results/bayes-sbc-linear          # test model
-    python scripts/bayes_sbc.py --shipped --datasets 50 --walkers 72 --steps 300 \\
+    python scripts/bayes_sbc.py --shipped --datasets 50 --walkers 112 --steps 300 \\
         --out results/bayes-sbc-shipped                                             # shipped model
 
 Writes sbc.csv (one row per data set and parameter) and coverage.csv (90% interval coverage
