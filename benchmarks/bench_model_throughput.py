@@ -33,8 +33,9 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sd_model.engines import SimlinEngine  # noqa: E402
-from sd_model.ensemble import _default_workers, run_ensemble  # noqa: E402
+from sd_model.engines.simlin_engine import SimlinEngine  # noqa: E402
+from sd_model.ensemble import run_ensemble  # noqa: E402
+from sd_model.executor import default_workers  # noqa: E402
 from sd_model.mdl import read_model_info  # noqa: E402
 from sd_model.run import DEFAULT_MODEL  # noqa: E402
 from sd_model.scenario import Scenario  # noqa: E402
@@ -82,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=2, help="alternating repetitions (default 2; best kept)")
     parser.add_argument("--simlin-runs", type=int, default=20, help="compiled simlin runs per model (default 20)")
     args = parser.parse_args(argv)
-    workers = _default_workers()
+    workers = default_workers()
     with tempfile.TemporaryDirectory() as tmp:
         models = {"model 1 (" + OLD_COMMIT + ")": old_model(Path(tmp)), "current model": DEFAULT_MODEL}
         info = {k: read_model_info(p) for k, p in models.items()}
