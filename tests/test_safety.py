@@ -453,7 +453,7 @@ error = 0.01
 
 @pytest.fixture(scope="module")
 def calibration_inputs(tmp_path_factory, cache_dir):
-    from sd_model.engines import SimlinEngine
+    from sd_model.engines.simlin_engine import SimlinEngine
     from sd_model.run import DEFAULT_MODEL
 
     folder = tmp_path_factory.mktemp("cal")
