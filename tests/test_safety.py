@@ -453,7 +453,7 @@ error = 0.01
 
 @pytest.fixture(scope="module")
 def calibration_inputs(tmp_path_factory, cache_dir):
-    from sd_model.engines import SimlinEngine
+    from sd_model.engines.simlin_engine import SimlinEngine
     from sd_model.run import DEFAULT_MODEL
 
     folder = tmp_path_factory.mktemp("cal")
@@ -579,8 +579,8 @@ ISSUE_CASES = [  # (command line with {name} for the files above, fragment of th
     (["run", "-s", "{huge_description}"], "description has 50,000 characters; at most 10,000"),
     (["run", "-s", "{chain}"], "inheritance chain longer than 50 files"),
     (["run", "-s", "{dangling}"], "dangling.toml: scenario file not found (a symbolic link to"),
-    (["run", "--until", "1e9"], "needs about 14.5 TB of memory"),
-    (["ensemble", "-n", "3", "--ranges", str(RANGES), "--until", "1e9"], "needs about 14.5 TB of memory"),
+    (["run", "--until", "1e9"], "TB of memory, more than the"),
+    (["ensemble", "-n", "3", "--ranges", str(RANGES), "--until", "1e9"], "TB of memory, more than the"),
     (["ensemble", "-n", "1000000000000", "--ranges", str(RANGES)], "1,000,000,000,000 parameter sets"),
     (["sensitivity", "--samples", "1000000000000"], "runs needs about"),
     (["info", "--model", "/dev/zero"], "/dev/zero: not a regular file"),
