@@ -32,6 +32,7 @@ def _wait_status(page, text: str) -> None:
 
 
 def main() -> None:
+    """Take the two screenshots (see the module docstring)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bands", default=None, help="ensemble.nc for the bands (optional)")
     parser.add_argument("--out", default=str(ROOT / "docs"), help="folder of the PNG files (default docs/)")

@@ -43,8 +43,9 @@ ENSEMBLE_OUTPUTS = tuple(INDICATORS)
 
 
 def resolve_scenario_path(arg: str | Path, folder: Path = EXPERIMENTS_DIR) -> Path:
-    """Return the scenario file for ``arg``: a path, or a bare name of a file in ``folder``
-    (:func:`sd_model.scenario.resolve_scenario`).
+    """Return the scenario file for ``arg``: a path, or a bare name of a file in ``folder``.
+
+    The same rule as :func:`sd_model.scenario.resolve_scenario`.
 
     Raises
     ------

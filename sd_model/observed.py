@@ -33,11 +33,11 @@ def observed_indicators(obs: xr.Dataset) -> dict[str, xr.DataArray]:
     per_capita = gdp / pop  # billion yuan / million persons = thousand yuan per person, 2000 prices
     s, p = gdp / gdp.sum("region", skipna=False), pop / pop.sum("region", skipna=False)
     national = gdp.sum("region", skipna=False) / pop.sum("region", skipna=False)
-    out = {
+    out: dict[str, xr.DataArray] = {
         "GDP per Capita": per_capita,
         "East West Ratio": per_capita.sel(region="East", drop=True) / per_capita.sel(region="West", drop=True),
         "Theil Index": (s * np.log(s / p)).sum("region", skipna=False),
-        "Coefficient of Variation": np.sqrt((p * (per_capita / national - 1) ** 2).sum("region", skipna=False)),
+        "Coefficient of Variation": ((p * (per_capita / national - 1) ** 2).sum("region", skipna=False)) ** 0.5,
         "GDP Share": s,
         "Population Share": p,
         "Population": pop,

@@ -14,6 +14,7 @@ import matplotlib
 
 matplotlib.use("Agg")  # plots are files; no screen is needed
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.artist import Artist  # noqa: E402
 import xarray as xr  # noqa: E402
 
 from .files import atomic_write_bytes  # noqa: E402
@@ -67,7 +68,7 @@ def finish_axes(fig: plt.Figure, axes: list[plt.Axes]) -> plt.Figure:
     for ax in axes:
         ax.grid(alpha=0.3)
         ax.set_xlabel("year")
-    seen: dict[str, object] = {}
+    seen: dict[str, Artist] = {}
     for ax in axes:
         for handle, label in zip(*ax.get_legend_handles_labels()):
             seen.setdefault(label, handle)

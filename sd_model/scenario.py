@@ -275,15 +275,16 @@ def resolve_scenario(arg: str | Path, folder: Path = SCENARIO_DIR) -> Path:
         named = folder / f"{path.stem}.toml"
         if named.is_file():
             return named
-    raise ScenarioError(f"{arg}: scenario file not found; give a path or one of: {', '.join(shipped_scenarios(folder))}")
+    known = ", ".join(shipped_scenarios(folder))
+    raise ScenarioError(f"{arg}: scenario file not found; give a path or one of: {known}")
 
 
 def load_scenario(path: str | Path) -> Scenario:
-    """Read a scenario TOML file (or a shipped scenario by name, see :func:`resolve_scenario`),
-    resolving ``inherits`` chains.
+    """Read a scenario TOML file, or a shipped scenario by name, resolving ``inherits`` chains.
 
-    ``inherits`` names a file relative to the inheriting file's folder, a shipped scenario by name, or an absolute
-    path anywhere on disk; chains are limited to :data:`MAX_INHERITS` files.
+    ``path`` is found as :func:`resolve_scenario` says. ``inherits`` names a file relative to the
+    inheriting file's folder, a shipped scenario by name, or an absolute path anywhere on disk;
+    chains are limited to :data:`MAX_INHERITS` files.
 
     Raises :class:`ScenarioError` for a missing or malformed file (with the line),
     unknown top-level keys, non-numeric values and inheritance loops.

@@ -119,7 +119,8 @@ def _draws(samples: int, seed: int, ranges: Path | None, calibration: Path | Non
     path = ranges or DEFAULT_RANGES
     if not Path(path).is_file():
         raise SDModelError(f"{path}: ranges file not found; give --ranges FILE or --from-calibration DIR")
-    return draws_from_ranges(load_ranges(path, info), samples, seed), {}, [], f"uniform (Latin hypercube) in {shown(path)}"
+    source = f"uniform (Latin hypercube) in {shown(path)}"
+    return draws_from_ranges(load_ranges(path, info), samples, seed), {}, [], source
 
 
 @dataclass

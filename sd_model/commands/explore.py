@@ -23,7 +23,7 @@ from .options import engine_option, model_option
 @engine_option()
 @model_option
 def explore_command(scenario, port, bands, ranges_file, engine, model):
-    """Open the policy explorer: move a lever, watch the charts redraw.
+    r"""Open the policy explorer: move a lever, watch the charts redraw.
 
     Serves a page on 127.0.0.1 only (a free port unless --port is given) and prints its
     address; Ctrl+C stops it. Sliders for every lever and the main uncertain parameters

@@ -26,7 +26,8 @@ def _matches(search, lever, info) -> bool:
     if not search:
         return True
     text = search.lower()
-    names = [lever] + [f"{lever} {s}" for s in ("Start Year", "End Year", "Intensity") if f"{lever} {s}" in info.variables]
+    names = [lever] + [f"{lever} {s}" for s in ("Start Year", "End Year", "Intensity")
+                       if f"{lever} {s}" in info.variables]
     return any(text in n.lower() for n in names)
 
 

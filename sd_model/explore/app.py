@@ -97,7 +97,7 @@ body { font-family: system-ui, sans-serif; margin: 0; }
 
 def build_app(explorer: Explorer) -> Dash:
     """The Dash app of ``explorer`` (not started; see :func:`serve`)."""
-    app = Dash(__name__, title="sd-model explore", update_title=None)
+    app = Dash(__name__, title="sd-model explore", update_title=None)  # type: ignore[arg-type]  # None: no "Updating..."
     app.index_string = app.index_string.replace("{%css%}", "{%css%}<style>" + _CSS + "</style>")
     band_note = (f" Shaded: 5–95% band of the ensemble {explorer.bands_source} (fixed; it does not follow the "
                  "controls)." if explorer.bands else "")
@@ -160,7 +160,8 @@ def _callbacks(app: Dash, explorer: Explorer) -> None:
         return [figs[c.id] for c in explorer.charts] + [shown, f"redrawn in {ms:.0f} ms (run + figures, server)", "ok"]
 
     @app.callback(
-        Output({"type": _SLIDE, "key": ALL}, "value"), Output({"type": _CTL, "key": ALL}, "value", allow_duplicate=True),
+        Output({"type": _SLIDE, "key": ALL}, "value"),
+        Output({"type": _CTL, "key": ALL}, "value", allow_duplicate=True),
         Input({"type": _SLIDE, "key": ALL}, "value"), Input({"type": _CTL, "key": ALL}, "value"),
         prevent_initial_call=True,
     )
@@ -242,9 +243,10 @@ def serve(app: Dash, port: int = 0, host: str = "127.0.0.1", announce=print) -> 
     try:
         server = make_server(host, port, app.server, threaded=True)
     except (OSError, SystemExit) as exc:
-        raise SDModelError(f"cannot listen on {host}:{port} ({exc}); give another --port, or none for a free one") from None
-    announce(f"http://{host}:{server.server_port}/")
+        raise SDModelError(f"cannot listen on {host}:{port} ({exc}); give another --port, or none for a free one"
+                           ) from None
     try:
+        announce(f"http://{host}:{server.server_port}/")
         server.serve_forever()
     except KeyboardInterrupt:  # Ctrl+C is how the user stops the page: not an error
         pass

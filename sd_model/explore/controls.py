@@ -128,12 +128,12 @@ def current_values(controls: Sequence[Control], scenario: Scenario, info: ModelI
     """Value of every control in ``scenario`` (validated, canonical names), else the model's default."""
     out: dict[str, float] = {}
     for c in controls:
-        value: ParamValue | None = scenario.params.get(c.name, info.variables[c.name].default)
+        default = info.variables[c.name].default
+        value = scenario.params.get(c.name, default)
         if isinstance(value, Mapping):
-            value = value.get(c.element) if c.element is not None else next(iter(value.values()))
-            if value is None:  # element not set by the scenario
-                default = info.variables[c.name].default
-                value = default[c.element] if isinstance(default, Mapping) else default
+            key = c.element if c.element is not None else next(iter(value))
+            # an element the scenario does not set keeps the model's value
+            value = value.get(key, default.get(key) if isinstance(default, Mapping) else default)
         out[c.key] = float(value)  # type: ignore[arg-type]
     return out
 

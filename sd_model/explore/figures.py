@@ -77,7 +77,8 @@ def read_bands(path: str | Path, variables: list[str], low: float = 0.05,
         raise SDModelError(f"{path}: cannot read as NetCDF ({type(exc).__name__}: {exc})") from None
     dim = next((d for d in ("member", "draw", "sample") if d in ds.dims), None)
     if dim is None:
-        raise SDModelError(f"{path}: no 'member' dimension; give an ensemble file (dims: {', '.join(map(str, ds.dims))})")
+        dims = ", ".join(map(str, ds.dims))
+        raise SDModelError(f"{path}: no 'member' dimension; give an ensemble file (dims: {dims})")
     out = {}
     for var in variables:
         if var in ds:
@@ -121,7 +122,8 @@ def fixed_traces(chart: Chart, baseline: xr.Dataset, baseline_name: str,
             lo, hi = band
             bx = lo["time"].values.tolist()
             traces.append({"type": "scatter", "mode": "lines", "x": bx, "y": _series(lo, region), "line": {"width": 0},
-                           "showlegend": False, "hoverinfo": "skip", "meta": {"role": "band", "region": region}, **group})
+                           "showlegend": False, "hoverinfo": "skip", "meta": {"role": "band", "region": region},
+                           **group})
             traces.append({"type": "scatter", "mode": "lines", "x": bx, "y": _series(hi, region), "line": {"width": 0},
                            "fill": "tonexty", "fillcolor": _rgba(colour, 0.15), "showlegend": False,
                            "name": f"{label}, 90% band", "meta": {"role": "band", "region": region}, **group})

@@ -77,6 +77,7 @@ def scenario_from_text(text: str, filename: str = "uploaded.toml") -> Scenario:
         except ScenarioError as exc:
             message = str(exc).replace(str(Path(tmp)) + "/", "")
             if "inherits" in message:
-                message += "; 'inherits' cannot be followed from an uploaded file: start the explorer with --scenario FILE"
+                message += ("; 'inherits' cannot be followed from an uploaded file: "
+                            "start the explorer with --scenario FILE")
             raise ScenarioError(message) from None
     return replace(scenario, source=None)
