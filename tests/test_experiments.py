@@ -82,7 +82,7 @@ def test_until_before_a_lever_start_is_rejected_for_a_shipped_file(simlin_engine
 
 @pytest.mark.parametrize("text, message", [
     ('inherits = "historical.toml"\n[levers."Aidd"]\nstart = 2030\nintensity = 1\n',
-     r"unknown parameter 'Aidd Start Year'; did you mean 'Aid Start Year'"),
+     r"unknown lever 'Aidd'; did you mean 'Aid'\?"),
     ('inherits = "other.toml"\n', r"inheritance loop: bad\.toml -> other\.toml -> bad\.toml"),
     ('[levers."Aid"]\nstart = 1950\nintensity = 1\n', r"Aid Start Year = 1950 is outside the range"),
 ])
