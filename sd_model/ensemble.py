@@ -273,7 +273,7 @@ def _run_chunks(info, spec, job, names, members, values, times, prints, n, worke
     done_runs = sum(b - a for k, (a, b) in enumerate(bounds) if k in results)
     executor = Executor(min(workers, max(1, len(tasks))), scheduler if tasks else None,
                         prepare=(lambda: runner_of(job)) if engine_type.compile_before_fork else None)
-    with executor, _Bar(total=n, initial=done_runs, unit="run", desc=f"ensemble ({engine})", file=sys.stderr,
+    with executor, _Bar(total=n, initial=done_runs, unit="run", desc=f"{spec.name} ({engine})", file=sys.stderr,
                         disable=not progress, dynamic_ncols=True) as bar:
         for res in executor.as_completed([(run_chunk, job, k, v) for k, v in tasks]):
             a, b = bounds[res.index]

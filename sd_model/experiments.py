@@ -31,7 +31,7 @@ from .errors import ScenarioError, SDModelError
 from .indicators import (INDICATORS)
 from .resources import EXPERIMENTS_DIR
 from .run import run_scenario
-from .scenario import Scenario, lever_names, load_scenario, validate
+from .scenario import Scenario, lever_names, load_scenario, resolve_scenario, validate
 
 #: Outputs an ensemble saves: the key indicators, :data:`sd_model.indicators.INDICATORS` (all that the
 #: report's fan charts need).
@@ -45,19 +45,14 @@ ENSEMBLE_OUTPUTS = tuple(INDICATORS)
 def resolve_scenario_path(arg: str | Path, folder: Path = EXPERIMENTS_DIR) -> Path:
     """Return the scenario file for ``arg``: a path, or a bare name of a file in ``folder``.
 
+    The same rule as :func:`sd_model.scenario.resolve_scenario`.
+
     Raises
     ------
     ScenarioError
         If neither exists; the message lists the scenarios in ``folder``.
     """
-    path = Path(arg)
-    if path.is_file():
-        return path
-    named = folder / f"{path.name}.toml"
-    if path.suffix == "" and path.parent == Path(".") and named.is_file():
-        return named
-    known = ", ".join(sorted(p.stem for p in folder.glob("*.toml")))
-    raise ScenarioError(f"{arg}: scenario file not found; give a path or one of: {known}")
+    return resolve_scenario(arg, folder)
 
 
 def check_lever_starts(scenario: Scenario, info: Any) -> None:

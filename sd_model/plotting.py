@@ -1,7 +1,9 @@
 """Standard plots of one or more runs. Never runs a model: takes results Datasets.
 
-Each ``plot_*`` function takes ``{label: Dataset}`` and an optional Axes (or Figure)
-and returns the Figure; :func:`standard_plots` writes the set as PNG files.
+Each ``plot_*`` function takes ``{label: Dataset}`` and, optionally, observed series keyed by
+model variable (:func:`sd_model.observed.observed_indicators`), drawn as dots where the data
+have the variable; it returns the Figure; :func:`standard_plots` writes the set as PNG files.
+Legends sit below the panels, never over data.
 """
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ import matplotlib
 
 matplotlib.use("Agg")  # plots are files; no screen is needed
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.artist import Artist  # noqa: E402
 import xarray as xr  # noqa: E402
 
 from .files import atomic_write_bytes  # noqa: E402
@@ -26,85 +29,126 @@ def _as_runs(runs: xr.Dataset | Mapping[str, xr.Dataset]) -> dict[str, xr.Datase
     return dict(runs)
 
 
-def _regional(ax: plt.Axes, runs: dict[str, xr.Dataset], var: str, scale: float = 1.0) -> None:
+Observed = Mapping[str, xr.DataArray] | None
+_READABLE_UNITS = {"dmnl": "dimensionless", "1": "dimensionless",
+                   "billion_yuan/million_persons/Year": "thousand yuan per person per year"}
+
+
+def readable_units(units: str) -> str:
+    """Units of a model variable as a reader writes them (``billion_yuan/Year`` -> ``billion yuan/Year``)."""
+    return _READABLE_UNITS.get(units.strip(), units.replace("_", " "))
+_OBSERVED_LABEL = "observed (data/raw)"
+
+
+def _regional(ax: plt.Axes, runs: dict[str, xr.Dataset], var: str, scale: float = 1.0,
+              observed: Observed = None) -> None:
     for style, (label, ds) in zip(_STYLES * 4, runs.items()):
         da = ds[var]
         for region in da["Region"].values:
             series = da.sel(Region=region) * scale
             ax.plot(ds["time"], series, style, color=REGION_COLOURS.get(str(region)),
                     label=f"{region}" + (f" ({label})" if len(runs) > 1 else ""))
+    if observed is not None and var in observed:
+        obs = observed[var]
+        for i, region in enumerate(runs[next(iter(runs))][var]["Region"].values):
+            if str(region) in obs["region"].values:
+                ax.plot(obs["year"], obs.sel(region=str(region)) * scale, ".", ms=3.5,
+                        color=REGION_COLOURS.get(str(region)), label=_OBSERVED_LABEL if i == 0 else None)
 
 
-def _finish(fig: plt.Figure, axes: list[plt.Axes]) -> plt.Figure:
+def _national(ax: plt.Axes, runs: dict[str, xr.Dataset], var: str, observed: Observed = None) -> None:
+    for style, (label, ds) in zip(_STYLES * 4, runs.items()):
+        ax.plot(ds["time"], ds[var], style, color="k", label=label)
+    if observed is not None and var in observed:
+        ax.plot(observed[var]["year"], observed[var], ".", ms=3.5, color="grey", label=_OBSERVED_LABEL)
+
+
+def finish_axes(fig: plt.Figure, axes: list[plt.Axes]) -> plt.Figure:
+    """Grid and x label on every panel; one legend below the panels (it never covers data)."""
     for ax in axes:
         ax.grid(alpha=0.3)
         ax.set_xlabel("year")
-    handles, labels = axes[0].get_legend_handles_labels()
-    if handles:
-        axes[0].legend(fontsize=7, ncol=2 if len(handles) > 4 else 1)
-    fig.tight_layout()
+    seen: dict[str, Artist] = {}
+    for ax in axes:
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            seen.setdefault(label, handle)
+    if seen:
+        ncol = min(len(seen), 5)
+        rows = -(-len(seen) // ncol)
+        height = fig.get_figheight()
+        bottom = min(0.45, (0.12 + 0.2 * rows) / height)
+        fig.legend(list(seen.values()), list(seen), loc="lower center", ncol=ncol, fontsize=7, frameon=False)
+        fig.tight_layout(rect=(0, bottom, 1, 1))
+    else:
+        fig.tight_layout()
     return fig
 
 
-def plot_gdp_per_capita(runs: xr.Dataset | Mapping[str, xr.Dataset]) -> plt.Figure:
+def plot_gdp_per_capita(runs: xr.Dataset | Mapping[str, xr.Dataset], observed: Observed = None) -> plt.Figure:
     """Real GDP per capita by region (thousand yuan at 2000 prices, log scale)."""
     runs = _as_runs(runs)
     fig, ax = plt.subplots(figsize=(7, 4.5))
-    _regional(ax, runs, "GDP per Capita")
+    _regional(ax, runs, "GDP per Capita", observed=observed)
     ax.set_yscale("log")
     ax.set_ylabel("thousand yuan per person (2000 prices)")
     ax.set_title("GDP per capita by region")
-    return _finish(fig, [ax])
+    return finish_axes(fig, [ax])
 
 
 def _regional_panels(runs: xr.Dataset | Mapping[str, xr.Dataset],
-                     panels: list[tuple[str, str, str, float, bool]], width: float = 13) -> plt.Figure:
+                     panels: list[tuple[str, str, str, float, bool]], width: float = 13,
+                     observed: Observed = None) -> plt.Figure:
     """One panel per (variable, title, y label, scale, zero line) with a line per region."""
     runs = _as_runs(runs)
     fig, axes = plt.subplots(1, len(panels), figsize=(width, 4))
     for ax, (var, title, ylabel, scale, zero) in zip(axes, panels):
-        _regional(ax, runs, var, scale=scale)
+        _regional(ax, runs, var, scale=scale, observed=observed)
         if zero:
             ax.axhline(0, color="grey", lw=0.8)
         ax.set_title(title)
         ax.set_ylabel(ylabel)
-    return _finish(fig, list(axes))
+    return finish_axes(fig, list(axes))
 
 
-def plot_shares(runs: xr.Dataset | Mapping[str, xr.Dataset]) -> plt.Figure:
+def plot_shares(runs: xr.Dataset | Mapping[str, xr.Dataset], observed: Observed = None) -> plt.Figure:
     """Shares of national GDP, population and loans (percent)."""
     return _regional_panels(runs, [
         ("GDP Share", "GDP share", "% of national total", 100, False),
         ("Population Share", "population share", "% of national total", 100, False),
-        ("Loan Share", "loan share", "% of national total", 100, False)])
+        ("Loan Share", "loan share", "% of national total", 100, False)], observed=observed)
 
 
-def plot_disparity(runs: xr.Dataset | Mapping[str, xr.Dataset]) -> plt.Figure:
+#: Disparity panels: variable, title, y-axis label.
+_DISPARITY = (("Theil Index", "Theil index between regions", "Theil T (dimensionless, 0 = equal)"),
+              ("Coefficient of Variation", "coefficient of variation", "population-weighted CV (dimensionless)"),
+              ("East West Ratio", "East/West ratio", "GDP per capita, East / West"))
+
+
+def plot_disparity(runs: xr.Dataset | Mapping[str, xr.Dataset], observed: Observed = None) -> plt.Figure:
     """Between-region Theil index, population-weighted CV, and the East/West ratio."""
     runs = _as_runs(runs)
     fig, axes = plt.subplots(1, 3, figsize=(13, 4))
-    for ax, var in zip(axes, ["Theil Index", "Coefficient of Variation", "East West Ratio"]):
-        for style, (label, ds) in zip(_STYLES * 4, runs.items()):
-            ax.plot(ds["time"], ds[var], style, color="k", label=label)
-        ax.set_title(var)
-    axes[2].set_ylabel("GDP per capita, East / West")
-    return _finish(fig, list(axes))
+    for ax, (var, title, ylabel) in zip(axes, _DISPARITY):
+        _national(ax, runs, var, observed)
+        ax.set_title(title)
+        ax.set_ylabel(ylabel)
+    return finish_axes(fig, list(axes))
 
 
-def plot_credit(runs: xr.Dataset | Mapping[str, xr.Dataset]) -> plt.Figure:
+def plot_credit(runs: xr.Dataset | Mapping[str, xr.Dataset], observed: Observed = None) -> plt.Figure:
     """Net credit outflow (siphoning), loan-to-deposit ratio and credit/GDP by region."""
     return _regional_panels(runs, [
         ("Net Credit Outflow", "net credit outflow (+ = funds leave)", "billion yuan per year (2000 prices)",
          1, True),
         ("Loan to Deposit Ratio", "loans / deposits", "ratio", 1, False),
-        ("Credit to GDP", "loans / GDP (years)", "years of output", 1, False)])
+        ("Credit to GDP", "loans / GDP (years)", "years of output", 1, False)], observed=observed)
 
 
-def plot_migration(runs: xr.Dataset | Mapping[str, xr.Dataset]) -> plt.Figure:
+def plot_migration(runs: xr.Dataset | Mapping[str, xr.Dataset], observed: Observed = None) -> plt.Figure:
     """Net migration and population by region."""
     return _regional_panels(runs, [
         ("Net Migration", "net migration", "million persons per year", 1, True),
-        ("Population", "population", "million persons", 1, False)], width=11)
+        ("Population", "population", "million persons", 1, False)], width=11, observed=observed)
 
 
 STANDARD_PLOTS = {
@@ -126,16 +170,18 @@ def figure_png(fig: plt.Figure, dpi: int = 110) -> bytes:
     return buf.getvalue()
 
 
-def standard_plots(runs: xr.Dataset | Mapping[str, xr.Dataset], folder: str | Path) -> list[Path]:
+def standard_plots(runs: xr.Dataset | Mapping[str, xr.Dataset], folder: str | Path,
+                   observed: Observed = None) -> list[Path]:
     """Write the standard plots as ``<folder>/<name>.png``; returns the paths.
 
+    ``observed`` (:func:`sd_model.observed.observed_indicators`) adds the historical data as dots.
     A plot whose variables the model does not have (another model file) is left out.
     """
     folder = Path(folder)
     paths = []
     for name, make in STANDARD_PLOTS.items():
         try:
-            fig = make(runs)
+            fig = make(runs, observed)
         except KeyError:  # a variable of this plot is missing from the results
             plt.close("all")
             continue

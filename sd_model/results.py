@@ -17,18 +17,24 @@ _SUFFIX = {"csv": ".csv", "parquet": ".parquet", "netcdf": ".nc"}
 
 
 def tidy(ds: xr.Dataset) -> pd.DataFrame:
-    """Long table of a results Dataset: columns [member,] variable, time, Region, Dest, value.
+    """Long table of a results Dataset: columns [member,] variable, time, Region, Dest, value, units.
 
     Region and Dest are empty strings for variables without those dimensions; ``member``
-    appears for ensembles. Variables without a time dimension (an ensemble's ``failed`` and
-    ``message``) are left out.
+    appears for ensembles; ``units`` are the variable's units as the model declares them
+    (``attrs["units"]``). Variables without a time dimension (an ensemble's ``failed`` and
+    ``message``) are left out. A constant (``attrs["kind"] == "constant"``, as the engines mark
+    them) is written once, at the first saved time, instead of at every saved year.
     """
     frames = []
+    first = ds["time"].values[:1] if "time" in ds.dims else None
     for name, da in ds.data_vars.items():
         if "time" not in da.dims:
             continue
+        if da.attrs.get("kind") == "constant":
+            da = da.sel(time=first)
         df = da.to_dataframe(name="value").reset_index()
         df.insert(0, "variable", name)
+        df["units"] = str(da.attrs.get("units", ""))
         frames.append(df)
     out = pd.concat(frames, ignore_index=True)
     for col in ("Region", "Dest"):
@@ -36,7 +42,7 @@ def tidy(ds: xr.Dataset) -> pd.DataFrame:
             out[col] = ""
         out[col] = out[col].fillna("").astype(str)
     lead = ["member"] if "member" in ds.dims else []
-    return out[[*lead, "variable", "time", "Region", "Dest", "value"]]
+    return out[[*lead, "variable", "time", "Region", "Dest", "value", "units"]]
 
 
 def write_results(ds: xr.Dataset, folder: str | Path, fmt: str = "csv", stem: str = "results") -> Path:
@@ -67,7 +73,7 @@ def read_results(folder: str | Path) -> pd.DataFrame:
     else:
         raise FileNotFoundError(f"{folder}: no results.csv, results.parquet or results.nc")
     if suffix == ".csv":
-        return pd.read_csv(path, keep_default_na=False, dtype={"Region": str, "Dest": str})
+        return pd.read_csv(path, keep_default_na=False, dtype={"Region": str, "Dest": str, "units": str})
     if suffix == ".parquet":
         return pd.read_parquet(path)
     with xr.open_dataset(path) as ds:

@@ -36,6 +36,7 @@ from typing import Any
 
 from .errors import ScenarioError, close_matches
 from .files import read_toml
+from .resources import EXPERIMENTS_DIR
 from .parameters import ParamValue, merge_params
 from .runspec import RunSpec, build_spec
 
@@ -50,6 +51,10 @@ MAX_INHERITS = 50
 MAX_DESCRIPTION = 10_000
 #: Smallest time step accepted (Year): 1/1024 already means ~125,000 Euler steps to 2100.
 MIN_TIME_STEP = 1 / 1024
+#: The shipped scenarios. Wherever a scenario file is expected (``run -s``, ``ensemble --scenario``,
+#: ``compare``, ``sensitivity``, ``explore``, ``inherits``), a bare name such as ``historical`` that is
+#: not a file means ``experiments/historical.toml``.
+SCENARIO_DIR = EXPERIMENTS_DIR
 
 
 @dataclass(frozen=True)
@@ -242,11 +247,44 @@ def _levers_from_table(table: Any, where: str) -> dict[str, ParamValue]:
     return out
 
 
-def load_scenario(path: str | Path) -> Scenario:
-    """Read a scenario TOML file, resolving ``inherits`` chains.
+def _bare(arg: str | Path) -> bool:
+    path = Path(arg)
+    return path.parent == Path(".") and path.suffix in ("", ".toml") and path.name not in ("", ".", "..")
 
-    ``inherits`` names a file relative to the inheriting file's folder, or an absolute
-    path anywhere on disk; chains are limited to :data:`MAX_INHERITS` files.
+
+def shipped_scenarios(folder: Path = SCENARIO_DIR) -> list[str]:
+    """Names of the shipped scenarios (the ``*.toml`` files of ``folder``)."""
+    return sorted(p.stem for p in folder.glob("*.toml"))
+
+
+def resolve_scenario(arg: str | Path, folder: Path = SCENARIO_DIR) -> Path:
+    """The scenario file for ``arg``: a path to a file, else a bare name of a file in ``folder``.
+
+    ``historical`` and ``historical.toml`` both find ``experiments/historical.toml`` unless a file
+    of that name exists where the command runs (a path always wins).
+
+    Raises
+    ------
+    ScenarioError
+        If neither exists; the message lists the shipped scenarios.
+    """
+    path = Path(arg)
+    if path.is_file():
+        return path
+    if _bare(arg):
+        named = folder / f"{path.stem}.toml"
+        if named.is_file():
+            return named
+    known = ", ".join(shipped_scenarios(folder))
+    raise ScenarioError(f"{arg}: scenario file not found; give a path or one of: {known}")
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read a scenario TOML file, or a shipped scenario by name, resolving ``inherits`` chains.
+
+    ``path`` is found as :func:`resolve_scenario` says. ``inherits`` names a file relative to the
+    inheriting file's folder, a shipped scenario by name, or an absolute path anywhere on disk;
+    chains are limited to :data:`MAX_INHERITS` files.
 
     Raises :class:`ScenarioError` for a missing or malformed file (with the line),
     unknown top-level keys, non-numeric values and inheritance loops.
@@ -254,7 +292,7 @@ def load_scenario(path: str | Path) -> Scenario:
     if not isinstance(path, (str, os.PathLike)):
         raise ScenarioError(f"load_scenario takes the path of a scenario TOML file, got {type(path).__name__} "
                             f"{path!r}")
-    return _load(Path(path), ())
+    return _load(resolve_scenario(path), ())
 
 
 def _load(path: Path, chain: tuple[Path, ...]) -> Scenario:
@@ -283,8 +321,11 @@ def _load(path: Path, chain: tuple[Path, ...]) -> Scenario:
         parent_path = (path.parent / data["inherits"])
         if not parent_path.suffix:
             parent_path = parent_path.with_suffix(".toml")
+        if not parent_path.is_file() and _bare(data["inherits"]) and (SCENARIO_DIR / parent_path.name).is_file():
+            parent_path = SCENARIO_DIR / parent_path.name  # a shipped scenario by name
         if not parent_path.is_file():
-            raise ScenarioError(f"{path}: inherits {data['inherits']!r}, but {parent_path} does not exist")
+            raise ScenarioError(f"{path}: inherits {data['inherits']!r}, but {parent_path} does not exist and no "
+                                f"shipped scenario has that name ({', '.join(shipped_scenarios())})")
         parent = _load(parent_path, (*chain, path))
 
     time = data.get("time", {})

@@ -28,6 +28,7 @@ import pandas as pd
 
 from .errors import SDModelError
 from .budget import check_memory
+from .plotting import readable_units
 
 METHODS = ("morris", "sobol")
 DEFAULT_OUTCOMES = ("Theil Index@2050", "National GDP@2050")
@@ -220,12 +221,19 @@ def model_evaluator(scenario: Any, names: Sequence[str], outcomes: Sequence[Outc
     return evaluate
 
 
-def plot_ranking(table: pd.DataFrame) -> plt.Figure:
+def plot_ranking(table: pd.DataFrame, units: Mapping[str, str] | None = None) -> plt.Figure:
     """Horizontal bars ranking the parameters for each outcome.
 
     Morris: mu* with its 95% confidence interval; Sobol: first-order S1 and total ST
     indices with theirs. Most influential at the top.
+
+    Parameters
+    ----------
+    table : the result table (columns outcome, method, parameter, index, value, conf, rank).
+    units : outcome label -> its units (shown in the title, and on the axis for Morris's mu*,
+        which is in the outcome's units). Default: no units shown.
     """
+    units = units or {}
     outcomes = list(dict.fromkeys(table["outcome"]))
     method = str(table["method"].iloc[0])
     k = table["parameter"].nunique()
@@ -241,9 +249,13 @@ def plot_ranking(table: pd.DataFrame) -> plt.Figure:
             ax.barh(pos + j * height - 0.4 + height / 2, rows["value"], height,
                     xerr=rows["conf"].fillna(0), label=index, capsize=2)
         ax.set_yticks(pos, order, fontsize=8)
-        ax.set_title(outcome, fontsize=10)
+        unit = readable_units(units[outcome]) if units.get(outcome) else ""
+        ax.set_title(f"{outcome} ({unit})" if unit else outcome, fontsize=10)
         ax.grid(alpha=0.3, axis="x")
         ax.legend(fontsize=8)
-        ax.set_xlabel("mu* (units of the outcome)" if method == "morris" else "share of output variance")
+        if method == "morris":
+            ax.set_xlabel(f"mu*, mean |elementary effect| ({unit or 'units of the outcome'})")
+        else:
+            ax.set_xlabel("share of the outcome's variance (dimensionless)")
     fig.tight_layout()
     return fig

@@ -9,10 +9,12 @@ appears only when complete) and returns what the command prints.
 """
 from __future__ import annotations
 
+import json
+import os
 import shutil
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -33,12 +35,14 @@ from .files import (atomic_dir, atomic_write_bytes, atomic_write_json, atomic_wr
 from .indicators import beat_shares, ensemble_table, indicator_table
 from .manifest import build_manifest
 from .mdl import read_model_info
+from .observed import load_observed
 from .parameters import Parameter, merge_params
 from .plotting import figure_png, standard_plots
 from .report import build_report, findings
 from .resources import DEFAULT_MODEL, EXPERIMENTS_DIR
 from .results import write_results
 from .run import load_engine, run
+from .runspec import resolve_outputs
 from .sampling import load_ranges, sample_parameters
 from .scenario import Scenario, load_scenario
 from .structure.report_section import structure_section
@@ -52,14 +56,16 @@ DEFAULT_RANGES = EXPERIMENTS_DIR / "ranges" / "default.toml"
 
 def run_to_folder(scenario_files: Sequence[Path], out: Path, *, until: float | None = None, fmt: str = "csv",
                   plots: bool = True, engine: str = DEFAULT_ENGINE, model: Path = DEFAULT_MODEL,
-                  force: bool = False) -> list[tuple[str, xr.Dataset, Path]]:
+                  force: bool = False, outputs: Sequence[str] | None = None) -> list[tuple[str, xr.Dataset, Path]]:
     """Run scenarios (the model's own values if none) into ``out/<name>``: results, manifest, plots.
 
     Every scenario and every target folder is checked before anything runs: an existing
     ``out/<name>`` is replaced only if ``run`` wrote it (see :func:`sd_model.files.ownership_problem`),
-    or with ``force``. Returns (name, results, folder) per scenario.
+    or with ``force``. ``outputs`` limits the variables written (the plots draw their own, with the
+    1978-2015 data as dots). Returns (name, results, folder) per scenario.
     """
     eng = load_engine(engine, model)
+    written = None if outputs is None else list(resolve_outputs(eng.info, outputs))
     loaded = [load_scenario(p) for p in scenario_files] or [Scenario(name="default")]
     specs = [s.resolve(eng.info, until=until) for s in loaded]
     names = [s.name for s in specs]
@@ -71,40 +77,50 @@ def run_to_folder(scenario_files: Sequence[Path], out: Path, *, until: float | N
     for spec in specs:
         ds = run(spec, eng)
         with atomic_dir(out / spec.name, "run", force) as tmp:
-            write_results(ds, tmp, fmt)
+            write_results(ds if written is None else ds[written], tmp, fmt)
             atomic_write_json(tmp / "manifest.json", build_manifest(eng.info, spec.scenario, eng.name,
                                                                     extra={"format": fmt}))
             if plots:
-                standard_plots(ds, tmp / "plots")
+                standard_plots(ds, tmp / "plots", load_observed())
         done.append((spec.name, ds, out / spec.name))
     return done
 
 
+def _relative(path: str | Path, folder: Path) -> str:
+    """``path`` as a report in ``folder`` shows it: relative to that folder, never absolute."""
+    return os.path.relpath(Path(path).resolve(), folder.resolve())
+
+
 def _draws(samples: int, seed: int, ranges: Path | None, calibration: Path | None,
-           info: Any, posterior: Path | None = None) -> tuple[pd.DataFrame | None, dict[str, float], list[str], str]:
-    """Parameter draws, the calibration's central values, notes, and a description of the source."""
+           info: Any, posterior: Path | None = None,
+           shown: Callable[[str | Path], str] = str) -> tuple[pd.DataFrame | None, dict[str, float], list[str], str]:
+    """Parameter draws, the calibration's central values, notes, and a description of the source.
+
+    ``shown`` writes the paths in that description (e.g. relative to the output folder).
+    """
     if posterior is not None:
         from .bayes.draws import draws_from_posterior
 
         draws, central, notes = draws_from_posterior(posterior, samples, seed)
         if not samples:
-            return None, central, notes, f"posterior medians in {posterior}"
-        return draws, central, notes, f"joint posterior draws from {posterior}"
+            return None, central, notes, f"posterior medians in {shown(posterior)}"
+        return draws, central, notes, f"joint posterior draws from {shown(posterior)}"
     if calibration is not None:
         estimates = read_calibration_estimates(calibration)
         central = dict(zip(estimates["parameter"].astype(str), estimates["estimate"].astype(float)))
         if not samples:
-            return None, central, [], f"calibration estimates in {calibration}"
+            return None, central, [], f"calibration estimates in {shown(calibration)}"
         correlation = read_calibration_correlation(calibration)
         draws, notes = draws_from_calibration(estimates, samples, seed, info, correlation)
         how = "correlated " if correlation is not None else ""
-        return draws, central, notes, f"{how}split normal from the 95% bounds in {calibration}"
+        return draws, central, notes, f"{how}split normal from the 95% bounds in {shown(calibration)}"
     if not samples:
         return None, {}, [], "none (single runs)"
     path = ranges or DEFAULT_RANGES
     if not Path(path).is_file():
         raise SDModelError(f"{path}: ranges file not found; give --ranges FILE or --from-calibration DIR")
-    return draws_from_ranges(load_ranges(path, info), samples, seed), {}, [], f"uniform (Latin hypercube) in {path}"
+    source = f"uniform (Latin hypercube) in {shown(path)}"
+    return draws_from_ranges(load_ranges(path, info), samples, seed), {}, [], source
 
 
 @dataclass
@@ -141,7 +157,8 @@ def compare(scenarios: Sequence[str | Path], out: Path, *, until: float | None =
     check_replaceable(out, "compare", force)
     eng = load_engine(engine, model)
     scs = prepare_scenarios(scenarios, eng.info, until)
-    draws, central, notes, source = _draws(samples, seed, ranges, calibration, eng.info, posterior)
+    draws, central, notes, source = _draws(samples, seed, ranges, calibration, eng.info, posterior,
+                                           shown=lambda p: _relative(p, out))
     if draws is not None:
         check_parameter_sets(draws.columns, scs, eng.info)
     central_params: dict[str, Any] = {}
@@ -160,7 +177,7 @@ def compare(scenarios: Sequence[str | Path], out: Path, *, until: float | None =
         ens_tab, beats = ensemble_table(ensembles), beat_shares(ensembles)
     roles = {s.name: s.role for s in scs}
     sentences, ftable = findings(runs, ensembles, roles)
-    meta = {"model": f"{eng.info.path} (sha256 {eng.info.sha256[:12]})",
+    meta = {"model": f"{_relative(eng.info.path, out)} (sha256 {eng.info.sha256[:12]})",
             "engine": engine + (f" (single runs), {ensemble_engine} (sampled runs)" if samples else ""),
             "span": f"{eng.info.initial_time:g}-{float(next(iter(runs.values()))['time'][-1]):g}",
             "draws": f"{samples} per scenario, seed {seed}, {source}" if samples else source}
@@ -168,7 +185,7 @@ def compare(scenarios: Sequence[str | Path], out: Path, *, until: float | None =
                        ensembles=ensembles, ensemble_tab=ens_tab, beats=beats,
                        effects_table=ftable if ensembles is not None else None,
                        reference=next((n for n, r in roles.items() if r == "baseline"), None),
-                       sections=[structure_section(model, scs)] if structure else ())
+                       sections=[structure_section(model, scs)] if structure else (), observed=load_observed())
     with atomic_dir(out, "compare", force) as tmp:
         atomic_write_text(tmp / "report.html", doc)
         atomic_write_text(tmp / "indicators.csv", table.to_csv(index=False))
@@ -315,7 +332,8 @@ def sensitivity_to_folder(out: Path, outcomes: Sequence[str], *, method: str = "
     with atomic_dir(out, "sensitivity", force) as tmp:
         atomic_write_text(tmp / "sensitivity.csv", result.table.to_csv(index=False))
         atomic_write_text(tmp / "design.csv", design.to_csv(index_label="run"))
-        atomic_write_bytes(tmp / "ranking.png", figure_png(plot_ranking(result.table)))
+        units = {o.label: info.get(o.variable).units for o in parsed}
+        atomic_write_bytes(tmp / "ranking.png", figure_png(plot_ranking(result.table, units)))
         extra = {"method": method, "samples": n, "runs": len(result.x), "ranges": source,
                  "bounds": dict(zip(problem["names"], problem["bounds"])), "outcomes": [o.label for o in parsed]}
         atomic_write_json(tmp / "manifest.json", build_manifest(info, sc, engine, seed=seed, extra=extra))

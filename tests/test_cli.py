@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -35,6 +36,16 @@ def test_info_lists_parameters_with_units_range_and_source(runner):
     assert "Differential Finance" in levers and "Balanced Programme" in levers
 
 
+def test_info_search_filters_levers_and_levers_show_end_years(runner):
+    found = runner.invoke(main, ["info", "--search", "aid"]).output
+    lever_lines = [li for li in found.split("Parameters")[0].splitlines() if li.startswith("  ")]
+    assert [li.split(":")[0].strip() for li in lever_lines] == ["Aid"]
+    assert re.search(r"Strategy levers \(1 of \d+\)", found)
+    levers = runner.invoke(main, ["info", "--levers"]).output
+    # East First ends in 2000 (vensim/regional_finance_economy.mdl, East First End Year)
+    assert "East First: start 1978, end 2000, intensity 1" in levers
+
+
 @pytest.mark.parametrize("fmt,suffix", [("csv", ".csv"), ("parquet", ".parquet"), ("netcdf", ".nc")])
 def test_run_writes_results_manifest_and_plots(runner, tmp_path, fmt, suffix):
     out = runner.invoke(main, ["run", "-s", str(ROOT / "experiments" / "balanced.toml"), "--until", "2030",
@@ -51,10 +62,25 @@ def test_run_writes_results_manifest_and_plots(runner, tmp_path, fmt, suffix):
         "credit.png", "disparity.png", "gdp_per_capita.png", "migration.png", "shares.png"]
     if fmt == "csv":
         table = pd.read_csv(folder / "results.csv", keep_default_na=False)
-        assert set(table.columns) == {"variable", "time", "Region", "Dest", "value"}
+        assert list(table.columns) == ["variable", "time", "Region", "Dest", "value", "units"]
         assert table["time"].max() == 2030
         west = table[(table.variable == "Population") & (table.Region == "West") & (table.time == 1978)]
         assert float(west.value.iloc[0]) == pytest.approx(274.92, rel=1e-4)  # data/raw 1978 population
+        assert set(west.units) == {"million_persons"}  # vensim/regional_finance_economy.mdl, Population
+        # a constant is written once, at the start, not at every saved year
+        elasticity = table[table.variable == "Capital Elasticity"]
+        assert list(elasticity.time) == [1978] and set(elasticity.units) == {"dmnl"}
+
+
+def test_run_outputs_writes_only_the_named_variables(runner, tmp_path):
+    out = runner.invoke(main, ["run", "-s", "historical", "--until", "1990", "--outputs", "Theil Index, gdp per capita",
+                               "--out", str(tmp_path), "--no-plots"])
+    assert out.exit_code == 0, out.output
+    table = pd.read_csv(tmp_path / "historical" / "results.csv", keep_default_na=False)
+    assert sorted(set(table.variable)) == ["GDP per Capita", "Theil Index"]
+    assert len(table) == 13 * (1 + 4)  # 1978-1990: the index, and per capita in four regions
+    bad = runner.invoke(main, ["run", "-s", "historical", "--outputs", "Theil Idx", "--out", str(tmp_path / "x")])
+    assert bad.exit_code == 2 and "did you mean 'Theil Index'" in bad.output and not (tmp_path / "x").exists()
 
 
 def test_bad_inputs_exit_2_with_one_line_and_write_nothing(runner, tmp_path):

@@ -280,3 +280,11 @@ def test_cli_killed_midway_resumes_to_the_same_ensemble(tmp_path):
     b = pd.read_parquet(tmp_path / "fresh" / "ensemble.parquet")
     assert len(a) == 3000 * 63 * (1 + 4 + 1 + 4 + 4)
     pd.testing.assert_frame_equal(a, b, check_exact=True)
+
+
+def test_progress_bar_names_its_scenario(capsys):
+    from dataclasses import replace
+
+    sets = pd.DataFrame({"Loan Maturity": [3.0, 4.0]})
+    run_ensemble(replace(SHORT, name="bar_owner"), sets, ["GDP"], workers=1, progress=True)
+    assert "bar_owner (batch)" in capsys.readouterr().err

@@ -34,18 +34,20 @@ def test_findings_state_the_balanced_effect_and_each_mechanism_with_numbers():
             "tiny": _run(2.0, 0.05, 1.3 * 1.0005, 0.010, 1500.0)}
     sentences, table = findings(runs, roles={"historical": "baseline", "unbalanced": "counterfactual"})
     # by hand: East/West 2.0 vs 3.0 -> -1, -33.3%; Theil 0.05 vs 0.10 -> -50%
-    assert "narrowed the East/West GDP-per-capita ratio" in sentences[0]
-    assert "2 against 3 (-1, -33.3%)" in sentences[0]
+    assert sentences[0] == ("By 2015, scenario 'historical' (the baseline) narrowed the East/West GDP-per-capita "
+                            "ratio against scenario 'unbalanced' (the counterfactual): 2 against 3 (-1, -33.3%).")
     assert "narrowed the Theil index" in sentences[1] and "(-0.05, -50.0%)" in sentences[1]
-    aid = next(s for s in sentences if s.startswith("aid"))
-    # 2050: 1.2 vs 1.3 -> -0.1 (-7.7%); Theil 0.008 vs 0.010 -> -20%; GDP +15 (+1.0%)
-    assert "East West Ratio 1.2 against 1.3 (-0.1, -7.7%)" in aid
-    assert "Theil Index 0.008 against 0.01 (-0.002, -20.0%)" in aid and "National GDP 1,515 against 1,500 (+15, +1.0%)" in aid
-    assert any(s.startswith("idle: no visible effect by 2050") for s in sentences)
-    tiny = next(s for s in sentences if s.startswith("tiny"))
+    aid = [s for s in sentences if s.startswith("Scenario 'aid' against 'historical', 2050: ")]
+    # 2050: 1.2 vs 1.3 -> -0.1 (-7.7%); Theil 0.008 vs 0.010 -> -20%; GDP +15 (+1.0%); one sentence each
+    assert [s.split(": ", 1)[1] for s in aid] == [
+        "East/West GDP-per-capita ratio 1.2 against 1.3 (-0.1, -7.7%).",
+        "Theil index 0.008 against 0.01 (-0.002, -20.0%).",
+        "national GDP (billion yuan/year, 2000 prices) 1,515 against 1,500 (+15, +1.0%)."]
+    assert any(s.startswith("Scenario 'idle': no visible effect by 2050") for s in sentences)
+    tiny = next(s for s in sentences if s.startswith("Scenario 'tiny'"))
     assert "(+0.00065, +0.05%)" in tiny  # small effects keep two significant digits
     assert set(table["finding"]) == {"history", "forward"}
-    assert not any(s.startswith("unbalanced") for s in sentences)  # the counterfactual is not a mechanism
+    assert not any("'unbalanced' against" in s for s in sentences)  # the counterfactual is not a mechanism
 
 
 def test_findings_say_widened_and_give_bands_from_the_draws():
@@ -63,10 +65,17 @@ def test_findings_say_widened_and_give_bands_from_the_draws():
     assert f"better in {100 * np.mean(a < b):.0f}% of draws" in sentences[0]
 
 
-def test_findings_explain_what_is_missing():
+def test_findings_explain_why_the_history_finding_is_missing_only_when_it_is_wanted():
     sentences, table = findings({"aid": _run(2, 0.05, 1.2, 0.008, 1515.0)})
-    assert 'Include a scenario with role = "baseline" and one with role = "counterfactual"' in sentences[0]
-    assert table.empty
+    assert sentences == [] and table.empty  # no roles declared: a comparison of mechanisms, nothing to explain
+    runs = {"historical": _run(2, 0.05, 1.3, 0.01, 1500.0), "aid": _run(2, 0.05, 1.2, 0.008, 1515.0)}
+    sentences, _ = findings(runs, roles={"historical": "baseline"})
+    assert sentences[0].startswith('No baseline-versus-counterfactual finding: no scenario has role = "counterfactual"')
+    short = {k: v.sel(time=slice(None, 2010)) for k, v in (("historical", _run(2, 0.05, 1.3, 0.01, 1500.0)),
+                                                          ("unbalanced", _run(3, 0.1, 1.4, 0.014, 1490.0)))}
+    sentences, _ = findings(short, roles={"historical": "baseline", "unbalanced": "counterfactual"})
+    assert sentences == ["No baseline-versus-counterfactual finding: the runs end in 2010, before 2015; "
+                         "run them to 2015 or later."]
 
 
 def test_report_embeds_png_plots_tables_and_escapes_text(historical, simlin_engine):
@@ -93,6 +102,32 @@ def test_report_embeds_png_plots_tables_and_escapes_text(historical, simlin_engi
     assert f"{gdp:,.0f}" in doc  # the indicator table shows the run's value
     no_draws = build_report(runs, indicator_table(runs), sentences, descriptions={}, meta={})
     assert "Uncertainty" not in no_draws and len(re.findall("data:image/png", no_draws)) == 5
+    # a table of contents links to every section
+    sections = re.findall(r"<h2 id='(s\d+)'>(.*?)</h2>", doc)
+    assert [t for _, t in sections][:3] == ["Scenarios", "Findings",
+                                            "Uncertainty: 5 draws per scenario, the same draws for every scenario"]
+    assert all(f"<a href='#{i}'>{t}</a>" in doc for i, t in sections)
+    assert doc.index("Contents") < doc.index("<h2 id='s1'>")
+    # the key-indicator table gives each indicator's units, regions in the model's order
+    table = doc[doc.index("Key indicators</h2>"):]
+    assert "<th>units</th>" in table and "thousand yuan per person per year" in table and "dimensionless" in table
+    order = [table.index(f"GDP per Capita[{r}]") for r in ("East", "Central", "West", "Northeast")]
+    assert order == sorted(order)
+    assert ">2015<" in table  # the year the findings cite
+    from sd_model.observed import load_observed
+
+    with_data = build_report(runs, indicator_table(runs), sentences, descriptions={}, meta={},
+                             observed=load_observed())
+    assert with_data.count("data:image/png") == 5 and len(with_data) > len(no_draws)  # dots on the regional plots
+
+
+def test_fan_charts_draw_gdp_on_a_log_scale_with_the_legend_outside():
+    rng = np.random.default_rng(5)
+    fig = plot_fans({"a": _run(2.0, 0.05, 1.3, 0.01, 1500.0, members=20, rng=rng),
+                     "b": _run(2.5, 0.06, 1.3, 0.01, 1600.0, members=20, rng=rng)})
+    gdp = next(ax for ax in fig.axes if ax.get_title() == "National GDP")
+    assert gdp.get_yscale() == "log"
+    assert not any(ax.get_legend() for ax in fig.axes) and len(fig.legends) == 1
 
 
 def test_fan_chart_bands_come_from_the_draws():

@@ -293,7 +293,7 @@ def _assert_complete_or_nothing(out: Path, exit_code: int) -> None:
     assert manifest["scenario"]["name"] == folder.name
     with (folder / "results.csv").open(encoding="utf-8") as fh:
         header = next(csv.reader(fh))
-    assert header == ["variable", "time", "Region", "Dest", "value"]
+    assert header == ["variable", "time", "Region", "Dest", "value", "units"]
 
 
 @ci(EXAMPLES["cli_run"])

@@ -117,3 +117,24 @@ def test_initial_values_in_the_model_match_the_data():
     out = subprocess.run([sys.executable, str(ROOT / "scripts" / "update_initial_values.py"), "--check"],
                          capture_output=True, text=True)
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_shipped_scenarios_resolve_by_name_everywhere(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # no file called historical here
+    shipped = Path(__file__).resolve().parent.parent / "experiments" / "historical.toml"
+    by_name = load_scenario("historical")
+    assert by_name.source == str(shipped) and by_name == load_scenario("historical.toml") == load_scenario(shipped)
+    child = tmp_path / "elsewhere" / "mine.toml"
+    child.parent.mkdir()
+    child.write_text('name = "mine"\ninherits = "historical"\n[levers."Aid"]\nintensity = 1\n')
+    mine = load_scenario(child)
+    assert mine.lineage == (str(shipped),) and mine.params["Aid Intensity"] == 1
+    assert mine.params["East First End Year"] == by_name.params["East First End Year"]
+    # a file given by its file name where the command runs wins over the shipped one
+    (tmp_path / "historical.toml").write_text('name = "local"\n')
+    assert load_scenario("historical.toml").name == "local" and load_scenario("historical").name == "historical"
+    with pytest.raises(ScenarioError, match="scenario file not found; give a path or one of: .*historical"):
+        load_scenario("no_such_scenario")
+    child.write_text('inherits = "no_such_parent"\n')
+    with pytest.raises(ScenarioError, match="no shipped scenario has that name"):
+        load_scenario(child)

@@ -118,3 +118,7 @@ def test_plot_ranking_orders_bars_by_rank():
     fig = plot_ranking(result.table)
     labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
     assert labels == ["x3", "x2", "x1"]  # most influential (highest ST) at the top
+    morris = run_sensitivity(ISHIGAMI, _ishigami, "morris", n=20, seed=1)
+    fig = plot_ranking(morris.table, {"y": "billion_yuan/Year"})
+    assert fig.axes[0].get_xlabel() == "mu*, mean |elementary effect| (billion yuan/Year)"
+    assert fig.axes[0].get_title() == "y (billion yuan/Year)"

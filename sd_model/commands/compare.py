@@ -42,7 +42,7 @@ def compare_command(scenarios, until, out, samples, seed, ranges, calibration, p
     r"""Run SCENARIO... (files, or names in experiments/) and write a comparison report.
 
     Writes OUT/report.html (plots, findings, tables), indicators.csv (key indicators at
-    2025/2035/2050/2060/2100 and the difference from the first scenario), findings.csv,
+    2015/2025/2035/2050/2060/2100 and the difference from the first scenario), findings.csv,
     runs/<scenario>.<fmt> and manifest.json; with --samples N also fan charts,
     indicators_ensemble.csv, beat_shares.csv, parameter_sets.csv and
     ensembles/<scenario>.<fmt>. The folder appears only when complete; finished

@@ -20,7 +20,8 @@ DEFAULT_OUTPUTS = ("National GDP", "GDP per Capita", "Theil Index", "Loan Share"
 @click.option("--posterior", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Instead of --ranges: posterior.nc of 'sd-model calibrate --method bayes' (joint draws).")
 @click.option("--scenario", "-s", "scenario_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Scenario every member starts from. Default: the model's own values.")
+              help="Scenario every member starts from: a TOML file or the name of a shipped scenario "
+                   "(e.g. historical). Default: the model's own values.")
 @seed_option("Random seed: the same seed, ranges and sample count give identical results.")
 @click.option("--method", type=click.Choice(METHODS), default="lhs", show_default=True,
               help="Latin hypercube or independent uniform draws.")

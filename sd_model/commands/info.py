@@ -21,9 +21,19 @@ def _fmt_range(rng) -> str:
     return f"[{'' if lo is None else f'{lo:g}'}, {'' if hi is None else f'{hi:g}'}]"
 
 
+def _matches(search, lever, info) -> bool:
+    """A lever matches ``--search`` if its name or the name of one of its constants contains the text."""
+    if not search:
+        return True
+    text = search.lower()
+    names = [lever] + [f"{lever} {s}" for s in ("Start Year", "End Year", "Intensity")
+                       if f"{lever} {s}" in info.variables]
+    return any(text in n.lower() for n in names)
+
+
 @click.command("info")
 @click.option("--levers", "only_levers", is_flag=True, help="List only the strategy levers.")
-@click.option("--search", default=None, help="Show only names containing this text.")
+@click.option("--search", default=None, help="Show only levers and parameters whose names contain this text.")
 @model_option
 def info_command(only_levers, search, model):
     """List the model's parameters and strategy levers.
@@ -35,11 +45,15 @@ def info_command(only_levers, search, model):
     levers = lever_names(info)
     click.echo(f"model {info.path} (sha256 {info.sha256[:12]}), {len(info.variables)} variables, "
                f"{info.initial_time:g}-{info.final_time:g}, TIME STEP {info.time_step:g}")
-    click.echo(f"\nStrategy levers ({len(levers)}): set in a scenario as [levers.\"<name>\"] start/end/intensity")
-    for lever in levers:
+    shown = [lever for lever in levers if _matches(search, lever, info)]
+    click.echo(f"\nStrategy levers ({len(shown)}{f' of {len(levers)}' if search else ''}): set in a scenario as "
+               "[levers.\"<name>\"] start/end/intensity")
+    for lever in shown:
         start = info.get(f"{lever} Start Year")
         inten = info.get(f"{lever} Intensity")
-        click.echo(f"  {lever}: start {_fmt_default(start.default)}, intensity {_fmt_default(inten.default)} "
+        end = info.variables.get(f"{lever} End Year")
+        until = f", end {_fmt_default(end.default)}" if end is not None else ""
+        click.echo(f"  {lever}: start {_fmt_default(start.default)}{until}, intensity {_fmt_default(inten.default)} "
                    f"{_fmt_range(inten.range)} - {start.comment}")
     if only_levers:
         return

@@ -10,6 +10,7 @@ from ..files import atomic_dir, atomic_write_json, check_replaceable
 
 from ..results import FORMATS, max_relative_difference, read_results, tidy, write_results
 from ..manifest import build_manifest, load_manifest, scenario_from_manifest
+from ..observed import load_observed
 from ..plotting import standard_plots
 from ..run import load_engine, run
 from .options import engine_option, force_option, model_option
@@ -60,7 +61,8 @@ def rerun_command(manifest, out, engine, fmt, allow_model_change, no_plots, forc
         atomic_write_json(tmp / "manifest.json", build_manifest(
             eng.info, sc, eng.name, extra={"format": fmt, "rerun_of": str(manifest)}))
         if not no_plots:
-            standard_plots(ds, tmp / "plots")
+            observed = load_observed()  # history drawn as dots on the plots
+            standard_plots(ds, tmp / "plots", observed)
     try:
         original = read_results(folder)
     except FileNotFoundError:

@@ -164,7 +164,7 @@ def _dataset(info: ModelInfo, times: np.ndarray, arrays: dict[str, np.ndarray], 
     data_vars = {}
     for name, values in arrays.items():
         var = info.variables[name]
-        data_vars[name] = xr.DataArray(values, dims=("time", *var.dims), attrs={"units": var.units})
+        data_vars[name] = xr.DataArray(values, dims=("time", *var.dims), attrs={"units": var.units, "kind": var.kind})
     dims = {d for name in arrays for d in info.variables[name].dims}
     coords = {"time": times, **{d: list(info.subscripts[d]) for d in sorted(dims)}}
     return xr.Dataset(data_vars, coords=coords, attrs={"engine": engine, "model_sha256": info.sha256})

@@ -6,6 +6,7 @@ descriptions) is escaped by the template.
 from __future__ import annotations
 
 import base64
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -14,7 +15,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import xarray as xr
 
-from ..plotting import STANDARD_PLOTS, figure_png
+from ..plotting import STANDARD_PLOTS, figure_png, readable_units
 from .figures import plot_effect_bands, plot_fan_grid, plot_fans, plot_national
 from .narrative import _num, _pct, _signed
 
@@ -40,14 +41,18 @@ def _indicator_html(table: pd.DataFrame) -> str:
     first = t["scenario"].iloc[0]
     t["cell"] = [(_num(v) if s == first else f"{_num(v)} ({_signed(d)}, {_pct(p)})")
                  for s, v, d, p in zip(t["scenario"], t["value"], t["difference"], t["percent"])]
-    wide = t.pivot_table(index=["indicator", "year"], columns="scenario", values="cell", aggfunc="first", sort=False)
+    t["units"] = t["units"].astype(str).map(readable_units)
+    wide = t.pivot_table(index=["indicator", "units", "year"], columns="scenario", values="cell", aggfunc="first",
+                         sort=False)
     return wide[list(dict.fromkeys(t["scenario"]))].to_html(escape=True)
 
 
 def _ensemble_html(table: pd.DataFrame) -> str:
     t = _headline(table).copy()
     t["cell"] = [f"{_num(m)} [{_num(lo)}, {_num(hi)}]" for m, lo, hi in zip(t["median"], t["p05"], t["p95"])]
-    wide = t.pivot_table(index=["indicator", "year"], columns="scenario", values="cell", aggfunc="first", sort=False)
+    t["units"] = t["units"].astype(str).map(readable_units)
+    wide = t.pivot_table(index=["indicator", "units", "year"], columns="scenario", values="cell", aggfunc="first",
+                         sort=False)
     return wide[list(dict.fromkeys(t["scenario"]))].to_html(escape=True)
 
 
@@ -66,7 +71,8 @@ def build_report(runs: Mapping[str, xr.Dataset], table: pd.DataFrame, sentences:
                  descriptions: Mapping[str, str], meta: Mapping[str, Any],
                  ensembles: Mapping[str, xr.Dataset] | None = None, ensemble_tab: pd.DataFrame | None = None,
                  beats: pd.DataFrame | None = None, effects_table: pd.DataFrame | None = None,
-                 reference: str | None = None, sections: Sequence[str] = ()) -> str:
+                 reference: str | None = None, sections: Sequence[str] = (),
+                 observed: Mapping[str, xr.DataArray] | None = None) -> str:
     """Assemble the self-contained HTML report.
 
     Parameters
@@ -81,6 +87,8 @@ def build_report(runs: Mapping[str, xr.Dataset], table: pd.DataFrame, sentences:
         and the table of :func:`sd_model.report.findings` (for the plot of effects with bands).
     reference : the scenario each fan chart panel is drawn against. Default is the first.
     sections : further HTML sections (already escaped) appended at the end, e.g. the structure section.
+    observed : observed series (:func:`sd_model.observed.observed_indicators`), drawn as dots on
+        the single runs' regional plots.
 
     Returns
     -------
@@ -97,12 +105,28 @@ def build_report(runs: Mapping[str, xr.Dataset], table: pd.DataFrame, sentences:
         uncertainty = {"n": next(iter(ensembles.values())).sizes["member"], "effects": effects, "fans": fans}
     regional = dict(list(runs.items())[:_MAX_REGIONAL])
     many = len(runs) > _MAX_OVERLAID
-    return _TEMPLATES.get_template("report.html").render(
+    return _with_contents(_TEMPLATES.get_template("report.html").render(
         runs=list(runs), meta={str(k): str(v) for k, v in meta.items()}, descriptions=descriptions,
         sentences=sentences, uncertainty=uncertainty, national=_img(plot_national(runs), "national indicators"),
         regional=list(regional), more_runs=len(runs) > _MAX_REGIONAL,
-        regional_figures=[_img(make(regional), name) for name, make in STANDARD_PLOTS.items() if name != "disparity"],
+        regional_figures=[_img(make(regional, observed), name) for name, make in STANDARD_PLOTS.items()
+                          if name != "disparity"],
         first=first, indicator_table=_indicator_html(table),
         ensemble_table=_ensemble_html(ensemble_tab) if ensemble_tab is not None else "",
         beats_table=_beats_html(beats, first if many else None) if beats is not None and len(beats) else "",
-        many=many, sections=list(sections))
+        many=many, sections=list(sections)))
+
+
+def _with_contents(doc: str) -> str:
+    """Give every ``<h2>`` an id and put a table of contents linking to them before the first one."""
+    titles: list[str] = []
+
+    def anchor(match: re.Match) -> str:
+        titles.append(match.group(1))
+        return f"<h2 id='s{len(titles)}'>{match.group(1)}</h2>"
+
+    doc = re.sub(r"<h2>(.*?)</h2>", anchor, doc)
+    toc = ("<nav><h2 style='font-size:1em'>Contents</h2><ol>"
+           + "".join(f"<li><a href='#s{i}'>{t}</a></li>" for i, t in enumerate(titles, 1)) + "</ol></nav>")
+    first = doc.find("<h2 id='s1'>")
+    return doc if first < 0 else doc[:first] + toc + doc[first:]

@@ -12,6 +12,8 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import xarray as xr
 
+from ..plotting import finish_axes
+
 _NATIONAL = (("East West Ratio", "GDP per capita, East / West"), ("Theil Index", "Theil index (between regions)"),
              ("Coefficient of Variation", "coefficient of variation"),
              ("National GDP", "billion yuan per year (2000 prices)"))
@@ -43,7 +45,9 @@ def plot_fans(ensembles: Mapping[str, xr.Dataset]) -> plt.Figure:
                 _fan(ax, ds[var], _colour(i, len(ensembles)), name)
         ax.set_title(var)
         ax.set_ylabel(unit)
-    return _tidy_axes(fig, list(axes.flat))
+        if var == "National GDP":
+            ax.set_yscale("log")  # as in the single runs: growth rates compare as slopes
+    return finish_axes(fig, list(axes.flat))
 
 
 def plot_fan_grid(ensembles: Mapping[str, xr.Dataset], var: str, reference: str) -> plt.Figure:
@@ -63,10 +67,7 @@ def plot_fan_grid(ensembles: Mapping[str, xr.Dataset], var: str, reference: str)
         ax.set_visible(False)
     fig.suptitle(f"{var}: each scenario (blue) against '{reference}' (grey, dashed); "
                  "median, 50% and 90% bands", fontsize=10)
-    if reference != names[0]:
-        axes[0, 0].legend(fontsize=7)
-    fig.tight_layout()
-    return fig
+    return finish_axes(fig, list(axes.flat)[:len(names)])
 
 
 def plot_effect_bands(table: pd.DataFrame) -> plt.Figure:
@@ -104,13 +105,6 @@ def plot_national(runs: Mapping[str, xr.Dataset]) -> plt.Figure:
         ax.set_title(var)
         ax.set_ylabel(unit)
     axes[1, 1].set_yscale("log")
-    return _tidy_axes(fig, list(axes.flat))
+    return finish_axes(fig, list(axes.flat))
 
 
-def _tidy_axes(fig: plt.Figure, axes: list[plt.Axes]) -> plt.Figure:
-    for ax in axes:
-        ax.grid(alpha=0.3)
-        ax.set_xlabel("year")
-    axes[0].legend(fontsize=7, ncol=2 if len(axes[0].get_lines()) > 8 else 1)
-    fig.tight_layout()
-    return fig

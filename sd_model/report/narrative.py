@@ -33,21 +33,46 @@ def _band(row: pd.Series, n: int | None) -> str:
             f"better in {100 * row['improved']:.0f}% of draws")
 
 
-def _change(row: pd.Series, n: int | None) -> str:
-    return (f"{row['indicator']} {_num(row['value'])} against {_num(row['reference_value'])} "
+#: How findings name the indicators.
+_LABELS = {"East West Ratio": "East/West GDP-per-capita ratio", "Theil Index": "Theil index",
+           "Coefficient of Variation": "coefficient of variation",
+           "National GDP": "national GDP (billion yuan/year, 2000 prices)"}
+
+
+def _change(row: pd.Series, n: int | None, label: bool = True) -> str:
+    name = f"{_LABELS.get(row['indicator'], row['indicator'])} " if label else ""
+    return (f"{name}{_num(row['value'])} against {_num(row['reference_value'])} "
             f"({_signed(row['difference'])}, {_pct(row['percent'])}{_band(row, n)})")
+
+
+def _no_history_finding(treated: str | None, counterfactual: str | None, last: float, year: float) -> str | None:
+    """Why there is no baseline-versus-counterfactual finding, or None when there is nothing to explain.
+
+    A comparison that declares neither role is about something else and gets no note.
+    """
+    if not treated and not counterfactual:
+        return None
+    if not counterfactual:
+        return (f"No baseline-versus-counterfactual finding: no scenario has role = \"counterfactual\" "
+                f"(such as 'unbalanced') to compare the baseline '{treated}' with.")
+    if not treated:
+        return (f"No baseline-versus-counterfactual finding: no scenario has role = \"baseline\" "
+                f"(such as 'historical') to compare with the counterfactual '{counterfactual}'.")
+    return (f"No baseline-versus-counterfactual finding: the runs end in {last:g}, before {int(year)}; "
+            f"run them to {int(year)} or later.")
 
 
 def findings(runs: Mapping[str, xr.Dataset], ensembles: Mapping[str, xr.Dataset] | None = None,
              roles: Mapping[str, str] | None = None, history_year: float = 2015,
              forward_year: float = 2050) -> tuple[list[str], pd.DataFrame]:
-    """Generated findings, as sentences and as the table of numbers behind them.
+    """Generated findings, as short sentences naming their scenarios, and the table of numbers behind them.
 
     The scenarios' declared roles (:data:`sd_model.scenario.ROLES`) decide what is compared:
 
     1. With a "baseline" and a "counterfactual" scenario: whether and by how much the
        baseline narrowed the East/West ratio and the Theil index by ``history_year``
-       relative to the counterfactual.
+       relative to the counterfactual. When only one of the roles is declared, or the runs
+       end too early, a sentence says why this finding is missing.
     2. Every scenario without a role against the baseline (else the first scenario) in
        ``forward_year``: East/West ratio, Theil index, national GDP.
 
@@ -74,12 +99,13 @@ def findings(runs: Mapping[str, xr.Dataset], ensembles: Mapping[str, xr.Dataset]
         tables.append(eff.assign(finding="history"))
         for _, row in eff.iterrows():
             verb = "narrowed" if row["difference"] < 0 else "widened"
-            what = "East/West GDP-per-capita ratio" if row["indicator"] == "East West Ratio" else "Theil index"
-            sentences.append(f"By {int(history_year)} the baseline (scenario '{treated}') {verb} the {what} "
-                             f"relative to the counterfactual '{counterfactual}': {_change(row, n)}.")
+            sentences.append(f"By {int(history_year)}, scenario '{treated}' (the baseline) {verb} the "
+                             f"{_LABELS[row['indicator']]} against scenario '{counterfactual}' (the "
+                             f"counterfactual): {_change(row, n, label=False)}.")
     else:
-        sentences.append(f"(Include a scenario with role = \"baseline\" and one with role = \"counterfactual\", "
-                         f"run to {int(history_year)} or later, for the baseline-versus-counterfactual finding.)")
+        reason = _no_history_finding(treated, counterfactual, last, history_year)
+        if reason:
+            sentences.append(reason)
     baseline = treated or next(iter(runs))
     others = [s for s in runs if s != baseline and not roles.get(s)]
     if others and last >= forward_year:
@@ -87,10 +113,10 @@ def findings(runs: Mapping[str, xr.Dataset], ensembles: Mapping[str, xr.Dataset]
         tables.append(eff.assign(finding="forward"))
         for name, block in eff.groupby("scenario", sort=False):
             if (block["percent"].abs() < _NO_EFFECT_PCT).all():
-                sentences.append(f"{name}: no visible effect by {int(forward_year)} (every indicator within "
-                                 f"{_NO_EFFECT_PCT}% of '{baseline}').")
+                sentences.append(f"Scenario '{name}': no visible effect by {int(forward_year)} (every indicator "
+                                 f"within {_NO_EFFECT_PCT}% of '{baseline}').")
                 continue
-            parts = "; ".join(_change(row, n) for _, row in block.iterrows())
-            sentences.append(f"{name}, against '{baseline}' in {int(forward_year)}: {parts}.")
+            for _, row in block.iterrows():  # one short sentence per indicator
+                sentences.append(f"Scenario '{name}' against '{baseline}', {int(forward_year)}: {_change(row, n)}.")
     table = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
     return sentences, table
