@@ -149,7 +149,8 @@ def layout_view(name: str, title: str, members: list[str], graph: ModelGraph) ->
                     lay.nodes[f] = Node(f, "flow", x + dx, y - 100)
                     lay.pipes.append(Pipe(f, None, s, source_cloud=cloud(x + dx, y - 170)))
                 placed_flows.add(f)
-            side_out = True
+            # the right-hand side is taken by a flow into the next stock of the row, if any
+            side_out = not any(f in graph.inflows.get(q, ()) for f in outs for q in row[i + 1:])
             for k, f in enumerate(outs):
                 if f in placed_flows:
                     continue
