@@ -137,7 +137,8 @@ def layout_view(name: str, title: str, members: list[str], graph: ModelGraph) ->
                     continue
                 src = next((p for p in row[:i] if f in graph.outflows.get(p, ())), None)
                 if src is not None:  # stock-to-stock flow: valve between the two stocks
-                    lay.nodes[f] = Node(f, "flow", (lay.nodes[src].x + x) / 2, y)
+                    n_between = sum(1 for p in lay.pipes if p.source == src and p.sink == s)
+                    lay.nodes[f] = Node(f, "flow", (lay.nodes[src].x + x) / 2, y + 60 * n_between)
                     lay.pipes.append(Pipe(f, src, s))
                     side_in = False
                 elif side_in:
