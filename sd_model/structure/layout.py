@@ -137,7 +137,8 @@ def layout_view(name: str, title: str, members: list[str], graph: ModelGraph) ->
                     continue
                 src = next((p for p in row[:i] if f in graph.outflows.get(p, ())), None)
                 if src is not None:  # stock-to-stock flow: valve between the two stocks
-                    lay.nodes[f] = Node(f, "flow", (lay.nodes[src].x + x) / 2, y)
+                    n_between = sum(1 for p in lay.pipes if p.source == src and p.sink == s)
+                    lay.nodes[f] = Node(f, "flow", (lay.nodes[src].x + x) / 2, y + 60 * n_between)
                     lay.pipes.append(Pipe(f, src, s))
                     side_in = False
                 elif side_in:
@@ -149,7 +150,8 @@ def layout_view(name: str, title: str, members: list[str], graph: ModelGraph) ->
                     lay.nodes[f] = Node(f, "flow", x + dx, y - 100)
                     lay.pipes.append(Pipe(f, None, s, source_cloud=cloud(x + dx, y - 170)))
                 placed_flows.add(f)
-            side_out = True
+            # the right-hand side is taken by a flow into the next stock of the row, if any
+            side_out = not any(f in graph.inflows.get(q, ()) for f in outs for q in row[i + 1:])
             for k, f in enumerate(outs):
                 if f in placed_flows:
                     continue

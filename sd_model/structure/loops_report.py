@@ -33,7 +33,7 @@ def format_summary(a: LoopAnalysis, top: int = 10) -> str:
     label = {r.id: r for r in a.rows}
     lines = [f"Loops That Matter ({a.scenario}, {a.window[0]:g}-{a.window[1]:g}): {len(a.rows)} loops discovered"
              f"{'' if a.enumeration_complete else ' (a sample: discovery did not enumerate every loop)'}"
-             f"{', truncated by the timeout' if a.truncated else ''}",
+             f"{', truncated (timeout or candidate cap reached)' if a.truncated else ''}",
              "", f"{'id':<6} {'pol':<4} {'share':>6}  named / stocks on the loop"]
     for r in a.rows[:top]:
         lines.append(f"{r.id:<6} {r.polarity:<4} {r.importance:6.3f}  {(r.named + ': ') if r.named else ''}{r.label}")
