@@ -9,7 +9,6 @@ appears only when complete) and returns what the command prints.
 """
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import time
