@@ -275,6 +275,9 @@ def resolve_scenario(arg: str | Path, folder: Path = SCENARIO_DIR) -> Path:
         named = folder / f"{path.stem}.toml"
         if named.is_file():
             return named
+    if path.is_symlink():  # name the link, and say where it points (issue 10)
+        raise ScenarioError(f"{arg}: scenario file not found (a symbolic link to {os.readlink(path)}, which does "
+                            "not exist)")
     known = ", ".join(shipped_scenarios(folder))
     raise ScenarioError(f"{arg}: scenario file not found; give a path or one of: {known}")
 
