@@ -59,11 +59,12 @@ def test_sketch_changes_no_number_in_simlin(sketched, bare):
 
 @pytest.mark.slow
 def test_sketch_changes_no_number_in_pysd_and_engines_agree(sketched, bare, cache_dir):
-    a = PysdEngine(bare).run(final_time=1982)
+    # PySD on the sketched file against Simlin on the bare one: with the exact Simlin equality of
+    # the test above, this shows the sketch moves no PySD number beyond 1e-9 (one PySD translation)
     b = PysdEngine(sketched).run(final_time=1982)
-    c = SimlinEngine(sketched).run(final_time=1982)
-    for name in a.data_vars:
-        np.testing.assert_array_equal(a[name].values, b[name].values, err_msg=name)
+    c = SimlinEngine(bare).run(final_time=1982)
+    assert len(b.data_vars) > 150
+    for name in b.data_vars:
         x, y = b[name].values, c[name].values
         rel = np.abs(x - y) / np.maximum(np.maximum(np.abs(x), np.abs(y)), 1e-6)
         assert rel.max() <= 1e-9, name
@@ -103,8 +104,8 @@ def test_every_variable_is_drawn_once_with_shadows_for_other_views(sketched):
     assert primary["Market Access Index"] == "Production, productivity and location advantage"
     assert primary["Population"] == primary["Immigration"] == primary["Elderly"] == "Population, ageing and migration"
     finance = views[banking]
-    gdp = [r for r in _records(finance) if r[0] == "10" and r[2] == "GDP"]
-    assert gdp and not int(gdp[0][8]) & 1  # GDP lives in production, is a shadow in finance
+    sav = [r for r in _records(finance) if r[0] == "10" and r[2] == "Savings"]
+    assert sav and not int(sav[0][8]) & 1  # Savings lives in capital, is a shadow in banking
 
 
 def test_sketch_command_regenerates_its_own_sketch_and_keeps_a_hand_made_one(sketched, tmp_path):
@@ -239,11 +240,12 @@ def test_loops_discovered_with_shares_by_period(loops_hist):
     assert all(len(d) == 3 for d in a.dominant)
 
 
-def test_loops_scenario_constants_change_the_scores():
+def test_loops_scenario_constants_change_the_scores(loops_hist):
     # the unbalanced counterfactual keeps the east-first strategy after 2000, where the historical
-    # run phases it out: the shares of 2000-2010 must differ (the scenario reaches Simlin's analysis)
-    hist = analyze_loops(DEFAULT_MODEL, load_scenario(ROOT / "experiments" / "historical.toml"), start=1978, end=2010)
-    other = analyze_loops(DEFAULT_MODEL, load_scenario(ROOT / "experiments" / "unbalanced.toml"), start=1978, end=2010)
+    # run phases it out: the shares of 2000-2010 must differ (the scenario reaches Simlin's analysis);
+    # same span as loops_hist, since discovery's sample depends on the span
+    hist = loops_hist
+    other = analyze_loops(DEFAULT_MODEL, load_scenario(ROOT / "experiments" / "unbalanced.toml"), start=1978, end=2040)
     assert other.scenario == "unbalanced"
     assert hist.periods[3] == other.periods[3] == (2000, 2010)
     assert other.families["Finance-growth"][3] != pytest.approx(hist.families["Finance-growth"][3], rel=1e-3)
