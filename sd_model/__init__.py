@@ -5,7 +5,7 @@ The public API, from model file to results::
     >>> import sd_model
     >>> engine = sd_model.load_engine("simlin")                          # doctest: +SKIP
     >>> spec = sd_model.load_scenario("experiments/balanced.toml").resolve(engine.info)  # doctest: +SKIP
-    >>> ds = sd_model.run(spec, engine)                                  # doctest: +SKIP
+    >>> ds = sd_model.run_scenario(spec, engine)                         # doctest: +SKIP
 
 Scenarios (:class:`Scenario`) are checked once into a :class:`RunSpec`; parameters are named
 with :class:`Parameter`; engines come from the registry :data:`ENGINES`; many runs go through
@@ -24,7 +24,7 @@ from .errors import EngineError, ModelFileError, ScenarioError, SDModelError, Un
 from .mdl import ModelInfo, read_model_info
 from .parameters import Parameter
 from .resources import DEFAULT_MODEL
-from .run import load_engine, run, run_scenario
+from .run import load_engine, run_scenario
 from .runspec import RunSpec
 from .sampling import load_ranges, sample_parameters
 from .scenario import Scenario, load_scenario
@@ -36,5 +36,5 @@ except PackageNotFoundError:  # pragma: no cover - running from a checkout that 
 
 __all__ = ["__version__", "DEFAULT_ENGINE", "DEFAULT_MODEL", "ENGINES", "Engine", "EngineError", "ModelFileError",
            "ModelInfo", "Parameter", "RunSpec", "SDModelError", "Scenario", "ScenarioError", "UnknownNameError",
-           "calibrate", "get_engine", "load_engine", "load_ranges", "load_scenario", "read_model_info", "run",
+           "calibrate", "get_engine", "load_engine", "load_ranges", "load_scenario", "read_model_info",
            "run_checks", "run_ensemble", "run_scenario", "sample_parameters"]
