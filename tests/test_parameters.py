@@ -18,20 +18,20 @@ INFO = read_model_info(DEFAULT_MODEL)
 
 def test_parse_canonicalises_name_and_element():
     assert Parameter.parse(INFO, "capital_elasticity") == Parameter("Capital Elasticity")
-    p = Parameter.parse(INFO, "  location factor [ west ] ")
-    assert p == Parameter("Location Factor", ("West",)) and p.label == "Location Factor[West]"
+    p = Parameter.parse(INFO, "  coastal exposure [ west ] ")
+    assert p == Parameter("Coastal Exposure", ("West",)) and p.label == "Coastal Exposure[West]"
     assert p.cells(INFO) == [("West",)]
     # the whole constant expands to every element the .mdl declares for its range
-    assert Parameter("Location Factor").cells(INFO) == [(e,) for e in INFO.subscripts["Region"]]
+    assert Parameter("Coastal Exposure").cells(INFO) == [(e,) for e in INFO.subscripts["Region"]]
 
 
 @pytest.mark.parametrize("text, error, message", [
     ("Capital Elastcity", UnknownNameError, r"unknown parameter 'Capital Elastcity'; did you mean 'Capital Elasticity'"),
     ("GDP", ScenarioError, r"'GDP' is an auxiliary, not a constant; only constants can be sampled"),
-    ("Location Factor[Wst]", UnknownNameError, r"Region has no element 'Wst'; did you mean 'West'"),
-    ("Location Factor[Wst]", ScenarioError, r"Region has no element 'Wst'"),
+    ("Coastal Exposure[Wst]", UnknownNameError, r"Region has no element 'Wst'; did you mean 'West'"),
+    ("Coastal Exposure[Wst]", ScenarioError, r"Region has no element 'Wst'"),
     ("Capital Elasticity[East]", ScenarioError, r"'Capital Elasticity' is a scalar constant"),
-    ("Location Factor[East,West]", ScenarioError, r"has 1 subscript\(s\) \['Region'\], got 2"),
+    ("Coastal Exposure[East,West]", ScenarioError, r"has 1 subscript\(s\) \['Region'\], got 2"),
 ])
 def test_parse_errors_name_the_input(text, error, message):
     with pytest.raises(error, match=message):
@@ -39,13 +39,13 @@ def test_parse_errors_name_the_input(text, error, message):
 
 
 def test_stock_error_names_its_initial_constant():
-    with pytest.raises(SDModelError, match=r"'Capital' is a stock, not a constant.*'Initial Capital'"):
-        Parameter.parse(INFO, "Capital", verb="set")
+    with pytest.raises(SDModelError, match=r"'Modern Capital' is a stock, not a constant.*'Initial Capital'"):
+        Parameter.parse(INFO, "Modern Capital", verb="set")
 
 
 def test_overlaps():
-    whole, west, east = Parameter("Location Factor"), Parameter("Location Factor", ("West",)), \
-        Parameter("Location Factor", ("East",))
+    whole, west, east = Parameter("Coastal Exposure"), Parameter("Coastal Exposure", ("West",)), \
+        Parameter("Coastal Exposure", ("East",))
     assert whole.overlaps(west) and west.overlaps(whole) and not west.overlaps(east)
     assert not west.overlaps(Parameter("Capital Elasticity"))
 
@@ -58,8 +58,8 @@ def test_range_checks_against_the_declared_range():
 
 
 def test_resolve_params_expands_and_checks():
-    out = resolve_params(INFO, {"location factor": 0.8, "Initial GDP": {"west": 300}})
-    assert out["Location Factor"] == {e: 0.8 for e in INFO.subscripts["Region"]}
+    out = resolve_params(INFO, {"coastal exposure": 0.5, "Initial GDP": {"west": 300}})
+    assert out["Coastal Exposure"] == {e: 0.5 for e in INFO.subscripts["Region"]}
     assert out["Initial GDP"] == {"West": 300.0}
     with pytest.raises(ScenarioError, match=r"s\.toml: Capital Elasticity = 0\.95 is outside .*\[0\.3, 0\.7\]"):
         resolve_params(INFO, {"Capital Elasticity": 0.95}, "s.toml")

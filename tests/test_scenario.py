@@ -89,8 +89,8 @@ def test_unknown_lever_name_suggests_close_match(tmp_path):
 
 
 def test_stock_cannot_be_set_and_end_before_start(tmp_path):
-    with pytest.raises(ScenarioError, match="'Capital' is a stock, not a constant"):
-        validate(Scenario(params={"Capital": 1.0}), INFO)
+    with pytest.raises(ScenarioError, match="'Modern Capital' is a stock, not a constant"):
+        validate(Scenario(params={"Modern Capital": 1.0}), INFO)
     with pytest.raises(ScenarioError, match="final time 1970 is not after the start year 1978"):
         validate(Scenario(final_time=1970), INFO)
 

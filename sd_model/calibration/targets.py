@@ -1,5 +1,6 @@
-"""Calibration targets derived from the observations: series the model is fitted to that the
-data files do not hold directly.
+"""Calibration targets derived from the observations.
+
+Series the model is fitted to that the data files do not hold directly:
 
 - ``gfcf_adjusted`` (billion yuan/year, current prices): provincial GFCF summed by region and
   scaled, year by year, by national GFCF over the sum of provinces. Provinces over-report GFCF
