@@ -22,7 +22,7 @@ from sd_model.run import DEFAULT_MODEL
 from sd_model.scenario import load_scenario, validate
 
 REGIONS = ["East", "Central", "West", "Northeast"]
-TRUTH = {"Capital Elasticity": 0.42, "Base Migration Rate": 0.012, "Regional Fertility Factor[West]": 1.25}
+TRUTH = {"Capital Elasticity": 0.42, "Maximum Catch Up Rate": 0.15, "Regional Fertility Factor[West]": 1.25}
 NOISE = 0.01  # relative noise of the synthetic data, also the `error` of both series
 
 
@@ -65,7 +65,7 @@ max_nfev = 60
 seed = 3
 [parameters]
 "Capital Elasticity" = { lower = 0.3, upper = 0.6, start = 0.35 }
-"Base Migration Rate" = { lower = 0.0, upper = 0.03, start = 0.005 }
+"Maximum Catch Up Rate" = { lower = 0.05, upper = 0.2, start = 0.1 }
 "Regional Fertility Factor[West]" = { lower = 0.5, upper = 2.0, start = 1.0 }
 [[series]]
 name = "GDP"
@@ -267,8 +267,8 @@ def test_bad_series_and_files_give_clear_errors(tmp_path, engine, old, new, mess
 
 
 def test_error_names_the_line(tmp_path):
-    path = write(tmp_path, CONFIG.replace("start = 0.005", "start = 0.005, upper2 = 1"))
-    with pytest.raises(CalibrationError, match=r"cal\.toml:11: parameter 'Base Migration Rate'"):
+    path = write(tmp_path, CONFIG.replace("start = 0.1 }", "start = 0.1, upper2 = 1 }"))
+    with pytest.raises(CalibrationError, match=r"cal\.toml:11: parameter 'Maximum Catch Up Rate'"):
         load_config(path)
 
 
@@ -325,7 +325,7 @@ def test_cli_calibrate_on_real_data(tmp_path):
     max_nfev = 20
     [parameters]
     "Regional Fertility Factor[Northeast]" = {{ lower = 0.3, upper = 2 }}
-    "Base Migration Rate" = {{ lower = 0, upper = 0.05 }}
+    "Base Migration Rate" = {{ lower = 0, upper = 0.1 }}
     [[series]]
     name = "population"
     model = "Population"
