@@ -162,7 +162,7 @@ def test_translation_goes_to_cache_not_source_tree(engines: dict[str, Engine], c
     assert isinstance(pysd_engine, PysdEngine)
     target = cache / pysd_engine.info.sha256
     assert pysd_engine.py_path == target / "model.py" and (target / "model.mdl").read_bytes() == TOY.read_bytes()
-    assert not [p.name for p in MODELS.iterdir() if p.suffix not in (".mdl", ".md")]  # no .py beside the .mdl
+    assert not [p.name for p in MODELS.iterdir() if p.suffix not in (".mdl", ".md", ".toml")]  # no .py beside the .mdl
     mtime = pysd_engine.py_path.stat().st_mtime_ns
     assert PysdEngine(TOY).py_path.stat().st_mtime_ns == mtime  # reused, not translated again
 

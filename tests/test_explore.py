@@ -57,13 +57,13 @@ def test_a_new_lever_in_the_model_gets_controls_with_its_units_and_range(tmp_pat
 
 def test_levers_and_uncertain_parameters_of_the_shipped_model():
     info = read_model_info(DEFAULT_MODEL)
-    ranges = {"Capital Elasticity": (0.33, 0.51), "Location Factor[West]": (0.515, 0.635)}
+    ranges = {"Capital Elasticity": (0.33, 0.51), "Regional Savings Factor[West]": (1.2, 1.35)}
     controls = build_controls(info, ranges)
     east_first = [c.label for c in controls if c.group == "East First"]
     assert east_first == ["start year", "intensity", "end year"]  # East First has an end year
     params = [c for c in controls if c.group == PARAMETER_GROUP]
     assert [(c.key, c.lo, c.hi, c.plausible) for c in params] == [
-        ("Capital Elasticity", 0.3, 0.7, (0.33, 0.51)), ("Location Factor[West]", 0.3, 1.0, (0.515, 0.635))]
+        ("Capital Elasticity", 0.3, 0.7, (0.33, 0.51)), ("Regional Savings Factor[West]", 0.0, 2.0, (1.2, 1.35))]
 
 
 def test_out_of_range_and_non_numbers_are_refused_with_the_valid_range():
@@ -83,7 +83,7 @@ def test_saved_toml_loads_back_to_the_same_scenario(tmp_path):
                                  params={"Aid Intensity": 0.1 + 0.2, "Aid Start Year": 2031.0,
                                          "Balanced Programme Start Year": {"West": 2001.0, "East": 2100.0},
                                          "Capital Elasticity": 0.4218100000000001,
-                                         "Base Migration Rate": 1e-05, "Location Factor": {"West": 1 / 3}}), info)
+                                         "Base Migration Rate": 1e-05, "Regional Savings Factor": {"West": 1 / 3}}), info)
     path = tmp_path / "saved.toml"
     path.write_text(scenario_toml(scenario, info), encoding="utf-8")
     back = validate(load_scenario(path), info)

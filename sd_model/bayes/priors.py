@@ -5,7 +5,7 @@ its source, and the error model of the likelihood (:mod:`sd_model.bayes.likeliho
 
     [priors]
     "Capital Elasticity" = { dist = "normal", mu = 0.4, sigma = 0.1, source = "Chow and Li (2002): 0.4-0.6" }
-    "Location Factor[West]" = { dist = "uniform", source = "weakly informative: no study; the bounds" }
+    "Regional Savings Factor[West]" = { dist = "uniform", source = "weakly informative: no study; the bounds" }
 
     [error_model]
     rho = { dist = "uniform", lower = 0, upper = 0.95, source = "weakly informative: annual residuals" }

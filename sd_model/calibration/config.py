@@ -93,7 +93,10 @@ def _unknown_key(where: str, key: str, valid, what: str) -> CalibrationError:
 def _number(value: Any, where: str, what: str, *, positive: bool = False, nonneg: bool = False) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise CalibrationError(f"{where}: {what} must be a number, got {value!r}")
-    v = float(value)
+    try:
+        v = float(value)
+    except OverflowError:  # an integer with hundreds of digits
+        raise CalibrationError(f"{where}: {what} = {str(value)[:20]}... is too large for a number") from None
     if not math.isfinite(v):
         raise CalibrationError(f"{where}: {what} must be a finite number, got {value!r}")
     if positive and v <= 0:

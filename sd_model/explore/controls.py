@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from itertools import product
 
 from ..mdl import ModelInfo
 from ..parameters import Parameter
@@ -111,9 +112,15 @@ def parameter_controls(info: ModelInfo, ranges: Mapping[str, tuple[float, float]
     for column, pair in ranges.items():
         param = Parameter.parse(info, column)
         name, cell = param.name, param.cell
-        element = None if cell is None else ",".join(cell)
-        label = name if element is None else f"{name}, {element}"
-        out.append(_make(info, name, element, PARAMETER_GROUP, label, plausible=(float(pair[0]), float(pair[1]))))
+        dims = info.variables[name].dims
+        # a whole subscripted constant in the ranges file gets one control per element: its
+        # elements have their own defaults, which one shared control would overwrite
+        cells = [cell] if cell is not None or not dims else list(product(*(info.subscripts[d] for d in dims)))
+        for c in cells:
+            element = None if c is None else ",".join(c)
+            label = name if element is None else f"{name}, {element}"
+            out.append(_make(info, name, element, PARAMETER_GROUP, label,
+                             plausible=(float(pair[0]), float(pair[1]))))
     return out
 
 
