@@ -33,11 +33,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from sd_model.batch import BatchModel  # noqa: E402
-from sd_model.engines import PysdEngine, SimlinEngine  # noqa: E402
-from sd_model.ensemble import _default_workers, run_ensemble  # noqa: E402
+from sd_model.engines.pysd_engine import PysdEngine  # noqa: E402
+from sd_model.engines.simlin_engine import SimlinEngine  # noqa: E402
+from sd_model.ensemble import run_ensemble  # noqa: E402
+from sd_model.executor import default_workers  # noqa: E402
 from sd_model.mdl import read_model_info  # noqa: E402
 from sd_model.run import DEFAULT_MODEL  # noqa: E402
-from sd_model.sampling import load_ranges, parse_column, sample_parameters  # noqa: E402
+from sd_model.parameters import Parameter  # noqa: E402
+from sd_model.sampling import load_ranges, sample_parameters  # noqa: E402
 from sd_model.scenario import Scenario  # noqa: E402
 
 OUTPUTS = ["National GDP", "GDP per Capita", "Theil Index", "Loan Share", "Net Credit Outflow"]
@@ -64,7 +67,7 @@ def main() -> None:
 
     os.environ.setdefault("SD_MODEL_CACHE", tempfile.mkdtemp(prefix="sd_model_bench_"))
     load_start = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    workers = _default_workers()
+    workers = default_workers()
     ranges = load_ranges(RANGES)
     rows: list[tuple[str, float, str]] = []  # (label, seconds per run, note)
     info = read_model_info(DEFAULT_MODEL)
@@ -93,7 +96,7 @@ def main() -> None:
 
     sim = BatchModel(DEFAULT_MODEL).compile(OUTPUTS)
     sets = sample_parameters(ranges, args.members, seed=0)
-    columns = [parse_column(sim.info, c) for c in sets.columns]
+    columns = [Parameter.parse(sim.info, c) for c in sets.columns]
     values = sets.to_numpy()
     t1 = timed(lambda: sim.run_sets({}, columns, values[:1]), 3)
     rows.append(("batch engine, 1 member", statistics.median(t1), "median of 3"))
