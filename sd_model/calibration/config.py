@@ -43,21 +43,108 @@ A calibration file is TOML::
 denominator is summed over regions for a national numerator). ``share`` divides each
 region by the sum of the four regions, in the model and in the data.
 
-:func:`load_config` checks the file's own structure; :func:`resolve` checks it against
+:func:`load_config` checks the file's own structure;
+:func:`~sd_model.calibration.problem.build_problem` checks it against
 the model (names, elements, declared ranges) and the data (variables, regions, years
-with values). Every error names the file and the line. The dataclasses it returns, and the
-valid values of each setting, are in :mod:`sd_model.calibration.specs`.
+with values). Every error names the file and the line. The dataclasses it returns
+(:class:`CalibrationConfig` and its parts) and the valid values of each setting are defined here.
 """
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import close_matches
+from ..errors import SDModelError, close_matches
 from ..files import read_toml
-from .specs import (METHODS, NORMALISATIONS, PERIODS, STATISTICS, TRANSFORMS, UNCERTAINTY, CalibrationConfig,
-                    CalibrationError, ParameterSpec, SeriesSpec, TargetSpec)
+
+TRANSFORMS = ("level", "log", "share", "ratio", "growth")
+NORMALISATIONS = ("mean", "error", "none")
+STATISTICS = ("mape", "rmse", "r2", "max_abs_error")
+PERIODS = ("in-sample", "out-of-sample", "all")
+METHODS = ("local", "global", "none")
+UNCERTAINTY = ("jacobian", "bootstrap")
+
+
+class CalibrationError(SDModelError, ValueError):
+    """A calibration file is invalid or does not match the model or the data."""
+
+
+@dataclass(frozen=True)
+class ParameterSpec:
+    """One parameter to estimate (one element of a subscripted constant, or all of them).
+
+    ``element`` is None for a scalar constant or for one value shared by every element.
+    ``lower``/``upper`` are the search bounds and ``start`` the first start value (None:
+    the model's value), in the constant's units. ``line`` is its line in the file.
+    """
+
+    key: str
+    name: str
+    element: str | None
+    lower: float | None
+    upper: float | None
+    start: float | None
+    line: int
+
+    @property
+    def label(self) -> str:
+        """``Name`` or ``Name[Element]``."""
+        return f"{self.name}[{self.element}]" if self.element else self.name
+
+
+@dataclass(frozen=True)
+class SeriesSpec:
+    """One data series compared with one model variable (see :mod:`sd_model.calibration.config`)."""
+
+    name: str
+    model: str
+    data: str
+    transform: str = "level"
+    normalise: str = "mean"
+    error: float | None = None
+    weight: float = 1.0
+    years: tuple[int, int] | None = None
+    regions: tuple[str, ...] | None = None
+    model_denominator: str | None = None
+    data_denominator: str | None = None
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class TargetSpec:
+    """A pass/fail criterion on one statistic of one series, per region."""
+
+    series: str
+    statistic: str
+    max: float | None
+    min: float | None
+    period: str
+    regions: tuple[str, ...] | None
+    line: int
+
+
+@dataclass(frozen=True)
+class CalibrationConfig:
+    """A calibration file as read (names not yet checked against the model)."""
+
+    path: Path
+    name: str
+    description: str
+    base: Path | None
+    data_dir: Path | None
+    span: tuple[int, int]
+    optimizer: dict[str, Any]
+    parameters: tuple[ParameterSpec, ...]
+    series: tuple[SeriesSpec, ...]
+    targets: tuple[TargetSpec, ...] = field(default=())
+    text: str = ""
+
+    def where(self, line: int | None = None) -> str:
+        """``path:line`` (or ``path``) for error messages."""
+        return f"{self.path}:{line}" if line else str(self.path)
+
 
 _TOP = {"name", "description", "base", "data_dir", "span", "optimizer", "parameters", "series", "targets"}
 _OPTIMIZER = {"method": "local", "starts": 8, "max_nfev": 200, "seed": 1, "uncertainty": "jacobian",

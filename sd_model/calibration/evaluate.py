@@ -18,7 +18,7 @@ import numpy as np
 
 from ..errors import EngineError
 from ..executor import Executor
-from .residuals import PENALTY, Problem
+from .problem import PENALTY, Problem
 from .store import EvaluationStore
 
 __all__ = ["Evaluator", "compile_runner", "evaluate_one"]

@@ -16,18 +16,125 @@ values, which are 1978 data at time 1978).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import xarray as xr
 
-from ..errors import SDModelError, close_matches
-from ..mdl import ModelInfo, normalize_name
+from ..errors import SDModelError
+from ..mdl import ModelInfo
 from ..parameters import Parameter, outside, range_text
-from ..scenario import load_scenario, validate
-from .residuals import Parameter as Estimated
-from .residuals import Problem, SeriesData
-from .specs import CalibrationConfig, CalibrationError, SeriesSpec
+from ..scenario import load_scenario, merge_params, validate
+from .config import CalibrationConfig, CalibrationError
+from .series import SeriesData, resolve_series
+
+#: Residual given to a model output that is NaN or infinite (a failed or exploding run).
+PENALTY = 1.0e3
+
+
+@dataclass(frozen=True)
+class Estimated:
+    """A parameter to estimate, resolved against the model.
+
+    ``name`` is the canonical Vensim name; ``elements`` the element keys it sets (all
+    elements for a shared value, ``()`` for a scalar constant); ``lower``, ``upper`` and
+    ``start`` in the constant's ``units``; ``declared`` is the model's range.
+    """
+
+    label: str
+    name: str
+    elements: tuple[str, ...]
+    lower: float
+    upper: float
+    start: float
+    units: str
+    declared: tuple[float | None, float | None]
+    comment: str
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Everything needed to evaluate the payoff of a parameter vector (picklable)."""
+
+    model_path: str
+    model_sha256: str
+    initial_time: float
+    saveper: float
+    final_time: float
+    outputs: tuple[str, ...]
+    base_params: Mapping[str, Any]
+    parameters: tuple[Estimated, ...]
+    series: tuple[SeriesData, ...]
+    until: int
+    span: tuple[int, int]
+    engine: str = "simlin"
+
+    # -------------------------------------------------------------- parameters
+    @property
+    def lower(self) -> np.ndarray:
+        """Lower search bounds (n,)."""
+        return np.array([p.lower for p in self.parameters])
+
+    @property
+    def upper(self) -> np.ndarray:
+        """Upper search bounds (n,)."""
+        return np.array([p.upper for p in self.parameters])
+
+    @property
+    def start(self) -> np.ndarray:
+        """First start values (n,)."""
+        return np.array([p.start for p in self.parameters])
+
+    def overrides(self, x: np.ndarray) -> dict[str, Any]:
+        """Parameter values of ``x`` as scenario params (``{name: value or {element: value}}``)."""
+        out: dict[str, Any] = {}
+        for p, v in zip(self.parameters, np.asarray(x, dtype=float)):
+            if p.elements:
+                out.setdefault(p.name, {}).update({e: float(v) for e in p.elements})
+            else:
+                out[p.name] = float(v)
+        return out
+
+    def params(self, x: np.ndarray) -> dict[str, Any]:
+        """Base scenario params with ``x`` laid over them: the run's full overrides."""
+        return merge_params(self.base_params, self.overrides(x))
+
+    # -------------------------------------------------------------- outputs
+    def _index(self, year: int) -> int:
+        return int(round((year - self.initial_time) / self.saveper))
+
+    def simulated(self, outputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Transformed model values of every series, {name: array (years, regions)}."""
+        return {s.spec.name: s.transformed(outputs, self._index) for s in self.series}
+
+    def residuals(self, outputs: Mapping[str, np.ndarray]) -> np.ndarray:
+        """Weighted normalised residuals of the fitted series over in-sample years (1-D)."""
+        parts = []
+        for s in self.series:
+            if not s.fitted:
+                continue
+            sim = s.transformed(outputs, self._index)
+            r = s.spec.weight * (sim[s.fit] - s.obs[s.fit]) / s.scale
+            parts.append(r.ravel())
+        r = np.concatenate(parts)
+        return np.where(np.isfinite(r), r, PENALTY)
+
+    def residual_groups(self) -> np.ndarray:
+        """For each residual, the index of its (series, region) block (for block bootstrap)."""
+        groups, g = [], 0
+        for s in self.series:
+            if not s.fitted:
+                continue
+            n_years, n_reg = int(s.fit.sum()), len(s.regions)
+            groups.append((g + np.tile(np.arange(n_reg), n_years)).astype(int))
+            g += n_reg
+        return np.concatenate(groups)
+
+    @property
+    def n_residuals(self) -> int:
+        """Length of the residual vector."""
+        return int(sum(s.fit.sum() * len(s.regions) for s in self.series if s.fitted))
 
 
 def build_problem(config: CalibrationConfig, info: ModelInfo, observations: xr.Dataset,
@@ -76,7 +183,7 @@ def build_problem(config: CalibrationConfig, info: ModelInfo, observations: xr.D
             raise CalibrationError(f"{config.where()}: base scenario: {exc}") from None
     parameters = _resolve_parameters(config, info, base_params)
     regions = tuple(info.subscripts.get("Region", ()))
-    series = tuple(_resolve_series(spec, config, info, observations, regions, until) for spec in config.series)
+    series = tuple(resolve_series(spec, config, info, observations, regions, until) for spec in config.series)
     if not any(s.fitted for s in series):
         raise CalibrationError(f"{config.where()}: no fitted series has data up to {until}; nothing to fit")
     outputs: list[str] = []
@@ -148,151 +255,3 @@ def _current_value(var: Any, elements: tuple[str, ...], base: Mapping[str, Any],
     return values.pop()
 
 
-def _model_var(name: str, info: ModelInfo, where: str, what: str) -> tuple[str, bool]:
-    key = normalize_name(name)
-    var = next((v for n, v in info.variables.items() if normalize_name(n) == key), None)
-    if var is None:
-        valid = [n for n, v in info.variables.items() if v.kind != "lookup"]
-        hint = close_matches(name, valid)
-        tail = ("did you mean " + " or ".join(repr(h) for h in hint) + "?") if hint else \
-            "'sd-model info' lists the model's names"
-        raise CalibrationError(f"{where}: {what} {name!r} is not a model variable; {tail}")
-    if var.kind == "lookup":
-        raise CalibrationError(f"{where}: {what} {var.name!r} is a lookup table, not a variable")
-    if var.dims not in ((), ("Region",)):
-        raise CalibrationError(f"{where}: {what} {var.name!r} has dims {var.dims}; "
-                               "only Region-subscripted or scalar variables can be fitted")
-    return var.name, bool(var.dims)
-
-
-def _data_var(name: str, observations: xr.Dataset, where: str, what: str) -> xr.DataArray:
-    if name not in observations.data_vars:
-        hint = close_matches(name, map(str, observations.data_vars))
-        tail = ("did you mean " + " or ".join(repr(h) for h in hint) + "?") if hint else \
-            f"available: {', '.join(sorted(map(str, observations.data_vars)))}"
-        raise CalibrationError(f"{where}: {what} {name!r} is not in the data; {tail}")
-    da = observations[name]
-    if da.dims not in (("year",), ("year", "region")):
-        raise CalibrationError(f"{where}: data {name!r} has dims {da.dims}; expected (year) or (year, region)")
-    return da
-
-
-def _resolve_series(spec: SeriesSpec, config: CalibrationConfig, info: ModelInfo, observations: xr.Dataset,
-                    regions: tuple[str, ...], until: int) -> SeriesData:
-    where = f"{config.where(spec.line)}: series {spec.name!r}"
-    model, regional = _model_var(spec.model, info, where, "model")
-    da = _data_var(spec.data, observations, where, "data")
-    if regional != ("region" in da.dims):
-        raise CalibrationError(f"{where}: model {model!r} is {'by region' if regional else 'national'} but data "
-                               f"{spec.data!r} is {'by region' if 'region' in da.dims else 'national'}")
-    if regional:
-        data_regions = [str(r) for r in observations["region"].values]
-        if list(data_regions) != list(regions):
-            raise CalibrationError(f"{where}: data regions {data_regions} differ from the model's {list(regions)}")
-    den_name = None
-    if spec.transform == "ratio":
-        den_name, den_regional = _model_var(str(spec.model_denominator), info, where, "model_denominator")
-        if den_regional and not regional:
-            pass  # national numerator over a regional denominator: summed over regions
-        elif regional and not den_regional:
-            raise CalibrationError(f"{where}: model_denominator {den_name!r} is national but {model!r} is by region")
-    if spec.transform == "share" and not regional:
-        raise CalibrationError(f"{where}: transform = \"share\" needs a variable by region")
-    chosen = tuple(regions) if regional else ("National",)
-    if spec.regions is not None:
-        if not regional:
-            raise CalibrationError(f"{where}: regions given, but {model!r} is national")
-        for r in spec.regions:
-            if r not in regions:
-                hint = close_matches(r, regions)
-                tail = ("did you mean " + " or ".join(map(repr, hint)) + "?") if hint else \
-                    f"valid: {', '.join(regions)}"
-                raise CalibrationError(f"{where}: unknown region {r!r}; {tail}")
-        chosen = spec.regions
-    index = tuple(regions.index(r) for r in chosen) if regional else (0,)
-
-    first, last = spec.years or config.span
-    if first < config.span[0] or last > config.span[1]:
-        raise CalibrationError(f"{where}: years {first}-{last} are outside the span "
-                               f"{config.span[0]}-{config.span[1]}")
-    if spec.transform == "growth" and first <= info.initial_time:
-        raise CalibrationError(f"{where}: a growth rate needs the year before {first}, which the model lacks; "
-                               f"start the series in {int(info.initial_time) + 1} or later")
-    years = np.arange(first, last + 1)
-    obs = _transform_obs(spec, da, observations, where, years)
-    obs = obs[:, list(index)] if regional else obs
-    for j, reg in enumerate(chosen):
-        bad = years[~np.isfinite(obs[:, j])]
-        if bad.size:
-            col = obs[:, j]
-            avail = years[np.isfinite(col)]
-            have = f"; it has values for {avail.min()}-{avail.max()}" if avail.size else "; it has none"
-            raise CalibrationError(f"{where}: data {spec.data!r}{'' if not regional else f' for {reg}'} is missing "
-                                   f"(NaN) in {_ranges(bad)}{have} within {first}-{last}; set years = [first, last]")
-    fit = years <= until
-    sample = obs[fit] if fit.any() else obs
-    if spec.normalise == "mean":
-        scale = np.abs(sample).mean(axis=0)
-        if np.any(scale == 0):
-            raise CalibrationError(f"{where}: the mean of the observed values is 0; use normalise = \"error\"")
-    elif spec.normalise == "error":
-        scale = np.full(len(chosen), float(spec.error))  # type: ignore[arg-type]
-    else:
-        scale = np.ones(len(chosen))
-    units = {"log": "log", "share": "fraction", "growth": "1/year"}.get(spec.transform, da.attrs.get("units", ""))
-    if spec.transform == "ratio":
-        units = "ratio"
-    return SeriesData(spec=spec, model=model, model_denominator=den_name, regional=regional, regions=chosen,
-                      region_index=index, years=years, obs=obs, fit=fit, scale=scale, units=units)
-
-
-def _transform_obs(spec: SeriesSpec, da: xr.DataArray, observations: xr.Dataset, where: str,
-                   years: np.ndarray) -> np.ndarray:
-    """Observed values of ``spec`` transformed, shape (years, regions or 1); NaN where missing."""
-    all_years = observations["year"].values.astype(int)
-
-    def take(arr: xr.DataArray, yrs: np.ndarray) -> np.ndarray:
-        out = np.full((len(yrs),) + arr.shape[1:], np.nan)
-        present = np.isin(yrs, all_years)
-        if present.any():
-            out[present] = arr.sel(year=yrs[present]).values
-        return out if out.ndim == 2 else out[:, None]
-
-    values = take(da, years)
-    with np.errstate(all="ignore"):
-        if spec.transform == "share":
-            values = values / values.sum(axis=1, keepdims=True)
-        elif spec.transform == "ratio":
-            den = _data_var(spec.data_denominator, observations, where, "data_denominator")  # type: ignore[arg-type]
-            dv = take(den, years)
-            if "region" in den.dims and "region" not in da.dims:
-                dv = np.where(np.isfinite(dv).all(axis=1, keepdims=True), np.nansum(dv, axis=1, keepdims=True),
-                              np.nan)
-            elif "region" in da.dims and "region" not in den.dims:
-                raise CalibrationError(f"{where}: data_denominator {spec.data_denominator!r} is national but "
-                                       f"{spec.data!r} is by region")
-            values = values / dv
-        elif spec.transform == "log":
-            values = np.where(values > 0, np.log(values), np.nan)
-        elif spec.transform == "growth":
-            prev = take(da, years - 1)
-            values = values / prev - 1.0
-    return values
-
-
-def _ranges(years: np.ndarray) -> str:
-    """``1978-1980, 1985`` for a sorted array of years."""
-    parts: list[str] = []
-    start: int | None = None
-    prev = 0
-    for y in map(int, years):
-        if start is None:
-            start = prev = y
-        elif y == prev + 1:
-            prev = y
-        else:
-            parts.append(f"{start}-{prev}" if prev != start else f"{start}")
-            start = prev = y
-    if start is not None:
-        parts.append(f"{start}-{prev}" if prev != start else f"{start}")
-    return ", ".join(parts)

@@ -20,8 +20,9 @@ import pandas as pd
 
 from .. import metrics
 from ..files import atomic_write_bytes, atomic_write_text
-from .residuals import Problem, SeriesData
-from .specs import TargetSpec
+from .problem import Problem
+from .series import SeriesData
+from .config import TargetSpec
 
 def report_values(series: SeriesData, values: np.ndarray) -> np.ndarray:
     """Values in the units the report uses: levels for log series, else as compared."""

@@ -24,12 +24,10 @@ from ..manifest import build_manifest
 from ..mdl import read_model_info
 from ..run import DEFAULT_MODEL
 from ..scenario import load_scenario, validate
-from .config import load_config
+from .config import METHODS, UNCERTAINTY, CalibrationConfig, CalibrationError, load_config
 from .evaluate import Evaluator, compile_runner
 from .optimize import LocalFit, Space, global_fit, jacobian, multistart
-from .problem import build_problem
-from .residuals import Problem
-from .specs import METHODS, UNCERTAINTY, CalibrationConfig, CalibrationError
+from .problem import Problem, build_problem
 from .report import check_targets, fit_table, markdown_table, overlay_toml, write_plots
 from .store import CHECKPOINT, EvaluationStore, fingerprint, prepare_output
 from .targets import add_derived

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from ..files import atomic_write_json, atomic_write_text
-from .specs import CalibrationError
+from .config import CalibrationError
 
 _FORMAT = 2  # 2: stages.json and the evaluation files carry SHA-256 seals
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import click
 
 from ..calibration import calibrate
-from ..calibration.specs import METHODS, UNCERTAINTY
+from ..calibration.config import METHODS, UNCERTAINTY
 from ..executor import default_workers
 from ..resources import EXPERIMENTS_DIR
 from .options import engine_option, force_option, model_option
