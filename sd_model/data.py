@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import math
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +22,7 @@ from .data_panel import REGIONS, chain_chongqing, level_from_index
 from .data_panel import regional_sum as _regional_sum
 from .data_panel import wide as _wide
 from .data_series import NATIONAL, SERIES
-from .errors import DataError, close_matches, unknown_name
+from .errors import DataError, check_number, close_matches, unknown_name
 from .resources import RAW_DATA_DIR
 
 __all__ = ["REGIONS", "SERIES", "PRE2000_DEFLATOR", "load_regions", "load_provincial", "load_national",
@@ -118,13 +119,28 @@ def _year(path: Path, line: int, text: str) -> int:
 
 
 def _number(path: Path, line: int, column: str, text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise DataError(f"{path}, line {line}: column {column!r} value {text!r} is not a number") from None
-    if not math.isfinite(value):
-        raise DataError(f"{path}, line {line}: column {column!r} value {text!r} is NaN or infinite")
-    return value
+    """The number in a CSV cell (see :func:`~sd_model.errors.check_number`)."""
+    return check_number(text, f"column {column!r}", f"{path}, line {line}", DataError, text=True)
+
+
+def read_yearly(path: Path, columns: Mapping[str, tuple[str, float]], blanks: bool = False) -> pd.DataFrame:
+    """A CSV table with one row a year, indexed by ``year``.
+
+    ``columns`` maps each CSV column to ``(name, factor)``: the frame's column ``name`` holds the
+    cell times ``factor`` (the model's units). A blank cell is NaN if ``blanks``, else an error;
+    so are a year given twice and a cell that is not a finite number (:class:`DataError` naming
+    the file and the line).
+    """
+    seen: dict[int, int] = {}
+    records = []
+    for line, row in _rows(path, ("year", *columns)):
+        year = _year(path, line, row["year"])
+        if year in seen:
+            raise DataError(f"{path}, line {line}: duplicate year {year}; first given on line {seen[year]}")
+        seen[year] = line
+        records.append([year] + [np.nan if blanks and row[c] == "" else _number(path, line, c, row[c]) * f
+                                 for c, (_, f) in columns.items()])
+    return pd.DataFrame(records, columns=["year", *(n for n, _ in columns.values())]).set_index("year")
 
 
 def load_regions(data_dir: str | os.PathLike | None = None) -> dict[str, str]:
@@ -207,15 +223,7 @@ def load_national(data_dir: str | os.PathLike | None = None) -> pd.DataFrame:
     yuan/year, expenditure approach). ``df.attrs["units"]`` maps column -> units.
     """
     path = resolve_data_dir(data_dir) / "national_nbs.csv"
-    seen: dict[int, int] = {}
-    records = []
-    for line, row in _rows(path, ("year", *NATIONAL)):
-        year = _year(path, line, row["year"])
-        if year in seen:
-            raise DataError(f"{path}, line {line}: duplicate year {year}; first given on line {seen[year]}")
-        seen[year] = line
-        records.append([year] + [_number(path, line, c, row[c]) * f for c, (_, f, _) in NATIONAL.items()])
-    df = pd.DataFrame(records, columns=["year", *(n for n, _, _ in NATIONAL.values())]).set_index("year")
+    df = read_yearly(path, {c: (n, f) for c, (n, f, _) in NATIONAL.items()})
     df.attrs.update(units={n: u for n, _, u in NATIONAL.values()}, source="national_nbs.csv")
     return df
 

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from .data import load_provincial, load_regions, pre2000_price_level, resolve_data_dir
+from .data import load_provincial, load_regions, pre2000_price_level, read_yearly, resolve_data_dir
 from .data_panel import REGIONS, regional_sum, wide
 
 DEFLATORS = ("investment_price_index", "retail_price_index")
@@ -95,13 +95,8 @@ NATIONAL_FIRST, NATIONAL_LAST = 1979, 1999
 
 def load_national_gdp_deflator(data_dir: str | os.PathLike | None = None) -> pd.Series:
     """China's implicit GDP deflator (World Bank NY.GDP.DEFL.ZS), index 2015 = 100, by year 1975-2015."""
-    from .data import _number, _rows, _year
     path = resolve_data_dir(data_dir) / WB_FILE
-    values = {}
-    for line, row in _rows(path, ("year", "gdp_deflator_2015eq100")):
-        values[_year(path, line, row["year"])] = _number(path, line, "gdp_deflator_2015eq100",
-                                                         row["gdp_deflator_2015eq100"])
-    s = pd.Series(values, name="gdp_deflator").sort_index()
+    s = read_yearly(path, {"gdp_deflator_2015eq100": ("gdp_deflator", 1.0)})["gdp_deflator"].sort_index()
     s.attrs.update(units="index, 2015 = 100", source=WB_FILE)
     return s
 

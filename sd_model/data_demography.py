@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from .data import _number, _rows, _year, load_provincial, load_regions, resolve_data_dir
+from .data import _number, _rows, _year, load_provincial, load_regions, read_yearly, resolve_data_dir
 from .data_panel import REGIONS, regional_sum, regional_weighted_mean, wide
 from .errors import DataError
 
@@ -112,15 +112,7 @@ def load_national_demography(data_dir: str | os.PathLike | None = None) -> pd.Da
             "life_expectancy_years": ("life_expectancy", 1.0),
             "life_expectancy_male_years": ("life_expectancy_male", 1.0),
             "life_expectancy_female_years": ("life_expectancy_female", 1.0)}
-    records, seen = [], set()
-    for line, row in _rows(path, ("year", *spec)):
-        year = _year(path, line, row["year"])
-        if year in seen:
-            raise DataError(f"{path}, line {line}: duplicate year {year}")
-        seen.add(year)
-        records.append([year] + [np.nan if row[c] == "" else _number(path, line, c, row[c]) * f
-                                 for c, (_, f) in spec.items()])
-    df = pd.DataFrame(records, columns=["year", *(n for n, _ in spec.values())]).set_index("year")
+    df = read_yearly(path, spec, blanks=True)
     df.attrs.update(source=NBS_NATIONAL, units={"population": "million persons", "birth_rate": "per 1000 per year",
                                                 "life_expectancy": "years"})
     return df
@@ -184,13 +176,6 @@ def load_national_fertility(data_dir: str | os.PathLike | None = None) -> pd.Dat
     ages = ("15_19", "20_24", "25_29", "30_34", "35_39", "40_44", "45_49")
     spec = {"general_fertility_rate_per_mille": "general_fertility_rate",
             **{f"asfr_{a}_per_mille": f"asfr_{a}" for a in ages}, "tfr_derived_children_per_woman": "tfr"}
-    records, seen = [], set()
-    for line, row in _rows(path, ("year", *spec)):
-        year = _year(path, line, row["year"])
-        if year in seen:
-            raise DataError(f"{path}, line {line}: duplicate year {year}")
-        seen.add(year)
-        records.append([year] + [_number(path, line, c, row[c]) for c in spec])
-    df = pd.DataFrame(records, columns=["year", *spec.values()]).set_index("year")
+    df = read_yearly(path, {c: (n, 1.0) for c, n in spec.items()})
     df.attrs.update(source=path.name, units={"tfr": "children per woman", "asfr": "per 1000 women per year"})
     return df

@@ -12,7 +12,7 @@ import os
 import numpy as np
 import pandas as pd
 
-from .data import _number, _rows, _year, resolve_data_dir
+from .data import _number, _rows, _year, read_yearly, resolve_data_dir
 from .errors import DataError
 
 FILE = "national_financing_nbs.csv"
@@ -39,14 +39,7 @@ def load_national_financing(data_dir: str | os.PathLike | None = None) -> pd.Dat
     columns = tuple(c for c in header if c.endswith("_100m_yuan"))
     if not columns:
         raise DataError(f"{path}, line 1: no column ending in '_100m_yuan'; header is {', '.join(header)}")
-    records, seen = [], set()
-    for line, row in _rows(path, ("year", *columns)):
-        year = _year(path, line, row["year"])
-        if year in seen:
-            raise DataError(f"{path}, line {line}: duplicate year {year}")
-        seen.add(year)
-        records.append([year] + [np.nan if row[c] == "" else _number(path, line, c, row[c]) / 10 for c in columns])
-    df = pd.DataFrame(records, columns=["year", *(c.removesuffix("_100m_yuan") for c in columns)]).set_index("year")
+    df = read_yearly(path, {c: (c.removesuffix("_100m_yuan"), 0.1) for c in columns}, blanks=True)
     df.attrs.update(source=FILE, units="billion yuan (flows per year; market capitalisation year-end)")
     return df
 

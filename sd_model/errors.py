@@ -7,7 +7,10 @@ says what is valid; the command line prints it and exits with status 2.
 from __future__ import annotations
 
 import difflib
+import math
+import numbers
 from collections.abc import Iterable
+from typing import Any
 
 
 class SDModelError(Exception):
@@ -60,3 +63,53 @@ def unknown_name(kind: str, name: str, valid: Iterable[str], where: str = "",
     else:
         tail = f"valid names are listed by '{listed_by}' ({len(valid)} in all)"
     return UnknownNameError(f"{loc}unknown {kind} {name!r}; {tail}")
+
+
+def check_number(value: Any, what: str, where: str = "", error: type[Exception] = SDModelError, *,
+                 positive: bool = False, nonneg: bool = False, text: bool = False) -> float:
+    """``value`` as a finite float, or ``error`` with a one-line message naming the input.
+
+    The one check of a number read from a file or given by a caller (scenarios, ranges,
+    calibration and check files, data tables, engine parameters).
+
+    Parameters
+    ----------
+    value : Any
+        The number (an int or float, not a bool), or with ``text`` a string such as ``"0.5"``.
+    what : str
+        What the value is, e.g. ``"value of 'Capital Elasticity'"`` or ``"column 'gdp'"``.
+    where : str
+        The file and line (or other context); may be empty. Default is "".
+    error : type of Exception
+        Class of the error raised. Default is :class:`SDModelError`.
+    positive, nonneg : bool
+        Also require ``value > 0`` or ``value >= 0``. Default is False.
+    text : bool
+        ``value`` is text to parse (a CSV cell). Default is False.
+
+    Raises
+    ------
+    error
+        ``"<where>: <what> must be a number, got ..."`` (a finite number, positive, not negative).
+    """
+    loc = f"{where}: " if where else ""
+    shown = repr(value)[:40]
+    if text and isinstance(value, str):
+        try:
+            v = float(value)
+        except ValueError:
+            raise error(f"{loc}{what} must be a number, got {shown}") from None
+    elif isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise error(f"{loc}{what} must be a number, got {shown}")
+    else:
+        try:
+            v = float(value)
+        except OverflowError:  # an integer beyond the float range
+            v, shown = math.inf, f"an integer of {len(str(value).lstrip('-'))} digits"
+    if not math.isfinite(v):
+        raise error(f"{loc}{what} must be a finite number, got {shown}")
+    if positive and v <= 0:
+        raise error(f"{loc}{what} must be positive, got {v:g}")
+    if nonneg and v < 0:
+        raise error(f"{loc}{what} must not be negative, got {v:g}")
+    return v

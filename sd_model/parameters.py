@@ -14,7 +14,6 @@ Parameter(name='Initial Schooling', cell=('West',))
 from __future__ import annotations
 
 import itertools
-import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -22,11 +21,11 @@ from typing import Any
 
 import numpy as np
 
-from .errors import ScenarioError, SDModelError, UnknownNameError, close_matches, unknown_name
+from .errors import ScenarioError, UnknownNameError, check_number, close_matches, unknown_name
 from .mdl import ModelInfo, Variable, normalize_name
 
-__all__ = ["Parameter", "ParamValue", "constant", "resolve_params", "range_text", "outside", "check_number",
-           "element_keys", "cells", "merge_params"]
+__all__ = ["Parameter", "ParamValue", "constant", "resolve_params", "range_text", "outside", "element_keys", "cells",
+           "merge_params"]
 
 #: A scenario-style value: a number, or {element key: number} for a subscripted constant.
 ParamValue = float | Mapping[str, float]
@@ -136,19 +135,6 @@ def outside(var: Variable, value: Any) -> Any:
     return bad if bad.ndim else bool(bad)
 
 
-def check_number(label: str, value: Any, where: str = "") -> float:
-    """``value`` as a finite float; :class:`SDModelError` naming ``label`` otherwise."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise SDModelError(f"{_loc(where)}value of {label!r} must be a number, got {value!r}")
-    try:
-        v = float(value)
-    except OverflowError:  # an integer beyond the float range
-        v = math.inf
-    if not math.isfinite(v):
-        raise SDModelError(f"{_loc(where)}value of {label!r} must be finite, got {value!r}")
-    return v
-
-
 @dataclass(frozen=True)
 class Parameter:
     """A model constant, or one element of a subscripted constant.
@@ -243,7 +229,7 @@ def resolve_params(info: ModelInfo, params: Mapping[str, Any] | None, where: str
         var = constant(info, raw, where)
 
         def check(v: Any, label: str, var: Variable = var) -> float:
-            number = check_number(label, v, where)
+            number = check_number(v, f"value of {label!r}", where)
             if check_range and outside(var, number):
                 raise ScenarioError(f"{_loc(where)}{label} = {number:g} is outside the range the model declares, "
                                     f"{range_text(var)}")

@@ -14,7 +14,6 @@ A ranges file lists the uncertain constants and their bounds::
 """
 from __future__ import annotations
 
-import math
 import os
 import re
 from collections.abc import Mapping
@@ -24,7 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .errors import ScenarioError, SDModelError
+from .errors import ScenarioError, SDModelError, check_number
 from .files import read_toml
 from .mdl import ModelInfo, read_model_info
 from .parameters import Parameter, outside, range_text
@@ -90,16 +89,9 @@ def sample_parameters(ranges: Mapping[str, tuple[float, float]], n: int, seed: i
 
 
 def _check_pair(name: str, pair: Any, where: str) -> tuple[float, float]:
-    if (not isinstance(pair, (tuple, list)) or len(pair) != 2
-            or not all(isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
-                       for v in pair)):
+    if not isinstance(pair, (tuple, list)) or len(pair) != 2:
         raise SDModelError(f"{where}: range of {name!r} must be two numbers [low, high], got {pair!r}")
-    try:
-        lo, hi = float(pair[0]), float(pair[1])
-    except OverflowError:  # an integer beyond the float range
-        lo, hi = math.inf, math.inf
-    if not (math.isfinite(lo) and math.isfinite(hi)):
-        raise SDModelError(f"{where}: range of {name!r} must be finite numbers [low, high]")
+    lo, hi = (check_number(v, f"{end} of the range of {name!r}", where) for end, v in zip(("low", "high"), pair))
     if lo >= hi:
         raise SDModelError(f"{where}: range of {name!r} has low {lo:g} >= high {hi:g}; valid: low < high")
     return lo, hi

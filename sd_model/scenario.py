@@ -34,7 +34,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from .errors import ScenarioError, close_matches
+from .errors import ScenarioError, check_number, close_matches
 from .files import read_toml
 from .resources import EXPERIMENTS_DIR
 from .parameters import ParamValue, merge_params
@@ -190,19 +190,6 @@ def _read_toml(path: Path) -> dict[str, Any]:
     return read_toml(path, "scenario file", ScenarioError)[0]
 
 
-def _number(value: Any, where: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ScenarioError(f"{where}: expected a number, got {value!r}")
-    try:
-        v = float(value)
-    except OverflowError:  # an integer beyond the float range
-        v = math.inf
-    if not math.isfinite(v):
-        shown = f"an integer of {len(str(abs(value)))} digits" if isinstance(value, int) else repr(value)
-        raise ScenarioError(f"{where}: expected a finite number, got {shown}")
-    return v
-
-
 def _shown(text: Any, quote: bool = False) -> str:
     """A name from the file as it may appear in a one-line message (repr if not printable)."""
     text = str(text)
@@ -217,9 +204,10 @@ def _params_from_table(table: Any, where: str) -> dict[str, ParamValue]:
     out: dict[str, ParamValue] = {}
     for name, value in table.items():
         if isinstance(value, dict):
-            out[name] = {str(el): _number(v, f"{where}: {_shown(name)}[{_shown(el)}]") for el, v in value.items()}
+            out[name] = {str(el): check_number(v, f"{_shown(name)}[{_shown(el)}]", where, ScenarioError)
+                         for el, v in value.items()}
         else:
-            out[name] = _number(value, f"{where}: {_shown(name)}")
+            out[name] = check_number(value, _shown(name), where, ScenarioError)
     return out
 
 
@@ -240,10 +228,10 @@ def _levers_from_table(table: Any, where: str) -> dict[str, ParamValue]:
                 )
             name = f"{lever} {_LEVER_KEYS[key]}"
             if isinstance(value, dict):
-                out[name] = {str(el): _number(v, f"{where}: {_shown(lever)}.{key}[{_shown(el)}]")
+                out[name] = {str(el): check_number(v, f"{_shown(lever)}.{key}[{_shown(el)}]", where, ScenarioError)
                              for el, v in value.items()}
             else:
-                out[name] = _number(value, f"{where}: {_shown(lever)}.{key}")
+                out[name] = check_number(value, f"{_shown(lever)}.{key}", where, ScenarioError)
     return out
 
 
@@ -337,8 +325,8 @@ def _load(path: Path, chain: tuple[Path, ...]) -> Scenario:
     for key in time:
         if key not in _TIME_KEYS:
             raise ScenarioError(f"{path}: unknown [time] key {key!r}; valid: final_time, time_step")
-    final_time = _number(time["final_time"], f"{path}: time.final_time") if "final_time" in time else parent.final_time
-    time_step = _number(time["time_step"], f"{path}: time.time_step") if "time_step" in time else parent.time_step
+    final_time, time_step = (check_number(time[k], f"time.{k}", str(path), ScenarioError) if k in time
+                             else getattr(parent, k) for k in ("final_time", "time_step"))
 
     params = _params_from_table(data.get("params", {}), str(path))
     lever_params = _levers_from_table(data.get("levers", {}), str(path))

@@ -216,7 +216,8 @@ def test_integrity_names_negative_stock_and_first_non_finite_variable():
 
 @pytest.mark.parametrize("edit,match", [
     (("rtol = 1e-9\n# Second", "rtol = -1\n# Second"), "mass_balance.rtol must be positive"),
-    (("max_rk4_vs_euler = 0.01", "max_rk4_vs_euler = \"1%\""), "integration.max_rk4_vs_euler must be a finite"),
+    (("max_rk4_vs_euler = 0.01", "max_rk4_vs_euler = \"1%\""),
+     "integration.max_rk4_vs_euler must be a number, got .1%."),
     (('relation = "zero"', 'relation = "none"'), "relation 'none' is not one of"),
     (("[mass_balance]", "[mass_balance]\nrtoll = 1"), "unknown key 'mass_balance.rtoll'"),
     (('name = "zero_lending"', 'name = "zero_savings"'), "'zero_savings' is duplicated"),

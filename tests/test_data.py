@@ -230,9 +230,9 @@ def replace_line(match, new):
 
 @pytest.mark.parametrize("match, new, words", [
     ("Hubei,2005,", lambda s: s.replace("Hubei,2005,", "Hubie,2005,"), ["unknown province 'Hubie'", "Hubei"]),
-    ("Anhui,1990,", lambda s: "Anhui,1990,nan,x\n", ["NaN"]),
-    ("Anhui,1991,", lambda s: "Anhui,1991,,x\n", ["not a number"]),
-    ("Anhui,1992,", lambda s: "Anhui,1992,12x,x\n", ["'12x'", "not a number"]),
+    ("Anhui,1990,", lambda s: "Anhui,1990,nan,x\n", ["must be a finite number, got 'nan'"]),
+    ("Anhui,1991,", lambda s: "Anhui,1991,,x\n", ["must be a number, got ''"]),
+    ("Anhui,1992,", lambda s: "Anhui,1992,12x,x\n", ["must be a number, got '12x'"]),
     ("Anhui,1993,", lambda s: s.replace("1993", "2101", 1), ["2101", "1949-2100"]),
     ("Anhui,1995,", lambda s: s.replace("1995", "1994", 1), ["duplicate", "'Anhui', 1994"]),
 ])

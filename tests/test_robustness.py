@@ -345,7 +345,8 @@ def test_loader_regressions_found_by_the_generated_inputs(tmp_path, data_copy):
 
     path = tmp_path / "ranges.toml"
     path.write_text('[ranges]\n"Capital Elasticity" = [0.3, 1' + "0" * 400 + "]\n", encoding="utf-8")
-    with pytest.raises(SDModelError, match="must be finite"):
+    with pytest.raises(SDModelError, match=r"high of the range of 'Capital Elasticity' must be a finite number, "
+                                           r"got an integer of 401 digits"):
         load_ranges(path, INFO)
 
     from sd_model.data import load_observations, load_provincial

@@ -97,7 +97,7 @@ def test_stock_cannot_be_set_and_end_before_start(tmp_path):
 
 def test_non_numbers_are_rejected(tmp_path):
     path = write(tmp_path / "s.toml", '[params]\n"Capital Elasticity" = "high"\n')
-    with pytest.raises(ScenarioError, match="expected a number, got 'high'"):
+    with pytest.raises(ScenarioError, match=r"s\.toml: Capital Elasticity must be a number, got 'high'"):
         load_scenario(path)
 
 

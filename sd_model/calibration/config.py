@@ -51,12 +51,11 @@ with values). Every error names the file and the line. The dataclasses it return
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import SDModelError, close_matches
+from ..errors import SDModelError, check_number, close_matches
 from ..files import read_toml
 
 TRANSFORMS = ("level", "log", "share", "ratio", "growth")
@@ -177,22 +176,6 @@ def _unknown_key(where: str, key: str, valid, what: str) -> CalibrationError:
     return CalibrationError(f"{where}: unknown {what} {key!r}{tail}")
 
 
-def _number(value: Any, where: str, what: str, *, positive: bool = False, nonneg: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise CalibrationError(f"{where}: {what} must be a number, got {value!r}")
-    try:
-        v = float(value)
-    except OverflowError:  # an integer with hundreds of digits
-        raise CalibrationError(f"{where}: {what} = {str(value)[:20]}... is too large for a number") from None
-    if not math.isfinite(v):
-        raise CalibrationError(f"{where}: {what} must be a finite number, got {value!r}")
-    if positive and v <= 0:
-        raise CalibrationError(f"{where}: {what} must be positive, got {v:g}")
-    if nonneg and v < 0:
-        raise CalibrationError(f"{where}: {what} must not be negative, got {v:g}")
-    return v
-
-
 def _integer(value: Any, where: str, what: str, low: int = 0) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < low:
         raise CalibrationError(f"{where}: {what} must be an integer >= {low}, got {value!r}")
@@ -301,7 +284,7 @@ def load_config(path: str | Path) -> CalibrationConfig:
         optimizer[key] = _integer(optimizer[key], where, key, low=1)
     optimizer["bootstrap"] = _integer(optimizer["bootstrap"], where, "bootstrap", low=2)
     optimizer["seed"] = _integer(optimizer["seed"], where, "seed", low=0)
-    optimizer["diff_step"] = _number(optimizer["diff_step"], where, "diff_step", positive=True)
+    optimizer["diff_step"] = check_number(optimizer["diff_step"], "diff_step", where, CalibrationError, positive=True)
 
     parameters = _read_parameters(data.get("parameters"), path, lines)
     series = _read_series(data.get("series"), path, lines)
@@ -329,9 +312,8 @@ def _read_parameters(table: Any, path: Path, lines: list[str]) -> tuple[Paramete
         if key.endswith("]") and "[" in key:
             name, element = key[:-1].split("[", 1)
             name, element = name.strip(), element.strip()
-        lower = _number(spec["lower"], where, "lower") if "lower" in spec else None
-        upper = _number(spec["upper"], where, "upper") if "upper" in spec else None
-        start = _number(spec["start"], where, "start") if "start" in spec else None
+        lower, upper, start = (check_number(spec[k], k, where, CalibrationError) if k in spec else None
+                               for k in ("lower", "upper", "start"))
         if lower is not None and upper is not None and lower >= upper:
             raise CalibrationError(f"{where}: bounds are reversed or empty (lower {lower:g} >= upper {upper:g})")
         out.append(ParameterSpec(key=key, name=name, element=element, lower=lower, upper=upper, start=start,
@@ -357,7 +339,8 @@ def _read_series(items: Any, path: Path, lines: list[str]) -> tuple[SeriesSpec, 
                 raise CalibrationError(f"{where}: missing {key!r}")
         transform = _choice(item.get("transform", "level"), TRANSFORMS, where, "transform")
         normalise = _choice(item.get("normalise", "mean"), NORMALISATIONS, where, "normalise")
-        error = _number(item["error"], where, "error", positive=True) if "error" in item else None
+        error = (check_number(item["error"], "error", where, CalibrationError, positive=True) if "error" in item
+                 else None)
         if normalise == "error" and error is None:
             raise CalibrationError(f"{where}: normalise = \"error\" needs error = <measurement error>")
         if transform == "ratio" and not {"model_denominator", "data_denominator"} <= set(item):
@@ -367,7 +350,7 @@ def _read_series(items: Any, path: Path, lines: list[str]) -> tuple[SeriesSpec, 
         spec = SeriesSpec(
             name=_string(item["name"], where, "name"), model=_string(item["model"], where, "model"),
             data=_string(item["data"], where, "data"), transform=transform, normalise=normalise, error=error,
-            weight=_number(item.get("weight", 1.0), where, "weight", nonneg=True),
+            weight=check_number(item.get("weight", 1.0), "weight", where, CalibrationError, nonneg=True),
             years=_years(item["years"], where) if "years" in item else None,
             regions=_regions(item["regions"], where) if "regions" in item else None,
             model_denominator=item.get("model_denominator"), data_denominator=item.get("data_denominator"),
@@ -402,8 +385,8 @@ def _read_targets(items: Any, path: Path, lines: list[str], names: set[str]) -> 
             raise CalibrationError(f"{where}: give max (or min) for the statistic")
         out.append(TargetSpec(
             series=series, statistic=_choice(item.get("statistic"), STATISTICS, where, "statistic"),
-            max=_number(item["max"], where, "max") if "max" in item else None,
-            min=_number(item["min"], where, "min") if "min" in item else None,
+            max=check_number(item["max"], "max", where, CalibrationError) if "max" in item else None,
+            min=check_number(item["min"], "min", where, CalibrationError) if "min" in item else None,
             period=_choice(item.get("period", "all"), PERIODS, where, "period"),
             regions=_regions(item["regions"], where) if "regions" in item else None, line=line))
     return tuple(out)

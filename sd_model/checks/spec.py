@@ -8,13 +8,12 @@ the file and the key. Names of model variables are checked later, against the mo
 """
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import SDModelError
+from ..errors import SDModelError, check_number
 from ..files import read_toml
 from ..resources import EXPERIMENTS_DIR
 from ..run import KEY_INDICATORS
@@ -117,13 +116,8 @@ class _Table:
         value = self.get(key, default)
         if value is None:
             raise CheckSpecError(f"{self.path}: {self._key(key)} is required")
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-            raise CheckSpecError(f"{self.path}: {self._key(key)} must be a finite number, got {value!r}")
-        if positive and value <= 0:
-            raise CheckSpecError(f"{self.path}: {self._key(key)} must be positive, got {value!r}")
-        if not positive and value < 0:
-            raise CheckSpecError(f"{self.path}: {self._key(key)} must not be negative, got {value!r}")
-        return float(value)
+        return check_number(value, self._key(key), str(self.path), CheckSpecError, positive=positive,
+                            nonneg=not positive)
 
     def optional_number(self, key: str) -> float | None:
         return None if key not in self.data else self.number(key)
@@ -163,11 +157,10 @@ def _params(value: Any, where: str, path: Path) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, v in value.items():
         items = v.items() if isinstance(v, dict) else [("", v)]
-        for el, number in items:
-            if isinstance(number, bool) or not isinstance(number, (int, float)) or not math.isfinite(number):
-                label = f"{name}[{el}]" if el else name
-                raise CheckSpecError(f"{path}: {where}.params {label!r} must be a finite number, got {number!r}")
-        out[name] = {str(k): float(x) for k, x in v.items()} if isinstance(v, dict) else float(v)
+        labels = {el: repr(f"{name}[{el}]" if el else name) for el, _ in items}
+        numbers = {str(el): check_number(x, f"{where}.params {labels[el]}", str(path), CheckSpecError)
+                   for el, x in items}
+        out[name] = numbers if isinstance(v, dict) else numbers[""]
     return out
 
 
