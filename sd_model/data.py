@@ -123,13 +123,11 @@ def _number(path: Path, line: int, column: str, text: str) -> float:
     return check_number(text, f"column {column!r}", f"{path}, line {line}", DataError, text=True)
 
 
-def read_yearly(path: Path, columns: Mapping[str, tuple[str, float]], blanks: bool = False) -> pd.DataFrame:
-    """A CSV table with one row a year, indexed by ``year``.
+def read_yearly(path: Path, columns: Mapping[str, str], blanks: bool = False) -> pd.DataFrame:
+    """A CSV table with one row a year, indexed by ``year``; ``columns`` maps each CSV column to its name.
 
-    ``columns`` maps each CSV column to ``(name, factor)``: the frame's column ``name`` holds the
-    cell times ``factor`` (the model's units). A blank cell is NaN if ``blanks``, else an error;
-    so are a year given twice and a cell that is not a finite number (:class:`DataError` naming
-    the file and the line).
+    A blank cell is NaN if ``blanks``, else an error; so are a year given twice and a cell that
+    is not a finite number (:class:`DataError` naming the file and the line). Values are as written.
     """
     seen: dict[int, int] = {}
     records = []
@@ -138,9 +136,9 @@ def read_yearly(path: Path, columns: Mapping[str, tuple[str, float]], blanks: bo
         if year in seen:
             raise DataError(f"{path}, line {line}: duplicate year {year}; first given on line {seen[year]}")
         seen[year] = line
-        records.append([year] + [np.nan if blanks and row[c] == "" else _number(path, line, c, row[c]) * f
-                                 for c, (_, f) in columns.items()])
-    return pd.DataFrame(records, columns=["year", *(n for n, _ in columns.values())]).set_index("year")
+        records.append([year] + [np.nan if blanks and row[c] == "" else _number(path, line, c, row[c])
+                                 for c in columns])
+    return pd.DataFrame(records, columns=["year", *columns.values()]).set_index("year")
 
 
 def load_regions(data_dir: str | os.PathLike | None = None) -> dict[str, str]:
@@ -223,7 +221,7 @@ def load_national(data_dir: str | os.PathLike | None = None) -> pd.DataFrame:
     yuan/year, expenditure approach). ``df.attrs["units"]`` maps column -> units.
     """
     path = resolve_data_dir(data_dir) / "national_nbs.csv"
-    df = read_yearly(path, {c: (n, f) for c, (n, f, _) in NATIONAL.items()})
+    df = read_yearly(path, {c: n for c, (n, _, _) in NATIONAL.items()}) * np.array([f for _, f, _ in NATIONAL.values()])
     df.attrs.update(units={n: u for n, _, u in NATIONAL.values()}, source="national_nbs.csv")
     return df
 

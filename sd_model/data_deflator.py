@@ -96,7 +96,7 @@ NATIONAL_FIRST, NATIONAL_LAST = 1979, 1999
 def load_national_gdp_deflator(data_dir: str | os.PathLike | None = None) -> pd.Series:
     """China's implicit GDP deflator (World Bank NY.GDP.DEFL.ZS), index 2015 = 100, by year 1975-2015."""
     path = resolve_data_dir(data_dir) / WB_FILE
-    s = read_yearly(path, {"gdp_deflator_2015eq100": ("gdp_deflator", 1.0)})["gdp_deflator"].sort_index()
+    s = read_yearly(path, {"gdp_deflator_2015eq100": "gdp_deflator"})["gdp_deflator"].sort_index().rename_axis(None)
     s.attrs.update(units="index, 2015 = 100", source=WB_FILE)
     return s
 

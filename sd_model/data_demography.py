@@ -112,7 +112,7 @@ def load_national_demography(data_dir: str | os.PathLike | None = None) -> pd.Da
             "life_expectancy_years": ("life_expectancy", 1.0),
             "life_expectancy_male_years": ("life_expectancy_male", 1.0),
             "life_expectancy_female_years": ("life_expectancy_female", 1.0)}
-    df = read_yearly(path, spec, blanks=True)
+    df = read_yearly(path, {c: n for c, (n, _) in spec.items()}, blanks=True) * np.array([f for _, f in spec.values()])
     df.attrs.update(source=NBS_NATIONAL, units={"population": "million persons", "birth_rate": "per 1000 per year",
                                                 "life_expectancy": "years"})
     return df
@@ -176,6 +176,6 @@ def load_national_fertility(data_dir: str | os.PathLike | None = None) -> pd.Dat
     ages = ("15_19", "20_24", "25_29", "30_34", "35_39", "40_44", "45_49")
     spec = {"general_fertility_rate_per_mille": "general_fertility_rate",
             **{f"asfr_{a}_per_mille": f"asfr_{a}" for a in ages}, "tfr_derived_children_per_woman": "tfr"}
-    df = read_yearly(path, {c: (n, 1.0) for c, n in spec.items()})
+    df = read_yearly(path, spec)
     df.attrs.update(source=path.name, units={"tfr": "children per woman", "asfr": "per 1000 women per year"})
     return df

@@ -39,7 +39,7 @@ def load_national_financing(data_dir: str | os.PathLike | None = None) -> pd.Dat
     columns = tuple(c for c in header if c.endswith("_100m_yuan"))
     if not columns:
         raise DataError(f"{path}, line 1: no column ending in '_100m_yuan'; header is {', '.join(header)}")
-    df = read_yearly(path, {c: (c.removesuffix("_100m_yuan"), 0.1) for c in columns}, blanks=True)
+    df = read_yearly(path, {c: c.removesuffix("_100m_yuan") for c in columns}, blanks=True) / 10
     df.attrs.update(source=FILE, units="billion yuan (flows per year; market capitalisation year-end)")
     return df
 
