@@ -32,21 +32,21 @@ from .ensemble_store import STORE_FOLDER, prepare_output
 from .files import (atomic_dir, atomic_write_bytes, atomic_write_json, atomic_write_text, check_replaceable,
                     stamp_manifest)
 from .indicators import beat_shares, ensemble_table, indicator_table
-from .manifest import build_manifest
+from .manifest import build_manifest, load_manifest, scenario_from_manifest
 from .mdl import read_model_info
 from .observed import load_observed
 from .parameters import Parameter, merge_params
 from .plotting import figure_png, standard_plots
 from .report import build_report, findings
 from .resources import DEFAULT_MODEL, EXPERIMENTS_DIR
-from .results import write_results
+from .results import FORMATS, max_relative_difference, read_results, tidy, write_results
 from .run import load_engine, run
 from .runspec import resolve_outputs
 from .sampling import load_ranges, sample_parameters
 from .scenario import Scenario, load_scenario
 from .structure.report_section import structure_section
 
-__all__ = ["run_to_folder", "compare", "Comparison", "ensemble_to_folder", "sensitivity_to_folder"]
+__all__ = ["run_to_folder", "rerun", "Rerun", "compare", "Comparison", "ensemble_to_folder", "sensitivity_to_folder"]
 
 #: Seed of every sampled workflow unless given.
 DEFAULT_SEED = 1
@@ -75,14 +75,70 @@ def run_to_folder(scenario_files: Sequence[Path], out: Path, *, until: float | N
     done = []
     for spec in specs:
         ds = run(spec, eng)
-        with atomic_dir(out / spec.name, "run", force) as tmp:
-            write_results(ds if written is None else ds[written], tmp, fmt)
-            atomic_write_json(tmp / "manifest.json", build_manifest(eng.info, spec.scenario, eng.name,
-                                                                    extra={"format": fmt}))
-            if plots:
-                standard_plots(ds, tmp / "plots", load_observed())
+        _write_run(ds if written is None else ds[written], ds, out / spec.name, "run", eng, spec.scenario, fmt,
+                   plots, force)
         done.append((spec.name, ds, out / spec.name))
     return done
+
+
+def _write_run(written: xr.Dataset, ds: xr.Dataset, target: Path, kind: str, eng: Any, scenario: Scenario, fmt: str,
+               plots: bool, force: bool, extra: dict[str, Any] | None = None) -> None:
+    """Write one run's folder atomically: ``written`` as results, its manifest, the plots of ``ds``."""
+    with atomic_dir(target, kind, force) as tmp:
+        write_results(written, tmp, fmt)
+        atomic_write_json(tmp / "manifest.json", build_manifest(eng.info, scenario, eng.name,
+                                                                extra={"format": fmt, **(extra or {})}))
+        if plots:
+            standard_plots(ds, tmp / "plots", load_observed())  # history drawn as dots on the plots
+
+
+@dataclass(frozen=True)
+class Rerun:
+    """What :func:`rerun` wrote.
+
+    The scenario's ``name``, the ``target`` folder, and the largest relative ``difference`` from the
+    recorded results over ``values`` values (None: no results recorded beside the manifest).
+    """
+
+    name: str
+    target: Path
+    difference: float | None = None
+    values: int = 0
+
+
+def rerun(manifest: Path, out: Path | None = None, *, engine: str | None = None, fmt: str | None = None,
+          allow_model_change: bool = False, plots: bool = True, force: bool = False,
+          model: Path = DEFAULT_MODEL) -> Rerun:
+    """Repeat the run recorded in ``manifest`` (a manifest.json or its folder) exactly, and compare.
+
+    Uses every constant value and the time settings the manifest records, checks that the model
+    file is the one recorded (SHA-256; ``allow_model_change`` to run the recorded values on another
+    one), and writes ``out`` (default: the recorded folder's name with ``-rerun``, beside it), never
+    over the recorded results it is compared with. ``engine`` and ``fmt`` default to the recorded ones.
+    """
+    recorded = load_manifest(manifest)
+    folder = manifest if manifest.is_dir() else manifest.parent
+    eng = load_engine(engine or recorded["engine"], model)
+    spec = scenario_from_manifest(recorded, eng.info, allow_model_change=allow_model_change,
+                                  where=str(manifest)).resolve(eng.info)
+    fmt = fmt or recorded.get("format", "csv")
+    if fmt not in FORMATS:
+        raise SDModelError(f"{manifest}: recorded format {fmt!r} is not one of {', '.join(FORMATS)}; "
+                           "give --format")
+    target = out if out is not None else folder.parent / f"{folder.name}-rerun"
+    here, there = folder.resolve(), target.resolve()
+    if there == here or there in here.parents:
+        raise SDModelError(f"--out {target} would replace the recorded results in {folder} that the rerun is "
+                           "checked against; choose another --out")
+    check_replaceable(target, "rerun", force)
+    ds = run(spec, eng)
+    _write_run(ds, ds, target, "rerun", eng, spec.scenario, fmt, plots, force, {"rerun_of": str(manifest)})
+    try:
+        original = read_results(folder)
+    except FileNotFoundError:
+        return Rerun(spec.name, target)
+    diff, n = max_relative_difference(tidy(ds), original)
+    return Rerun(spec.name, target, diff, n)
 
 
 def _relative(path: str | Path, folder: Path) -> str:
