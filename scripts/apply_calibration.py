@@ -16,25 +16,19 @@ calibrated constants have the new values and every other constant kept its value
 from __future__ import annotations
 
 import argparse
-import itertools
-import re
 import sys
-import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sd_model.files import atomic_write_bytes  # noqa: E402
+from sd_model.files import atomic_write_bytes, read_toml  # noqa: E402
 from sd_model.errors import SDModelError  # noqa: E402
-from sd_model.mdl import ModelInfo, normalize_name, read_model_info  # noqa: E402
+from sd_model.mdl import ModelInfo, read_model_info, set_constants  # noqa: E402
 from sd_model.parameters import resolve_params  # noqa: E402
 
 MODEL = ROOT / "vensim" / "regional_finance_economy.mdl"
-_SKETCH = "\\\\\\---///"
-_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
-_LHS = re.compile(r'\s*("[^"]*"|[^\[\]=(:<~"|]+?)\s*(?:\[([^\]]*)\])?\s*=(?![=])')
 
 
 class ApplyError(Exception):
@@ -50,10 +44,7 @@ def fmt(value: float) -> str:
 
 def read_overlay(path: Path) -> dict[str, float | dict[str, float]]:
     """The ``[params]`` of an overlay file (only its own, not its parent's)."""
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise ApplyError(f"{path}: cannot read the overlay ({exc})") from None
+    data, _ = read_toml(path, "overlay", ApplyError)
     params = data.get("params")
     if not isinstance(params, dict) or not params:
         raise ApplyError(f"{path}: no [params] table")
@@ -77,81 +68,6 @@ def wanted_cells(info: ModelInfo, params: dict) -> dict[str, dict[str, float]]:
     return {name: (dict(v) if isinstance(v, Mapping) else {"": float(v)}) for name, v in resolved.items()}
 
 
-def _blocks(text: str):
-    """(start, end) of each ``|``-terminated block of the equation section."""
-    end_eq = text.find(_SKETCH)
-    end_eq = len(text) if end_eq < 0 else end_eq
-    start = 0
-    for m in re.finditer(r"\|", text[:end_eq]):
-        yield start, m.start()
-        start = m.end()
-
-
-def _strip_comments(text: str) -> str:
-    """Blank out ``{...}`` comments, keeping offsets."""
-    return re.sub(r"\{[^}]*\}", lambda m: " " * len(m.group()), text)
-
-
-def apply(text: str, info: ModelInfo, cells: dict[str, dict[str, float]]) -> tuple[str, list[str]]:
-    """Return the model text with the new numbers, and a list of 'name[el]: old -> new' lines."""
-    clean = _strip_comments(text)
-    edits: list[tuple[int, int, str]] = []
-    log: list[str] = []
-    done: dict[str, set[str]] = {name: set() for name in cells}
-    by_key = {normalize_name(n): n for n in cells}
-    elements_of = {e.lower(): e for els in info.subscripts.values() for e in els}
-    for b0, b1 in _blocks(clean):
-        block = clean[b0:b1]
-        tilde = block.find("~")
-        if tilde < 0:
-            continue
-        m = _LHS.match(block)
-        if m is None or m.end() > tilde:
-            continue
-        name = by_key.get(normalize_name(m.group(1)))
-        if name is None:
-            continue
-        var = info.variables[name]
-        subs = [s.strip() for s in m.group(2).split(",")] if m.group(2) else []
-        axes = [info.subscripts.get(s) or (elements_of.get(s.lower(), s),) for s in subs]
-        block_cells = [",".join(c) for c in itertools.product(*axes)] if subs else [""]
-        rhs0, rhs1 = b0 + m.end(), b0 + tilde
-        numbers = list(_NUMBER.finditer(clean, rhs0, rhs1))
-        rest = _NUMBER.sub("", clean[rhs0:rhs1]).replace(",", "").replace(";", "").replace("\\", "").strip()
-        if rest:
-            raise ApplyError(f"{name!r}: definition is not a list of numbers")
-        if len(numbers) == 1 and len(block_cells) > 1:
-            targets = {cells[name][c] for c in block_cells if c in cells[name]}
-            if not targets:
-                continue
-            if len(targets) > 1 or any(c not in cells[name] for c in block_cells):
-                raise ApplyError(f"{name!r} gives one number for {', '.join(block_cells)}; the overlay sets them "
-                                 "apart, which needs a change of the model's equation")
-            pairs = [(numbers[0], block_cells[0], targets.pop())]
-            done[name].update(block_cells)
-        elif len(numbers) == len(block_cells):
-            pairs = [(n, c, cells[name][c]) for n, c in zip(numbers, block_cells) if c in cells[name]]
-            done[name].update(c for _, c, _ in pairs)
-        else:
-            raise ApplyError(f"{name!r}: {len(numbers)} numbers for {len(block_cells)} elements")
-        for num, cell, value in pairs:
-            new = fmt(value)
-            old = text[num.start():num.end()]
-            if float(old) != float(new):
-                edits.append((num.start(), num.end(), new))
-                log.append(f"{var.name}{f'[{cell}]' if cell else ''}: {old} -> {new}")
-    for name, wanted in cells.items():
-        missing = set(wanted) - done[name]
-        if missing:
-            raise ApplyError(f"{name!r}: no definition found for {sorted(missing)}")
-    out, last = [], 0
-    for s, e, new in sorted(edits):
-        out += [text[last:s], new]
-        last = e
-    out.append(text[last:])
-    return "".join(out), log
-
-
 def main(argv: list[str] | None = None) -> int:
     """Rewrite the model's constants from a calibration overlay; return the exit status."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -164,8 +80,9 @@ def main(argv: list[str] | None = None) -> int:
         raw = args.model.read_bytes()
         text = raw.decode("utf-8")
         cells = wanted_cells(info, read_overlay(args.overlay))
-        new, log = apply(text, info, cells)
-    except (ApplyError, OSError) as exc:
+        new, log = set_constants(text, {name: {k: fmt(v) for k, v in c.items()} for name, c in cells.items()},
+                                 args.model)
+    except (ApplyError, SDModelError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     for line in log:

@@ -12,7 +12,6 @@ With ``--check`` it changes nothing and exits 1 if the model's values differ fro
 """
 from __future__ import annotations
 
-import re
 import sys
 from pathlib import Path
 
@@ -20,7 +19,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from sd_model.data import REGIONS, initial_values, load_provincial, load_regions  # noqa: E402
+from sd_model.errors import SDModelError  # noqa: E402
 from sd_model.files import atomic_write_text  # noqa: E402
+from sd_model.mdl import set_constants  # noqa: E402
 
 MODEL = ROOT / "vensim" / "regional_finance_economy.mdl"
 CONSTANTS = {"Initial Capital": ("capital", 1), "Initial Population": ("population", 2),
@@ -41,34 +42,33 @@ def coastal_exposure(year: int = 1978) -> dict[str, float]:
     return {r: float(coast.get(r, 0.0) / total[r]) for r in REGIONS}
 
 
-def expected_lines() -> dict[str, str]:
-    """The equation line of each data-derived constant, as the data give it."""
+def expected_values() -> dict[str, dict[str, str]]:
+    """The numbers of each data-derived constant, by region, as the data give them (as written in the model)."""
     init = initial_values(1978)
-    lines = {name: f"{name}[Region] = " + ", ".join(f"{init[r][key]:.{digits}f}" for r in REGIONS)
-             for name, (key, digits) in CONSTANTS.items()}
+    values = {name: {r: f"{init[r][key]:.{digits}f}" for r in REGIONS} for name, (key, digits) in CONSTANTS.items()}
     coast = coastal_exposure(1978)
-    lines["Coastal Exposure"] = "Coastal Exposure[Region] = " + ", ".join(f"{coast[r]:.3g}" for r in REGIONS)
-    return lines
+    values["Coastal Exposure"] = {r: f"{coast[r]:.3g}" for r in REGIONS}
+    return values
 
 
 def main(argv: list[str]) -> int:
     """Rewrite the model's initial values from the data; return the exit status."""
     text = MODEL.read_text(encoding="utf-8")
-    new = text
-    for name, line in expected_lines().items():
-        pattern = re.compile(rf"^{re.escape(name)}\[Region\] = [^\n]*$", re.M)
-        if not pattern.search(new):
-            print(f"{MODEL}: no line '{name}[Region] = ...' found", file=sys.stderr)
-            return 2
-        new = pattern.sub(line, new, count=1)
+    try:
+        new, changes = set_constants(text, expected_values(), MODEL)
+    except SDModelError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     if "--check" in argv:
-        if new != text:
+        if changes:
             print("model initial values differ from the data; run scripts/update_initial_values.py")
+            print("\n".join(changes))
             return 1
         print("model initial values match the data")
         return 0
-    if new != text:
+    if changes:
         atomic_write_text(MODEL, new)
+        print("\n".join(changes))
         print(f"updated {MODEL}")
     else:
         print("already up to date")

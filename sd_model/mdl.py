@@ -18,12 +18,13 @@ import hashlib
 import itertools
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import ModelFileError, unknown_name
 
-__all__ = ["Variable", "ModelInfo", "read_model_info", "normalize_name"]
+__all__ = ["Variable", "ModelInfo", "read_model_info", "normalize_name", "set_constants"]
 
 _SKETCH_MARK = "\\\\\\---///"
 _CONTROL = {"initial time", "final time", "time step", "saveper"}
@@ -115,6 +116,7 @@ class _Def:
     units: str
     comment: str
     line: int
+    spans: tuple[tuple[int, int], ...] = ()  # offsets of a constant's numbers in the file's text
 
 
 #: Largest model file read (bytes).
@@ -148,19 +150,7 @@ def read_model_info(path: str | Path) -> ModelInfo:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         text = raw.decode("latin-1")
-    text = text.split(_SKETCH_MARK, 1)[0]
-    text = re.sub(r"\{[^}]*\}", lambda m: re.sub(r"[^\n]", " ", m.group()), text)  # {UTF-8}, {comments}
-    ranges: dict[str, list[str]] = {}
-    aliases: dict[str, str] = {}
-    defs: list[_Def] = []
-    start = 0
-    for block in text.split("|"):
-        body = block.strip()
-        if body:
-            line = text.count("\n", 0, start + block.index(body[0])) + 1
-            _parse_block(block, path, line, ranges, aliases, defs)
-        start += len(block) + 1
-    subscripts = _resolve_subscripts(ranges, aliases, path)
+    subscripts, alias_names, defs = _scan(text, path)
     control: dict[str, str] = {}
     grouped: dict[str, list[_Def]] = {}
     for d in defs:
@@ -171,7 +161,7 @@ def read_model_info(path: str | Path) -> ModelInfo:
             grouped.setdefault(key, []).append(d)
     variables = {}
     for group in grouped.values():
-        var = _build_variable(group, subscripts, set(aliases), path)
+        var = _build_variable(group, subscripts, alias_names, path)
         variables[var.name] = var
     times = _control_values(control, path)
     return ModelInfo(path=path, sha256=hashlib.sha256(raw).hexdigest(), subscripts=subscripts,
@@ -179,9 +169,26 @@ def read_model_info(path: str | Path) -> ModelInfo:
                      saveper=times[3], saveper_is_time_step=normalize_name(control.get("saveper", "")) == "time step")
 
 
+def _scan(text: str, path: Path) -> tuple[dict[str, tuple[str, ...]], set[str], list[_Def]]:
+    """Subscript ranges (aliases included), alias names and definitions of the model's ``text``."""
+    body = text.split(_SKETCH_MARK, 1)[0]
+    body = re.sub(r"\{[^}]*\}", lambda m: re.sub(r"[^\n]", " ", m.group()), body)  # {UTF-8}, {comments}; offsets kept
+    ranges: dict[str, list[str]] = {}
+    aliases: dict[str, str] = {}
+    defs: list[_Def] = []
+    start = 0
+    for block in body.split("|"):
+        stripped = block.strip()
+        if stripped:
+            line = body.count("\n", 0, start + block.index(stripped[0])) + 1
+            _parse_block(block, path, line, ranges, aliases, defs, start)
+        start += len(block) + 1
+    return _resolve_subscripts(ranges, aliases, path), set(aliases), defs
+
+
 def _parse_block(block: str, path: Path, line: int, ranges: dict[str, list[str]],
-                 aliases: dict[str, str], defs: list[_Def]) -> None:
-    """Parse one ``|``-terminated block into ``ranges``, ``aliases`` or ``defs``."""
+                 aliases: dict[str, str], defs: list[_Def], offset: int = 0) -> None:
+    """Parse one ``|``-terminated block (at ``offset`` in the text) into ``ranges``, ``aliases`` or ``defs``."""
     fields = block.split("~")
     if fields[0].strip().startswith("*"):  # group header such as ".Control"
         return
@@ -211,6 +218,11 @@ def _parse_block(block: str, path: Path, line: int, ranges: dict[str, list[str]]
     elif rest.startswith("="):
         rhs = rest[1:].strip()
         kind = "stock" if _INTEG.match(rhs) else "constant" if _numbers(rhs) is not None else "auxiliary"
+        if kind == "constant":  # the numbers of the right-hand side are the last ones of the equation
+            found = list(_NUMBER.finditer(fields[0]))[-len(_numbers(rhs) or ()):]
+            spans = tuple((offset + m.start(), offset + m.end()) for m in found)
+            defs.append(_Def(name, subs, rhs, kind, units, comment, line, spans))
+            return
     elif not rest:
         kind, rhs = "auxiliary", ""  # data variable filled from outside
     else:
@@ -310,10 +322,9 @@ def _default(group: list[_Def], dims: list[str], subscripts: dict[str, tuple[str
         if len(values) != 1:
             raise ModelFileError(f"{path}:{group[-1].line}: scalar constant has {len(values)} values")
         return values[0]
-    canon = {e.lower(): e for elements in subscripts.values() for e in elements}
     merged: dict[tuple[str, ...], float] = {}
     for d in group:
-        cells = list(itertools.product(*[subscripts.get(t) or (canon.get(t.lower(), t),) for t in d.subs]))
+        cells = _cells(d, subscripts)
         values = _numbers(d.rhs) or []
         if len(values) == 1:
             values = values * len(cells)
@@ -322,6 +333,72 @@ def _default(group: list[_Def], dims: list[str], subscripts: dict[str, tuple[str
         merged.update(zip(cells, values))
     order = itertools.product(*[subscripts.get(dim, ()) for dim in dims])
     return {",".join(cell): merged[cell] for cell in order if cell in merged}
+
+
+def _cells(d: _Def, subscripts: dict[str, tuple[str, ...]]) -> list[tuple[str, ...]]:
+    """The elements a definition sets, one tuple (one name per dimension) each; ``[()]`` for a scalar."""
+    canon = {e.lower(): e for elements in subscripts.values() for e in elements}
+    return list(itertools.product(*[subscripts.get(t) or (canon.get(t.lower(), t),) for t in d.subs]))
+
+
+def set_constants(text: str, values: Mapping[str, Mapping[str, str]],
+                  path: str | Path = "model") -> tuple[str, list[str]]:
+    """The model's ``text`` with new numbers for some constants; every other character is kept.
+
+    Parameters
+    ----------
+    text : str
+        The whole ``.mdl`` file.
+    values : mapping
+        ``{constant name: {element key: number as written}}``, element keys as in
+        :attr:`Variable.default` (``"East"``, ``"West,East"``; ``""`` for a scalar constant).
+    path : str or Path
+        The file, for error messages. Default is "model".
+
+    Returns
+    -------
+    tuple of (str, list of str)
+        The new text, and ``"Name[element]: old -> new"`` for every number whose value changed.
+
+    Raises
+    ------
+    ModelFileError
+        A name that is not a constant of the model, an element no definition sets, or elements
+        that share one number in the model but get different numbers.
+    """
+    subscripts, _, defs = _scan(text, Path(path))
+    wanted = {normalize_name(name): (name, cells) for name, cells in values.items()}
+    done: dict[str, set[str]] = {name: set() for name in values}
+    edits, log = [], []
+    for d in defs:
+        name, cells = wanted.get(normalize_name(d.name), (None, {}))
+        if name is None:
+            continue
+        if d.kind != "constant":
+            raise ModelFileError(f"{path}:{d.line}: {d.name!r} is not a constant; its numbers cannot be set")
+        keys = [",".join(c) for c in _cells(d, subscripts)]
+        if len(d.spans) == 1 and len(keys) > 1:  # one number for several elements
+            given = {float(cells[k]) for k in keys if k in cells}
+            if not given:
+                continue
+            if len(given) > 1 or any(k not in cells for k in keys):
+                raise ModelFileError(f"{path}:{d.line}: {d.name!r} gives one number for {', '.join(keys)}; setting "
+                                     "them apart needs a change of the model's equation")
+            pairs = [(d.spans[0], keys[0], cells[keys[0]])]
+            done[name].update(keys)
+        else:
+            pairs = [(span, k, cells[k]) for span, k in zip(d.spans, keys) if k in cells]
+            done[name].update(k for _, k, _ in pairs)
+        for (start, end), key, new in pairs:
+            if float(text[start:end]) != float(new):
+                edits.append((start, end, new))
+                log.append(f"{d.name}{f'[{key}]' if key else ''}: {text[start:end]} -> {new}")
+    for name, cells in values.items():
+        if set(cells) - done[name]:
+            raise ModelFileError(f"{path}: no definition of {name!r} sets {sorted(set(cells) - done[name])}")
+    for start, end, new in sorted(edits, reverse=True):
+        text = text[:start] + new + text[end:]
+    return text, log
 
 
 def _control_values(control: dict[str, str], path: Path) -> tuple[float, float, float, float]:

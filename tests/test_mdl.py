@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from sd_model.errors import ModelFileError, UnknownNameError
-from sd_model.mdl import ModelInfo, read_model_info
+from sd_model.mdl import ModelInfo, read_model_info, set_constants
 
 TOY = Path(__file__).parent / "models" / "toy_two_region.mdl"
 TOY_LINES = TOY.read_text(encoding="utf-8").splitlines()
@@ -183,3 +183,31 @@ Mixed[Sector] :EXCEPT: [A] = Time
     assert (mixed.kind, mixed.dims, mixed.default) == ("auxiliary", ("Sector",), None)
     assert info.saveper_is_time_step and info.saveper == info.time_step == 0.5
     assert (info.initial_time, info.final_time) == (0, 10)
+
+
+# ---------------------------------------------------------------- writing constants
+
+
+def _own_numbers(info: ModelInfo) -> dict[str, dict[str, str]]:
+    return {name: ({k: repr(x) for k, x in var.default.items()} if isinstance(var.default, dict)
+                   else {"": repr(var.default)}) for name, var in info.constants().items()}
+
+
+def test_set_constants_writes_only_changed_numbers():
+    text = TOY.read_text(encoding="utf-8")
+    same, log = set_constants(text, _own_numbers(read_model_info(TOY)))
+    assert same == text and log == []
+    new, log = set_constants(text, {"savings rate": {"": "0.25"}, "Base Productivity": {"West": "0.3"}})
+    assert log == ["Savings Rate: 0.2 -> 0.25", "Base Productivity[West]: 0.25 -> 0.3"]
+    old_lines, new_lines = text.splitlines(), new.splitlines()
+    assert len(new_lines) == len(old_lines)
+    changed = {i + 1: b for i, (a, b) in enumerate(zip(old_lines, new_lines)) if a != b}
+    assert changed == {40: "\t0.25", 78: "\t0.3"}  # the lines of the two numbers (toy_two_region.mdl)
+
+
+def test_set_constants_refuses_what_it_cannot_write():
+    text = TOY.read_text(encoding="utf-8")
+    with pytest.raises(ModelFileError, match=r"'Output' is not a constant"):
+        set_constants(text, {"Output": {"East": "1"}})
+    with pytest.raises(ModelFileError, match=r"no definition of 'Base Productivity' sets \['North'\]"):
+        set_constants(text, {"Base Productivity": {"North": "1"}})
