@@ -8,6 +8,7 @@ the members into chunks and collects the :class:`ChunkResult` of each.
 from __future__ import annotations
 
 import functools
+import threading
 from dataclasses import dataclass
 import numpy as np
 
@@ -42,9 +43,12 @@ class ChunkResult:
     messages: list[str]
 
 
-@functools.lru_cache(maxsize=4)
-def _runner(engine: str, model: str, sha256: str, outputs: tuple[str, ...], times: Times) -> Runner:
-    """Compile the model once per process for these settings (kept for later chunks)."""
+@functools.lru_cache(maxsize=8)
+def _runner(engine: str, model: str, sha256: str, outputs: tuple[str, ...], times: Times, thread: int = 0) -> Runner:
+    """Compile the model once per process and thread for these settings (kept for later chunks).
+
+    One per ``thread``: a Dask worker runs chunks in several threads, and a runner holds the state of its run.
+    """
     eng = get_engine(engine, model)
     if eng.info.sha256 != sha256:
         raise SDModelError(f"{model} changed while the ensemble was running (sha256 {eng.info.sha256[:12]}, "
@@ -55,7 +59,7 @@ def _runner(engine: str, model: str, sha256: str, outputs: tuple[str, ...], time
 def runner_of(job: Job) -> Runner:
     """The (per-process, cached) runner of ``job``."""
     spec = job.spec
-    return _runner(job.engine, job.model, spec.model_sha256, spec.outputs, spec.times)
+    return _runner(job.engine, job.model, spec.model_sha256, spec.outputs, spec.times, threading.get_ident())
 
 
 def run_chunk(job: Job, index: int, values: np.ndarray) -> ChunkResult:

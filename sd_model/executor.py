@@ -21,7 +21,7 @@ from typing import Any
 from .errors import SDModelError
 from .interrupts import ignore_interrupts, workers_ignore_interrupts
 
-__all__ = ["Executor", "default_workers"]
+__all__ = ["Executor", "dask_client", "default_workers"]
 
 Task = tuple[Any, ...]
 
@@ -82,7 +82,7 @@ class Executor:
 
     def __enter__(self) -> Executor:
         if self.scheduler is not None:
-            self._client, self._own_client = _dask_client(self.scheduler)
+            self._client, self._own_client = dask_client(self.scheduler)
         elif self.workers > 1:
             method = "fork" if "fork" in get_all_start_methods() and threading.active_count() == 1 else "spawn"
             if method == "fork" and self._prepare is not None:
@@ -129,7 +129,8 @@ class Executor:
         return [fn(*args) for args in tasks]
 
 
-def _dask_client(scheduler: Any) -> tuple[Any, bool]:
+def dask_client(scheduler: Any) -> tuple[Any, bool]:
+    """A Dask Client of ``scheduler`` (an address or a Client), and whether the caller owns (closes) it."""
     try:
         from distributed import Client
     except ImportError as exc:  # pragma: no cover - dask[distributed] is a dependency

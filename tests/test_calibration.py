@@ -151,6 +151,35 @@ def test_out_of_sample_split(tmp_path, engine):
     assert full.targets["pass"].isna().all()  # no out-of-sample years: n/a
 
 
+def test_dask_cluster_gives_the_local_fit(tmp_path, engine):
+    """The model runs of a fit go to a Dask cluster (given by address, as --scheduler does) with the same result."""
+    distributed = pytest.importorskip("distributed")
+    text = CONFIG.replace("end = 1995", "end = 1985").replace("starts = 2", "starts = 1")
+    obs = synthetic(engine, NOISE, last=1985)
+    local = calibrate(write(tmp_path, text), observations=obs, workers=1)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                                  dashboard_address=None) as cluster:
+        with distributed.Client(cluster) as client, distributed.get_task_stream(client) as stream:
+            by_dask = calibrate(write(tmp_path, text), observations=obs, workers=2,
+                                scheduler=cluster.scheduler_address)
+    tasks = [t for t in stream.data if t["key"].startswith("_work-")]
+    np.testing.assert_array_equal(by_dask.x, local.x)
+    assert by_dask.payoff == local.payoff and by_dask.runs == local.runs > 0
+    assert 0 < len(tasks) <= by_dask.runs  # the batches ran on the cluster, each split in at most two tasks
+
+
+def test_unreachable_scheduler_is_a_clear_error_and_writes_nothing(tmp_path):
+    from click.testing import CliRunner
+
+    from cli import main
+
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["calibrate", "--scheduler", "tcp://127.0.0.1:9", "--out", str(out), "-q"])
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith("error: cannot reach the Dask scheduler at 'tcp://127.0.0.1:9'")
+    assert not out.exists()
+
+
 class Stop(Exception):
     pass
 

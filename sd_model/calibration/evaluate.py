@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import math
+import threading
 from types import SimpleNamespace
 from collections.abc import Callable
 from typing import Any
@@ -64,10 +65,13 @@ def evaluate_one(problem: Problem, runner: Any, x: np.ndarray) -> np.ndarray:
     return problem.residuals(outputs)
 
 
-@functools.lru_cache(maxsize=2)
+@functools.lru_cache(maxsize=8)
 def _worker_runner(model_path: str, model_sha256: str, engine: str, outputs: tuple[str, ...],
-                   final_time: float) -> Any:
-    """The runner of this worker process for one model and run length (compiled once, kept for later batches)."""
+                   final_time: float, thread: int = 0) -> Any:
+    """The runner of this worker for one model and run length (compiled once, kept for later batches).
+
+    One per ``thread``: a Dask worker runs tasks in several threads, and a runner holds the state of its run.
+    """
     problem = SimpleNamespace(model_path=model_path, model_sha256=model_sha256, engine=engine, outputs=outputs,
                               final_time=final_time)
     try:
@@ -78,7 +82,7 @@ def _worker_runner(model_path: str, model_sha256: str, engine: str, outputs: tup
 
 def _work(problem: Problem, chunk: np.ndarray) -> np.ndarray:
     runner = _worker_runner(problem.model_path, problem.model_sha256, problem.engine, tuple(problem.outputs),
-                            problem.final_time)
+                            problem.final_time, threading.get_ident())
     return np.array([evaluate_one(problem, runner, x) for x in chunk])
 
 
@@ -90,19 +94,22 @@ class Evaluator:
     problem : Problem
     store : EvaluationStore
     workers : int
-        Worker processes; 1 runs in this process. Default is 1.
+        Worker processes; 1 runs in this process (unless ``scheduler`` is given). With a
+        ``scheduler``, the number of tasks each batch is split into. Default is 1.
     progress : bool
         Show a tqdm progress bar (runs, best payoff so far) on stderr. Default is False.
     callback : callable, optional
         Called as ``callback(evaluator)`` after every batch that ran the model (e.g. to
         stop a run: an exception raised there propagates after the batch is stored).
+    scheduler : str or dask.distributed.Client, optional
+        Run the batches on this Dask cluster (see :class:`~sd_model.executor.Executor`). Default is None.
 
     Use as a context manager (starts and stops the pool).
     """
 
     def __init__(self, problem: Problem, store: EvaluationStore, workers: int = 1, progress: bool = False,
-                 callback: Callable[[Evaluator], None] | None = None) -> None:
-        self.problem, self.store = problem, store
+                 callback: Callable[[Evaluator], None] | None = None, scheduler: Any = None) -> None:
+        self.problem, self.store, self.scheduler = problem, store, scheduler
         self.workers = max(1, int(workers))
         self.callback = callback
         self.runs = 0          # model runs made by this process
@@ -117,8 +124,8 @@ class Evaluator:
         self._progress = progress
 
     def __enter__(self) -> Evaluator:
-        if self.workers > 1:
-            self._pool = Executor(self.workers).__enter__()
+        if self.workers > 1 or self.scheduler is not None:
+            self._pool = Executor(self.workers, self.scheduler).__enter__()
         else:
             self._runner = compile_runner(self.problem)
         if self._progress:

@@ -19,6 +19,7 @@ import pandas as pd
 import xarray as xr
 
 from ..data import load_observations
+from ..executor import dask_client
 from ..files import atomic_dir, atomic_write_json, atomic_write_text, stamp_manifest
 from ..manifest import build_manifest
 from ..mdl import read_model_info
@@ -87,7 +88,8 @@ def calibrate(config: str | Path | CalibrationConfig, *, out: str | Path | None 
               method: str | None = None, resume: bool = False, workers: int = 1, seed: int | None = None,
               uncertainty: str | None = None, starts: int | None = None, model: str | Path | None = None,
               observations: xr.Dataset | None = None, progress: bool = False, engine: str = "simlin",
-              callback: Callable[[Evaluator], None] | None = None, force: bool = False) -> CalibrationResult:
+              callback: Callable[[Evaluator], None] | None = None, force: bool = False,
+              scheduler: Any = None) -> CalibrationResult:
     """Estimate the parameters of a calibration file.
 
     Parameters
@@ -106,7 +108,8 @@ def calibrate(config: str | Path | CalibrationConfig, *, out: str | Path | None 
     resume : bool
         Continue from the checkpoint in ``out``. Default is False.
     workers : int
-        Worker processes for the model runs. Default is 1.
+        Worker processes for the model runs (with ``scheduler``: the tasks each batch is split
+        into). Default is 1.
     seed : int, optional
         Seed of the start points, the evolution and the bootstrap. Default: the file's.
     uncertainty : {"jacobian", "bootstrap"}, optional
@@ -127,6 +130,9 @@ def calibrate(config: str | Path | CalibrationConfig, *, out: str | Path | None 
     force : bool
         Replace ``out`` even if it holds files this tool did not write (it is deleted
         first). Default is False: such a folder is refused.
+    scheduler : str or dask.distributed.Client, optional
+        Run the model on this Dask cluster (an address such as ``"tcp://127.0.0.1:8786"`` or a
+        Client) instead of local worker processes. Default is None (local). Results do not depend on it.
 
     Returns
     -------
@@ -150,39 +156,46 @@ def calibrate(config: str | Path | CalibrationConfig, *, out: str | Path | None 
     info = read_model_info(model if model is not None else DEFAULT_MODEL)
     obs = observations if observations is not None else add_derived(load_observations(cfg.data_dir))
     problem = build_problem(cfg, info, obs, until, engine=engine)
-    out_path = Path(out) if out is not None else None
-    if out_path is not None:
-        prepare_output(out_path, resume=resume, force=force)
-        (out_path / CHECKPOINT).mkdir(parents=True, exist_ok=True)
-    space = Space(problem.lower, problem.upper)
-    n = len(problem.parameters)
-    store = EvaluationStore(out_path / CHECKPOINT if out_path else None, problem_key(problem), n,
-                            problem.n_residuals, resume=resume)
-    with Evaluator(problem, store, workers=workers, progress=progress, callback=callback) as ev:
-        common = {"max_nfev": opt["max_nfev"], "diff_step": opt["diff_step"]}
-        if opt["method"] == "local":
-            fits = multistart(ev, space, problem.start, starts=opt["starts"], seed=opt["seed"], **common)
-        elif opt["method"] == "global":
-            fits = global_fit(ev, space, problem.start, seed=opt["seed"], popsize=opt["popsize"],
-                              maxiter=opt["maxiter"], **common)
-        else:
-            x0 = problem.start
-            r = ev.residuals(x0[None])[0]
-            fits = [LocalFit(start=0, x0=x0, x=x0, payoff=float(r @ r), nfev=1, status=0,
-                             message="start values evaluated, not optimised")]
-        best = min(fits, key=lambda f: f.payoff)
-        z = space.z(best.x)  # estimates within 1e-9 of a bound (trf stays strictly inside) are put on it
-        x = space.x(np.where(z < SNAP, 0.0, np.where(z > 1 - SNAP, 1.0, z)))
-        ev.stage = "jacobian"
-        r = ev.residuals(x[None])[0]
-        z = space.z(x)
-        jac_z = jacobian(ev, space, z, opt["diff_step"], r0=r)
-        unc = jacobian_bounds(x, r, jac_z, space)
-        if opt["uncertainty"] == "bootstrap":
-            low, high, _ = bootstrap_bounds(ev, space, x, r, problem.residual_groups(),
-                                            replicates=opt["bootstrap"], seed=opt["seed"], **common)
-            unc = replace(unc, boot_low=low, boot_high=high, boot_n=opt["bootstrap"], method="jacobian+bootstrap")
-        runs, replayed = ev.runs, ev.replayed
+    # connect to a Dask cluster before writing anything: an unreachable one leaves no output folder
+    client, own_client = dask_client(scheduler) if scheduler is not None else (None, False)  # type: Any, bool
+    try:
+        out_path = Path(out) if out is not None else None
+        if out_path is not None:
+            prepare_output(out_path, resume=resume, force=force)
+            (out_path / CHECKPOINT).mkdir(parents=True, exist_ok=True)
+        space = Space(problem.lower, problem.upper)
+        n = len(problem.parameters)
+        store = EvaluationStore(out_path / CHECKPOINT if out_path else None, problem_key(problem), n,
+                                problem.n_residuals, resume=resume)
+        with Evaluator(problem, store, workers=workers, progress=progress, callback=callback,
+                       scheduler=client) as ev:
+            common = {"max_nfev": opt["max_nfev"], "diff_step": opt["diff_step"]}
+            if opt["method"] == "local":
+                fits = multistart(ev, space, problem.start, starts=opt["starts"], seed=opt["seed"], **common)
+            elif opt["method"] == "global":
+                fits = global_fit(ev, space, problem.start, seed=opt["seed"], popsize=opt["popsize"],
+                                  maxiter=opt["maxiter"], **common)
+            else:
+                x0 = problem.start
+                r = ev.residuals(x0[None])[0]
+                fits = [LocalFit(start=0, x0=x0, x=x0, payoff=float(r @ r), nfev=1, status=0,
+                                 message="start values evaluated, not optimised")]
+            best = min(fits, key=lambda f: f.payoff)
+            z = space.z(best.x)  # estimates within 1e-9 of a bound (trf stays strictly inside) are put on it
+            x = space.x(np.where(z < SNAP, 0.0, np.where(z > 1 - SNAP, 1.0, z)))
+            ev.stage = "jacobian"
+            r = ev.residuals(x[None])[0]
+            z = space.z(x)
+            jac_z = jacobian(ev, space, z, opt["diff_step"], r0=r)
+            unc = jacobian_bounds(x, r, jac_z, space)
+            if opt["uncertainty"] == "bootstrap":
+                low, high, _ = bootstrap_bounds(ev, space, x, r, problem.residual_groups(),
+                                                replicates=opt["bootstrap"], seed=opt["seed"], **common)
+                unc = replace(unc, boot_low=low, boot_high=high, boot_n=opt["bootstrap"], method="jacobian+bootstrap")
+            runs, replayed = ev.runs, ev.replayed
+    finally:
+        if own_client:
+            client.close()
     runner = compile_runner(problem)
     try:
         simulated = problem.simulated(runner.run(problem.params(x)))

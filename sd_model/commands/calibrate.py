@@ -9,7 +9,7 @@ from ..calibration import calibrate
 from ..calibration.config import METHODS, UNCERTAINTY
 from ..executor import default_workers
 from ..resources import EXPERIMENTS_DIR
-from .options import engine_option, force_option, model_option
+from .options import engine_option, force_option, model_option, quiet_option, scheduler_option, workers_option
 
 DEFAULT_CONFIG = EXPERIMENTS_DIR / "calibration" / "default.toml"
 
@@ -29,19 +29,17 @@ DEFAULT_CONFIG = EXPERIMENTS_DIR / "calibration" / "default.toml"
               help="bayes: walkers of the ensemble sampler (even, at least twice the sampled quantities).")
 @click.option("--steps", type=click.IntRange(min=4), default=1500, show_default=True,
               help="bayes: steps per walker; the first half is discarded as burn-in.")
-@click.option("--scheduler", default=None, metavar="ADDRESS",
-              help="bayes: run the model on this Dask cluster (e.g. tcp://127.0.0.1:8786) instead of local workers.")
+@scheduler_option
 @click.option("--resume", is_flag=True, help="Continue the calibration checkpointed in --out.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Output folder (default: results/calibration/<config name>[-until<YEAR>]).")
-@click.option("--workers", type=click.IntRange(min=1), default=None,
-              help="Worker processes (default: every core this process may use).")
+@workers_option
 @click.option("--seed", type=click.IntRange(min=0), default=None, help="Random seed (default: the file's).")
 @click.option("--starts", type=click.IntRange(min=1), default=None,
               help="Number of least-squares starts (default: the file's).")
 @click.option("--uncertainty", type=click.Choice(UNCERTAINTY), default=None,
               help="Confidence bounds from the Jacobian, or also from a residual bootstrap (default: the file's).")
-@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@quiet_option
 @force_option
 @engine_option()
 @model_option
@@ -81,7 +79,7 @@ def calibrate_command(config, until, method, priors, walkers, steps, scheduler, 
         return
     result = calibrate(config, out=out, until=until, method=method, resume=resume,
                        workers=workers or default_workers(), seed=seed, starts=starts, uncertainty=uncertainty,
-                       model=model, progress=not quiet, engine=engine, force=force)
+                       model=model, progress=not quiet, engine=engine, force=force, scheduler=scheduler)
     failed = [] if result.targets.empty else result.targets[result.targets["pass"] == False]  # noqa: E712
     click.echo(f"payoff {result.payoff:.6g}; {result.runs} model runs ({result.replayed} replayed) in "
                f"{result.seconds:.0f} s; targets met {int((result.targets['pass'] == True).sum())}"  # noqa: E712

@@ -7,7 +7,8 @@ import click
 
 from ..engines import DEFAULT_ENSEMBLE_ENGINE
 from ..workflows import compare
-from .options import engine_option, force_option, model_option, quiet_option, seed_option
+from .options import (engine_option, force_option, model_option, quiet_option, scheduler_option, seed_option,
+                      workers_option)
 
 
 @click.command("compare", short_help="Compare scenarios: HTML report, tables, uncertainty bands.")
@@ -28,8 +29,8 @@ from .options import engine_option, force_option, model_option, quiet_option, se
                    "posterior medians); effects get posterior intervals and probabilities.")
 @click.option("--format", "fmt", type=click.Choice(["csv", "parquet"]), default="parquet", show_default=True,
               help="Format of the tidy results of every run.")
-@click.option("--scheduler", default=None, help="Dask scheduler address (default: local cores).")
-@click.option("--workers", type=click.IntRange(min=1), default=None, help="Local worker processes (default: all).")
+@scheduler_option
+@workers_option
 @click.option("--structure", is_flag=True, help="Add the loop-dominance comparison and the sector views.")
 @quiet_option
 @engine_option(DEFAULT_ENSEMBLE_ENGINE, "--ensemble-engine",

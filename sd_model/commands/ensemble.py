@@ -8,7 +8,8 @@ import click
 from ..engines import DEFAULT_ENSEMBLE_ENGINE
 from ..sampling import METHODS
 from ..workflows import ensemble_to_folder
-from .options import engine_option, force_option, model_option, quiet_option, seed_option
+from .options import (engine_option, force_option, model_option, quiet_option, scheduler_option, seed_option,
+                      workers_option)
 
 DEFAULT_OUTPUTS = ("National GDP", "GDP per Capita", "Theil Index", "Loan Share", "Net Credit Outflow")
 
@@ -29,10 +30,8 @@ DEFAULT_OUTPUTS = ("National GDP", "GDP per Capita", "Theil Index", "Loan Share"
               help="Comma-separated Vensim variables to keep (arrays keep their Region/Dest dims).")
 @click.option("--until", type=float, default=None, help="Final year (overrides the scenario's).")
 @engine_option(DEFAULT_ENSEMBLE_ENGINE)
-@click.option("--workers", type=click.IntRange(min=1), default=None,
-              help="Local worker processes. Default: all cores.")
-@click.option("--scheduler", default=None, metavar="ADDRESS",
-              help="Run on a Dask cluster instead, e.g. tcp://127.0.0.1:8786 (see docs/ensembles.md).")
+@workers_option
+@scheduler_option
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("results/ensemble"),
               show_default=True, help="Output folder.")
 @click.option("--format", "fmt", type=click.Choice(["netcdf", "parquet"]), default="netcdf", show_default=True,

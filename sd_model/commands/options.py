@@ -32,6 +32,18 @@ def seed_option(help: str = "Random seed: the same seed and inputs give identica
     return click.option("--seed", type=click.IntRange(min=0), default=DEFAULT_SEED, show_default=True, help=help)
 
 
+def scheduler_option(f):
+    """``--scheduler ADDRESS``: run the model on a Dask cluster instead of local worker processes."""
+    return click.option("--scheduler", default=None, metavar="ADDRESS",
+                        help="Run on a Dask cluster instead, e.g. tcp://127.0.0.1:8786 (see docs/ensembles.md).")(f)
+
+
+def workers_option(f):
+    """``--workers N``: local worker processes (default: every core this process may use)."""
+    return click.option("--workers", type=click.IntRange(min=1), default=None,
+                        help="Local worker processes (default: every core this process may use).")(f)
+
+
 def model_option(f):
     """``--model FILE``: the Vensim model (default: the shipped model)."""
     return click.option(

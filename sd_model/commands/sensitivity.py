@@ -8,7 +8,8 @@ import click
 from ..engines import DEFAULT_ENSEMBLE_ENGINE
 from ..sensitivity import DEFAULT_OUTCOMES, METHODS
 from ..workflows import sensitivity_to_folder
-from .options import engine_option, force_option, model_option, quiet_option, seed_option
+from .options import (engine_option, force_option, model_option, quiet_option, scheduler_option, seed_option,
+                      workers_option)
 
 
 @click.command("sensitivity", short_help="Morris or Sobol sensitivity of chosen outcomes (SALib).")
@@ -30,8 +31,8 @@ from .options import engine_option, force_option, model_option, quiet_option, se
               help="Scenario file (or name in experiments/) the parameters are varied around.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("results/sensitivity"),
               show_default=True, help="Output folder (replaced as a whole when complete).")
-@click.option("--scheduler", default=None, help="Dask scheduler address (default: local cores).")
-@click.option("--workers", type=click.IntRange(min=1), default=None, help="Local worker processes (default: all).")
+@scheduler_option
+@workers_option
 @quiet_option
 @engine_option(DEFAULT_ENSEMBLE_ENGINE)
 @force_option
