@@ -7,12 +7,17 @@ import pandas as pd
 
 from .loops import LoopAnalysis
 
-__all__ = ["loop_table", "period_table", "dominance_plot", "format_summary"]
+__all__ = ["loop_table", "period_table", "named_table", "dominance_plot", "format_summary"]
 
 
 def loop_table(a: LoopAnalysis, top: int = 20) -> pd.DataFrame:
-    """The ``top`` loops by mean |share| in the window: id, named loop, polarity, share, stocks, variables."""
+    """The ``top`` discovered loops by mean |share| in the window.
+
+    Columns: id, the named loop it is a variant of, Simlin's polarity, our mean share, Simlin's mean
+    share, the correlation of the two relative scores at whole years, stocks, variables.
+    """
     rows = [{"id": r.id, "named": r.named, "polarity": r.polarity, "mean_share": r.importance,
+             "simlin_mean_share": r.simlin_importance, "agreement_with_simlin": r.agreement,
              "stocks": r.label, "variables": " -> ".join(r.variables)} for r in a.rows[:top]]
     return pd.DataFrame(rows)
 
@@ -22,10 +27,22 @@ def period_table(a: LoopAnalysis, top: int = 20) -> pd.DataFrame:
     cols = [f"{p0:g}-{p1:g}" for p0, p1 in a.periods]
     data = {r.id: r.shares for r in a.rows[:top]}
     table = pd.DataFrame.from_dict(data, orient="index", columns=cols)
-    fam = pd.DataFrame.from_dict({**{f"family: {k}": v for k, v in a.families.items()},
-                                  **{f"family: {k} (reinforcing loops)": v for k, v in a.families_reinforcing.items()}},
-                                 orient="index", columns=cols)
-    return pd.concat([table, fam])
+    named = pd.DataFrame.from_dict({f"named: {n.name}": n.shares for n in a.named}, orient="index", columns=cols)
+    return pd.concat([table, named])
+
+
+def named_table(a: LoopAnalysis) -> pd.DataFrame:
+    """Every named loop (all variants, then per region of its first variable): share and polarity by period."""
+    cols = [f"{p0:g}-{p1:g}" for p0, p1 in a.periods]
+    rows = []
+    for n in a.named:
+        base = {"loop": n.name, "expected": n.expected, "variants": n.variants, "active": n.active}
+        rows.append({**base, "region": "all", **{f"share {c}": s for c, s in zip(cols, n.shares)},
+                     **{f"polarity {c}": p for c, p in zip(cols, n.polarity)},
+                     "strongest variant": " -> ".join(n.strongest)})
+        for region, shares in n.by_region.items():
+            rows.append({**base, "region": region, **{f"share {c}": s for c, s in zip(cols, shares)}})
+    return pd.DataFrame(rows)
 
 
 def format_summary(a: LoopAnalysis, top: int = 10) -> str:
@@ -42,17 +59,21 @@ def format_summary(a: LoopAnalysis, top: int = 10) -> str:
         k = a.periods.index((p0, p1))
         parts = [f"{i} {label[i].polarity} {label[i].shares[k]:.2f} ({label[i].label})" for i in ids]
         lines.append(f"  {p0:g}-{p1:g}: " + "; ".join(parts))
-    lines += ["", "Named loop families (discovered loops through all of the family's variables), "
-                  "summed |share| by period:"]
-    for name, shares in a.families.items():
-        if not a.family_counts[name]:
-            lines.append(f"  {name}: no discovered loop passes through all its variables (small share)")
-            continue
-        best = max((r for r in a.rows if name in r.named.split(", ")), key=lambda r: r.importance)
-        per = ", ".join(f"{p0:g}-{p1:g} {s:.2f} (R {r:.2f})"
-                        for (p0, p1), s, r in zip(a.periods, shares, a.families_reinforcing[name]))
-        lines.append(f"  {name}: {a.family_counts[name]} loops, strongest {best.id} {best.polarity} ({best.label})")
+    lines += ["", "Named loops (vensim/loops.toml, pinned: every element variant scored), summed |share| and "
+                  "measured polarity by period:"]
+    for n in a.named:
+        per = ", ".join(f"{p0:g}-{p1:g} {s:.3f} {p}" for (p0, p1), s, p in zip(a.periods, n.shares, n.polarity))
+        seen = sorted({p for p in n.polarity if p != "-"})
+        flag = "" if seen == [n.expected] else f" (expected {n.expected}, measured {'/'.join(seen) or 'inactive'})"
+        lines.append(f"  {n.name} [{n.expected}]{flag}: {n.active} of {n.variants} variants active; strongest: "
+                     f"{' -> '.join(n.strongest)}")
         lines.append(f"      {per}")
+    agree = [r.agreement for r in a.rows if r.agreement == r.agreement]
+    if agree:
+        import numpy as np
+
+        lines += ["", f"Check against Simlin: our relative scores of the {len(agree)} discovered loops correlate with "
+                      f"Simlin's at median {np.median(agree):.3f} (whole years); unmapped loops: {len(a.unmapped)}"]
     return "\n".join(lines)
 
 
@@ -62,7 +83,7 @@ def dominance_plot(a: LoopAnalysis, indicators: pd.DataFrame | None, path: str |
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    keep = [r for r in a.rows[:top]]
+    keep = [r for r in a.rows if r.id in a.series][:top]
     n_panels = 2 if indicators is not None else 1
     fig, axes = plt.subplots(n_panels, 1, figsize=(11, 4 + 3 * n_panels), sharex=True, squeeze=False)
     mask = (a.times >= a.window[0]) & (a.times <= a.window[1])
@@ -80,12 +101,8 @@ def dominance_plot(a: LoopAnalysis, indicators: pd.DataFrame | None, path: str |
         style = "-" if r.polarity.startswith("R") else "--"
         ax.plot(a.times[mask], abs(a.series[r.id][mask]), style,
                 label=f"{r.id} {r.polarity} {r.named + ': ' if r.named else ''}{r.label[:60]}")
-    import numpy as np
-
-    for name, count in a.family_counts.items():
-        if count:
-            total = sum(abs(a.series[r.id]) for r in a.rows if name in r.named.split(", "))
-            ax.plot(a.times[mask], np.asarray(total)[mask], lw=2.5, alpha=0.6, label=f"family: {name} ({count} loops)")
+    for n in a.named:
+        ax.plot(a.times[mask], n.series[mask], lw=2.2, alpha=0.7, label=f"named: {n.name} ({n.variants} variants)")
     for p0, _ in a.periods[1:]:
         ax.axvline(p0, color="0.85", lw=0.8)
     ax.set_ylabel("|relative loop score| (share of behaviour)")
