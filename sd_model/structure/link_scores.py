@@ -52,7 +52,7 @@ def _refs(node: object) -> Iterator[Ref]:
 
 
 def node_label(info, node: Node, dims: tuple[str, ...]) -> str:
-    """``GDP[East]``, ``Credit Flow[East,West]``, ``National Lending Capacity``; hidden SMOOTHI stocks by their owner."""
+    """``GDP[East]``, ``Credit Flow[East,West]``, ``National Lending Capacity``; SMOOTHI stocks by their owner."""
     name, idx = node
     if name.startswith("SMOOTHI "):
         name = "smooth of " + name.split(" of ", 1)[1]
@@ -105,12 +105,15 @@ class LinkScorer:
 
     # ------------------------------------------------------------ structure
     def eq(self, name: str) -> Eq:
+        """The translated equation of a stock or auxiliary."""
         return self.model.eqs[name]
 
     def dims(self, name: str) -> tuple[str, ...]:
+        """Subscript ranges of ``name``."""
         return self.model.eqs[name].dims if name in self.model.eqs else self.info.variables[name].dims
 
     def label(self, node: Node) -> str:
+        """Readable name of an array element (see :func:`node_label`)."""
         return node_label(self.info, node, self.dims(node[0]))
 
     def dynamic(self, name: str) -> bool:
@@ -118,6 +121,7 @@ class LinkScorer:
         return name in self.model.eqs and level(self.model, name, ()) >= 1
 
     def elements(self, name: str) -> list[tuple[int, ...]]:
+        """Every element index tuple of ``name`` (``[()]`` for a scalar)."""
         return list(itertools.product(*[range(len(self.info.subscripts[d])) for d in self.dims(name)]))
 
     def inputs(self, node: Node) -> tuple[Node, ...]:
@@ -152,8 +156,9 @@ class LinkScorer:
     def _fn(self, name: str) -> tuple[Any, tuple[str, ...]]:
         if name not in self._fns:
             eq = self.eq(name)
+            step = float(self._t[1] - self._t[0])
             em = _Emitter(self.model, {"initial time": self.info.initial_time, "final time": float(self._t[-1]),
-                                       "time step": float(self._t[1] - self._t[0]), "saveper": float(self._t[1] - self._t[0])})
+                                       "time step": step, "saveper": step})
             code = em.full(eq, eq.tree, "post")
             used = tuple(sorted(em.uses["post"]))
             dyn = {self.model.eqs[n].ident for n in self.model.eqs if self.dynamic(n)}

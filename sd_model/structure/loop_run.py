@@ -6,7 +6,7 @@ from pathlib import Path
 from ..files import atomic_dir
 from ..run import load_engine, run_scenario
 from ..scenario import Scenario, load_scenario, validate
-from .loops import analyze_loops
+from .loops import DEFAULT_LOOPS, analyze_loops
 from .loops_report import dominance_plot, format_summary, loop_table, named_table, period_table
 
 __all__ = ["run_loops"]
@@ -15,14 +15,14 @@ INDICATORS = ("GDP", "Loans", "East West Ratio")
 
 
 def run_loops(model: str | Path, scenario_path: str | Path | None, start: float | None, end: float | None,
-              top: int, out: str | Path, force: bool = False) -> str:
+              top: int, out: str | Path, force: bool = False, loops_file: str | Path | None = None) -> str:
     """Analyse the loops of one scenario and return the summary text.
 
     Writes loops.csv, periods.csv, named_loops.csv and dominance.png to the folder ``out/<scenario>`` (built aside and
     swapped in; a folder that ``sd-model loops`` did not write is only replaced with ``force``).
     """
     scenario = load_scenario(scenario_path) if scenario_path else Scenario(name="default")
-    a = analyze_loops(model, scenario, start=start, end=end)
+    a = analyze_loops(model, scenario, start=start, end=end, loops_file=loops_file or DEFAULT_LOOPS)
     eng = load_engine("simlin", model)
     sc = validate(scenario, eng.info)
     ds = run_scenario(sc, eng, outputs=list(INDICATORS), until=a.window[1])

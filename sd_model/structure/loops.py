@@ -55,8 +55,9 @@ class LoopRow:
 
     Simlin id, label (its stocks), Simlin's polarity (R, B, Rux, Bux, U), the named loop it is a
     variant of ("" if none), mean |share| in the window, share by period (both from our scores),
-    its variables, Simlin's own mean |share| in the window and the correlation of Simlin's relative
-    score with ours at whole years (NaN when either is constant or the loop could not be mapped).
+    its variables, Simlin's own mean |share| in the window, and at whole years the correlation of
+    Simlin's relative score with ours (NaN when either is constant or the loop could not be mapped)
+    and their largest absolute difference.
     """
 
     id: str
@@ -68,6 +69,7 @@ class LoopRow:
     variables: tuple[str, ...]
     simlin_importance: float = float("nan")
     agreement: float = float("nan")
+    simlin_max_diff: float = float("nan")
 
 
 @dataclass(frozen=True)
@@ -269,7 +271,7 @@ def analyze_loops(model: str | Path, scenario: Scenario | None = None, *, start:
     rows, series = [], {}
     for lp in an.loops:
         theirs = np.nan_to_num(lp.behavior_time_series) if lp.behavior_time_series is not None else None
-        simlin_imp = agree = float("nan")
+        simlin_imp = agree = diff = float("nan")
         if theirs is not None:
             ty = info.initial_time + info.saveper * np.arange(len(theirs))
             tw = (ty >= start) & (ty <= end)
@@ -283,11 +285,13 @@ def analyze_loops(model: str | Path, scenario: Scenario | None = None, *, start:
         if theirs is not None:
             mine_y = r[window][years]
             ty_sel = np.isin(ty, times[window][years])
-            if mine_y.std() > 0 and theirs[ty_sel].std() > 0 and len(mine_y) == ty_sel.sum():
-                agree = float(np.corrcoef(mine_y, theirs[ty_sel])[0, 1])
+            if len(mine_y) == ty_sel.sum():
+                diff = float(np.max(np.abs(mine_y - theirs[ty_sel]))) if len(mine_y) else diff
+                if mine_y.std() > 1e-6 and theirs[ty_sel].std() > 1e-6:
+                    agree = float(np.corrcoef(mine_y, theirs[ty_sel])[0, 1])
         rows.append(LoopRow(lp.id, _label(lp.variables, stocks), str(lp.polarity), member.get(lp.id, ""),
                             float(np.mean(np.abs(r[window]))), _by_period(np.abs(r), times, pers), lp.variables,
-                            simlin_imp, agree))
+                            simlin_imp, agree, diff))
     rows.sort(key=lambda r: -(r.importance if r.importance == r.importance else -1.0))
     dominant = []
     for k in range(len(pers)):

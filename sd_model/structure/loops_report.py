@@ -18,6 +18,7 @@ def loop_table(a: LoopAnalysis, top: int = 20) -> pd.DataFrame:
     """
     rows = [{"id": r.id, "named": r.named, "polarity": r.polarity, "mean_share": r.importance,
              "simlin_mean_share": r.simlin_importance, "agreement_with_simlin": r.agreement,
+             "largest_difference_from_simlin": r.simlin_max_diff,
              "stocks": r.label, "variables": " -> ".join(r.variables)} for r in a.rows[:top]]
     return pd.DataFrame(rows)
 
@@ -34,9 +35,9 @@ def period_table(a: LoopAnalysis, top: int = 20) -> pd.DataFrame:
 def named_table(a: LoopAnalysis) -> pd.DataFrame:
     """Every named loop (all variants, then per region of its first variable): share and polarity by period."""
     cols = [f"{p0:g}-{p1:g}" for p0, p1 in a.periods]
-    rows = []
+    rows: list[dict[str, object]] = []
     for n in a.named:
-        base = {"loop": n.name, "expected": n.expected, "variants": n.variants, "active": n.active}
+        base: dict[str, object] = {"loop": n.name, "expected": n.expected, "variants": n.variants, "active": n.active}
         rows.append({**base, "region": "all", **{f"share {c}": s for c, s in zip(cols, n.shares)},
                      **{f"polarity {c}": p for c, p in zip(cols, n.polarity)},
                      "strongest variant": " -> ".join(n.strongest)})

@@ -80,6 +80,9 @@ def _check_names(scorer: LinkScorer, loop, where: str) -> list[str]:
     names = []
     for v in loop.variables:
         name = scorer.model.index.get(normalize_name(v))
+        if name is not None and (name in scorer.model.consts or name in scorer.model.lookups):
+            raise SDModelError(f"{where}: loop {loop.name!r}: {v!r} does not change over time (a constant or lookup), "
+                               f"so no loop runs through it")
         if name is None or name not in scorer.model.eqs:
             raise SDModelError(f"{where}: loop {loop.name!r}: unknown variable {v!r} (no stock or auxiliary of that "
                                f"name in {scorer.info.path.name})")
@@ -124,27 +127,28 @@ def _region(scorer: LinkScorer, nodes: tuple[Node, ...]) -> str:
     return "cross-region" if seen else "national"
 
 
+def _walk(scorer: LinkScorer, loop: str, names: list[str], path: tuple[Node, ...], k: int,
+          found: list[PinnedVariant]) -> None:
+    """Depth-first: extend ``path`` (ending at an element of names[k]) to the next variable, closing the cycle."""
+    if len(found) >= MAX_VARIANTS:
+        return
+    for step in _steps(scorer, path[-1], names[(k + 1) % len(names)]):
+        if k + 1 == len(names):
+            if step[-1] == path[0] and not set(step[:-1]) & set(path):
+                nodes = path + step[:-1]
+                found.append(PinnedVariant(loop, nodes, _region(scorer, nodes)))
+        elif not set(step) & set(path):
+            _walk(scorer, loop, names, path + step, k + 1, found)
+
+
 def resolve_named(scorer: LinkScorer, loops, where: str = "loops file") -> dict[str, list[PinnedVariant]]:
     """{loop name: every element-level variant of the cycle}; raises SDModelError naming a bad loop or link."""
     out: dict[str, list[PinnedVariant]] = {}
     for loop in loops:
         names = _check_names(scorer, loop, where)
         found: list[PinnedVariant] = []
-
-        def walk(path: tuple[Node, ...], k: int) -> None:
-            if len(found) >= MAX_VARIANTS:
-                return
-            nxt = names[(k + 1) % len(names)]
-            for step in _steps(scorer, path[-1], nxt):
-                if k + 1 == len(names):
-                    if step[-1] == path[0] and not set(step[:-1]) & set(path):
-                        nodes = path + step[:-1]
-                        found.append(PinnedVariant(loop.name, nodes, _region(scorer, nodes)))
-                elif not set(step) & set(path):
-                    walk(path + step, k + 1)
-
         for idx in scorer.elements(names[0]):
-            walk(((names[0], idx),), 0)
+            _walk(scorer, loop.name, names, ((names[0], idx),), 0, found)
         if not found:
             raise SDModelError(f"{where}: loop {loop.name!r}: its links exist between the variables but no choice of "
                                f"array elements closes the cycle")

@@ -31,7 +31,6 @@ def _named_plot(analyses: Sequence[LoopAnalysis]) -> str:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    import numpy as np
 
     names = [n.name for n in analyses[0].named]
     fig, axes = plt.subplots(2, (len(names) + 1) // 2, figsize=(2.6 * len(names), 6.4), sharey=True, squeeze=False)
