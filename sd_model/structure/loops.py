@@ -86,6 +86,9 @@ class NamedResult:
     by_region : {region of the first variable: shares by period}.
     strongest : element labels of the variant with the largest mean |share| in the window.
     series, signed_series : summed |relative score| and summed relative score at each time step.
+    family, family_reinforcing, family_count : the wider family: summed share by period of the
+        discovered loops that pass through every variable of the loop in any elements (often
+        through other regions and side paths), all of them and the R ones; how many there are.
     """
 
     name: str
@@ -99,6 +102,9 @@ class NamedResult:
     strongest: tuple[str, ...]
     series: np.ndarray
     signed_series: np.ndarray
+    family: tuple[float, ...] = ()
+    family_reinforcing: tuple[float, ...] = ()
+    family_count: int = 0
 
 
 @dataclass(frozen=True)
@@ -309,10 +315,15 @@ def analyze_loops(model: str | Path, scenario: Scenario | None = None, *, start:
             prev = by_region.get(home, tuple(0.0 for _ in pers))
             by_region[home] = tuple(a + b for a, b in zip(prev, _by_period(np.abs(r), times, pers)))
         best = max(range(len(vs)), key=lambda k: float(np.mean(np.abs(rels[k][window]))))
+        core = {normalize_name(v) for v in nl.variables}
+        fam = [r for r in rows if r.id in series and core <= {_strip(v) for v in r.variables}]
         results.append(NamedResult(
             nl.name, nl.polarity, len(vs), sum(bool(np.any(r[window] != 0)) for r in rels),
             _by_period(absum, times, pers), sp, tuple("R" if s > 0 else "B" if s < 0 else "-" for s in sp),
-            by_region, tuple(scorer.label(n) for n in vs[best].nodes), absum, signed))
+            by_region, tuple(scorer.label(n) for n in vs[best].nodes), absum, signed,
+            tuple(float(sum(r.shares[k] for r in fam)) for k in range(len(pers))),
+            tuple(float(sum(r.shares[k] for r in fam if r.polarity.startswith("R"))) for k in range(len(pers))),
+            len(fam)))
     return LoopAnalysis(scenario.name, (start, end), tuple(pers), tuple(rows), tuple(dominant), times, series,
                         bool(an.enumeration_complete), bool(an.truncated), tuple(results),
                         tuple(i for i, c in cycles.items() if c is None))

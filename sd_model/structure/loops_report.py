@@ -41,6 +41,9 @@ def named_table(a: LoopAnalysis) -> pd.DataFrame:
         rows.append({**base, "region": "all", **{f"share {c}": s for c, s in zip(cols, n.shares)},
                      **{f"polarity {c}": p for c, p in zip(cols, n.polarity)},
                      "strongest variant": " -> ".join(n.strongest)})
+        if n.family_count:
+            rows.append({**base, "region": f"family: {n.family_count} discovered loops through all its variables",
+                         **{f"share {c}": s for c, s in zip(cols, n.family)}})
         for region, shares in n.by_region.items():
             rows.append({**base, "region": region, **{f"share {c}": s for c, s in zip(cols, shares)}})
     return pd.DataFrame(rows)
@@ -69,6 +72,10 @@ def format_summary(a: LoopAnalysis, top: int = 10) -> str:
         lines.append(f"  {n.name} [{n.expected}]{flag}: {n.active} of {n.variants} variants active; strongest: "
                      f"{' -> '.join(n.strongest)}")
         lines.append(f"      {per}")
+        if n.family_count:
+            fam = ", ".join(f"{p0:g}-{p1:g} {s:.2f} (R {r:.2f})"
+                            for (p0, p1), s, r in zip(a.periods, n.family, n.family_reinforcing))
+            lines.append(f"      family ({n.family_count} discovered loops through all its variables): {fam}")
     agree = [r.agreement for r in a.rows if r.agreement == r.agreement]
     if agree:
         import numpy as np
