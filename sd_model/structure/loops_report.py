@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from .loops import LoopAnalysis
@@ -69,7 +70,11 @@ def format_summary(a: LoopAnalysis, top: int = 10) -> str:
         per = ", ".join(f"{p0:g}-{p1:g} {s:.3f} {p}" for (p0, p1), s, p in zip(a.periods, n.shares, n.polarity))
         seen = sorted({p for p in n.polarity if p != "-"})
         flag = "" if seen == [n.expected] else f" (expected {n.expected}, measured {'/'.join(seen) or 'inactive'})"
-        lines.append(f"  {n.name} [{n.expected}]{flag}: {n.active} of {n.variants} variants active; strongest: "
+        mask = (a.times >= a.window[0]) & (a.times <= a.window[1])
+        mean = float(np.mean(n.series[mask]))
+        rank = 1 + sum(r.importance > mean for r in a.rows if r.importance == r.importance)
+        lines.append(f"  {n.name} [{n.expected}]{flag}: {n.active} of {n.variants} variants active; mean share "
+                     f"{mean:.4f} (would rank {rank} of {len(a.rows)} discovered loops); strongest: "
                      f"{' -> '.join(n.strongest)}")
         lines.append(f"      {per}")
         if n.family_count:
@@ -78,23 +83,31 @@ def format_summary(a: LoopAnalysis, top: int = 10) -> str:
             lines.append(f"      family ({n.family_count} discovered loops through all its variables): {fam}")
     agree = [r.agreement for r in a.rows if r.agreement == r.agreement]
     if agree:
-        import numpy as np
-
         lines += ["", f"Check against Simlin: our relative scores of the {len(agree)} discovered loops correlate with "
                       f"Simlin's at median {np.median(agree):.3f} (whole years); unmapped loops: {len(a.unmapped)}"]
     return "\n".join(lines)
 
 
+def _annual(times: np.ndarray, x: np.ndarray, window: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:
+    """Mean of ``x`` over each year (t-1, t] of the window, labelled t: smooths the step-to-step spikes."""
+    years = np.arange(np.floor(window[0]) + 1, np.floor(window[1]) + 1)
+    k = np.ceil(times - 1e-9)
+    out = np.array([x[k == y].mean() if np.any(k == y) else np.nan for y in years])
+    return years, out
+
+
 def dominance_plot(a: LoopAnalysis, indicators: pd.DataFrame | None, path: str | Path, top: int = 8) -> Path:
-    """Indicators (top panel, if given) over the |share| of the ``top`` loops and the named loops."""
+    """Indicators (top panel, if given), the |share| of the ``top`` discovered loops, and of the named loops.
+
+    Shares are yearly means of |relative loop score| (the step values spike at dominance shifts).
+    """
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     keep = [r for r in a.rows if r.id in a.series][:top]
-    n_panels = 2 if indicators is not None else 1
-    fig, axes = plt.subplots(n_panels, 1, figsize=(11, 4 + 3 * n_panels), sharex=True, squeeze=False)
-    mask = (a.times >= a.window[0]) & (a.times <= a.window[1])
+    n_panels = 3 if indicators is not None else 2
+    fig, axes = plt.subplots(n_panels, 1, figsize=(11, 2 + 3.2 * n_panels), sharex=True, squeeze=False)
     if indicators is not None:
         ax = axes[0][0]
         ind = indicators[(indicators.index >= a.window[0]) & (indicators.index <= a.window[1])]
@@ -103,19 +116,27 @@ def dominance_plot(a: LoopAnalysis, indicators: pd.DataFrame | None, path: str |
         ax.set_ylabel("relative to first year")
         ax.set_yscale("log")
         ax.legend(fontsize=8, ncol=2)
-        ax.set_title(f"Indicators and loop dominance ({a.scenario})")
-    ax = axes[-1][0]
+    axes[0][0].set_title(f"Indicators and loop dominance ({a.scenario})")
+    ax = axes[-2][0]
     for r in keep:
         style = "-" if r.polarity.startswith("R") else "--"
-        ax.plot(a.times[mask], abs(a.series[r.id][mask]), style,
+        ax.plot(*_annual(a.times, np.abs(a.series[r.id]), a.window), style,
                 label=f"{r.id} {r.polarity} {r.named + ': ' if r.named else ''}{r.label[:60]}")
+    ax.set_ylabel("|relative loop score|, yearly mean")
+    ax.legend(fontsize=7, loc="upper left", title="strongest discovered loops", title_fontsize=7)
+    ax = axes[-1][0]
     for n in a.named:
-        ax.plot(a.times[mask], n.series[mask], lw=2.2, alpha=0.7, label=f"named: {n.name} ({n.variants} variants)")
-    for p0, _ in a.periods[1:]:
-        ax.axvline(p0, color="0.85", lw=0.8)
-    ax.set_ylabel("|relative loop score| (share of behaviour)")
-    ax.set_xlabel("year")
-    ax.legend(fontsize=7, loc="upper left")
+        style = "-" if n.expected == "R" else "--"
+        ax.plot(*_annual(a.times, n.series, a.window), style, lw=1.6,
+                label=f"{n.name} ({n.expected}, {n.variants} variants)")
+    ax.set_yscale("log")
+    ax.set_ylim(1e-5, 1)
+    ax.set_ylabel("summed |relative score|, yearly mean")
+    ax.legend(fontsize=7, loc="upper left", ncol=2, title="named loops (pinned), all variants", title_fontsize=7)
+    for row in axes[1:]:
+        for p0, _ in a.periods[1:]:
+            row[0].axvline(p0, color="0.85", lw=0.8)
+    axes[-1][0].set_xlabel("year")
     fig.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
