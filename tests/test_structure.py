@@ -245,6 +245,9 @@ def test_every_named_loop_is_scored(loops_hist):
         # the strongest variant runs through the listed variables in order (subscripts and smooths aside)
         core = [v.split("[")[0] for v in n.strongest if not v.startswith("smooth of")]
         assert core == list(spec.variables)
+        for region, labels in n.region_strongest.items():  # each region's strongest variant starts there
+            assert labels[0].startswith(f"{spec.variables[0]}[{region}")
+        assert set(n.region_strongest) == set(n.by_region)
         total = sum(np.asarray(s) for s in n.by_region.values())
         np.testing.assert_allclose(total, n.shares, rtol=1e-9, atol=1e-15)
     # the leverage brake, never among the discovered loops, is scored anyway

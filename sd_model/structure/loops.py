@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -89,6 +89,7 @@ class NamedResult:
     family, family_reinforcing, family_count : the wider family: summed share by period of the
         discovered loops that pass through every variable of the loop in any elements (often
         through other regions and side paths), all of them and the R ones; how many there are.
+    region_strongest : {region: element labels of its strongest variant}.
     """
 
     name: str
@@ -105,6 +106,7 @@ class NamedResult:
     family: tuple[float, ...] = ()
     family_reinforcing: tuple[float, ...] = ()
     family_count: int = 0
+    region_strongest: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -214,6 +216,33 @@ def _by_period(x: np.ndarray, times: np.ndarray, pers) -> tuple[float, ...]:
     return tuple(out)
 
 
+def _named_result(nl: NamedLoop, vs, rels: list[np.ndarray], scorer: LinkScorer, times: np.ndarray, pers,
+                  window: np.ndarray, scored: list[LoopRow]) -> NamedResult:
+    """Sum a named loop's variants (relative scores ``rels``) by period and region; find its family."""
+    absum = sum((np.abs(r) for r in rels), np.zeros(len(times)))
+    signed = sum(rels, np.zeros(len(times)))
+    sp = _by_period(signed, times, pers)
+    strength = [float(np.mean(np.abs(r[window]))) for r in rels]
+    by_region: dict[str, tuple[float, ...]] = {}
+    region_best: dict[str, int] = {}
+    for k, (v, r) in enumerate(zip(vs, rels)):
+        home = scorer.label(v.nodes[0]).partition("[")[2].split(",")[0].rstrip("]") or "national"
+        prev = by_region.get(home, tuple(0.0 for _ in pers))
+        by_region[home] = tuple(a + b for a, b in zip(prev, _by_period(np.abs(r), times, pers)))
+        if home not in region_best or strength[k] > strength[region_best[home]]:
+            region_best[home] = k
+    best = max(range(len(vs)), key=lambda k: strength[k])
+    core = {normalize_name(v) for v in nl.variables}
+    fam = [r for r in scored if core <= {_strip(v) for v in r.variables}]
+    return NamedResult(
+        nl.name, nl.polarity, len(vs), sum(bool(np.any(r[window] != 0)) for r in rels),
+        _by_period(absum, times, pers), sp, tuple("R" if s > 0 else "B" if s < 0 else "-" for s in sp),
+        by_region, tuple(scorer.label(n) for n in vs[best].nodes), absum, signed,
+        tuple(float(sum(r.shares[k] for r in fam)) for k in range(len(pers))),
+        tuple(float(sum(r.shares[k] for r in fam if r.polarity.startswith("R"))) for k in range(len(pers))),
+        len(fam), {h: tuple(scorer.label(n) for n in vs[k].nodes) for h, k in region_best.items()})
+
+
 def analyze_loops(model: str | Path, scenario: Scenario | None = None, *, start: float | None = None,
                   end: float | None = None, loops_file: str | Path = DEFAULT_LOOPS,
                   timeout: float = 60.0) -> LoopAnalysis:
@@ -303,27 +332,8 @@ def analyze_loops(model: str | Path, scenario: Scenario | None = None, *, start:
     for k in range(len(pers)):
         top = sorted((r for r in rows if r.id in series), key=lambda r: -r.shares[k])[:3]
         dominant.append(tuple(r.id for r in top))
-    results = []
-    for nl in named:
-        vs, rels = variants[nl.name], [rel(s) for s in pinned_raw[nl.name]]
-        absum = sum((np.abs(r) for r in rels), np.zeros(len(times)))
-        signed = sum(rels, np.zeros(len(times)))
-        sp = _by_period(signed, times, pers)
-        by_region: dict[str, tuple[float, ...]] = {}
-        for v, r in zip(vs, rels):
-            home = scorer.label(v.nodes[0]).partition("[")[2].split(",")[0].rstrip("]") or "national"
-            prev = by_region.get(home, tuple(0.0 for _ in pers))
-            by_region[home] = tuple(a + b for a, b in zip(prev, _by_period(np.abs(r), times, pers)))
-        best = max(range(len(vs)), key=lambda k: float(np.mean(np.abs(rels[k][window]))))
-        core = {normalize_name(v) for v in nl.variables}
-        fam = [r for r in rows if r.id in series and core <= {_strip(v) for v in r.variables}]
-        results.append(NamedResult(
-            nl.name, nl.polarity, len(vs), sum(bool(np.any(r[window] != 0)) for r in rels),
-            _by_period(absum, times, pers), sp, tuple("R" if s > 0 else "B" if s < 0 else "-" for s in sp),
-            by_region, tuple(scorer.label(n) for n in vs[best].nodes), absum, signed,
-            tuple(float(sum(r.shares[k] for r in fam)) for k in range(len(pers))),
-            tuple(float(sum(r.shares[k] for r in fam if r.polarity.startswith("R"))) for k in range(len(pers))),
-            len(fam)))
+    results = tuple(_named_result(nl, variants[nl.name], [rel(s) for s in pinned_raw[nl.name]], scorer, times, pers,
+                                  window, [r for r in rows if r.id in series]) for nl in named)
     return LoopAnalysis(scenario.name, (start, end), tuple(pers), tuple(rows), tuple(dominant), times, series,
-                        bool(an.enumeration_complete), bool(an.truncated), tuple(results),
+                        bool(an.enumeration_complete), bool(an.truncated), results,
                         tuple(i for i, c in cycles.items() if c is None))

@@ -8,7 +8,7 @@ import pandas as pd
 
 from .loops import LoopAnalysis
 
-__all__ = ["loop_table", "period_table", "named_table", "dominance_plot", "format_summary"]
+__all__ = ["loop_table", "period_table", "named_table", "dominance_plot", "format_summary", "annual_mean"]
 
 
 def loop_table(a: LoopAnalysis, top: int = 20) -> pd.DataFrame:
@@ -46,7 +46,8 @@ def named_table(a: LoopAnalysis) -> pd.DataFrame:
             rows.append({**base, "region": f"family: {n.family_count} discovered loops through all its variables",
                          **{f"share {c}": s for c, s in zip(cols, n.family)}})
         for region, shares in n.by_region.items():
-            rows.append({**base, "region": region, **{f"share {c}": s for c, s in zip(cols, shares)}})
+            rows.append({**base, "region": region, **{f"share {c}": s for c, s in zip(cols, shares)},
+                         "strongest variant": " -> ".join(n.region_strongest.get(region, ()))})
     return pd.DataFrame(rows)
 
 
@@ -88,7 +89,7 @@ def format_summary(a: LoopAnalysis, top: int = 10) -> str:
     return "\n".join(lines)
 
 
-def _annual(times: np.ndarray, x: np.ndarray, window: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:
+def annual_mean(times: np.ndarray, x: np.ndarray, window: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:
     """Mean of ``x`` over each year (t-1, t] of the window, labelled t: smooths the step-to-step spikes."""
     years = np.arange(np.floor(window[0]) + 1, np.floor(window[1]) + 1)
     k = np.ceil(times - 1e-9)
@@ -120,14 +121,14 @@ def dominance_plot(a: LoopAnalysis, indicators: pd.DataFrame | None, path: str |
     ax = axes[-2][0]
     for r in keep:
         style = "-" if r.polarity.startswith("R") else "--"
-        ax.plot(*_annual(a.times, np.abs(a.series[r.id]), a.window), style,
+        ax.plot(*annual_mean(a.times, np.abs(a.series[r.id]), a.window), style,
                 label=f"{r.id} {r.polarity} {r.named + ': ' if r.named else ''}{r.label[:60]}")
     ax.set_ylabel("|relative loop score|, yearly mean")
     ax.legend(fontsize=7, loc="upper left", title="strongest discovered loops", title_fontsize=7)
     ax = axes[-1][0]
     for n in a.named:
         style = "-" if n.expected == "R" else "--"
-        ax.plot(*_annual(a.times, n.series, a.window), style, lw=1.6,
+        ax.plot(*annual_mean(a.times, n.series, a.window), style, lw=1.6,
                 label=f"{n.name} ({n.expected}, {n.variants} variants)")
     ax.set_yscale("log")
     ax.set_ylim(1e-5, 1)

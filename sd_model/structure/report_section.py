@@ -17,6 +17,7 @@ from pathlib import Path
 from ..scenario import Scenario
 from .diagram import render_views, sketch_views
 from .loops import LoopAnalysis, analyze_loops
+from .loops_report import annual_mean
 
 __all__ = ["structure_section"]
 
@@ -36,12 +37,13 @@ def _named_plot(analyses: Sequence[LoopAnalysis]) -> str:
     fig, axes = plt.subplots(2, (len(names) + 1) // 2, figsize=(2.6 * len(names), 6.4), sharey=True, squeeze=False)
     for ax, name in zip(axes.flat, names):
         for a in analyses:
-            mask = (a.times >= a.window[0]) & (a.times <= a.window[1])
             n = next(x for x in a.named if x.name == name)
-            ax.plot(a.times[mask], n.series[mask], lw=0.8, label=a.scenario)
+            ax.plot(*annual_mean(a.times, n.series, a.window), lw=1.0, label=a.scenario)
+        ax.set_yscale("log")
+        ax.set_ylim(1e-5, 1)
         ax.set_title(name, fontsize=9)
         ax.set_xlabel("year")
-    axes[0][0].set_ylabel("summed |relative score|")
+    axes[0][0].set_ylabel("summed |relative score|, yearly mean")
     axes[0][0].legend(fontsize=7)
     fig.tight_layout()
     out = _png(fig)
