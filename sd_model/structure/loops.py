@@ -1,29 +1,27 @@
-"""Loops That Matter (Schoenberg, Davidsen & Eberlein 2020) with Simlin's loop discovery.
+"""Loops That Matter (Schoenberg, Davidsen & Eberlein 2020): discovered loops and the pinned named loops.
 
-Simlin (pysimlin 0.8.5) computes link and loop scores during a run and, for models too large for
-exhaustive loop enumeration (ours), *discovers* the loops that matter after the run
-(``Model.analyze``). Each discovered loop carries its relative loop score over time (signed share of
-its cycle partition's total absolute loop score, in [-1, 1]). This module
+Simlin (pysimlin 0.8.5) *discovers* the loops that matter in a run of a model too large for
+exhaustive enumeration (``Model.analyze``; ours: at most 200 loops, a sample). The paper's loops
+(``vensim/loops.toml``) are *pinned*: each is resolved into its element-level cycles
+(:mod:`~sd_model.structure.pinned`) and scored in every run, found by discovery or not. All loop
+scores, discovered and pinned, are computed by :class:`~sd_model.structure.link_scores.LinkScorer`
+(element link scores from the batch engine's equations, every time step), so one normalisation
+holds for all: a loop's relative score is its score over the summed |score| of the discovered
+loops and the pinned variants (each distinct cycle once). Simlin's own relative score of each
+discovered loop is kept beside ours (``simlin_importance``, ``agreement``): the two differ by
+Simlin's normaliser (it sums over more loops than it returns).
 
-- bakes a scenario's constants into the Simlin model (``analyze`` runs the model's own values),
-- runs discovery, names each loop by the stocks it passes through,
-- groups the discovered loops into the families named in ``vensim/loops.toml`` (the paper's
-  finance-growth, Matthew-effect and migration loops): a loop belongs to a family when it passes
-  through every variable the family lists (subscripts dropped), so one loop can belong to several,
-- and sums the share of behaviour of every loop over periods (decades; 2015 is a boundary).
-
-Simlin's own pinning (``set_loop_name``) was tried: on this arrayed model it pins only some of the
-named loops, as cycles running through all four regions, with a zero score (see docs/structure.md),
-so named loops are found among the discovered ones instead. A family absent from the
-discovered loops is reported as such: discovery keeps the loops that carry the behaviour (a
-sample when ``enumeration_complete`` is False), so absence means a small share, not no loop.
+Simlin's own pinning (``set_loop_name``) was tried first: on this arrayed model it pins only some of
+the named loops, as cycles through all four regions with a zero score (docs/structure.md).
+A loop's share of behaviour in a period is its mean |relative score| over the period's time steps;
+periods are decades, with 2015 (the end of the data) as a boundary.
 """
 from __future__ import annotations
 
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -32,8 +30,10 @@ from ..errors import SDModelError
 from ..mdl import normalize_name, read_model_info
 from ..resources import resource
 from ..scenario import Scenario, validate
+from .link_scores import LinkScorer
+from .pinned import cycle_of, resolve_named
 
-__all__ = ["NamedLoop", "LoopRow", "LoopAnalysis", "load_named_loops", "analyze_loops", "periods",
+__all__ = ["NamedLoop", "LoopRow", "NamedResult", "LoopAnalysis", "load_named_loops", "analyze_loops", "periods",
            "DEFAULT_LOOPS"]
 
 DEFAULT_LOOPS = resource("vensim", "loops.toml")
@@ -53,8 +53,11 @@ class NamedLoop:
 class LoopRow:
     """One discovered loop.
 
-    Simlin id, label, polarity (R, B, Rux, Bux, U), the named families it belongs to ("" if none,
-    else names joined by ", "), mean |share| in the window, share by period, and its variables.
+    Simlin id, label (its stocks), Simlin's polarity (R, B, Rux, Bux, U), the named loop it is a
+    variant of ("" if none), mean |share| in the window, share by period (both from our scores),
+    its variables, Simlin's own mean |share| in the window, and at whole years the correlation of
+    Simlin's relative score with ours (NaN when either is constant or the loop could not be mapped)
+    and their largest absolute difference.
     """
 
     id: str
@@ -64,15 +67,56 @@ class LoopRow:
     importance: float
     shares: tuple[float, ...]
     variables: tuple[str, ...]
+    simlin_importance: float = float("nan")
+    agreement: float = float("nan")
+    simlin_max_diff: float = float("nan")
+
+
+@dataclass(frozen=True)
+class NamedResult:
+    """A pinned named loop, every variant scored.
+
+    Attributes
+    ----------
+    name, expected : the loop's name and the polarity loops.toml expects (R or B).
+    variants, active : number of element cycles, and of those with a non-zero score in the window.
+    shares : summed mean |share| of the variants, by period.
+    signed : summed mean signed relative score of the variants, by period (> 0 reinforcing).
+    polarity : measured polarity by period ("R", "B", or "-" when the loop is inactive).
+    by_region : {region of the first variable: shares by period}.
+    strongest : element labels of the variant with the largest mean |share| in the window.
+    series, signed_series : summed |relative score| and summed relative score at each time step.
+    family, family_reinforcing, family_count : the wider family: summed share by period of the
+        discovered loops that pass through every variable of the loop in any elements (often
+        through other regions and side paths), all of them and the R ones; how many there are.
+    region_strongest : {region: element labels of its strongest variant}.
+    """
+
+    name: str
+    expected: str
+    variants: int
+    active: int
+    shares: tuple[float, ...]
+    signed: tuple[float, ...]
+    polarity: tuple[str, ...]
+    by_region: dict[str, tuple[float, ...]]
+    strongest: tuple[str, ...]
+    series: np.ndarray
+    signed_series: np.ndarray
+    family: tuple[float, ...] = ()
+    family_reinforcing: tuple[float, ...] = ()
+    family_count: int = 0
+    region_strongest: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class LoopAnalysis:
     """Result of :func:`analyze_loops`.
 
-    Loops ranked by importance in the window, the periods, the dominant loop ids per period, the
-    time axis and each loop's share series; for each named family, the summed mean |share| of its
-    loops by period (all, and the reinforcing ones only).
+    Discovered loops ranked by importance in the window, the periods, the dominant discovered loop
+    ids per period, the time axis (every time step), each discovered loop's relative score, the
+    pinned named loops, Simlin's completeness flags, and the ids of discovered loops that could not
+    be mapped onto the model's elements (left out of the normalisation).
     """
 
     scenario: str
@@ -84,10 +128,8 @@ class LoopAnalysis:
     series: dict[str, np.ndarray]
     enumeration_complete: bool
     truncated: bool
-    named_missing: tuple[str, ...]
-    families: dict[str, tuple[float, ...]]
-    family_counts: dict[str, int]
-    families_reinforcing: dict[str, tuple[float, ...]]
+    named: tuple[NamedResult, ...]
+    unmapped: tuple[str, ...]
 
 
 def load_named_loops(path: str | Path = DEFAULT_LOOPS) -> list[NamedLoop]:
@@ -101,8 +143,11 @@ def load_named_loops(path: str | Path = DEFAULT_LOOPS) -> list[NamedLoop]:
         raise SDModelError(f"{path}: cannot read the loops file ({exc})") from None
     out = []
     for i, item in enumerate(data.get("loop", []), 1):
-        if not isinstance(item.get("name"), str) or not isinstance(item.get("variables"), list):
-            raise SDModelError(f"{path}: loop {i} needs a name and a list of variables")
+        if (not isinstance(item.get("name"), str) or not isinstance(item.get("variables"), list)
+                or not all(isinstance(v, str) for v in item["variables"]) or len(item["variables"]) < 2):
+            raise SDModelError(f"{path}: loop {i} needs a name and a list of at least two variable names")
+        if str(item.get("polarity", "")) not in ("R", "B"):
+            raise SDModelError(f"{path}: loop {item['name']!r}: polarity must be \"R\" or \"B\"")
         out.append(NamedLoop(item["name"], str(item.get("polarity", "")), str(item.get("description", "")),
                              tuple(item["variables"])))
     return out
@@ -146,28 +191,79 @@ def _bake(model, scenario: Scenario, info) -> None:
                 patch.upsert(replace(aux, equation=repr(float(value))))
 
 
+def _discover(model: str | Path, info, scenario: Scenario, final: float, dt: float, timeout: float):
+    import simlin
+
+    try:
+        m = simlin.load(str(model))
+        if m.project is None:
+            raise SDModelError(f"Simlin loaded {model} without a project")
+        m.project.set_sim_specs(start=info.initial_time, stop=final, dt=dt, save_step=info.saveper, sim_method="euler")
+        _bake(m, scenario, info)
+        an = m.analyze(timeout=timeout)
+    except simlin.SimlinError as exc:
+        raise SDModelError(f"Simlin could not analyse the loops of {model}: {exc}") from None
+    if an.analysis_error:
+        raise SDModelError(f"Simlin could not analyse the loops of {model}: {an.analysis_error}")
+    return an
+
+
+def _by_period(x: np.ndarray, times: np.ndarray, pers) -> tuple[float, ...]:
+    out = []
+    for a, b in pers:
+        m = (times >= a) & (times < b) if b < pers[-1][1] else (times >= a) & (times <= b)
+        out.append(float(np.mean(x[m])) if m.any() else 0.0)
+    return tuple(out)
+
+
+def _named_result(nl: NamedLoop, vs, rels: list[np.ndarray], scorer: LinkScorer, times: np.ndarray, pers,
+                  window: np.ndarray, scored: list[LoopRow]) -> NamedResult:
+    """Sum a named loop's variants (relative scores ``rels``) by period and region; find its family."""
+    absum = sum((np.abs(r) for r in rels), np.zeros(len(times)))
+    signed = sum(rels, np.zeros(len(times)))
+    sp = _by_period(signed, times, pers)
+    strength = [float(np.mean(np.abs(r[window]))) for r in rels]
+    by_region: dict[str, tuple[float, ...]] = {}
+    region_best: dict[str, int] = {}
+    for k, (v, r) in enumerate(zip(vs, rels)):
+        home = scorer.label(v.nodes[0]).partition("[")[2].split(",")[0].rstrip("]") or "national"
+        prev = by_region.get(home, tuple(0.0 for _ in pers))
+        by_region[home] = tuple(a + b for a, b in zip(prev, _by_period(np.abs(r), times, pers)))
+        if home not in region_best or strength[k] > strength[region_best[home]]:
+            region_best[home] = k
+    best = max(range(len(vs)), key=lambda k: strength[k])
+    core = {normalize_name(v) for v in nl.variables}
+    fam = [r for r in scored if core <= {_strip(v) for v in r.variables}]
+    return NamedResult(
+        nl.name, nl.polarity, len(vs), sum(bool(np.any(r[window] != 0)) for r in rels),
+        _by_period(absum, times, pers), sp, tuple("R" if s > 0 else "B" if s < 0 else "-" for s in sp),
+        by_region, tuple(scorer.label(n) for n in vs[best].nodes), absum, signed,
+        tuple(float(sum(r.shares[k] for r in fam)) for k in range(len(pers))),
+        tuple(float(sum(r.shares[k] for r in fam if r.polarity.startswith("R"))) for k in range(len(pers))),
+        len(fam), {h: tuple(scorer.label(n) for n in vs[k].nodes) for h, k in region_best.items()})
+
+
 def analyze_loops(model: str | Path, scenario: Scenario | None = None, *, start: float | None = None,
                   end: float | None = None, loops_file: str | Path = DEFAULT_LOOPS,
                   timeout: float = 60.0) -> LoopAnalysis:
-    """Discover the loops that matter in one run and measure their share of behaviour by period.
+    """Discover the loops that matter in one run, score them and the named loops, by period.
 
     Parameters
     ----------
     model : path of the Vensim model.
-    scenario : Scenario, optional; its constants and final time are used (default: the model's).
+    scenario : Scenario, optional; its constants and time step are used (default: the model's).
     start, end : float, optional
-        Window (Year) for the table and the periods; default the whole run. ``end`` beyond the
-        model's FINAL TIME extends the run.
+        Window (Year) for the table and the periods; default the whole run. The run stops at
+        ``end`` (beyond the model's FINAL TIME extends it).
     loops_file : the named loops TOML.
     timeout : seconds allowed for Simlin's candidate search.
 
     Raises
     ------
     SDModelError
-        For a bad window, scenario or loops file, or if Simlin cannot analyse the model.
+        For a bad window, scenario or loops file (an unknown variable, a link that is not in the
+        equations), or if Simlin cannot analyse the model.
     """
-    import simlin
-
     info = read_model_info(model)
     scenario = validate(scenario or Scenario(), info)
     named = load_named_loops(loops_file)
@@ -177,47 +273,67 @@ def analyze_loops(model: str | Path, scenario: Scenario | None = None, *, start:
     if not (info.initial_time <= start < end <= max(final, info.final_time)):
         raise SDModelError(f"bad year range {start:g}-{end:g}: need {info.initial_time:g} <= --from < --to <= "
                            f"{max(final, info.final_time):g} (the run's final year)")
-    final = end  # the run stops at the window's end (discovery then samples the loops of that span)
-    try:
-        m = simlin.load(str(model))
-        if m.project is None:
-            raise SDModelError(f"Simlin loaded {model} without a project")
-        m.project.set_sim_specs(start=info.initial_time, stop=final, dt=scenario.time_step or info.time_step,
-                                save_step=info.saveper, sim_method="euler")
-        _bake(m, scenario, info)
-        an = m.analyze(timeout=timeout)
-    except simlin.SimlinError as exc:
-        raise SDModelError(f"Simlin could not analyse the loops of {model}: {exc}") from None
-    if an.analysis_error:
-        raise SDModelError(f"Simlin could not analyse the loops of {model}: {an.analysis_error}")
-    n = max((len(lp.behavior_time_series) for lp in an.loops if lp.behavior_time_series is not None), default=0)
-    times = info.initial_time + info.saveper * np.arange(n)
+    dt = scenario.time_step or info.time_step
+    scorer = LinkScorer(model, scenario.params, final_time=end, time_step=dt)
+    variants = resolve_named(scorer, named, where=str(loops_file))
+    an = _discover(model, info, scenario, end, dt, timeout)
+    times = scorer.times
     pers = periods(start, end)
     stocks = {normalize_name(s) for s in info.stocks()}
-    named_sets = {nl.name: {normalize_name(v) for v in nl.variables} for nl in named}
-    rows, series = [], {}
+    cycles = {lp.id: cycle_of(scorer, lp.variables) for lp in an.loops}
+    raw = {i: scorer.loop_score(c) for i, c in cycles.items() if c is not None}
+    seen = {frozenset(c): i for i, c in cycles.items() if c is not None}
+    by_key = {k: raw[i] for k, i in seen.items()}
+    pinned_raw: dict[str, list[np.ndarray]] = {}
+    member: dict[str, str] = {}
+    total = sum((np.abs(s) for s in raw.values()), np.zeros(len(times)))
+    for name, vs in variants.items():
+        pinned_raw[name] = []
+        for v in vs:
+            key = frozenset(v.nodes)
+            if key in seen and seen[key] not in member:
+                member[seen[key]] = name
+            if key not in by_key:
+                by_key[key] = scorer.loop_score(v.nodes)
+                total = total + np.abs(by_key[key])
+            pinned_raw[name].append(by_key[key])
+
+    def rel(s: np.ndarray) -> np.ndarray:
+        return np.divide(s, total, out=np.zeros_like(s), where=total > 0)
+
     window = (times >= start) & (times <= end)
+    years = np.round(times[window]) == times[window]
+    rows, series = [], {}
     for lp in an.loops:
-        if lp.behavior_time_series is None:
+        theirs = np.nan_to_num(lp.behavior_time_series) if lp.behavior_time_series is not None else None
+        simlin_imp = agree = diff = float("nan")
+        if theirs is not None:
+            ty = info.initial_time + info.saveper * np.arange(len(theirs))
+            tw = (ty >= start) & (ty <= end)
+            simlin_imp = float(np.mean(np.abs(theirs[tw]))) if tw.any() else float("nan")
+        if lp.id not in raw:
+            rows.append(LoopRow(lp.id, _label(lp.variables, stocks), str(lp.polarity), "", float("nan"),
+                                tuple(float("nan") for _ in pers), lp.variables, simlin_imp))
             continue
-        s = np.nan_to_num(lp.behavior_time_series, nan=0.0)
-        series[lp.id] = s
-        shares = tuple(float(np.mean(np.abs(s[(times >= a) & (times < b)]))) if np.any((times >= a) & (times < b))
-                       else 0.0 for a, b in pers)
-        on = {_strip(v) for v in lp.variables}
-        match = ", ".join(k for k, vs in named_sets.items() if vs <= on)
-        rows.append(LoopRow(lp.id, _label(lp.variables, stocks), str(lp.polarity), match,
-                            float(np.mean(np.abs(s[window]))) if window.any() else 0.0, shares, lp.variables))
-    rows.sort(key=lambda r: -r.importance)
+        r = rel(raw[lp.id])
+        series[lp.id] = r
+        if theirs is not None:
+            mine_y = r[window][years]
+            ty_sel = np.isin(ty, times[window][years])
+            if len(mine_y) == ty_sel.sum():
+                diff = float(np.max(np.abs(mine_y - theirs[ty_sel]))) if len(mine_y) else diff
+                if mine_y.std() > 1e-6 and theirs[ty_sel].std() > 1e-6:
+                    agree = float(np.corrcoef(mine_y, theirs[ty_sel])[0, 1])
+        rows.append(LoopRow(lp.id, _label(lp.variables, stocks), str(lp.polarity), member.get(lp.id, ""),
+                            float(np.mean(np.abs(r[window]))), _by_period(np.abs(r), times, pers), lp.variables,
+                            simlin_imp, agree, diff))
+    rows.sort(key=lambda r: -(r.importance if r.importance == r.importance else -1.0))
     dominant = []
     for k in range(len(pers)):
-        top = sorted(rows, key=lambda r: -r.shares[k])[:3]
+        top = sorted((r for r in rows if r.id in series), key=lambda r: -r.shares[k])[:3]
         dominant.append(tuple(r.id for r in top))
-    members = {k: [r for r in rows if k in r.named.split(", ")] for k in named_sets}
-    families = {k: tuple(float(sum(r.shares[i] for r in rs)) for i in range(len(pers))) for k, rs in members.items()}
-    reinforcing = {k: tuple(float(sum(r.shares[i] for r in rs if r.polarity.startswith("R"))) for i in range(len(pers)))
-                   for k, rs in members.items()}
-    missing = tuple(k for k, rs in members.items() if not rs)
+    results = tuple(_named_result(nl, variants[nl.name], [rel(s) for s in pinned_raw[nl.name]], scorer, times, pers,
+                                  window, [r for r in rows if r.id in series]) for nl in named)
     return LoopAnalysis(scenario.name, (start, end), tuple(pers), tuple(rows), tuple(dominant), times, series,
-                        bool(an.enumeration_complete), bool(an.truncated), missing, families,
-                        {k: len(rs) for k, rs in members.items()}, reinforcing)
+                        bool(an.enumeration_complete), bool(an.truncated), results,
+                        tuple(i for i, c in cycles.items() if c is None))

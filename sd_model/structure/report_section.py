@@ -1,9 +1,9 @@
 """The "Structure and loop dominance" section of the compare report (``sd-model compare --structure``).
 
-For each scenario: the summed share of behaviour of the named loop families (all loops and the
-reinforcing ones) by period and the three dominant loops of each period, and a plot of the
-reinforcing finance-growth share over time in every scenario; then the sector views rendered by
-Simlin from the model's sketch (if it has one).
+For each scenario: the share of behaviour and measured polarity of the named (pinned) loops by
+period and the three dominant discovered loops of each period, and a plot of each named loop's
+share over time in every scenario; then the sector views rendered by Simlin from the model's
+sketch (if it has one).
 """
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from pathlib import Path
 from ..scenario import Scenario
 from .diagram import render_views, sketch_views
 from .loops import LoopAnalysis, analyze_loops
+from .loops_report import annual_mean
 
 __all__ = ["structure_section"]
 
@@ -27,23 +28,22 @@ def _png(fig) -> str:
     return base64.b64encode(buf.getvalue()).decode()
 
 
-def _family_plot(analyses: Sequence[LoopAnalysis]) -> str:
+def _named_plot(analyses: Sequence[LoopAnalysis]) -> str:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    import numpy as np
 
-    names = list(analyses[0].families)
-    fig, axes = plt.subplots(1, len(names), figsize=(4 * len(names), 3.4), sharey=True, squeeze=False)
-    for ax, name in zip(axes[0], names):
+    names = [n.name for n in analyses[0].named]
+    fig, axes = plt.subplots(2, (len(names) + 1) // 2, figsize=(2.6 * len(names), 6.4), sharey=True, squeeze=False)
+    for ax, name in zip(axes.flat, names):
         for a in analyses:
-            mask = (a.times >= a.window[0]) & (a.times <= a.window[1])
-            rows = [r for r in a.rows if name in r.named.split(", ") and r.polarity.startswith("R")]
-            total = sum((abs(a.series[r.id]) for r in rows), np.zeros_like(a.times))
-            ax.plot(a.times[mask], total[mask], label=a.scenario)
-        ax.set_title(f"{name} (reinforcing loops)", fontsize=9)
+            n = next(x for x in a.named if x.name == name)
+            ax.plot(*annual_mean(a.times, n.series, a.window), lw=1.0, label=a.scenario)
+        ax.set_yscale("log")
+        ax.set_ylim(1e-5, 1)
+        ax.set_title(name, fontsize=9)
         ax.set_xlabel("year")
-    axes[0][0].set_ylabel("summed |relative loop score|")
+    axes[0][0].set_ylabel("summed |relative score|, yearly mean")
     axes[0][0].legend(fontsize=7)
     fig.tight_layout()
     out = _png(fig)
@@ -59,17 +59,17 @@ def structure_section(model: str | Path, scenarios: Sequence[Scenario], start: f
     first = analyses[0]
     cols = [f"{p0:g}-{p1:g}" for p0, p1 in first.periods]
     parts = ["<h2>Structure and loop dominance</h2>",
-             "<p class='small'>Loops That Matter (Schoenberg, Davidsen &amp; Eberlein 2020) by Simlin's loop discovery "
-             "on each scenario's single run. A loop's share is the mean |relative loop score| in the period; a family "
-             "sums the loops that pass through all its variables (vensim/loops.toml), R = reinforcing loops only. "
+             "<p class='small'>Loops That Matter (Schoenberg, Davidsen &amp; Eberlein 2020) on each scenario's "
+             "single run: Simlin's loop discovery plus the named loops of vensim/loops.toml, pinned (every element "
+             "variant scored). A loop's share is its mean |relative loop score| in the period; a named loop's is the "
+             "sum over its variants, with the measured polarity (R reinforcing, B balancing, - inactive). "
              "Details: sd-model loops --scenario FILE.</p>",
-             f"<img alt='finance-growth share by scenario' src='data:image/png;base64,{_family_plot(analyses)}'>",
-             "<table><tr><th>scenario</th><th>family</th>" + "".join(f"<th>{c}</th>" for c in cols) + "</tr>"]
+             f"<img alt='named loop shares by scenario' src='data:image/png;base64,{_named_plot(analyses)}'>",
+             "<table><tr><th>scenario</th><th>named loop</th>" + "".join(f"<th>{c}</th>" for c in cols) + "</tr>"]
     for a in analyses:
-        for name, shares in a.families.items():
-            rein = a.families_reinforcing[name]
-            parts.append(f"<tr><td>{e(a.scenario)}</td><td>{e(name)}</td>"
-                         + "".join(f"<td>{s:.2f} (R {r:.2f})</td>" for s, r in zip(shares, rein)) + "</tr>")
+        for n in a.named:
+            parts.append(f"<tr><td>{e(a.scenario)}</td><td>{e(n.name)} ({e(n.expected)})</td>"
+                         + "".join(f"<td>{s:.3f} {p}</td>" for s, p in zip(n.shares, n.polarity)) + "</tr>")
     parts.append("</table><h3>Dominant loops by period</h3><p class='small'>The three loops with the largest "
                  "share in each period: id, polarity, share, the stocks on the loop.</p><table><tr><th>period</th>"
                  + "".join(f"<th>{e(a.scenario)}</th>" for a in analyses) + "</tr>")
