@@ -28,28 +28,6 @@ from .resources import RAW_DATA_DIR
 __all__ = ["REGIONS", "SERIES", "PRE2000_DEFLATOR", "load_regions", "load_provincial", "load_national",
            "load_observations", "initial_values", "resolve_data_dir", "pre2000_price_level"]
 
-# Loaders that live in their own modules, importable from here too (resolved on first use, so
-# that those modules can import this one): name -> module.
-_ELSEWHERE = {
-    "deflator_test": "data_deflator", "national_pre2000_check": "data_deflator",
-    "load_national_gdp_deflator": "data_deflator",
-    "load_census_migration": "data_migration", "load_census_migration_provincial": "data_migration",
-    "load_regional_demography": "data_demography", "load_national_demography": "data_demography",
-    "load_national_fertility": "data_demography", "load_wpp2015": "data_demography",
-    "load_national_financing": "data_finance", "load_benchmark_lending_rates": "data_finance",
-    "benchmark_lending_rate_annual": "data_finance", "load_reserve_requirement_ratio": "data_finance",
-    "reserve_requirement_ratio_year_end": "data_finance", "load_benchmark_deposit_rates": "data_finance",
-    "benchmark_deposit_rate_annual": "data_finance", "load_national_npl": "data_finance",
-}
-
-
-def __getattr__(name: str):
-    if name in _ELSEWHERE:
-        import importlib
-        return getattr(importlib.import_module(f".{_ELSEWHERE[name]}", __package__), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
 YEAR_MIN, YEAR_MAX = 1949, 2100
 _PROV_COLS = ("province", "year")
 

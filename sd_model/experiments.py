@@ -28,10 +28,11 @@ import pandas as pd
 import xarray as xr
 
 from .errors import ScenarioError, SDModelError
-from .indicators import (INDICATORS)
+from .indicators import INDICATORS
+from .parameters import lever_names
 from .resources import EXPERIMENTS_DIR
 from .run import run_scenario
-from .scenario import Scenario, lever_names, load_scenario, resolve_scenario, validate
+from .scenario import Scenario, load_scenario, resolve_scenario, validate
 
 #: Outputs an ensemble saves: the key indicators, :data:`sd_model.indicators.INDICATORS` (all that the
 #: report's fan charts need).

@@ -118,6 +118,15 @@ class OutputError(SDModelError):
     """An output folder cannot be written without losing something the tool did not write."""
 
 
+def sha256_file(path: str | Path) -> str:
+    """SHA-256 (hex) of the file at ``path``, read in 1 MiB blocks."""
+    h = hashlib.sha256()
+    with Path(path).open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
 def inventory(folder: str | Path, exclude: tuple[str, ...] = ()) -> dict[str, str]:
     """SHA-256 of every file under ``folder`` by relative POSIX path.
 
@@ -129,11 +138,7 @@ def inventory(folder: str | Path, exclude: tuple[str, ...] = ()) -> dict[str, st
         rel = path.relative_to(folder).as_posix()
         if rel == MANIFEST or rel.split("/", 1)[0] in exclude or path.is_dir():
             continue
-        h = hashlib.sha256()
-        with path.open("rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                h.update(block)
-        out[rel] = h.hexdigest()
+        out[rel] = sha256_file(path)
     return out
 
 

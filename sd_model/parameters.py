@@ -25,7 +25,7 @@ from .errors import ScenarioError, UnknownNameError, check_number, close_matches
 from .mdl import ModelInfo, Variable, normalize_name
 
 __all__ = ["Parameter", "ParamValue", "constant", "resolve_params", "range_text", "outside", "element_keys", "cells",
-           "merge_params"]
+           "merge_params", "lever_names"]
 
 #: A scenario-style value: a number, or {element key: number} for a subscripted constant.
 ParamValue = float | Mapping[str, float]
@@ -54,7 +54,7 @@ def constant(info: ModelInfo, name: str, where: str = "", verb: str = "set") -> 
     if key is None:
         lever = _misspelled_lever(info, str(name))
         if lever is not None:
-            raise unknown_name("lever", lever, _levers(info), where)
+            raise unknown_name("lever", lever, lever_names(info), where)
         raise unknown_name("parameter", str(name), info.constants(), where)
     var = info.variables[key]
     if var.kind != "constant":
@@ -71,8 +71,8 @@ def constant(info: ModelInfo, name: str, where: str = "", verb: str = "set") -> 
 _LEVER_SUFFIXES = (" Start Year", " End Year", " Intensity")
 
 
-def _levers(info: ModelInfo) -> list[str]:
-    """Strategy levers: constants ``<lever> Start Year`` with a ``<lever> Intensity``."""
+def lever_names(info: ModelInfo) -> list[str]:
+    """Names of the strategy levers: constants ``<lever> Start Year`` with a ``<lever> Intensity``."""
     names = set(info.constants())
     return sorted(n[: -len(" Start Year")] for n in names
                   if n.endswith(" Start Year") and f"{n[: -len(' Start Year')]} Intensity" in names)
@@ -83,7 +83,7 @@ def _misspelled_lever(info: ModelInfo, name: str) -> str | None:
     for suffix in _LEVER_SUFFIXES:
         if name.endswith(suffix):
             lever = name[: -len(suffix)]
-            return lever if lever not in _levers(info) else None
+            return lever if lever not in lever_names(info) else None
     return None
 
 

@@ -37,7 +37,7 @@ from typing import Any
 from .errors import ScenarioError, check_number, close_matches
 from .files import read_toml
 from .resources import EXPERIMENTS_DIR
-from .parameters import ParamValue, merge_params
+from .parameters import ParamValue, lever_names, merge_params
 from .runspec import RunSpec, build_spec
 
 _LEVER_KEYS = {"start": "Start Year", "end": "End Year", "intensity": "Intensity"}
@@ -411,10 +411,3 @@ def check_name(name: Any, source: str | None = None) -> str:
             f"{where}scenario name {name[:MAX_NAME_LENGTH + 20]!r} cannot be a folder name; use at most "
             f"{MAX_NAME_LENGTH} bytes (UTF-8), no path separator or control character, not starting with '.'")
     return name
-
-
-def lever_names(info: Any) -> list[str]:
-    """Names of the strategy levers: constants ``<lever> Start Year`` with an ``Intensity``."""
-    names = set(info.constants())
-    return sorted(n[: -len(" Start Year")] for n in names if n.endswith(" Start Year") and
-                  f"{n[: -len(' Start Year')]} Intensity" in names)

@@ -280,11 +280,3 @@ def test_bad_national_value(tmp_path):
         (RAW / "national_nbs.csv").read_text().replace("\n2003,", "\n2003x,"), encoding="utf-8")
     with pytest.raises(DataError, match=r"national_nbs\.csv, line 5: year '2003x'"):
         data.load_national(tmp_path)
-
-
-def test_loaders_of_other_modules_importable_from_data():
-    from sd_model.data import deflator_test, load_census_migration, load_wpp2015  # noqa: F401
-    from sd_model.data_demography import load_wpp2015 as direct
-    assert load_wpp2015 is direct
-    with pytest.raises(AttributeError):
-        data.no_such_loader  # noqa: B018

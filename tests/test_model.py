@@ -11,7 +11,8 @@ import xarray as xr
 
 from sd_model.data import load_observations
 from sd_model.run import DEFAULT_MODEL, KEY_INDICATORS, run_scenario
-from sd_model.scenario import Scenario, lever_names
+from sd_model.parameters import lever_names
+from sd_model.scenario import Scenario
 
 EXPERIMENTS = DEFAULT_MODEL.parent.parent / "experiments"
 

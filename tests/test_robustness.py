@@ -38,7 +38,8 @@ from cli import main
 from sd_model.errors import SDModelError
 from sd_model.mdl import read_model_info
 from sd_model.run import DEFAULT_MODEL
-from sd_model.scenario import lever_names, load_scenario, validate
+from sd_model.parameters import lever_names
+from sd_model.scenario import load_scenario, validate
 
 ROOT = Path(__file__).resolve().parent.parent
 EXPERIMENTS = ROOT / "experiments"

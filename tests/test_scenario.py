@@ -10,7 +10,8 @@ import pytest
 from sd_model.errors import ScenarioError, UnknownNameError
 from sd_model.mdl import read_model_info
 from sd_model.run import DEFAULT_MODEL
-from sd_model.scenario import Scenario, lever_names, load_scenario, merge_params, validate
+from sd_model.parameters import lever_names, merge_params
+from sd_model.scenario import Scenario, load_scenario, validate
 
 ROOT = Path(__file__).resolve().parent.parent
 INFO = read_model_info(DEFAULT_MODEL)

@@ -19,7 +19,8 @@ from ..engines import Engine
 from ..mdl import ModelInfo, normalize_name
 from ..run import load_engine, run
 from ..runspec import RunSpec
-from ..scenario import Scenario, lever_names, load_scenario
+from ..parameters import lever_names
+from ..scenario import Scenario, load_scenario
 from .spec import CheckSpec, CheckSpecError
 
 

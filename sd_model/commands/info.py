@@ -4,7 +4,7 @@ from __future__ import annotations
 import click
 
 from ..mdl import read_model_info
-from ..scenario import lever_names
+from ..parameters import lever_names
 from .options import model_option
 
 

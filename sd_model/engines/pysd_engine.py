@@ -1,7 +1,6 @@
 """The PySD engine: translates the ``.mdl`` once into the cache and reloads the model on every run."""
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -16,6 +15,7 @@ import numpy as np
 import xarray as xr
 
 from ..errors import EngineError
+from ..files import sha256_file
 from ..mdl import ModelInfo, Variable, normalize_name
 from ..parameters import cells
 from ..runspec import Times
@@ -76,7 +76,7 @@ class PysdEngine(Engine):
         tmp = Path(tempfile.mkdtemp(prefix=f"{self.info.sha256}.tmp", dir=final.parent))
         try:
             shutil.copyfile(self.mdl_path, tmp / "model.mdl")
-            if _sha256_file(tmp / "model.mdl") != self.info.sha256:
+            if sha256_file(tmp / "model.mdl") != self.info.sha256:
                 raise EngineError(f"{self.mdl_path} changed while it was being translated; run again")
             with _pysd_warnings():
                 self._pysd.read_vensim(str(tmp / "model.mdl"))
@@ -126,16 +126,8 @@ class PysdEngine(Engine):
 _RECORD = "translation.json"
 
 
-def _sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _file_hashes(folder: Path) -> dict[str, str]:
-    return {p.relative_to(folder).as_posix(): _sha256_file(p) for p in sorted(folder.rglob("*"))
+    return {p.relative_to(folder).as_posix(): sha256_file(p) for p in sorted(folder.rglob("*"))
             if p.is_file() and p.name != _RECORD and "__pycache__" not in p.parts}
 
 

@@ -1,7 +1,7 @@
 """The explorer's controls, read from the model: one per lever setting and per uncertain parameter.
 
 Nothing here names a lever. Levers are the constants ``<lever> Start Year`` that have a
-``<lever> Intensity`` (:func:`sd_model.scenario.lever_names`); each lever gets a control for its
+``<lever> Intensity`` (:func:`sd_model.parameters.lever_names`); each lever gets a control for its
 start year, its intensity and its end year where the model has ``<lever> End Year``, one per
 element where the constant is subscripted. The uncertain parameters are the entries of a ranges
 file (``experiments/ranges/default.toml``, the ones ensembles vary). Every control takes its
@@ -16,7 +16,8 @@ from itertools import product
 
 from ..mdl import ModelInfo
 from ..parameters import Parameter
-from ..scenario import ParamValue, Scenario, lever_names
+from ..parameters import ParamValue, lever_names
+from ..scenario import Scenario
 
 #: Lever settings in the order they are shown: constant suffix -> label.
 _LEVER_SETTINGS = (("Start Year", "start year"), ("Intensity", "intensity"), ("End Year", "end year"))

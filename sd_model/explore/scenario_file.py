@@ -15,7 +15,8 @@ from pathlib import Path
 
 from ..errors import ScenarioError
 from ..mdl import ModelInfo
-from ..scenario import Scenario, lever_names, load_scenario
+from ..parameters import lever_names
+from ..scenario import Scenario, load_scenario
 
 _LEVER_KEYS = (("start", "Start Year"), ("end", "End Year"), ("intensity", "Intensity"))
 
