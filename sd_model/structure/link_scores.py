@@ -32,23 +32,24 @@ from ..batch.engine import BLOCK_STEPS, BatchModel
 from ..batch.translate import Bin, Call, Eq, Ref, Unary, level, resolve
 from ..errors import SDModelError
 
-__all__ = ["Node", "LinkScorer", "node_label"]
+__all__ = ["Node", "LinkScorer", "node_label", "equation_refs"]
 
 #: An array element of a model quantity: (canonical name, element indices by its dims).
 Node = tuple[str, tuple[int, ...]]
 
 
-def _refs(node: object) -> Iterator[Ref]:
+def equation_refs(node: object) -> Iterator[Ref]:
+    """Every variable reference in an equation tree (depth first)."""
     if isinstance(node, Ref):
         yield node
     elif isinstance(node, Call):
         for a in node.args:
-            yield from _refs(a)
+            yield from equation_refs(a)
     elif isinstance(node, Unary):
-        yield from _refs(node.arg)
+        yield from equation_refs(node.arg)
     elif isinstance(node, Bin):
-        yield from _refs(node.left)
-        yield from _refs(node.right)
+        yield from equation_refs(node.left)
+        yield from equation_refs(node.right)
 
 
 def node_label(info, node: Node, dims: tuple[str, ...]) -> str:
@@ -102,6 +103,9 @@ class LinkScorer:
         self._rates: dict[str, np.ndarray] = {}
         self._cache: dict[tuple[Node, Node], np.ndarray] = {}
         self._inputs: dict[Node, tuple[Node, ...]] = {}
+        self._users: dict[str, set[str]] | None = None
+        self._names = {e.ident: n for n, e in self.model.eqs.items()}  # ident -> name
+        self._dyn = {self.model.eqs[n].ident for n in self.model.eqs if self.dynamic(n)}
 
     # ------------------------------------------------------------ structure
     def eq(self, name: str) -> Eq:
@@ -124,6 +128,19 @@ class LinkScorer:
         """Every element index tuple of ``name`` (``[()]`` for a scalar)."""
         return list(itertools.product(*[range(len(self.info.subscripts[d])) for d in self.dims(name)]))
 
+    def users(self) -> dict[str, set[str]]:
+        """{variable: the changing variables whose equation (a stock: its rate) uses it}, built once."""
+        if self._users is None:
+            self._users = {}
+            for name, eq in self.model.eqs.items():
+                if not self.dynamic(name):
+                    continue
+                for ref in equation_refs(eq.tree):
+                    src = resolve(self.model, eq, ref)
+                    if self.dynamic(src):
+                        self._users.setdefault(src, set()).add(name)
+        return self._users
+
     def inputs(self, node: Node) -> tuple[Node, ...]:
         """The changing array elements the equation of ``node`` uses (its rate for a stock)."""
         if node in self._inputs:
@@ -131,7 +148,7 @@ class LinkScorer:
         name, idx = node
         eq = self.eq(name)
         out: list[Node] = []
-        for ref in _refs(eq.tree):
+        for ref in equation_refs(eq.tree):
             src = resolve(self.model, eq, ref)
             if not self.dynamic(src):
                 continue
@@ -161,7 +178,7 @@ class LinkScorer:
                                        "time step": step, "saveper": step})
             code = em.full(eq, eq.tree, "post")
             used = tuple(sorted(em.uses["post"]))
-            dyn = {self.model.eqs[n].ident for n in self.model.eqs if self.dynamic(n)}
+            dyn = self._dyn
             lines = ["def f(V, K, T):", "    B = (T.shape[0], 1)"]
             lines += [f"    {u} = V[{u!r}]" if u in dyn else f"    {u} = K[{u!r}][..., None, :]" for u in used]
             lines.append(f"    return {code}")
@@ -182,8 +199,7 @@ class LinkScorer:
             return self.series(name)
         if name not in self._rates:
             _, used = self._fn(name)
-            ids = {self.model.eqs[n].ident: n for n in self.model.eqs}
-            self._rates[name] = self.evaluate(name, {u: self.series(ids[u]) for u in used}, self._t)
+            self._rates[name] = self.evaluate(name, {u: self.series(self._names[u]) for u in used}, self._t)
         return self._rates[name]
 
     def link_score(self, src: Node, dst: Node) -> np.ndarray:
@@ -195,8 +211,7 @@ class LinkScorer:
             raise SDModelError(f"no link {self.label(src)} -> {self.label(dst)} in the equations of {self.info.path}")
         (xname, xi), (zname, zi) = src, dst
         _, used = self._fn(zname)
-        ids = {self.model.eqs[n].ident: n for n in self.model.eqs}
-        V = {u: self.series(ids[u])[..., :-1, :] for u in used}
+        V = {u: self.series(self._names[u])[..., :-1, :] for u in used}
         xid = self.eq(xname).ident
         x = self.series(xname)
         moved = np.array(V[xid])

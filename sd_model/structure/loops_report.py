@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 
 from .loops import LoopAnalysis
+from .pinned import MAX_VARIANTS
 
 __all__ = ["loop_table", "period_table", "named_table", "dominance_plot", "format_summary", "annual_mean"]
 
@@ -74,7 +75,8 @@ def format_summary(a: LoopAnalysis, top: int = 10) -> str:
         mask = (a.times >= a.window[0]) & (a.times <= a.window[1])
         mean = float(np.mean(n.series[mask]))
         rank = 1 + sum(r.importance > mean for r in a.rows if r.importance == r.importance)
-        lines.append(f"  {n.name} [{n.expected}]{flag}: {n.active} of {n.variants} variants active; mean share "
+        cap = f" (capped at {MAX_VARIANTS})" if n.variants >= MAX_VARIANTS else ""
+        lines.append(f"  {n.name} [{n.expected}]{flag}: {n.active} of {n.variants}{cap} variants active; mean share "
                      f"{mean:.4f} (would rank {rank} of {len(a.rows)} discovered loops); strongest: "
                      f"{' -> '.join(n.strongest)}")
         lines.append(f"      {per}")

@@ -15,8 +15,7 @@ from dataclasses import dataclass
 
 from ..errors import SDModelError
 from ..mdl import normalize_name
-from ..batch.translate import resolve
-from .link_scores import LinkScorer, Node, _refs
+from .link_scores import LinkScorer, Node
 
 __all__ = ["PinnedVariant", "resolve_named", "variable_path", "MAX_VARIANTS"]
 
@@ -33,25 +32,13 @@ class PinnedVariant:
     region: str  # a region name when every element is that region, else "cross-region"
 
 
-def _users(scorer: LinkScorer) -> dict[str, set[str]]:
-    out: dict[str, set[str]] = {}
-    for name, eq in scorer.model.eqs.items():
-        if not scorer.dynamic(name):
-            continue
-        for ref in _refs(eq.tree):
-            src = resolve(scorer.model, eq, ref)
-            if scorer.dynamic(src):
-                out.setdefault(src, set()).add(name)
-    return out
-
-
 def _hidden(name: str) -> bool:
     return name.startswith("SMOOTHI ")
 
 
 def variable_path(scorer: LinkScorer, a: str, b: str, limit: int = 12) -> list[str] | None:
     """Shortest chain of variables a -> ... -> b through the equations (hidden stocks dropped), or None."""
-    users = _users(scorer)
+    users = scorer.users()
     prev: dict[str, str | None] = {a: None}
     todo = deque([a])
     while todo:
@@ -70,7 +57,7 @@ def variable_path(scorer: LinkScorer, a: str, b: str, limit: int = 12) -> list[s
     return None
 
 
-def _direct(scorer: LinkScorer, users: dict[str, set[str]], a: str, b: str) -> bool:
+def _direct(users: dict[str, set[str]], a: str, b: str) -> bool:
     if b in users.get(a, ()):
         return True
     return any(_hidden(h) and b in users.get(h, ()) for h in users.get(a, ()))
@@ -92,9 +79,9 @@ def _check_names(scorer: LinkScorer, loop, where: str) -> list[str]:
         names.append(name)
     if len(set(names)) != len(names):
         raise SDModelError(f"{where}: loop {loop.name!r} lists a variable twice")
-    users = _users(scorer)
+    users = scorer.users()
     for a, b in zip(names, names[1:] + names[:1]):
-        if not _direct(scorer, users, a, b):
+        if not _direct(users, a, b):
             path = variable_path(scorer, a, b)
             hint = (f"; the shortest chain is {' -> '.join(path)}" if path
                     else f"; {b!r} does not depend on {a!r} at all")
