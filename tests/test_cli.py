@@ -203,3 +203,14 @@ def test_run_accepts_every_registered_engine(runner, tmp_path, engine):
     table = pd.read_csv(tmp_path / "historical" / "results.csv", keep_default_na=False)
     west = table[(table.variable == "Population") & (table.Region == "West") & (table.time == 1978)]
     assert float(west.value.iloc[0]) == pytest.approx(274.92, rel=1e-4)  # data/raw 1978 population
+
+
+def test_help_shows_example_blocks_as_written():
+    """Click keeps a paragraph after a line holding only the \\b character as written (the examples)."""
+    runner = CliRunner()
+    for name in sorted(main.commands):
+        text = runner.invoke(main, [name, "--help"]).output
+        assert "\\b" not in text, name
+    text = runner.invoke(main, ["check", "--help"]).output
+    assert "\n  units         every variable has units" in text
+    assert "\n    sd-model check\n    sd-model check --only extremes --only mass_balance\n" in text

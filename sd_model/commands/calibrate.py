@@ -45,7 +45,7 @@ DEFAULT_CONFIG = EXPERIMENTS_DIR / "calibration" / "default.toml"
 @model_option
 def calibrate_command(config, until, method, priors, walkers, steps, scheduler, resume, out, workers, seed, starts,
                       uncertainty, quiet, force, engine, model):
-    r"""Estimate model parameters against the historical data of a calibration file.
+    """Estimate model parameters against the historical data of a calibration file.
 
     Writes to OUT: calibrated.toml (a scenario overlay for `sd-model run --scenario`),
     fit_report.md, fit_statistics.csv, parameters.csv (estimates, 95% bounds, flags),
@@ -61,7 +61,7 @@ def calibrate_command(config, until, method, priors, walkers, steps, scheduler, 
       sd-model calibrate --workers 2
       sd-model calibrate --until 2010 --workers 2        # out-of-sample test 2011-2015
       sd-model calibrate --method bayes --workers 2 --out results/bayes
-    """
+    """  # noqa: D301 (\b is Click's no-rewrap marker)
     if out is None:
         out = Path("results") / "calibration" / (config.stem + (f"-until{until}" if until is not None else "")
                                                  + ("-bayes" if method == "bayes" else ""))

@@ -25,7 +25,7 @@ def _row(name: str, result: str, figure: str, width: int) -> str:
 @engine_option()
 @model_option
 def check_command(only, spec, list_only, engine, model):
-    r"""Run the model-testing battery (Sterman, Business Dynamics, ch. 21).
+    """Run the model-testing battery (Sterman, Business Dynamics, ch. 21).
 
     \b
     units         every variable has units and a comment; pysimlin's unit checker is clean
@@ -47,7 +47,7 @@ def check_command(only, spec, list_only, engine, model):
       sd-model check
       sd-model check --only extremes --only mass_balance
       sd-model check --only integration.rk4
-    """
+    """  # noqa: D301 (\b is Click's no-rewrap marker)
     names = check_names(spec)
     if list_only:
         for name in names:

@@ -40,7 +40,7 @@ from .options import (engine_option, force_option, model_option, quiet_option, s
 @model_option
 def compare_command(scenarios, until, out, samples, seed, ranges, calibration, posterior, fmt, scheduler, workers,
                     structure, quiet, ensemble_engine, force, engine, model):
-    r"""Run SCENARIO... (files, or names in experiments/) and write a comparison report.
+    """Run SCENARIO... (files, or names in experiments/) and write a comparison report.
 
     Writes OUT/report.html (plots, findings, tables), indicators.csv (key indicators at
     2015/2025/2035/2050/2060/2100 and the difference from the first scenario), findings.csv,
@@ -52,7 +52,7 @@ def compare_command(scenarios, until, out, samples, seed, ranges, calibration, p
     \b
     Example:
       sd-model compare historical unbalanced balanced --samples 1000 --out results/compare-balanced
-    """
+    """  # noqa: D301 (\b is Click's no-rewrap marker)
     result = compare(scenarios, out, until=until, samples=samples, seed=seed, ranges=ranges,
                      calibration=calibration, posterior=posterior, fmt=fmt, engine=engine,
                      ensemble_engine=ensemble_engine, model=model, workers=workers, scheduler=scheduler,

@@ -43,7 +43,7 @@ DEFAULT_OUTPUTS = ("National GDP", "GDP per Capita", "Theil Index", "Loan Share"
 @model_option
 def ensemble_command(samples, ranges_file, posterior, scenario_file, seed, method, outputs, until, engine, workers,
                      scheduler, out, fmt, resume, quiet, force, model):
-    r"""Run the model once per sampled parameter set (an ensemble).
+    """Run the model once per sampled parameter set (an ensemble).
 
     Samples SAMPLES parameter sets from the ranges file (reproducibly from --seed), lays each
     over the scenario and runs them all on every local core, or on a Dask cluster with
@@ -59,7 +59,7 @@ def ensemble_command(samples, ranges_file, posterior, scenario_file, seed, metho
     Example (10,000 runs to 2100 on all cores):
       sd-model ensemble --samples 10000 --ranges experiments/ranges/default.toml \\
           --scenario experiments/historical.toml --seed 1 --out results/ens
-    """
+    """  # noqa: D301 (\b is Click's no-rewrap marker)
     names = [n.strip() for n in outputs.split(",") if n.strip()]
     ds, failures, elapsed = ensemble_to_folder(out, samples, ranges_file, names, posterior=posterior,
                                                scenario_file=scenario_file,

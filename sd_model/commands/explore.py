@@ -23,7 +23,7 @@ from .options import engine_option, model_option
 @engine_option()
 @model_option
 def explore_command(scenario, port, bands, ranges_file, engine, model):
-    r"""Open the policy explorer: move a lever, watch the charts redraw.
+    """Open the policy explorer: move a lever, watch the charts redraw.
 
     Serves a page on 127.0.0.1 only (a free port unless --port is given) and prints its
     address; Ctrl+C stops it. Sliders for every lever and the main uncertain parameters
@@ -33,7 +33,7 @@ def explore_command(scenario, port, bands, ranges_file, engine, model):
     \b
     Example:
       sd-model explore --scenario balanced
-    """
+    """  # noqa: D301 (\b is Click's no-rewrap marker)
     open_page(resolve_scenario_path(scenario), port=port, engine=engine, model=model, ranges_file=ranges_file,
               bands_file=bands, announce=lambda url: click.echo(f"sd-model explore: open {url}  (Ctrl+C stops)"))
     click.echo("sd-model explore: stopped")

@@ -23,7 +23,7 @@ from .options import engine_option, force_option, model_option
 @force_option
 @model_option
 def rerun_command(manifest, out, engine, fmt, allow_model_change, no_plots, force, model):
-    r"""Repeat the run recorded in MANIFEST (a manifest.json or its folder) exactly.
+    """Repeat the run recorded in MANIFEST (a manifest.json or its folder) exactly.
 
     Uses every constant value and the time settings the manifest records, checks that the
     model file is the one recorded (SHA-256), writes a new folder, and reports the largest
@@ -32,7 +32,7 @@ def rerun_command(manifest, out, engine, fmt, allow_model_change, no_plots, forc
     \b
     Example:
       sd-model rerun results/historical/manifest.json
-    """
+    """  # noqa: D301 (\b is Click's no-rewrap marker)
     done = rerun(manifest, out, engine=engine, fmt=fmt, allow_model_change=allow_model_change, plots=not no_plots,
                  force=force, model=model)
     if done.difference is None:

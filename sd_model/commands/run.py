@@ -27,7 +27,7 @@ from .options import engine_option, force_option, model_option
 @engine_option()
 @model_option
 def run_command(scenarios, until, out, fmt, outputs, no_plots, force, engine, model):
-    r"""Run the model for one or more scenarios.
+    """Run the model for one or more scenarios.
 
     Writes, per scenario, OUT/<name>/results.<fmt> (every variable, or those of --outputs;
     csv/parquet: one row per variable, time and element with its units, constants once),
@@ -40,7 +40,7 @@ def run_command(scenarios, until, out, fmt, outputs, no_plots, force, engine, mo
     \b
     Example:
       sd-model run -s experiments/historical.toml -s experiments/unbalanced.toml --out results
-    """
+    """  # noqa: D301 (\b is Click's no-rewrap marker)
     names = None if outputs is None else [n.strip() for n in outputs.split(",") if n.strip()]
     for name, ds, target in run_to_folder(scenarios, out, until=until, fmt=fmt, plots=not no_plots, engine=engine,
                                           model=model, force=force, outputs=names):

@@ -39,7 +39,7 @@ from .options import (engine_option, force_option, model_option, quiet_option, s
 @model_option
 def sensitivity_command(method, ranges, calibration, posterior, outcomes, samples, seed, scenario, out, scheduler,
                         workers, quiet, engine, force, model):
-    r"""Global sensitivity of chosen outcomes to the declared parameter ranges (SALib).
+    """Global sensitivity of chosen outcomes to the declared parameter ranges (SALib).
 
     Writes OUT/sensitivity.csv (outcome, parameter, index, value, conf, rank),
     ranking.png, design.csv (every parameter set with its outcomes) and manifest.json.
@@ -47,7 +47,7 @@ def sensitivity_command(method, ranges, calibration, posterior, outcomes, sample
     \b
     Example:
       sd-model sensitivity --method sobol --samples 256 --outcomes "Theil Index@2050,National GDP@2050"
-    """
+    """  # noqa: D301 (\b is Click's no-rewrap marker)
     result = sensitivity_to_folder(out, outcomes.split(","), method=method, samples=samples, seed=seed,
                                    scenario=scenario, ranges=ranges, calibration=calibration, posterior=posterior,
                                    engine=engine, model=model, workers=workers, scheduler=scheduler,
