@@ -1,22 +1,75 @@
 """Estimates of the memory and time a run needs, checked before it starts.
 
-A request that cannot fit (``--until 1e9``: terabytes of results; ``--samples 1e12``:
-terabytes of parameter sets) is refused with the estimate and the limit, instead of
-aborting inside the compiled engine or after minutes of swapping. The estimates are
-deliberately low (the fastest the engines have been measured to run), so only what
-cannot fit is refused.
+A request that cannot fit (``--until 1e9``: terabytes of results; ``--until 100000``: an hour of
+stepping and a results table larger than memory; ``--samples 1e12``: terabytes of parameter
+sets) is refused with the estimate, the limit and how to change either, instead of aborting
+inside the compiled engine or running for an hour.
+
+A run's time is estimated from what it computes, per engine: ``start + values x (steps x
+step_ns + saved x saved_ns)`` (values: every element of every variable; steps: Euler steps;
+saved: saved time points), plus the time to write its results file. The constants were measured
+on Model 2.0 (357 variables, 1,068 values) by ``benchmarks/bench_budget.py``, which also checks
+the estimates against runs it did not fit on.
 """
 from __future__ import annotations
 
 import math
 import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
 from .errors import SDModelError
 
-#: Microseconds per Euler step of one whole model run, lower bounds measured on the shipped
-#: model (219 variables, 603 values): simlin about 40 us, PySD about 15 ms (one core).
-STEP_MICROSECONDS = {"simlin": 20.0, "pysd": 5000.0}
-#: Longest single run accepted (seconds); override with SD_MODEL_MAX_RUN_SECONDS.
+
+@dataclass(frozen=True)
+class EngineCost:
+    """CPU cost of one run of an engine (measured by ``benchmarks/bench_budget.py``).
+
+    Attributes
+    ----------
+    start : float
+        Seconds per run whatever its length (compilation or reload, assembling the results).
+    step_ns : float
+        Nanoseconds per value (element of a variable) per Euler step.
+    saved_ns : float
+        Nanoseconds per value per saved time point (collecting the results).
+    """
+
+    start: float
+    step_ns: float
+    saved_ns: float
+
+    def seconds(self, n_steps: float, n_saved: float, n_values: float) -> float:
+        """Estimated seconds of one run of ``n_steps`` Euler steps saving ``n_saved`` points of ``n_values``."""
+        return self.start + n_values * (n_steps * self.step_ns + n_saved * self.saved_ns) * 1e-9
+
+
+@dataclass(frozen=True)
+class WriteCost:
+    """Cost of writing a results file: nanoseconds and peak bytes of memory per value written."""
+
+    ns: float
+    bytes: float
+
+
+#: Per engine, measured on Model 2.0 by ``python benchmarks/bench_budget.py`` (CPU time, 2-core machine,
+#: 2026-11-30; the script's held-out runs gave measured/estimated 0.94-1.05).
+ENGINE_COSTS = {
+    "simlin": EngineCost(start=0.176, step_ns=22.2, saved_ns=61.1),
+    "batch": EngineCost(start=0.0414, step_ns=255.0, saved_ns=28.7),
+    "pysd": EngineCost(start=0.979, step_ns=121000.0, saved_ns=0.0),
+}
+#: Per results format (:func:`sd_model.results.write_results`), measured likewise: CPU time, and the growth of
+#: peak resident memory beyond the run's own.
+WRITE_COSTS = {
+    "csv": WriteCost(ns=3100.0, bytes=216.0),
+    "parquet": WriteCost(ns=1270.0, bytes=113.0),
+    "netcdf": WriteCost(ns=402.0, bytes=0.0),
+}
+#: Bytes of peak resident memory per value per saved point while a run's results are collected (measured likewise).
+RUN_BYTES = 26.8
+#: Longest single run accepted (seconds); override with the environment variable SD_MODEL_MAX_RUN_SECONDS.
 MAX_RUN_SECONDS = 600.0
 #: Share of the available memory one request may plan to use.
 MEMORY_SHARE = 0.5
@@ -39,6 +92,20 @@ def available_memory() -> int:
         return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES")
     except (ValueError, OSError, AttributeError):  # pragma: no cover - not POSIX
         return 8 << 30
+
+
+def max_run_seconds() -> float:
+    """The time limit of one run: SD_MODEL_MAX_RUN_SECONDS if set (a positive number), else :data:`MAX_RUN_SECONDS`."""
+    text = os.environ.get("SD_MODEL_MAX_RUN_SECONDS")
+    if text is None:
+        return MAX_RUN_SECONDS
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not value > 0:
+        raise SDModelError(f"SD_MODEL_MAX_RUN_SECONDS must be a positive number of seconds, got {text!r}")
+    return value
 
 
 def _size(n: float) -> str:
@@ -67,19 +134,55 @@ def check_memory(nbytes: float, what: str, hint: str) -> None:
                             f"machine can give it; {hint}")
 
 
-def check_single_run(engine: str, n_steps: float, n_saved: float, n_values: int, what: str) -> None:
+def run_seconds(engine: str, n_steps: float, n_saved: float, n_values: float) -> float:
+    """Estimated seconds of one run with ``engine`` (unknown engines are costed as simlin)."""
+    return ENGINE_COSTS.get(engine, ENGINE_COSTS["simlin"]).seconds(n_steps, n_saved, n_values)
+
+
+def check_single_run(engine: str, n_steps: float, n_saved: float, n_values: int, what: str, *,
+                     fmt: str | None = None, n_written: int | None = None) -> None:
     """Refuse one simulation that cannot fit in memory or would run longer than the limit.
 
     Parameters
     ----------
-    engine : "simlin" or "pysd" (other names use simlin's speed).
+    engine : "simlin", "batch" or "pysd" (other names are costed as simlin).
     n_steps : Euler steps; n_saved : saved time points; n_values : values per time point
         (every element of every variable).
+    what : the run, as the message names it ("a run from 1978 to 100000").
+    fmt, n_written : optional results format and values per saved point written to it
+        (default every value): the time and memory to write the results file are added.
+
+    Raises
+    ------
+    ResourceError
+        Naming the estimate, the limit and what to change.
     """
-    check_memory(3.0 * 8 * n_saved * n_values, what, "give an earlier final year (--until)")
-    seconds = n_steps * STEP_MICROSECONDS.get(engine, STEP_MICROSECONDS["simlin"]) * 1e-6
-    limit = float(os.environ.get("SD_MODEL_MAX_RUN_SECONDS", MAX_RUN_SECONDS))
+    write = WRITE_COSTS.get(fmt or "", WriteCost(0.0, 0.0))
+    written = n_saved * (n_values if n_written is None else n_written)
+    check_memory(RUN_BYTES * n_saved * n_values + write.bytes * written, what, "give an earlier final year (--until)")
+    engine_s = run_seconds(engine, n_steps, n_saved, n_values)
+    write_s = write.ns * written * 1e-9
+    seconds, limit = engine_s + write_s, max_run_seconds()
     if not math.isfinite(seconds) or seconds > limit:
-        raise ResourceError(f"{what} takes {n_steps:,.0f} time steps, at least {_duration(seconds)} with {engine} "
-                            f"(the limit is {_duration(limit)}, SD_MODEL_MAX_RUN_SECONDS); give an earlier final "
-                            "year (--until) or a larger time step")
+        parts = f" ({_duration(engine_s)} to run, {_duration(write_s)} to write {fmt})" if write_s >= 1 else ""
+        raise ResourceError(f"{what} takes {n_steps:,.0f} time steps of {n_values:,} values: about "
+                            f"{_duration(seconds)} with {engine}{parts}, over the limit of {_duration(limit)} (raise "
+                            "it with the environment variable SD_MODEL_MAX_RUN_SECONDS); give an earlier final year "
+                            "(--until) or a larger time step")
+
+
+def model_values(info: Any, names: Sequence[str] | None = None) -> int:
+    """Values per time point of ``names`` (default every variable) of a :class:`~sd_model.mdl.ModelInfo`."""
+    variables = info.variables.values() if names is None else (info.variables[n] for n in names)
+    return sum(math.prod(len(info.subscripts[d]) for d in v.dims) for v in variables)
+
+
+def check_times(engine: str, info: Any, times: Any, what: str, *, fmt: str | None = None,
+                outputs: Sequence[str] | None = None) -> None:
+    """:func:`check_single_run` for a run of ``info``'s model with :class:`~sd_model.runspec.Times` ``times``.
+
+    With ``fmt`` the results file is costed too, holding ``outputs`` (default every variable).
+    """
+    n_written = None if outputs is None else model_values(info, outputs)
+    check_single_run(engine, (times.final - times.initial) / times.dt, times.n, model_values(info), what,
+                     fmt=fmt, n_written=n_written)

@@ -21,6 +21,7 @@ from typing import Any
 import pandas as pd
 import xarray as xr
 
+from .budget import check_times
 from .draws import (check_parameter_sets, draws_from_calibration, draws_from_ranges, ranges_from_calibration,
                     read_calibration_correlation, read_calibration_estimates)
 from .engines import DEFAULT_ENGINE, DEFAULT_ENSEMBLE_ENGINE
@@ -72,6 +73,9 @@ def run_to_folder(scenario_files: Sequence[Path], out: Path, *, until: float | N
         raise SDModelError(f"two scenarios share a name: {names}")
     for spec in specs:  # refuse before running anything
         check_replaceable(out / spec.name, "run", force)
+        t = spec.times
+        check_times(eng.name, eng.info, t, f"{spec.name}: a run from {t.initial:g} to {t.final:g}", fmt=fmt,
+                    outputs=written)
     done = []
     for spec in specs:
         ds = run(spec, eng)

@@ -6,7 +6,6 @@ against the model, :mod:`sd_model.parameters`). Every engine returns the same
 """
 from __future__ import annotations
 
-import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
@@ -18,7 +17,7 @@ import xarray as xr
 
 from ..errors import EngineError
 from ..mdl import ModelInfo, Variable, read_model_info
-from ..budget import check_single_run
+from ..budget import check_times
 from ..parameters import Parameter, merge_params
 from ..runspec import RunSpec, Times, build_spec
 
@@ -98,9 +97,7 @@ class Engine(ABC):
             raise EngineError(f"the {self.name} engine integrates with {', '.join(self.methods)}, "
                               f"not {spec.times.method}")
         t = spec.times
-        n_values = sum(math.prod(len(self.info.subscripts[d]) for d in v.dims) for v in self.info.variables.values())
-        check_single_run(self.name, (t.final - t.initial) / t.dt, (t.final - t.initial) / t.saveper + 1, n_values,
-                         f"a run from {t.initial:g} to {t.final:g}")
+        check_times(self.name, self.info, t, f"a run from {t.initial:g} to {t.final:g}")
         return spec.times
 
     #: Integration methods this engine offers.
