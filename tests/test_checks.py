@@ -72,8 +72,26 @@ def test_parameter_bounds_sweep_covers_every_declared_bound(shipped):
 
 
 @pytest.mark.slow
-def test_engines_agree_on_every_variable(cache_dir):
+def test_engines_agree_on_every_variable(pysd_reference, monkeypatch):
+    """The agreement check on the shipped model; its PySD run is the suite's shared one (same scenario).
+
+    The check builds its own scenario and loads its own engines; only its call of PySD on exactly
+    the shared run's scenario and model is answered from that run (PySD takes ~50 s on it).
+    """
+    from sd_model.checks import agreement
+
+    real, shared = agreement.run_scenario, []
+
+    def run_scenario(sc, engine):
+        if engine.name == "pysd" and sc == pysd_reference.scenario and \
+                engine.info.sha256 == pysd_reference.results.attrs["model_sha256"]:
+            shared.append(sc)
+            return pysd_reference.copy()
+        return real(sc, engine)
+
+    monkeypatch.setattr(agreement, "run_scenario", run_scenario)
     (result,) = run_checks(only=["agreement"])
+    assert len(shared) == 1  # the check asked PySD for the shared run's scenario
     assert result.passed, result.message
     from sd_model.mdl import read_model_info
     from sd_model.run import DEFAULT_MODEL

@@ -257,17 +257,75 @@ def test_terminated_run_leaves_no_hidden_partial_folder(tmp_path, sig, code):
     assert list(out.iterdir()) == []  # neither OUT/default nor .default.partial-*
 
 
-def test_read_only_result_folder_is_refused_without_leftovers(tmp_path):
-    if os.geteuid() == 0:
-        pytest.skip("root may write into read-only folders")
-    assert cli(["run", "--until", "1980", "--no-plots", "--out", tmp_path]).exit_code == 0
-    os.chmod(tmp_path / "default", 0o555)
+#: Linux capabilities that let root write into, search and chmod folders it may not otherwise:
+#: CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER (linux/capability.h).
+_ROOT_OVERRIDES = (1, 2, 3)
+_PR_CAPBSET_DROP = 24
+
+
+def _without_root_overrides() -> None:  # pragma: no cover - runs in the child before exec
+    """As root, drop the capabilities that ignore file permissions, so a 0555 folder is read-only.
+
+    The child keeps uid 0 (it can still read the project and the interpreter under /root), but
+    from exec on, root's permitted capabilities are bounded without them: the kernel then denies
+    writes into a folder whose mode gives its owner no write permission, and ``os.access`` says so.
+    """
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    for cap in _ROOT_OVERRIDES:
+        if libc.prctl(_PR_CAPBSET_DROP, cap, 0, 0, 0) != 0:
+            os._exit(97)
+
+
+_READ_ONLY_DRIVER = textwrap.dedent("""
+    import json, os, sys
+    from click.testing import CliRunner
+    from cli import main
+    out = []
+    for args in json.loads(sys.argv[1]):
+        res = CliRunner().invoke(main, args)
+        crash = res.exception is not None and not isinstance(res.exception, SystemExit)
+        out.append({"code": res.exit_code, "output": res.output, "crash": repr(res.exception) if crash else None})
+    print(json.dumps({"results": out, "can_write": os.access(sys.argv[2], os.W_OK)}))
+""")
+
+
+def test_read_only_output_folders_are_refused_without_leftovers(tmp_path):
+    """Issue 10: an unwritable output folder gave a traceback (run, ensemble); a read-only result folder
+    left .NAME.old-*. As root (who may write anywhere) the commands run in a child without root's
+    permission overrides; otherwise chmod alone makes the folders read-only."""
+    out = tmp_path / "out"
+    assert cli(["run", "--until", "1980", "--no-plots", "--out", out]).exit_code == 0
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    os.chmod(out / "default", 0o555)
+    os.chmod(locked, 0o555)
+    cases = [  # (arguments, what the one line must say)
+        (["run", "--until", "1980", "--no-plots", "--out", str(out), "--force"],
+         f"{out / 'default'}: cannot be replaced ({out / 'default'} is read-only)"),
+        (["run", "--until", "1980", "--no-plots", "--out", str(out)],
+         f"{out / 'default'}: cannot be replaced ({out / 'default'} is read-only)"),
+        (["run", "--until", "1980", "--no-plots", "--out", str(locked)], f"({locked} is not a writable folder)"),
+        (_args("ensemble", locked / "ens"), f"({locked} is not a writable folder)"),
+        (_args("compare", locked / "cmp"), f"({locked} is not a writable folder)"),
+    ]
+    before = snapshot(tmp_path)
     try:
-        res = cli(["run", "--until", "1980", "--no-plots", "--out", tmp_path, "--force"])
-        assert res.exit_code == 2 and "read-only" in res.output
-        assert sorted(p.name for p in tmp_path.iterdir()) == ["default"]
+        done = subprocess.run([sys.executable, "-c", _READ_ONLY_DRIVER, json.dumps([a for a, _ in cases]),
+                               str(locked)], cwd=ROOT, capture_output=True, text=True, timeout=300,
+                              preexec_fn=_without_root_overrides if os.geteuid() == 0 else None)
     finally:
-        os.chmod(tmp_path / "default", 0o755)
+        os.chmod(out / "default", 0o755)
+        os.chmod(locked, 0o755)
+    assert done.returncode == 0, (done.returncode, done.stderr[-2000:])
+    report = json.loads(done.stdout.splitlines()[-1])
+    assert report["can_write"] is False  # the child really could not write there
+    for (args, message), res in zip(cases, report["results"]):
+        assert res["crash"] is None, (args, res)
+        assert res["code"] == 2 and res["output"].startswith("error: ") and res["output"].count("\n") == 1, (args, res)
+        assert message in res["output"], (args, res["output"])
+    assert snapshot(tmp_path) == before  # nothing written, nothing left behind (no .default.old-*/.partial-*)
 
 
 def test_atomic_dir_replaces_a_file_or_link_without_leftovers(tmp_path):

@@ -1,0 +1,102 @@
+"""The run budget (sd_model.budget): estimates checked against runs timed here, and refusals before a run starts.
+
+The estimates' constants were measured by ``benchmarks/bench_budget.py``; here short runs are
+timed independently (CPU time of this process, which load on the shared machine changes far
+less than wall time) and each estimate must lie within a factor of 2 of what was measured. No
+test asserts an absolute speed.
+"""
+from __future__ import annotations
+
+import time
+
+import pytest
+from click.testing import CliRunner
+
+from cli import main
+from sd_model import budget
+from sd_model.run import load_engine, run
+from sd_model.scenario import Scenario
+
+
+def _estimate(engine, spec) -> float:
+    t = spec.times
+    return budget.run_seconds(engine.name, (t.final - t.initial) / t.dt, t.n, budget.model_values(engine.info))
+
+
+def _cpu(engine, spec) -> float:
+    t0 = time.process_time()
+    run(spec, engine, finite=False)
+    return time.process_time() - t0
+
+
+@pytest.mark.parametrize("name, untils", [("simlin", (2100, 2600)), ("batch", (1990, 2010))])
+def test_estimates_are_within_a_factor_of_two_of_timed_runs(simlin_engine, name, untils):
+    engine = simlin_engine if name == "simlin" else load_engine(name)
+    for until in untils:
+        spec = Scenario(name="t").resolve(engine.info, until=until)
+        measured, estimated = _cpu(engine, spec), _estimate(engine, spec)
+        assert 0.5 <= measured / estimated <= 2.0, (name, until, measured, estimated)
+
+
+@pytest.mark.slow
+def test_pysd_estimate_is_within_a_factor_of_two_of_the_shared_pysd_run(pysd_engine, pysd_reference):
+    spec = pysd_reference.scenario.resolve(pysd_engine.info)
+    estimated = _estimate(pysd_engine, spec)
+    assert 0.5 <= pysd_reference.cpu_seconds / estimated <= 2.0, (pysd_reference.cpu_seconds, estimated)
+
+
+def _refused_before_running(monkeypatch, args, env=None):
+    """``sd-model ARGS`` with every engine's simulation replaced by a failure: a refusal must come first."""
+    from sd_model.engines.base import Engine
+
+    def ran(*a, **k):
+        raise AssertionError("the run started")
+
+    monkeypatch.setattr(Engine, "simulate", ran)
+    res = CliRunner().invoke(main, args, env=env)
+    assert res.exit_code == 2 and isinstance(res.exception, SystemExit), (res.output, res.exception)
+    assert res.output.startswith("error: ") and res.output.count("\n") == 1, res.output
+    return res.output
+
+
+def test_until_100000_is_refused_before_it_starts(tmp_path, monkeypatch):
+    """The issue's case: the default csv results of 98,023 years x 1,068 values cannot fit or finish."""
+    out = _refused_before_running(monkeypatch, ["run", "--until", "100000", "--out", str(tmp_path / "o")])
+    assert "1978 to 100000" in out and ("of memory, more than the" in out or "over the limit of" in out)
+    assert "--until" in out
+    assert not (tmp_path / "o").exists()
+
+
+def test_a_run_over_the_time_limit_says_estimate_limit_and_how_to_raise_it(tmp_path, monkeypatch, cache_dir):
+    monkeypatch.setattr(budget, "available_memory", lambda: 1 << 50)  # memory is not what refuses it here
+    # PySD at ~0.12 s per step: 7,104 steps are about a quarter of an hour, over the 10-minute limit
+    out = _refused_before_running(monkeypatch, ["run", "--engine", "pysd", "--until", "2200",
+                                                "--out", str(tmp_path / "o")])
+    assert "7,104 time steps of 1,068 values: about 1" in out and "minutes with pysd" in out
+    assert "over the limit of 10.0 minutes" in out and "SD_MODEL_MAX_RUN_SECONDS" in out
+    # the limit can be raised (here the run itself is then stopped by the test's stand-in)
+    with pytest.raises(AssertionError, match="the run started"):
+        from sd_model.workflows import run_to_folder
+
+        monkeypatch.setenv("SD_MODEL_MAX_RUN_SECONDS", "3600")
+        run_to_folder([], tmp_path / "o", until=2200, engine="pysd", plots=False)
+    assert not (tmp_path / "o").exists()
+
+
+def test_a_bad_time_limit_is_a_clear_error(tmp_path, monkeypatch):
+    out = _refused_before_running(monkeypatch, ["run", "--until", "1980", "--out", str(tmp_path / "o")],
+                                  env={"SD_MODEL_MAX_RUN_SECONDS": "ten"})
+    assert "SD_MODEL_MAX_RUN_SECONDS must be a positive number of seconds, got 'ten'" in out
+
+
+def test_the_results_file_is_part_of_the_estimate(monkeypatch):
+    """Writing csv costs ~3 us per value, netcdf ~0.4 us (bench_budget.py): a long run's csv file dominates."""
+    monkeypatch.setattr(budget, "available_memory", lambda: 1 << 50)
+    monkeypatch.setenv("SD_MODEL_MAX_RUN_SECONDS", "10")
+    steps, saved, values = 32 * 5000, 5001, 1068
+    assert budget.run_seconds("simlin", steps, saved, values) < 5
+    budget.check_single_run("simlin", steps, saved, values, "x")
+    budget.check_single_run("simlin", steps, saved, values, "x", fmt="netcdf")
+    with pytest.raises(budget.ResourceError, match=r"to run, .* to write csv\), over the limit of 10 s"):
+        budget.check_single_run("simlin", steps, saved, values, "x", fmt="csv")
+    budget.check_single_run("simlin", steps, saved, values, "x", fmt="csv", n_written=values // 10)
