@@ -151,3 +151,12 @@ def test_loops_file_needs_polarity_and_variables(tmp_path):
     path.write_text('[[loop]]\nname = "X"\npolarity = "R"\nvariables = ["Population"]\n')
     with pytest.raises(SDModelError, match="at least two"):
         load_named_loops(path)
+
+
+def test_missing_or_malformed_loops_file_exits_2(tmp_path):
+    runner = CliRunner()
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[[loop]\nname = ")
+    for path, text in ((tmp_path / "nope.toml", "loops file not found"), (bad, "cannot read the loops file")):
+        r = runner.invoke(main, ["loops", "--model", str(POP), "--loops", str(path), "--out", str(tmp_path / "o")])
+        assert r.exit_code == 2 and text in r.output and "Traceback" not in r.output, r.output
