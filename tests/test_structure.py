@@ -247,7 +247,11 @@ def test_every_named_loop_is_scored(loops_hist):
         assert core == list(spec.variables)
         for region, labels in n.region_strongest.items():  # each region's strongest variant starts there
             assert labels[0].startswith(f"{spec.variables[0]}[{region}")
-        assert set(n.region_strongest) == set(n.by_region)
+        assert set(n.region_strongest) == set(n.by_region) == set(n.region_links)
+        for region, links in n.region_links.items():  # one link per step of the cycle, closing it
+            labels = n.region_strongest[region]
+            assert [(s, d) for s, d, _ in links] == list(zip(labels, labels[1:] + labels[:1]))
+            assert all(len(m) == len(a.periods) for _, _, m in links)
         total = sum(np.asarray(s) for s in n.by_region.values())
         np.testing.assert_allclose(total, n.shares, rtol=1e-9, atol=1e-15)
     # the leverage brake, never among the discovered loops, is scored anyway
@@ -291,7 +295,7 @@ def test_loops_command_writes_tables_and_plot(tmp_path):
     assert r.exit_code == 0, r.output
     assert "Dominant loops by period" in r.output and "2015-2020" in r.output
     assert "Named loops" in r.output and "Leverage brake [B]" in r.output
-    for f in ("loops.csv", "periods.csv", "named_loops.csv", "dominance.png"):
+    for f in ("loops.csv", "periods.csv", "named_loops.csv", "named_links.csv", "dominance.png"):
         assert (tmp_path / "default" / f).stat().st_size > 0
 
 

@@ -90,6 +90,7 @@ class NamedResult:
         discovered loops that pass through every variable of the loop in any elements (often
         through other regions and side paths), all of them and the R ones; how many there are.
     region_strongest : {region: element labels of its strongest variant}.
+    region_links : {region: (from, to, median link score by period) for each link of that variant}.
     """
 
     name: str
@@ -107,6 +108,7 @@ class NamedResult:
     family_reinforcing: tuple[float, ...] = ()
     family_count: int = 0
     region_strongest: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    region_links: dict[str, tuple[tuple[str, str, tuple[float, ...]], ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -115,8 +117,9 @@ class LoopAnalysis:
 
     Discovered loops ranked by importance in the window, the periods, the dominant discovered loop
     ids per period, the time axis (every time step), each discovered loop's relative score, the
-    pinned named loops, Simlin's completeness flags, and the ids of discovered loops that could not
-    be mapped onto the model's elements (left out of the normalisation).
+    pinned named loops, Simlin's completeness flags, the ids of discovered loops that could not
+    be mapped onto the model's elements (left out of the normalisation), and how many loops Simlin
+    retained (it returns at most 200 of them and normalises its own scores over all).
     """
 
     scenario: str
@@ -130,6 +133,7 @@ class LoopAnalysis:
     truncated: bool
     named: tuple[NamedResult, ...]
     unmapped: tuple[str, ...]
+    retained: int | None = None
 
 
 def load_named_loops(path: str | Path = DEFAULT_LOOPS) -> list[NamedLoop]:
@@ -240,7 +244,20 @@ def _named_result(nl: NamedLoop, vs, rels: list[np.ndarray], scorer: LinkScorer,
         by_region, tuple(scorer.label(n) for n in vs[best].nodes), absum, signed,
         tuple(float(sum(r.shares[k] for r in fam)) for k in range(len(pers))),
         tuple(float(sum(r.shares[k] for r in fam if r.polarity.startswith("R"))) for k in range(len(pers))),
-        len(fam), {h: tuple(scorer.label(n) for n in vs[k].nodes) for h, k in region_best.items()})
+        len(fam), {h: tuple(scorer.label(n) for n in vs[k].nodes) for h, k in region_best.items()},
+        {h: _link_medians(scorer, vs[k].nodes, times, pers) for h, k in region_best.items()})
+
+
+def _link_medians(scorer: LinkScorer, nodes, times: np.ndarray, pers) -> tuple[tuple[str, str, tuple[float, ...]], ...]:
+    out = []
+    for a, b in zip(nodes, nodes[1:] + nodes[:1]):
+        s = scorer.link_score(a, b)
+        med = []
+        for p0, p1 in pers:
+            m = (times >= p0) & ((times < p1) if p1 < pers[-1][1] else (times <= p1))
+            med.append(float(np.median(s[m])) if m.any() else float("nan"))
+        out.append((scorer.label(a), scorer.label(b), tuple(med)))
+    return tuple(out)
 
 
 def analyze_loops(model: str | Path, scenario: Scenario | None = None, *, start: float | None = None,
@@ -336,4 +353,4 @@ def analyze_loops(model: str | Path, scenario: Scenario | None = None, *, start:
                                   window, [r for r in rows if r.id in series]) for nl in named)
     return LoopAnalysis(scenario.name, (start, end), tuple(pers), tuple(rows), tuple(dominant), times, series,
                         bool(an.enumeration_complete), bool(an.truncated), results,
-                        tuple(i for i, c in cycles.items() if c is None))
+                        tuple(i for i, c in cycles.items() if c is None), getattr(an, "retained_loops", None))

@@ -9,11 +9,12 @@ import pandas as pd
 from .loops import LoopAnalysis
 from .pinned import MAX_VARIANTS
 
-__all__ = ["loop_table", "period_table", "named_table", "dominance_plot", "format_summary", "annual_mean"]
+__all__ = ["loop_table", "period_table", "named_table", "named_links_table", "dominance_plot", "format_summary",
+           "annual_mean"]
 
 
-def loop_table(a: LoopAnalysis, top: int = 20) -> pd.DataFrame:
-    """The ``top`` discovered loops by mean |share| in the window.
+def loop_table(a: LoopAnalysis, top: int | None = None) -> pd.DataFrame:
+    """The discovered loops (the ``top`` ones, default all) by mean |share| in the window.
 
     Columns: id, the named loop it is a variant of, Simlin's polarity, our mean share, Simlin's mean
     share, the correlation of the two relative scores at whole years, stocks, variables.
@@ -21,7 +22,7 @@ def loop_table(a: LoopAnalysis, top: int = 20) -> pd.DataFrame:
     rows = [{"id": r.id, "named": r.named, "polarity": r.polarity, "mean_share": r.importance,
              "simlin_mean_share": r.simlin_importance, "agreement_with_simlin": r.agreement,
              "largest_difference_from_simlin": r.simlin_max_diff,
-             "stocks": r.label, "variables": " -> ".join(r.variables)} for r in a.rows[:top]]
+             "stocks": r.label, "variables": " -> ".join(r.variables)} for r in a.rows[:top or len(a.rows)]]
     return pd.DataFrame(rows)
 
 
@@ -52,10 +53,23 @@ def named_table(a: LoopAnalysis) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def named_links_table(a: LoopAnalysis) -> pd.DataFrame:
+    """The links of each named loop's strongest variant in every region: median link score by period."""
+    cols = [f"{p0:g}-{p1:g}" for p0, p1 in a.periods]
+    rows = []
+    for n in a.named:
+        for region, links in n.region_links.items():
+            for k, (src, dst, med) in enumerate(links, 1):
+                rows.append({"loop": n.name, "region": region, "link": k, "from": src, "to": dst,
+                             **{f"median score {c}": m for c, m in zip(cols, med)}})
+    return pd.DataFrame(rows)
+
+
 def format_summary(a: LoopAnalysis, top: int = 10) -> str:
     """Text for the terminal: the top loops and the three dominant loops of each period."""
     label = {r.id: r for r in a.rows}
-    lines = [f"Loops That Matter ({a.scenario}, {a.window[0]:g}-{a.window[1]:g}): {len(a.rows)} loops discovered"
+    kept = f" of {a.retained} Simlin retained" if a.retained else ""
+    lines = [f"Loops That Matter ({a.scenario}, {a.window[0]:g}-{a.window[1]:g}): {len(a.rows)} loops discovered{kept}"
              f"{'' if a.enumeration_complete else ' (a sample: discovery did not enumerate every loop)'}"
              f"{', truncated (timeout or candidate cap reached)' if a.truncated else ''}",
              "", f"{'id':<6} {'pol':<4} {'share':>6}  named / stocks on the loop"]
