@@ -44,9 +44,10 @@ def diagram_command(view, fmt, out, force, model):
 @click.option("--scenario", "-s", type=click.Path(path_type=Path), default=None, help="Scenario TOML.")
 @click.option("--from", "start", type=float, default=None, help="First year of the window (default: start).")
 @click.option("--to", "end", type=float, default=None, help="Last year of the window (default: the run's end).")
-@click.option("--top", type=int, default=10, show_default=True, help="Loops listed.")
+@click.option("--top", type=int, default=10, show_default=True, help="Discovered loops listed in the summary.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("results/loops"),
-              show_default=True, help="Folder for loops.csv, periods.csv, named_loops.csv and dominance.png.")
+              show_default=True,
+              help="Folder for loops.csv, periods.csv, named_loops.csv, named_links.csv and dominance.png.")
 @click.option("--loops", "loops_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Named loops TOML (default: vensim/loops.toml).")
 @click.option("--force", is_flag=True, help="Replace an output folder that sd-model loops did not write.")
