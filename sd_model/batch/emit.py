@@ -19,6 +19,7 @@ first, batch axes last):
 from __future__ import annotations
 
 from ..mdl import normalize_name
+from .cse import eliminate_common_subexpressions
 from .translate import (_BINOPS, _REDUCE, _UFUNCS, TIME_NAMES, Bin, Call, Eq, Model, Num, Ref, Unary,
                         UnsupportedError, level, node_level, order, refs, resolve)
 
@@ -71,7 +72,7 @@ class _Emitter:
             if not bang:
                 raise _fail(self.m, eq, f"{node.func} needs an argument with a '!' subscript, e.g. x[Region!]")
             axis = bang[0] if len(bang) == 1 else tuple(bang)
-            return f"{code}.{_REDUCE[node.func]}(axis={axis})", tuple(a for a in axes if not a.endswith("!")), False
+            return f"{_REDUCE[node.func]}({code}, axis={axis})", tuple(a for a in axes if not a.endswith("!")), False
         axes = _merge(canon, *[a for _, a, _ in args])
         codes = [self.align(eq, n, a, axes, mode, canon) for n, a in zip(node.args, args)]
         plain = all(p for _, _, p in args)
@@ -259,10 +260,10 @@ def emit_source(model: Model, outputs: list[str], times: dict[str, float]) -> st
     # loop: flows of every stock, with the level-2 auxiliaries they need
     flow_deps = set().union(*(refs(model, eqs[s], eqs[s].tree) for s in stocks)) if stocks else set()
     loop_set = closure({d for d in flow_deps if d in aux and lvl[d] == 2}, lambda d: lvl[d] == 2)
-    loop = [f"            {eqs[n].ident} = {em.full(eqs[n], eqs[n].tree, 'loop')}"
+    body = [(eqs[n].ident, em.full(eqs[n], eqs[n].tree, 'loop'))
             for n in order(model, loop_set, lambda n: refs(model, eqs[n], eqs[n].tree))]
-    for s in stocks:
-        loop.append(f"            f_{eqs[s].ident} = {em.full(eqs[s], eqs[s].tree, 'loop')}")
+    body += [(f"f_{eqs[s].ident}", em.full(eqs[s], eqs[s].tree, 'loop')) for s in stocks]
+    loop = [f"            {name} = {code}" for name, code in eliminate_common_subexpressions(body)]
     loop += [f"            {eqs[s].ident} = {eqs[s].ident} + dt * f_{eqs[s].ident}" for s in stocks]
     # block: the level-1 auxiliaries the loop uses, then the hoisted level-1 sub-expressions
     block_set = closure(set(em.block_vars), lambda d: lvl[d] == 1)
