@@ -99,7 +99,6 @@ class _Emitter:
         code, axes, plain = arg
         if mode != "loop" or plain or tuple(axes) == tuple(target):
             return _align(code, axes, target, plain)
-        lvl = node_level(self.m, eq, node)
         if node_level(self.m, eq, node) != 0:
             return _align(code, axes, target, plain)
         if isinstance(node, Ref):
