@@ -47,9 +47,13 @@ def main() -> None:
                     model=models / "bayes_linear.mdl", observations=obs)
         runner = BatchRunner(lik.problem)
     t0 = time.perf_counter()
-    table = sbc(lik, runner, datasets=args.datasets, walkers=args.walkers, steps=args.steps, seed=args.seed,
-                thin=args.thin, progress=lambda k: print(f"data set {k + 1}/{args.datasets} "
-                                                         f"({time.perf_counter() - t0:.0f} s)", file=sys.stderr))
+    try:
+        table = sbc(lik, runner, datasets=args.datasets, walkers=args.walkers, steps=args.steps, seed=args.seed,
+                    thin=args.thin, progress=lambda k: print(f"data set {k + 1}/{args.datasets} "
+                                                             f"({time.perf_counter() - t0:.0f} s)", file=sys.stderr))
+    finally:
+        if isinstance(runner, ModelRunner):
+            runner.close()  # its worker processes
     cov = sbc_coverage(table)
     args.out.mkdir(parents=True, exist_ok=True)
     table.to_csv(args.out / "sbc.csv", index=False)

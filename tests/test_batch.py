@@ -188,3 +188,20 @@ def test_unsupported_constructs_fail_naming_variable_and_line(tmp_path, equation
     path.write_text(text, encoding="utf-8")
     with pytest.raises(ModelFileError, match=message):
         BatchModel(path).compile(None)
+
+
+def test_common_subexpressions_are_computed_once_with_the_same_values():
+    from sd_model.batch.cse import eliminate_common_subexpressions
+
+    body = [("a", "(x * y + 1.0) * np.maximum(x * y, z)"), ("b", "np.exp(x * y) - (x * y + 1.0)"), ("c", "a * b"),
+            ("d", "z - a * b")]
+    out = eliminate_common_subexpressions(body)
+    code = "\n".join(f"{n} = {c}" for n, c in out)
+    assert code.count("x * y") == 1 and code.count("a * b") == 1, code
+    rng = np.random.default_rng(2)
+    values = {"np": np, "x": rng.normal(size=50), "y": rng.normal(size=50), "z": rng.normal(size=50)}
+    plain, reused = dict(values), dict(values)
+    exec("\n".join(f"{n} = {c}" for n, c in body), plain)  # noqa: S102
+    exec(code, reused)  # noqa: S102
+    for name in "abcd":
+        np.testing.assert_array_equal(reused[name], plain[name])

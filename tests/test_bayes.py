@@ -87,6 +87,33 @@ def test_likelihood_of_the_linear_model_matches_the_multivariate_normal(problem)
     assert lik.loglik(theta, None) == -math.inf
 
 
+def test_series_transforms_of_many_runs_at_once_equal_one_run_at_a_time():
+    """The likelihood transforms all walkers' outputs at once (lead=1); each run's values must be
+    exactly those of the one-run transform, for every transform and a national series."""
+    from sd_model.calibration.config import SeriesSpec
+    from sd_model.calibration.series import SeriesData
+
+    rng = np.random.default_rng(5)
+    years = np.arange(1980, 1990)
+    outputs = {"X": rng.uniform(1, 2, (3, 12, 4)), "D": rng.uniform(1, 2, (3, 12, 4, 4)),
+               "N": rng.uniform(1, 2, (3, 12))}
+
+    def series(transform, model="X", regions=(2, 0), den=None):
+        spec = SeriesSpec(name=transform, model=model, data="d", transform=transform, model_denominator=den)
+        return SeriesData(spec, model, den, True, ("a", "b"), regions, years, np.zeros((10, 2)),
+                          np.ones(10, bool), np.ones(2), "1")
+
+    cases = [series("level"), series("log"), series("share"), series("growth"), series("ratio", den="D"),
+             series("ratio", den="X"), series("log", model="N", regions=(0,))]
+    index = lambda year: year - 1979  # noqa: E731  (times 1979, 1980, ...)
+    for s in cases:
+        many = s.transformed(outputs, index, lead=1)
+        for m in range(3):
+            one = s.transformed({k: v[m] for k, v in outputs.items()}, index)
+            assert one.shape == (10, len(s.region_index))
+            np.testing.assert_array_equal(many[m], one, err_msg=f"{s.spec.transform} {s.model}")
+
+
 # ------------------------------------------------------------------ priors
 
 

@@ -19,6 +19,7 @@ first, batch axes last):
 from __future__ import annotations
 
 from ..mdl import normalize_name
+from .cse import eliminate_common_subexpressions
 from .translate import (_BINOPS, _REDUCE, _UFUNCS, TIME_NAMES, Bin, Call, Eq, Model, Num, Ref, Unary,
                         UnsupportedError, level, node_level, order, refs, resolve)
 
@@ -55,7 +56,8 @@ class _Emitter:
         if isinstance(node, Bin):
             (lc, la, lp), (rc, ra, rp) = self.expr(eq, node.left, mode, canon), self.expr(eq, node.right, mode, canon)
             axes = _merge(canon, la, ra)
-            lc, rc = _align(lc, la, axes, lp), _align(rc, ra, axes, rp)
+            lc = self.align(eq, node.left, (lc, la, lp), axes, mode, canon)
+            rc = self.align(eq, node.right, (rc, ra, rp), axes, mode, canon)
             if node.op == "^" and lp and rp:
                 return f"np.power({lc}, {rc})", axes, True
             return f"({lc} {_BINOPS[node.op]} {rc})", axes, lp and rp
@@ -70,9 +72,9 @@ class _Emitter:
             if not bang:
                 raise _fail(self.m, eq, f"{node.func} needs an argument with a '!' subscript, e.g. x[Region!]")
             axis = bang[0] if len(bang) == 1 else tuple(bang)
-            return f"{code}.{_REDUCE[node.func]}(axis={axis})", tuple(a for a in axes if not a.endswith("!")), False
+            return f"{_REDUCE[node.func]}({code}, axis={axis})", tuple(a for a in axes if not a.endswith("!")), False
         axes = _merge(canon, *[a for _, a, _ in args])
-        codes = [_align(c, a, axes, p) for c, a, p in args]
+        codes = [self.align(eq, n, a, axes, mode, canon) for n, a in zip(node.args, args)]
         plain = all(p for _, _, p in args)
         if node.func in ("MIN", "MAX"):
             if args[0][2] and not args[1][2]:  # array first: numpy is ~2x faster (same value)
@@ -82,6 +84,34 @@ class _Emitter:
             return f"np.where({codes[0]}, {codes[1]}, {codes[2]})", axes, plain
         ident = _lookup_ident(self.m, self.m.index[normalize_name(node.func)])
         return f"np.interp({codes[0]}, {ident}_x, {ident}_y)", axes, plain
+
+    def align(self, eq: Eq, node: object, arg: tuple[str, tuple[str, ...], bool], target: tuple[str, ...], mode: str,
+              canon: list[str]) -> str:
+        """Code of an operand ``arg`` of ``node`` laid out for the ``target`` axes of the operation.
+
+        In the time loop, an operand that depends on constants only (level 0) and would be
+        broadcast or transposed at every step is instead expanded once, in ``setup``, to a
+        contiguous array of the full target shape: numpy's element-wise loops are several
+        times faster on equal-shaped contiguous operands than with broadcasting (the values
+        are the same). Level-1 operands are not expanded: a copy per block of steps costs
+        more than it saves for large batches.
+        """
+        code, axes, plain = arg
+        if mode != "loop" or plain or tuple(axes) == tuple(target):
+            return _align(code, axes, target, plain)
+        if node_level(self.m, eq, node) != 0:
+            return _align(code, axes, target, plain)
+        if isinstance(node, Ref):
+            hcode, haxes, hplain = self.ref(eq, node, "setup", canon)
+        else:  # already hoisted by expr(): the name in setup
+            hcode, haxes, hplain = code, axes, plain
+        expanded = f"np.ascontiguousarray(np.broadcast_to({_align(hcode, haxes, target, hplain)}, " \
+                   f"{self.shape(target)} + B))"
+        table = self.hoisted["setup"]
+        if expanded not in table:
+            table[expanded] = f"h{len(self.hoisted['setup']) + len(self.hoisted['block'])}"
+        self.uses["loop"].add(table[expanded])
+        return table[expanded]
 
     def hoist(self, eq: Eq, node: object, lvl: int, canon: list[str]) -> tuple[str, tuple[str, ...], bool]:
         mode = "setup" if lvl == 0 else "block"
@@ -160,10 +190,12 @@ class _Emitter:
         code = _align(code, axes, eq.dims, plain)
         if plain or set(axes) != set(eq.dims):
             code = f"np.broadcast_to({code}, {self.shape(eq.dims)} + B)"
+            if mode == "setup":  # used at every step: contiguous, not a broadcast view
+                code = f"np.ascontiguousarray({code})"
         return code
 
     def shape(self, dims: tuple[str, ...]) -> tuple[int, ...]:
-        return tuple(len(self.m.info.subscripts[d]) for d in dims)
+        return tuple(len(self.m.info.subscripts[d.rstrip("!")]) for d in dims)
 
 
 def _lookup_ident(model: Model, name: str) -> str:
@@ -186,6 +218,8 @@ def _align(code: str, axes: tuple[str, ...], target: tuple[str, ...], plain: boo
     idx = [":" if a in axes else "None" for a in target]
     while idx and idx[-1] == ":":
         idx.pop()
+    if all(i == "None" for i in idx):  # only leading axes missing: numpy's broadcasting adds them
+        return code
     return f"{code}[{', '.join(idx)}]"
 
 
@@ -225,10 +259,10 @@ def emit_source(model: Model, outputs: list[str], times: dict[str, float]) -> st
     # loop: flows of every stock, with the level-2 auxiliaries they need
     flow_deps = set().union(*(refs(model, eqs[s], eqs[s].tree) for s in stocks)) if stocks else set()
     loop_set = closure({d for d in flow_deps if d in aux and lvl[d] == 2}, lambda d: lvl[d] == 2)
-    loop = [f"            {eqs[n].ident} = {em.full(eqs[n], eqs[n].tree, 'loop')}"
+    body = [(eqs[n].ident, em.full(eqs[n], eqs[n].tree, 'loop'))
             for n in order(model, loop_set, lambda n: refs(model, eqs[n], eqs[n].tree))]
-    for s in stocks:
-        loop.append(f"            f_{eqs[s].ident} = {em.full(eqs[s], eqs[s].tree, 'loop')}")
+    body += [(f"f_{eqs[s].ident}", em.full(eqs[s], eqs[s].tree, 'loop')) for s in stocks]
+    loop = [f"            {name} = {code}" for name, code in eliminate_common_subexpressions(body)]
     loop += [f"            {eqs[s].ident} = {eqs[s].ident} + dt * f_{eqs[s].ident}" for s in stocks]
     # block: the level-1 auxiliaries the loop uses, then the hoisted level-1 sub-expressions
     block_set = closure(set(em.block_vars), lambda d: lvl[d] == 1)

@@ -26,7 +26,7 @@ TIME_NAMES = {"time", "initial time", "final time", "time step", "saveper"}
 _BINOPS = {"+": "+", "-": "-", "*": "*", "/": "/", "^": "**", "=": "==", "<>": "!=", "<": "<", ">": ">",
            "<=": "<=", ">=": ">=", ":AND:": "&", ":OR:": "|"}
 _UFUNCS = {"EXP": "np.exp", "LN": "np.log", "SQRT": "np.sqrt", "ABS": "np.abs"}
-_REDUCE = {"SUM": "sum", "VMAX": "max", "VMIN": "min"}
+_REDUCE = {"SUM": "np.add.reduce", "VMAX": "np.maximum.reduce", "VMIN": "np.minimum.reduce"}
 
 
 @dataclass

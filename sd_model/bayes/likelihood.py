@@ -127,10 +127,13 @@ class Likelihood:
             return out
         terms = np.array([self.error_terms(thetas[i]) for i in ok])
         rho, scale = terms[:, 0], terms[:, 1]
-        res = [self.residuals(o) for o in outputs if o is not None]
+        runs = [o for o in outputs if o is not None]
+        stacked = {name: np.stack([o[name] for o in runs]) for name in runs[0]}
+        sim = self.problem.simulated(stacked, lead=1)  # {series: (k, years, regions)}, all runs at once
         total = np.zeros(len(ok))
-        for j, c in enumerate(self.columns):
-            E = np.stack([r[j] for r in res])
+        for c in self.columns:
+            s = self.problem.series[c.index]
+            E = c.obs[None, :] - sim[s.spec.name][:, s.fit, c.region_pos]
             total += ar1_loglik(E, scale * c.error, rho, c.starts)
         out[ok] = np.where(np.isfinite(total), total, -math.inf)
         return out

@@ -5,9 +5,9 @@ The sampler works on ``z``: each bounded quantity ``x`` in ``[lower, upper]`` is
 walkers near a bound are not thrown out by every proposal that crosses it; the log
 Jacobian of the map is added to the log density, so the posterior of ``x`` is unchanged.
 
-:class:`ModelRunner` runs all parameter sets of one call through
-:func:`sd_model.ensemble.run_ensemble` (the batch engine, on local worker processes or a
-Dask cluster), so one call of :class:`LogPosterior` is one batch of the compiled engine.
+:class:`ModelRunner` runs all parameter sets of one call in one batch-engine call per
+local worker process (forked once and kept), or through :func:`sd_model.ensemble.run_ensemble`
+on a Dask cluster, so one call of :class:`LogPosterior` is one batch of the compiled engine.
 """
 from __future__ import annotations
 
@@ -57,9 +57,14 @@ def log_jacobian(z: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> np.ndar
     return np.sum(np.where(both, logit_jac, np.where(low_only, z, 0.0)), axis=-1)
 
 
-@dataclass
 class ModelRunner:
-    """Runs parameter sets of a calibration problem with the batch engine of :mod:`sd_model.ensemble`.
+    """Runs parameter sets of a calibration problem with the batch engine, on persistent local workers.
+
+    Locally, the model is compiled once (for the problem's outputs and final year) and the
+    ``workers`` processes are forked once, on the first call, and kept until :meth:`close`;
+    each call splits its parameter sets evenly over them (one batch-engine call per process)
+    and returns only the outputs the likelihood reads. With a Dask ``scheduler`` each call
+    goes through :func:`sd_model.ensemble.run_ensemble` on that cluster instead.
 
     Parameters
     ----------
@@ -68,25 +73,80 @@ class ModelRunner:
         Local worker processes (1: in this process). Default is 1.
     scheduler : str, optional
         Dask scheduler address; the runs go to that cluster instead. Default is None.
+
+    Use as a context manager (or call :meth:`close`) to stop the worker processes.
     """
 
-    problem: Any
-    workers: int = 1
-    scheduler: str | None = None
-    runs: int = field(default=0, init=False)
+    def __init__(self, problem: Any, workers: int = 1, scheduler: str | None = None) -> None:
+        self.problem, self.workers, self.scheduler = problem, int(workers), scheduler
+        self.runs = 0
+        self._job: Any = None
+        self._executor: Any = None
+
+    def __enter__(self) -> ModelRunner:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop the worker processes (a later call starts them again)."""
+        if self._executor is not None:
+            executor, self._executor = self._executor, None
+            executor.__exit__(None, None, None)
+
+    def _local_job(self) -> Any:
+        from ..ensemble_worker import Job
+        from ..mdl import read_model_info
+        from ..parameters import Parameter
+
+        if self._job is None:
+            p = self.problem
+            info = read_model_info(p.model_path)
+            spec = Scenario(name="bayes", params=dict(p.base_params)).resolve(info, list(p.outputs), p.final_time)
+            columns = tuple(Parameter.parse(info, q.label) for q in p.parameters)
+            self._job = Job("batch", str(Path(p.model_path).resolve()), spec, columns, spec.times.n)
+        return self._job
 
     def run(self, X: np.ndarray) -> list[dict[str, np.ndarray] | None]:
         """Outputs ``{name: (time, *dims)}`` of each row of ``X`` (k, n model parameters); None: failed."""
         X = np.atleast_2d(np.asarray(X, dtype=float))
         if len(X) == 0:
             return []
+        if self.scheduler is not None:
+            return self._run_dask(X)
+        from ..ensemble_worker import run_chunk, runner_of
+        from ..executor import Executor
+
+        job = self._local_job()
+        parts = [part for part in np.array_split(X, min(self.workers, len(X))) if len(part)]
+        if self._executor is None and self.workers > 1:
+            self._executor = Executor(self.workers, prepare=lambda: runner_of(job)).__enter__()
+        if self._executor is not None and len(parts) > 1:
+            results = self._executor.map(run_chunk, [(job, k, part) for k, part in enumerate(parts)])
+        else:
+            results = [run_chunk(job, k, part) for k, part in enumerate(parts)]
+        self.runs += len(X)
+        out: list[dict[str, np.ndarray] | None] = []
+        names = list(self.problem.outputs)
+        for res, part in zip(results, parts):
+            if res.arrays is None:
+                out.extend([None] * len(part))
+                continue
+            ok = ~np.asarray(res.failed, bool)
+            for name in names:
+                ok &= np.isfinite(res.arrays[name].reshape(len(part), -1)).all(axis=1)
+            out.extend({name: res.arrays[name][i] for name in names} if ok[i] else None for i in range(len(part)))
+        return out
+
+    def _run_dask(self, X: np.ndarray) -> list[dict[str, np.ndarray] | None]:
         p = self.problem
         sets = pd.DataFrame(X, columns=[q.label for q in p.parameters])
         scenario = Scenario(name="bayes", params=dict(p.base_params))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", EnsembleWarning)
             ds = run_ensemble(scenario, sets, list(p.outputs), engine="batch", model=Path(p.model_path),
-                              until=p.final_time, workers=self.workers, scheduler=self.scheduler, progress=False)
+                              until=p.final_time, scheduler=self.scheduler, progress=False)
         self.runs += len(X)
         arrays = {name: ds[name].values for name in p.outputs}
         failed = ds["failed"].values

@@ -149,7 +149,19 @@ def calibrate_bayes(config: str | Path | CalibrationConfig, *, priors: str | Pat
                            f"({2 * dim}), got {settings.walkers}")
     if settings.steps < 4:
         raise SDModelError(f"steps must be at least 4, got {settings.steps}")
+    own = runner is None
     runner = runner or ModelRunner(lik.problem, workers=workers, scheduler=scheduler)
+    try:
+        return _sample(lik, runner, settings, out=out, resume=resume, progress=progress, t0=t0)
+    finally:
+        if own:
+            runner.close()
+
+
+def _sample(lik: Likelihood, runner: Any, settings: BayesSettings, *, out: str | Path | None, resume: bool,
+            progress: bool, t0: float) -> BayesResult:
+    """The sampling, analysis and output of :func:`calibrate_bayes` with a ready runner."""
+    dim = len(lik.priors.priors)
     log_post = LogPosterior(lik, runner)
     out_path = Path(out) if out is not None else None
     if out_path is not None and out_path.exists() and not out_path.is_dir():

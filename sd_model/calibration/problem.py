@@ -104,9 +104,12 @@ class Problem:
     def _index(self, year: int) -> int:
         return int(round((year - self.initial_time) / self.saveper))
 
-    def simulated(self, outputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-        """Transformed model values of every series, {name: array (years, regions)}."""
-        return {s.spec.name: s.transformed(outputs, self._index) for s in self.series}
+    def simulated(self, outputs: Mapping[str, np.ndarray], lead: int = 0) -> dict[str, np.ndarray]:
+        """Transformed model values of every series, {name: array (*batch, years, regions)}.
+
+        ``lead`` is the number of leading batch axes of the outputs (0: one run's outputs).
+        """
+        return {s.spec.name: s.transformed(outputs, self._index, lead) for s in self.series}
 
     def residuals(self, outputs: Mapping[str, np.ndarray]) -> np.ndarray:
         """Weighted normalised residuals of the fitted series over in-sample years (1-D)."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import xarray as xr
@@ -43,28 +44,32 @@ class SeriesData:
         """True if the series enters the payoff (positive weight and in-sample years)."""
         return self.spec.weight > 0 and bool(self.fit.any())
 
-    def transformed(self, outputs: Mapping[str, np.ndarray], index: Callable[[int], int]) -> np.ndarray:
-        """Model values of this series in its transformed units, shape (years, regions).
+    def transformed(self, outputs: Mapping[str, np.ndarray], index: Callable[[int], int],
+                    lead: int = 0) -> np.ndarray:
+        """Model values of this series in its transformed units, shape (*batch, years, regions).
 
-        ``outputs`` maps model names to arrays (time[, region]); ``index`` maps a year to its row.
+        ``outputs`` maps model names to arrays (*batch, time[, region]); ``index`` maps a year to
+        its row; ``lead`` is the number of leading batch axes (0: one run's outputs).
         """
         rows = [index(int(y)) for y in self.years]
         values = np.asarray(outputs[self.model], dtype=float)
+        batch: tuple[Any, ...] = (slice(None),) * lead
         with np.errstate(all="ignore"):
             if self.spec.transform == "share":
-                values = values / values.sum(axis=1, keepdims=True)
+                values = values / values.sum(axis=lead + 1, keepdims=True)
             elif self.spec.transform == "ratio":
                 den = np.asarray(outputs[str(self.model_denominator)], dtype=float)
                 if den.ndim > values.ndim:
-                    den = den.sum(axis=1)
+                    den = den.sum(axis=lead + 1)
                 values = values / den
-            if values.ndim == 1:
-                values = values[:, None]
-            out = values[rows][:, list(self.region_index)]
+            if values.ndim == lead + 1:
+                values = values[..., None]
+            regions: tuple[Any, ...] = batch + (slice(None), list(self.region_index))
+            out = values[batch + (rows,)][regions]
             if self.spec.transform == "log":
                 out = np.log(out)
             elif self.spec.transform == "growth":
-                out = out / values[[r - 1 for r in rows]][:, list(self.region_index)] - 1.0
+                out = out / values[batch + ([r - 1 for r in rows],)][regions] - 1.0
         return out
 
 def _model_var(name: str, info: ModelInfo, where: str, what: str) -> tuple[str, bool]:
