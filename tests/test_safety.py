@@ -586,6 +586,99 @@ def test_calibrate_ctrl_c_prints_no_worker_traceback_and_resumes_byte_identical(
         assert (out / name).read_bytes() == (ref / name).read_bytes(), name
 
 
+_CLI = "from cli import main; main()"
+_BASE_SCENARIO = """\
+name = "base"
+role = "baseline"
+description = "The shipped model without the balanced programmes (they start after 1985)."
+[params]
+"Balanced Programme Intensity" = 0
+"""
+_OPEN_SCENARIO = """\
+name = "open"
+description = "Market integration from 1980."
+inherits = "base.toml"
+[levers."Market Integration"]
+start = 1980
+intensity = 1
+"""
+#: Commands that keep finished ensemble chunks in a sealed store beside --out (``.NAME.store``) and reuse
+#: them when run again: cheap settings (batch engine, one worker, to 1985) and their number of chunks.
+_STORE_COMMANDS = {
+    "compare": (["compare", "{dir}/base.toml", "{dir}/open.toml", "--samples", "2500", "--until", "1985",
+                 "--ranges", str(RANGES), "--seed", "3", "--workers", "1", "-q"], 6),  # 2 scenarios x 3 chunks
+    "sensitivity": (["sensitivity", "--samples", "80", "--outcomes", "National GDP@1985", "--scenario",
+                     "{dir}/base.toml", "--ranges", str(RANGES), "--seed", "3", "--workers", "1", "-q"], 3),
+}
+
+
+def _signal_when(cmd: list[str], ready, sig: int, delay: float) -> tuple[int | None, str]:
+    """Start ``cmd``, wait until ``ready()`` (or its end), wait ``delay`` s more and send ``sig``."""
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 300
+        while not ready() and proc.poll() is None:
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        time.sleep(delay)
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    return proc.returncode, err
+
+
+@pytest.mark.parametrize("command", sorted(_STORE_COMMANDS))
+def test_store_commands_killed_at_random_points_resume_byte_identical(tmp_path, command):
+    """compare and sensitivity: Ctrl-C, then SIGKILL, each after a seeded random number of sealed chunks
+    (plus a random fraction of a second); a tampered chunk is then refused, changing nothing; the
+    restored store finishes to files byte-identical to an uninterrupted run's."""
+    rng = random.Random(os.environ.get("KILL_SEED", f"{command}-kill"))
+    (tmp_path / "base.toml").write_text(_BASE_SCENARIO)
+    (tmp_path / "open.toml").write_text(_OPEN_SCENARIO)
+    template, chunks = _STORE_COMMANDS[command]
+    args = [a.format(dir=tmp_path) for a in template]
+    out = tmp_path / "killed"
+    cmd = [sys.executable, "-c", _CLI, *args, "--out", str(out)]
+
+    def sealed() -> int:
+        return len(list(tmp_path.glob(".killed.store/*/chunk-*.sha256")))
+
+    first = rng.randint(1, chunks - 1)
+    code, err = _signal_when(cmd, lambda: sealed() >= first, signal.SIGINT, rng.uniform(0.0, 0.3))
+    assert code == 130 and "Traceback" not in err and "KeyboardInterrupt" not in err, (code, err[-2000:])
+    assert not out.exists() and sealed() >= first
+    done = sealed()
+    then = rng.randint(min(done + 1, chunks), chunks)  # at least one more chunk (or in the final writing)
+    code, err = _signal_when(cmd, lambda: sealed() >= then, signal.SIGKILL, rng.uniform(0.0, 0.3))
+    assert code == -signal.SIGKILL and "Traceback" not in err, (code, err[-2000:])
+    assert not out.exists()
+    # a tampered chunk is refused, and refusing changes nothing
+    victim = rng.choice(sorted(p.with_suffix(".nc") for p in tmp_path.glob(".killed.store/*/chunk-*.sha256")))
+    original = victim.read_bytes()
+    at = rng.randrange(len(original))
+    victim.write_bytes(original[:at] + bytes([original[at] ^ 0x01]) + original[at + 1:])
+    before = snapshot(tmp_path)
+    res = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 2 and "fails its integrity check" in res.stderr and "Traceback" not in res.stderr
+    assert res.stderr.startswith("error: ") and res.stderr.count("\n") == 1, res.stderr
+    assert snapshot(tmp_path) == before
+    victim.write_bytes(original)
+    res = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr[-2000:]
+    fresh = cli([*args, "--out", tmp_path / "fresh"])
+    assert fresh.exit_code == 0, fresh.output
+    files = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(tmp_path / "fresh").as_posix() for p in (tmp_path / "fresh").rglob("*")
+                           if p.is_file())
+    for name in files:
+        if name != "manifest.json":  # it records when and where
+            assert (out / name).read_bytes() == (tmp_path / "fresh" / name).read_bytes(), name
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]  # the store is gone
+
+
 def test_resume_sweeps_what_a_killed_writer_left(tmp_path):
     """Found by the random kills: a kill while calibrate wrote plots/ left .plots.partial-<pid>-*, and
     --resume then refused the folder as not the tool's."""
