@@ -427,54 +427,6 @@ def test_calibration_checkpoint_files_of_the_wrong_shape_are_refused(tmp_path, n
 # ---------------------------------------------------------------- kill and resume
 
 
-_ENSEMBLE = ("from sd_model.commands.ensemble import ensemble_command as c; "
-             "from sd_model.commands.options import SDGroup; SDGroup(commands=[c])()")
-
-
-@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT])
-def test_ensemble_killed_at_a_random_point_resumes_byte_identical(tmp_path, sig):
-    rng = random.Random(f"ensemble-{int(sig)}")
-    args = ["ensemble", "--samples", "2400", "--ranges", str(RANGES), "--seed", "4", "--until", "2000",
-            "--workers", "1", "--no-progress", "--format", "parquet"]
-    killed = tmp_path / "killed"
-    proc = subprocess.Popen([sys.executable, "-c", _ENSEMBLE, *args, "--out", str(killed)], cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + 120
-        while not list((killed / "chunks").glob("chunk-*.sha256")) and proc.poll() is None:
-            assert time.monotonic() < deadline
-            time.sleep(0.02)
-        time.sleep(rng.uniform(0.0, 0.3))  # somewhere within the next chunks
-        proc.send_signal(sig)
-        _, err = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    assert "Traceback" not in err, err
-    if proc.returncode == 0:
-        pytest.skip("the ensemble finished before the signal")  # pragma: no cover - machine much faster
-    assert not (killed / "ensemble.parquet").exists()
-    # a tampered chunk is refused, and refusing changes nothing
-    first = killed / "chunks" / "chunk-000000.nc"
-    original = first.read_bytes()
-    middle = len(original) // 2
-    first.write_bytes(original[:middle] + bytes([original[middle] ^ 0xFF]) + original[middle + 1:])
-    before = snapshot(killed)
-    res = subprocess.run([sys.executable, "-c", _ENSEMBLE, *args, "--out", str(killed), "--resume"], cwd=ROOT,
-                         capture_output=True, text=True, timeout=300)
-    assert res.returncode == 2 and "integrity check" in res.stderr and "Traceback" not in res.stderr
-    assert snapshot(killed) == before
-    first.write_bytes(original)
-    res = subprocess.run([sys.executable, "-c", _ENSEMBLE, *args, "--out", str(killed), "--resume"], cwd=ROOT,
-                         capture_output=True, text=True, timeout=300)
-    assert res.returncode == 0, res.stderr[-2000:]
-    fresh = cli([*args, "--out", tmp_path / "fresh"])
-    assert fresh.exit_code == 0
-    assert (killed / "ensemble.parquet").read_bytes() == (tmp_path / "fresh" / "ensemble.parquet").read_bytes()
-    assert sorted(p.name for p in killed.iterdir()) == ["ensemble.parquet", "manifest.json", "parameters.csv"]
-
-
 _CALIBRATION = textwrap.dedent('''
     import sys
     from pathlib import Path
@@ -602,13 +554,20 @@ inherits = "base.toml"
 start = 1980
 intensity = 1
 """
-#: Commands that keep finished ensemble chunks in a sealed store beside --out (``.NAME.store``) and reuse
-#: them when run again: cheap settings (batch engine, one worker, to 1985) and their number of chunks.
+#: Commands that keep finished ensemble chunks in a sealed store and continue from it: cheap settings
+#: (batch engine, one worker, to 1985), their number of chunks, the store's chunks, and the resume flag.
+#: ensemble keeps its store in OUT/chunks (continued with --resume); compare and sensitivity beside
+#: OUT, in .OUT.store (reused when the same command runs again).
 _STORE_COMMANDS = {
-    "compare": (["compare", "{dir}/base.toml", "{dir}/open.toml", "--samples", "2500", "--until", "1985",
-                 "--ranges", str(RANGES), "--seed", "3", "--workers", "1", "-q"], 6),  # 2 scenarios x 3 chunks
+    "ensemble": (["ensemble", "--samples", "2400", "--ranges", str(RANGES), "--seed", "4", "--until", "1985",
+                  "--workers", "1", "--no-progress", "--format", "parquet"], 3, "killed/chunks/chunk-*.sha256",
+                 ["--resume"]),
+    "compare": (["compare", "{dir}/base.toml", "{dir}/open.toml", "--samples", "1200", "--until", "1985",
+                 "--ranges", str(RANGES), "--seed", "3", "--workers", "1", "-q"], 4,  # 2 scenarios x 2 chunks
+                ".killed.store/*/chunk-*.sha256", []),
     "sensitivity": (["sensitivity", "--samples", "80", "--outcomes", "National GDP@1985", "--scenario",
-                     "{dir}/base.toml", "--ranges", str(RANGES), "--seed", "3", "--workers", "1", "-q"], 3),
+                     "{dir}/base.toml", "--ranges", str(RANGES), "--seed", "3", "--workers", "1", "-q"], 3,
+                    ".killed.store/*/chunk-*.sha256", []),
 }
 
 
@@ -631,52 +590,55 @@ def _signal_when(cmd: list[str], ready, sig: int, delay: float) -> tuple[int | N
 
 
 @pytest.mark.parametrize("command", sorted(_STORE_COMMANDS))
-def test_store_commands_killed_at_random_points_resume_byte_identical(tmp_path, command):
-    """compare and sensitivity: Ctrl-C, then SIGKILL, each after a seeded random number of sealed chunks
-    (plus a random fraction of a second); a tampered chunk is then refused, changing nothing; the
-    restored store finishes to files byte-identical to an uninterrupted run's."""
+def test_long_commands_killed_at_random_points_resume_byte_identical(tmp_path, command):
+    """ensemble, compare, sensitivity: Ctrl-C, then SIGKILL, each after a seeded random number of sealed
+    chunks plus a random fraction of a second (KILL_SEED=... tries other points); a tampered chunk is
+    then refused, changing nothing; the restored store finishes to files byte-identical to an
+    uninterrupted run's, and nothing of the store is left."""
     rng = random.Random(os.environ.get("KILL_SEED", f"{command}-kill"))
     (tmp_path / "base.toml").write_text(_BASE_SCENARIO)
     (tmp_path / "open.toml").write_text(_OPEN_SCENARIO)
-    template, chunks = _STORE_COMMANDS[command]
+    template, chunks, pattern, again = _STORE_COMMANDS[command]
     args = [a.format(dir=tmp_path) for a in template]
-    out = tmp_path / "killed"
+    out, fresh = tmp_path / "killed", tmp_path / "fresh"
     cmd = [sys.executable, "-c", _CLI, *args, "--out", str(out)]
 
     def sealed() -> int:
-        return len(list(tmp_path.glob(".killed.store/*/chunk-*.sha256")))
+        return len(list(tmp_path.glob(pattern)))
+
+    def finished() -> bool:
+        return (out / "manifest.json").is_file()
 
     first = rng.randint(1, chunks - 1)
     code, err = _signal_when(cmd, lambda: sealed() >= first, signal.SIGINT, rng.uniform(0.0, 0.3))
     assert code == 130 and "Traceback" not in err and "KeyboardInterrupt" not in err, (code, err[-2000:])
-    assert not out.exists() and sealed() >= first
+    assert not finished() and sealed() >= first
     done = sealed()
     then = rng.randint(min(done + 1, chunks), chunks)  # at least one more chunk (or in the final writing)
-    code, err = _signal_when(cmd, lambda: sealed() >= then, signal.SIGKILL, rng.uniform(0.0, 0.3))
+    code, err = _signal_when([*cmd, *again], lambda: sealed() >= then, signal.SIGKILL, rng.uniform(0.0, 0.3))
     assert code == -signal.SIGKILL and "Traceback" not in err, (code, err[-2000:])
-    assert not out.exists()
+    assert not finished()
     # a tampered chunk is refused, and refusing changes nothing
-    victim = rng.choice(sorted(p.with_suffix(".nc") for p in tmp_path.glob(".killed.store/*/chunk-*.sha256")))
+    victim = rng.choice(sorted(p.with_suffix(".nc") for p in tmp_path.glob(pattern)))
     original = victim.read_bytes()
     at = rng.randrange(len(original))
     victim.write_bytes(original[:at] + bytes([original[at] ^ 0x01]) + original[at + 1:])
     before = snapshot(tmp_path)
-    res = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    res = subprocess.run([*cmd, *again], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert res.returncode == 2 and "fails its integrity check" in res.stderr and "Traceback" not in res.stderr
     assert res.stderr.startswith("error: ") and res.stderr.count("\n") == 1, res.stderr
     assert snapshot(tmp_path) == before
     victim.write_bytes(original)
-    res = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    res = subprocess.run([*cmd, *again], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr[-2000:]
-    fresh = cli([*args, "--out", tmp_path / "fresh"])
-    assert fresh.exit_code == 0, fresh.output
+    assert cli([*args, "--out", fresh]).exit_code == 0
     files = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
-    assert files == sorted(p.relative_to(tmp_path / "fresh").as_posix() for p in (tmp_path / "fresh").rglob("*")
-                           if p.is_file())
+    assert files == sorted(p.relative_to(fresh).as_posix() for p in fresh.rglob("*") if p.is_file())
     for name in files:
         if name != "manifest.json":  # it records when and where
-            assert (out / name).read_bytes() == (tmp_path / "fresh" / name).read_bytes(), name
-    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]  # the store is gone
+            assert (out / name).read_bytes() == (fresh / name).read_bytes(), name
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]  # no store left beside OUT
+    assert not (out / "chunks").exists()
 
 
 def test_resume_sweeps_what_a_killed_writer_left(tmp_path):
