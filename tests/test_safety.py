@@ -672,6 +672,7 @@ def _files(tmp: Path, chain: bool = False) -> dict[str, Path]:
         "lever_backwards": '[levers."East First"]\nstart = 2010\nend = 2000\n',
         "huge_population": '[params]\n"Initial Population" = 1e308\n',
         "huge_description": 'description = "' + "x" * 50_000 + '"\n',
+        "far_future": "[time]\nfinal_time = 1e9\n",
     }.items():
         files[name] = tmp / f"{name}.toml"
         files[name].write_text(text, encoding="utf-8")
@@ -693,9 +694,11 @@ ISSUE_CASES = [  # (command line with {name} for the files above, fragment of th
     (["run", "-s", "{chain}"], "inheritance chain longer than 50 files"),
     (["run", "-s", "{dangling}"], "dangling.toml: scenario file not found (a symbolic link to"),
     (["run", "--until", "1e9"], "TB of memory, more than the"),
+    (["run", "-s", "{far_future}"], "a run from 1978 to 1e+09 needs about"),
     (["ensemble", "-n", "3", "--ranges", str(RANGES), "--until", "1e9"], "TB of memory, more than the"),
     (["ensemble", "-n", "1000000000000", "--ranges", str(RANGES)], "1,000,000,000,000 parameter sets"),
     (["sensitivity", "--samples", "1000000000000"], "runs needs about"),
+    (["compare", "historical", "--samples", "1000000000000"], "1,000,000,000,000 parameter sets"),
     (["info", "--model", "/dev/zero"], "/dev/zero: not a regular file"),
     (["ensemble", "-n", "3", "--ranges", str(RANGES), "--model", "/dev/zero"], "/dev/zero: not a regular file"),
     (["check", "--only", "bogus"], "valid names are listed by 'sd-model check --list'"),
@@ -711,6 +714,110 @@ def test_issue_cases_end_in_one_clear_line(tmp_path, args, message):
     assert res.exit_code == 2 and message in res.output, res.output
     assert res.output.startswith("error: ") and res.output.count("\n") == 1, res.output
     assert not (tmp_path / "out").exists()
+
+
+@pytest.fixture(scope="module")
+def recorded_run(tmp_path_factory) -> dict:
+    """The manifest of a real ``sd-model run`` (to 1980)."""
+    out = tmp_path_factory.mktemp("recorded")
+    assert cli(["run", "--until", "1980", "--no-plots", "--out", out]).exit_code == 0
+    return json.loads((out / "default" / "manifest.json").read_text())
+
+
+def _set(*path_value):
+    *path, value = path_value
+
+    def edit(m):
+        for key in path[:-1]:
+            m = m[key]
+        m[path[-1]] = value
+    return edit
+
+
+def _drop(*path):
+    def edit(m):
+        for key in path[:-1]:
+            m = m[key]
+        del m[path[-1]]
+    return edit
+
+
+TAMPERED_MANIFESTS = {  # the issue's ten kinds (each gave a traceback), and a final year of 1e9
+    "final_time missing": (_drop("time", "final_time"), "time.final_time"),
+    "final_time null": (_set("time", "final_time", None), "time.final_time must be a number (years), got null"),
+    "model a string": (_set("model", "regional_finance_economy.mdl"), "model must be an object"),
+    "manifest a number": (lambda m: 42, "not a run manifest (a JSON int, not an object)"),
+    "format bogus": (_set("format", "xlsx"), "recorded format 'xlsx' is not one of csv, parquet, netcdf"),
+    "parameter not a number": (_set("parameters", "Capital Elasticity", "high"),
+                               'parameters["Capital Elasticity"] must be a number'),
+    "time_step not a number": (_set("time", "time_step", "fast"), "time.time_step must be a number"),
+    "parameters a list": (_set("parameters", [1, 2]), "parameters must be an object, got [1, 2]"),
+    "scenario a string": (_set("scenario", "balanced"), 'scenario must be an object, got "balanced"'),
+    "time a number": (_set("time", 2000), "time must be an object, got 2000"),
+    "final_time 1e9": (lambda m: (_set("time", "final_time", 1e9)(m), _set("scenario", "time", "final_time", 1e9)(m)),
+                       "a run from 1978 to 1e+09 needs about"),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(TAMPERED_MANIFESTS))
+def test_rerun_of_a_tampered_manifest_ends_in_one_clear_line(tmp_path, recorded_run, kind):
+    edit, message = TAMPERED_MANIFESTS[kind]
+    manifest = json.loads(json.dumps(recorded_run))
+    replaced = edit(manifest)
+    path = tmp_path / "manifest.json"
+    path.write_text(json.dumps(replaced if isinstance(replaced, int) else manifest))
+    res = cli(["rerun", path, "--no-plots", "--out", tmp_path / "again"])
+    assert res.exit_code == 2 and message in res.output, res.output
+    assert res.output.startswith("error: ") and res.output.count("\n") == 1, res.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["manifest.json"]
+
+
+@pytest.mark.parametrize("text", ["[1, 2]", "{broken", "42"])
+def test_ensemble_resume_with_a_broken_manifest_ends_in_one_clear_line(tmp_path, text):
+    out = tmp_path / "ens"
+    assert cli(_args("ensemble", out)).exit_code == 0
+    (out / "manifest.json").write_text(text)
+    before = snapshot(tmp_path)
+    res = cli([*_args("ensemble", out), "--resume"])
+    assert res.exit_code == 2 and "manifest.json" in res.output and "refusing to write into it" in res.output
+    assert res.output.startswith("error: ") and res.output.count("\n") == 1, res.output
+    assert snapshot(tmp_path) == before
+
+
+@pytest.mark.parametrize("digits", [300, 400])
+def test_a_bound_of_hundreds_of_digits_in_a_calibration_file_is_a_clear_error(tmp_path, digits):
+    text = (EXPERIMENTS / "calibration" / "default.toml").read_text(encoding="utf-8")
+    old = '"Capital Elasticity" = { lower = 0.3, upper = 0.7 }'
+    assert old in text
+    text = text.replace(old, '"Capital Elasticity" = { lower = 0.3, upper = ' + "9" * digits + " }")
+    text = text.replace('"../historical.toml"', f'"{(EXPERIMENTS / "historical.toml").as_posix()}"')
+    path = tmp_path / "cal.toml"
+    path.write_text(text, encoding="utf-8")
+    line = text[:text.index("9" * digits)].count("\n") + 1
+    res = cli(["calibrate", "--config", path, "--method", "none", "-q", "--workers", "1", "--out", tmp_path / "out"])
+    assert res.exit_code == 2 and f"cal.toml:{line}: parameter 'Capital Elasticity'" in res.output, res.output
+    assert res.output.startswith("error: ") and res.output.count("\n") == 1, res.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_run_with_non_finite_results_fails_naming_the_variable_and_year(tmp_path):
+    """Issue 10: a model with a division by zero wrote NaN results and exited 0."""
+    mdl = tmp_path / "div0.mdl"
+    mdl.write_text("Stock = INTEG(Inflow, 1)\n\t~\tthings\n\t~\ta stock\n\t|\n"
+                   "Inflow = IF THEN ELSE(Time >= 3, Stock / Divisor, 0)\n\t~\tthings/Year\n\t~\tdivides by zero\n"
+                   "\t|\nDivisor = 0\n\t~\tYear [0, 1]\n\t~\tzero\n\t|\n"
+                   "INITIAL TIME = 0\n\t~\tYear\n\t~\tstart\n\t|\nFINAL TIME = 10\n\t~\tYear\n\t~\tend\n\t|\n"
+                   "TIME STEP = 0.25\n\t~\tYear [0,?]\n\t~\tstep\n\t|\nSAVEPER = 1\n\t~\tYear [0,?]\n\t~\tsave\n\t|\n")
+    res = cli(["run", "--model", mdl, "--no-plots", "--out", tmp_path / "out"])
+    assert res.exit_code == 2 and "NaN or infinite values, first 'Inflow' in 3" in res.output, res.output
+    assert res.output.startswith("error: ") and res.output.count("\n") == 1, res.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_scenario_name_of_the_wrong_type_is_named_as_such():
+    """Scenario(name=5) said "scenario name 5 is empty"."""
+    with pytest.raises(SDModelError, match="scenario name must be a string such as 'balanced', got int 5"):
+        Scenario(name=5)
 
 
 def test_a_utf8_bom_is_accepted(tmp_path):
