@@ -427,54 +427,6 @@ def test_calibration_checkpoint_files_of_the_wrong_shape_are_refused(tmp_path, n
 # ---------------------------------------------------------------- kill and resume
 
 
-_ENSEMBLE = ("from sd_model.commands.ensemble import ensemble_command as c; "
-             "from sd_model.commands.options import SDGroup; SDGroup(commands=[c])()")
-
-
-@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT])
-def test_ensemble_killed_at_a_random_point_resumes_byte_identical(tmp_path, sig):
-    rng = random.Random(f"ensemble-{int(sig)}")
-    args = ["ensemble", "--samples", "2400", "--ranges", str(RANGES), "--seed", "4", "--until", "2000",
-            "--workers", "1", "--no-progress", "--format", "parquet"]
-    killed = tmp_path / "killed"
-    proc = subprocess.Popen([sys.executable, "-c", _ENSEMBLE, *args, "--out", str(killed)], cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + 120
-        while not list((killed / "chunks").glob("chunk-*.sha256")) and proc.poll() is None:
-            assert time.monotonic() < deadline
-            time.sleep(0.02)
-        time.sleep(rng.uniform(0.0, 0.3))  # somewhere within the next chunks
-        proc.send_signal(sig)
-        _, err = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    assert "Traceback" not in err, err
-    if proc.returncode == 0:
-        pytest.skip("the ensemble finished before the signal")  # pragma: no cover - machine much faster
-    assert not (killed / "ensemble.parquet").exists()
-    # a tampered chunk is refused, and refusing changes nothing
-    first = killed / "chunks" / "chunk-000000.nc"
-    original = first.read_bytes()
-    middle = len(original) // 2
-    first.write_bytes(original[:middle] + bytes([original[middle] ^ 0xFF]) + original[middle + 1:])
-    before = snapshot(killed)
-    res = subprocess.run([sys.executable, "-c", _ENSEMBLE, *args, "--out", str(killed), "--resume"], cwd=ROOT,
-                         capture_output=True, text=True, timeout=300)
-    assert res.returncode == 2 and "integrity check" in res.stderr and "Traceback" not in res.stderr
-    assert snapshot(killed) == before
-    first.write_bytes(original)
-    res = subprocess.run([sys.executable, "-c", _ENSEMBLE, *args, "--out", str(killed), "--resume"], cwd=ROOT,
-                         capture_output=True, text=True, timeout=300)
-    assert res.returncode == 0, res.stderr[-2000:]
-    fresh = cli([*args, "--out", tmp_path / "fresh"])
-    assert fresh.exit_code == 0
-    assert (killed / "ensemble.parquet").read_bytes() == (tmp_path / "fresh" / "ensemble.parquet").read_bytes()
-    assert sorted(p.name for p in killed.iterdir()) == ["ensemble.parquet", "manifest.json", "parameters.csv"]
-
-
 _CALIBRATION = textwrap.dedent('''
     import sys
     from pathlib import Path
@@ -586,6 +538,109 @@ def test_calibrate_ctrl_c_prints_no_worker_traceback_and_resumes_byte_identical(
         assert (out / name).read_bytes() == (ref / name).read_bytes(), name
 
 
+_CLI = "from cli import main; main()"
+_BASE_SCENARIO = """\
+name = "base"
+role = "baseline"
+description = "The shipped model without the balanced programmes (they start after 1985)."
+[params]
+"Balanced Programme Intensity" = 0
+"""
+_OPEN_SCENARIO = """\
+name = "open"
+description = "Market integration from 1980."
+inherits = "base.toml"
+[levers."Market Integration"]
+start = 1980
+intensity = 1
+"""
+#: Commands that keep finished ensemble chunks in a sealed store and continue from it: cheap settings
+#: (batch engine, one worker, to 1985), their number of chunks, the store's chunks, and the resume flag.
+#: ensemble keeps its store in OUT/chunks (continued with --resume); compare and sensitivity beside
+#: OUT, in .OUT.store (reused when the same command runs again).
+_STORE_COMMANDS = {
+    "ensemble": (["ensemble", "--samples", "2400", "--ranges", str(RANGES), "--seed", "4", "--until", "1985",
+                  "--workers", "1", "--no-progress", "--format", "parquet"], 3, "killed/chunks/chunk-*.sha256",
+                 ["--resume"]),
+    "compare": (["compare", "{dir}/base.toml", "{dir}/open.toml", "--samples", "1200", "--until", "1985",
+                 "--ranges", str(RANGES), "--seed", "3", "--workers", "1", "-q"], 4,  # 2 scenarios x 2 chunks
+                ".killed.store/*/chunk-*.sha256", []),
+    "sensitivity": (["sensitivity", "--samples", "80", "--outcomes", "National GDP@1985", "--scenario",
+                     "{dir}/base.toml", "--ranges", str(RANGES), "--seed", "3", "--workers", "1", "-q"], 3,
+                    ".killed.store/*/chunk-*.sha256", []),
+}
+
+
+def _signal_when(cmd: list[str], ready, sig: int, delay: float) -> tuple[int | None, str]:
+    """Start ``cmd``, wait until ``ready()`` (or its end), wait ``delay`` s more and send ``sig``."""
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 300
+        while not ready() and proc.poll() is None:
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        time.sleep(delay)
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    return proc.returncode, err
+
+
+@pytest.mark.parametrize("command", sorted(_STORE_COMMANDS))
+def test_long_commands_killed_at_random_points_resume_byte_identical(tmp_path, command):
+    """ensemble, compare, sensitivity: Ctrl-C, then SIGKILL, each after a seeded random number of sealed
+    chunks plus a random fraction of a second (KILL_SEED=... tries other points); a tampered chunk is
+    then refused, changing nothing; the restored store finishes to files byte-identical to an
+    uninterrupted run's, and nothing of the store is left."""
+    rng = random.Random(os.environ.get("KILL_SEED", f"{command}-kill"))
+    (tmp_path / "base.toml").write_text(_BASE_SCENARIO)
+    (tmp_path / "open.toml").write_text(_OPEN_SCENARIO)
+    template, chunks, pattern, again = _STORE_COMMANDS[command]
+    args = [a.format(dir=tmp_path) for a in template]
+    out, fresh = tmp_path / "killed", tmp_path / "fresh"
+    cmd = [sys.executable, "-c", _CLI, *args, "--out", str(out)]
+
+    def sealed() -> int:
+        return len(list(tmp_path.glob(pattern)))
+
+    def finished() -> bool:
+        return (out / "manifest.json").is_file()
+
+    first = rng.randint(1, chunks - 1)
+    code, err = _signal_when(cmd, lambda: sealed() >= first, signal.SIGINT, rng.uniform(0.0, 0.3))
+    assert code == 130 and "Traceback" not in err and "KeyboardInterrupt" not in err, (code, err[-2000:])
+    assert not finished() and sealed() >= first
+    done = sealed()
+    then = rng.randint(min(done + 1, chunks), chunks)  # at least one more chunk (or in the final writing)
+    code, err = _signal_when([*cmd, *again], lambda: sealed() >= then, signal.SIGKILL, rng.uniform(0.0, 0.3))
+    assert code == -signal.SIGKILL and "Traceback" not in err, (code, err[-2000:])
+    assert not finished()
+    # a tampered chunk is refused, and refusing changes nothing
+    victim = rng.choice(sorted(p.with_suffix(".nc") for p in tmp_path.glob(pattern)))
+    original = victim.read_bytes()
+    at = rng.randrange(len(original))
+    victim.write_bytes(original[:at] + bytes([original[at] ^ 0x01]) + original[at + 1:])
+    before = snapshot(tmp_path)
+    res = subprocess.run([*cmd, *again], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 2 and "fails its integrity check" in res.stderr and "Traceback" not in res.stderr
+    assert res.stderr.startswith("error: ") and res.stderr.count("\n") == 1, res.stderr
+    assert snapshot(tmp_path) == before
+    victim.write_bytes(original)
+    res = subprocess.run([*cmd, *again], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert cli([*args, "--out", fresh]).exit_code == 0
+    files = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(fresh).as_posix() for p in fresh.rglob("*") if p.is_file())
+    for name in files:
+        if name != "manifest.json":  # it records when and where
+            assert (out / name).read_bytes() == (fresh / name).read_bytes(), name
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]  # no store left beside OUT
+    assert not (out / "chunks").exists()
+
+
 def test_resume_sweeps_what_a_killed_writer_left(tmp_path):
     """Found by the random kills: a kill while calibrate wrote plots/ left .plots.partial-<pid>-*, and
     --resume then refused the folder as not the tool's."""
@@ -617,6 +672,7 @@ def _files(tmp: Path, chain: bool = False) -> dict[str, Path]:
         "lever_backwards": '[levers."East First"]\nstart = 2010\nend = 2000\n',
         "huge_population": '[params]\n"Initial Population" = 1e308\n',
         "huge_description": 'description = "' + "x" * 50_000 + '"\n',
+        "far_future": "[time]\nfinal_time = 1e9\n",
     }.items():
         files[name] = tmp / f"{name}.toml"
         files[name].write_text(text, encoding="utf-8")
@@ -638,9 +694,11 @@ ISSUE_CASES = [  # (command line with {name} for the files above, fragment of th
     (["run", "-s", "{chain}"], "inheritance chain longer than 50 files"),
     (["run", "-s", "{dangling}"], "dangling.toml: scenario file not found (a symbolic link to"),
     (["run", "--until", "1e9"], "TB of memory, more than the"),
+    (["run", "-s", "{far_future}"], "a run from 1978 to 1e+09 needs about"),
     (["ensemble", "-n", "3", "--ranges", str(RANGES), "--until", "1e9"], "TB of memory, more than the"),
     (["ensemble", "-n", "1000000000000", "--ranges", str(RANGES)], "1,000,000,000,000 parameter sets"),
     (["sensitivity", "--samples", "1000000000000"], "runs needs about"),
+    (["compare", "historical", "--samples", "1000000000000"], "1,000,000,000,000 parameter sets"),
     (["info", "--model", "/dev/zero"], "/dev/zero: not a regular file"),
     (["ensemble", "-n", "3", "--ranges", str(RANGES), "--model", "/dev/zero"], "/dev/zero: not a regular file"),
     (["check", "--only", "bogus"], "valid names are listed by 'sd-model check --list'"),
@@ -656,6 +714,110 @@ def test_issue_cases_end_in_one_clear_line(tmp_path, args, message):
     assert res.exit_code == 2 and message in res.output, res.output
     assert res.output.startswith("error: ") and res.output.count("\n") == 1, res.output
     assert not (tmp_path / "out").exists()
+
+
+@pytest.fixture(scope="module")
+def recorded_run(tmp_path_factory) -> dict:
+    """The manifest of a real ``sd-model run`` (to 1980)."""
+    out = tmp_path_factory.mktemp("recorded")
+    assert cli(["run", "--until", "1980", "--no-plots", "--out", out]).exit_code == 0
+    return json.loads((out / "default" / "manifest.json").read_text())
+
+
+def _set(*path_value):
+    *path, value = path_value
+
+    def edit(m):
+        for key in path[:-1]:
+            m = m[key]
+        m[path[-1]] = value
+    return edit
+
+
+def _drop(*path):
+    def edit(m):
+        for key in path[:-1]:
+            m = m[key]
+        del m[path[-1]]
+    return edit
+
+
+TAMPERED_MANIFESTS = {  # the issue's ten kinds (each gave a traceback), and a final year of 1e9
+    "final_time missing": (_drop("time", "final_time"), "time.final_time"),
+    "final_time null": (_set("time", "final_time", None), "time.final_time must be a number (years), got null"),
+    "model a string": (_set("model", "regional_finance_economy.mdl"), "model must be an object"),
+    "manifest a number": (lambda m: 42, "not a run manifest (a JSON int, not an object)"),
+    "format bogus": (_set("format", "xlsx"), "recorded format 'xlsx' is not one of csv, parquet, netcdf"),
+    "parameter not a number": (_set("parameters", "Capital Elasticity", "high"),
+                               'parameters["Capital Elasticity"] must be a number'),
+    "time_step not a number": (_set("time", "time_step", "fast"), "time.time_step must be a number"),
+    "parameters a list": (_set("parameters", [1, 2]), "parameters must be an object, got [1, 2]"),
+    "scenario a string": (_set("scenario", "balanced"), 'scenario must be an object, got "balanced"'),
+    "time a number": (_set("time", 2000), "time must be an object, got 2000"),
+    "final_time 1e9": (lambda m: (_set("time", "final_time", 1e9)(m), _set("scenario", "time", "final_time", 1e9)(m)),
+                       "a run from 1978 to 1e+09 needs about"),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(TAMPERED_MANIFESTS))
+def test_rerun_of_a_tampered_manifest_ends_in_one_clear_line(tmp_path, recorded_run, kind):
+    edit, message = TAMPERED_MANIFESTS[kind]
+    manifest = json.loads(json.dumps(recorded_run))
+    replaced = edit(manifest)
+    path = tmp_path / "manifest.json"
+    path.write_text(json.dumps(replaced if isinstance(replaced, int) else manifest))
+    res = cli(["rerun", path, "--no-plots", "--out", tmp_path / "again"])
+    assert res.exit_code == 2 and message in res.output, res.output
+    assert res.output.startswith("error: ") and res.output.count("\n") == 1, res.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["manifest.json"]
+
+
+@pytest.mark.parametrize("text", ["[1, 2]", "{broken", "42"])
+def test_ensemble_resume_with_a_broken_manifest_ends_in_one_clear_line(tmp_path, text):
+    out = tmp_path / "ens"
+    assert cli(_args("ensemble", out)).exit_code == 0
+    (out / "manifest.json").write_text(text)
+    before = snapshot(tmp_path)
+    res = cli([*_args("ensemble", out), "--resume"])
+    assert res.exit_code == 2 and "manifest.json" in res.output and "refusing to write into it" in res.output
+    assert res.output.startswith("error: ") and res.output.count("\n") == 1, res.output
+    assert snapshot(tmp_path) == before
+
+
+@pytest.mark.parametrize("digits", [300, 400])
+def test_a_bound_of_hundreds_of_digits_in_a_calibration_file_is_a_clear_error(tmp_path, digits):
+    text = (EXPERIMENTS / "calibration" / "default.toml").read_text(encoding="utf-8")
+    old = '"Capital Elasticity" = { lower = 0.3, upper = 0.7 }'
+    assert old in text
+    text = text.replace(old, '"Capital Elasticity" = { lower = 0.3, upper = ' + "9" * digits + " }")
+    text = text.replace('"../historical.toml"', f'"{(EXPERIMENTS / "historical.toml").as_posix()}"')
+    path = tmp_path / "cal.toml"
+    path.write_text(text, encoding="utf-8")
+    line = text[:text.index("9" * digits)].count("\n") + 1
+    res = cli(["calibrate", "--config", path, "--method", "none", "-q", "--workers", "1", "--out", tmp_path / "out"])
+    assert res.exit_code == 2 and f"cal.toml:{line}: parameter 'Capital Elasticity'" in res.output, res.output
+    assert res.output.startswith("error: ") and res.output.count("\n") == 1, res.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_run_with_non_finite_results_fails_naming_the_variable_and_year(tmp_path):
+    """Issue 10: a model with a division by zero wrote NaN results and exited 0."""
+    mdl = tmp_path / "div0.mdl"
+    mdl.write_text("Stock = INTEG(Inflow, 1)\n\t~\tthings\n\t~\ta stock\n\t|\n"
+                   "Inflow = IF THEN ELSE(Time >= 3, Stock / Divisor, 0)\n\t~\tthings/Year\n\t~\tdivides by zero\n"
+                   "\t|\nDivisor = 0\n\t~\tYear [0, 1]\n\t~\tzero\n\t|\n"
+                   "INITIAL TIME = 0\n\t~\tYear\n\t~\tstart\n\t|\nFINAL TIME = 10\n\t~\tYear\n\t~\tend\n\t|\n"
+                   "TIME STEP = 0.25\n\t~\tYear [0,?]\n\t~\tstep\n\t|\nSAVEPER = 1\n\t~\tYear [0,?]\n\t~\tsave\n\t|\n")
+    res = cli(["run", "--model", mdl, "--no-plots", "--out", tmp_path / "out"])
+    assert res.exit_code == 2 and "NaN or infinite values, first 'Inflow' in 3" in res.output, res.output
+    assert res.output.startswith("error: ") and res.output.count("\n") == 1, res.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_scenario_name_of_the_wrong_type_is_named_as_such():
+    """Scenario(name=5) said "scenario name 5 is empty"."""
+    with pytest.raises(SDModelError, match="scenario name must be a string such as 'balanced', got int 5"):
+        Scenario(name=5)
 
 
 def test_a_utf8_bom_is_accepted(tmp_path):
