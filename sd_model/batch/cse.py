@@ -10,11 +10,17 @@ so the values are bit for bit the same; only repeated work goes.
 from __future__ import annotations
 
 import ast
+import threading
 from collections import Counter
 
 __all__ = ["eliminate_common_subexpressions"]
 
 _OPS = (ast.BinOp, ast.UnaryOp, ast.Call, ast.Compare, ast.BoolOp)
+
+#: CPython 3.11 keeps the AST constructor's recursion depth in per-interpreter state: ast.parse
+#: in two threads at once can fail with "SystemError: AST constructor recursion depth mismatch"
+#: (CPython gh-106905; seen with a two-thread Dask LocalCluster, whose threads each compile).
+_AST_LOCK = threading.Lock()
 
 
 class _Keys:
@@ -74,6 +80,11 @@ def eliminate_common_subexpressions(statements: list[tuple[str, str]], prefix: s
     every repeated sub-expression not inside another one taken in the same pass) reach a body
     with no repetition left.
     """
+    with _AST_LOCK:
+        return _eliminate(statements, prefix)
+
+
+def _eliminate(statements: list[tuple[str, str]], prefix: str) -> list[tuple[str, str]]:
     names = [n for n, _ in statements]
     trees: list[ast.AST] = [ast.parse(code, mode="eval").body for _, code in statements]
     k = 0
