@@ -16,6 +16,9 @@ Series the model is fitted to that the data files do not hold directly:
   ``capital_2000`` is K(t) = (1 - d) K(t-1) + I(t) with d = :data:`DATA_DEPRECIATION` and I the
   deflated provincial GFCF, so I(t) is recovered from consecutive stocks and scaled by the same
   factor as ``gfcf_adjusted``; before 2000 the published stock.
+- ``gfcf_adjusted_real`` (billion yuan/year, 2000 prices): the same adjusted investment at 2000
+  prices, I(t) from consecutive stocks (the data's own deflator) times the adjustment factor; with
+  ``gdp_real_2000`` it gives the investment share at constant prices, as the model computes it.
 - ``npl_ratio_national`` (fraction of loans, dim ``year``): commercial-bank NPL ratio, 2003-2015
   with gaps (``national_npl_commercial_banks.csv``; 2003 covers the major banks only).
 """
@@ -52,6 +55,11 @@ def add_derived(obs: xr.Dataset) -> xr.Dataset:
             factor = factor.where(factor["year"] >= first, 1.0)
         if "capital_2000" in obs:
             out["capital_adjusted"] = _capital_adjusted(obs["capital_2000"], factor)
+            stock = obs["capital_2000"]
+            real = (stock - (1 - DATA_DEPRECIATION) * stock.shift(year=1)) * factor
+            out["gfcf_adjusted_real"] = real.assign_attrs(
+                units="billion yuan/year, 2000 prices", source="provincial capital stock and GFCF, national_nbs.csv",
+                note="Investment of the perpetual-inventory stock, K(t) - (1 - d) K(t-1), scaled like gfcf_adjusted.")
         out["gfcf_adjusted"] = (obs["gfcf_nominal"] * factor).assign_attrs(
             units="billion yuan/year, current prices", source="provincial_gfcf_nominal.csv, national_nbs.csv",
             note="Regional GFCF scaled by national GFCF / sum of provinces (over-reporting removed "
