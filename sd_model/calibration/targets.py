@@ -29,7 +29,8 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from ..data import load_national, load_national_npl
+from ..data import load_national
+from ..data_finance import load_national_npl
 
 #: Depreciation rate of the capital-stock data (Zhang, Wu and Zhang 2004), 1/year; the data stock
 #: satisfies K(t) = (1 - d) K(t-1) + I(t) with I(t) / GFCF(t) = 1 exactly in 2000.
