@@ -108,10 +108,11 @@ def test_new_lending_is_the_short_side_of_credit_supply_and_demand(historical):
 def test_bad_loans_restrain_lending(simlin_engine, historical):
     clean = run_scenario(Scenario(params={"NPL Lending Constraint": 0.0}, final_time=2015), simlin_engine)
     assert float(clean["National Loans"].sel(time=2000)) > float(historical["National Loans"].sel(time=2000))
-    risky = run_scenario(Scenario(params={"Old Industry Default Rate": 0.3}, final_time=2015), simlin_engine)
+    # the calibrated old-industry default rate is near its upper bound: switch it off instead
+    safe = run_scenario(Scenario(params={"Old Industry Default Rate": 0.0}, final_time=2015), simlin_engine)
     ne = dict(Region="Northeast", time=2002)
-    assert float(risky["NPL Ratio"].sel(**ne)) > float(historical["NPL Ratio"].sel(**ne))
-    assert float(risky["Risk Spread"].sel(**ne)) > float(historical["Risk Spread"].sel(**ne))
+    assert float(safe["NPL Ratio"].sel(**ne)) < float(historical["NPL Ratio"].sel(**ne))
+    assert float(safe["Risk Spread"].sel(**ne)) < float(historical["Risk Spread"].sel(**ne))
 
 
 def test_old_industrial_base_loses_efficiency_after_the_1990s(historical, simlin_engine):
