@@ -196,7 +196,7 @@ def test_thresholds_are_enforced(tmp_path):
                      ("max_mape = 0.035", "max_mape = 0.005"))
     results = by_name(run_checks(only=["integration.time_step", "behaviour.population"], spec=spec))
     assert not results["integration.time_step"].passed
-    assert "Net Credit Outflow" in results["integration.time_step"].message
+    assert "above the declared 0.10%" in results["integration.time_step"].message
     pop = results["behaviour.population"]
     assert not pop.passed and "East" in pop.message
 

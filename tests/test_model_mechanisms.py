@@ -25,6 +25,10 @@ CASES = [
     # differential finance: directed credit and reserve cuts -> more loans in lagging regions
     ("differential_finance", "Loans", "Northeast", {"Maximum Directed Credit Share": 0.0,
                                                       "Differential Reserve Cut": 0.0}, 0.05),
+    # differential finance narrows the gap: directed credit and reserve cuts -> credit-financed investment in
+    # the lagging regions -> their capital (East/West GDP-per-capita ratio lower in 2050)
+    ("differential_finance", "East West Ratio", None, {"Maximum Directed Credit Share": 0.0,
+                                                       "Differential Reserve Cut": 0.0}, 0.02),
     # credit guarantees: a fund pays defaults and capacity ceilings rise -> lower risk spreads -> pooled credit
     ("credit_guarantee", "Loans", "Central", {"Guarantee Coverage": 0.0, "Institutional Capacity Limit": 1.0}, 0.02),
     # governance: abatement spending -> lower pollution damage -> environmental quality
@@ -52,7 +56,8 @@ def _relative_effect(engine, scenario, indicator, region, params=None):
     return (float(a) - float(b)) / abs(float(b))
 
 
-@pytest.mark.parametrize("scenario, indicator, region, off, minimum", CASES, ids=[c[0] for c in CASES])
+@pytest.mark.parametrize("scenario, indicator, region, off, minimum", CASES,
+                         ids=[f"{c[0]}-{c[1]}" for c in CASES])
 def test_switching_the_mechanism_off_removes_the_effect(simlin_engine, scenario, indicator, region, off, minimum):
     on = _relative_effect(simlin_engine, scenario, indicator, region)
     assert abs(on) >= minimum, on

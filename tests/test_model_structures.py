@@ -80,9 +80,23 @@ def test_lending_capacity_by_hand_in_2010(historical, simlin_engine):
 
 
 def test_national_loans_respect_the_deposit_ceiling(historical):
-    """Under the 75% ceiling (fully phased in 2002-2015) national loans stay near or below it."""
+    """Under the 75% ceiling (fully phased in 2002-2015) deposit-funded loans stay near or below it;
+    the policy banks' loans (8.8% of loans in 2003 rising to 10% in 2015) are bond-funded on top."""
     ldr = historical["National Loans"] / historical["National Deposits"]
-    assert float(ldr.sel(time=slice(2003, 2015)).max()) <= 0.75 + 0.03
+    assert float(ldr.sel(time=slice(2003, 2015)).max()) <= 0.75 / (1 - 0.10) + 0.03
+
+
+def test_credit_supply_lends_new_deposits_and_closes_the_gap_by_hand(historical, simlin_engine):
+    """Supply = repayments + new deposits x capacity per deposit + (capacity - loans) / adjustment time;
+    capacity = deposit-funded capacity / (1 - policy-bank share), 10% of loans in 2015."""
+    s = historical.sel(time=2015)
+    deposit_funded = float(s["Lending Capacity"].sum())
+    capacity = deposit_funded / (1 - 0.10)
+    assert float(s["National Lending Capacity"]) == pytest.approx(capacity, rel=1e-12)
+    new_deposits = float((s["Deposit Mobilisation"] - s["Deposit Withdrawal"]).sum())
+    expected = max(0.0, float(s["Loan Repayment"].sum()) + new_deposits * capacity / float(s["Deposits"].sum())
+                   + (capacity - float(s["Loans"].sum())) / const(simlin_engine, "Credit Adjustment Time"))
+    assert float(s["National Credit Supply"]) == pytest.approx(expected, rel=1e-12)
 
 
 def test_new_lending_is_the_short_side_of_credit_supply_and_demand(historical):
@@ -94,10 +108,11 @@ def test_new_lending_is_the_short_side_of_credit_supply_and_demand(historical):
 def test_bad_loans_restrain_lending(simlin_engine, historical):
     clean = run_scenario(Scenario(params={"NPL Lending Constraint": 0.0}, final_time=2015), simlin_engine)
     assert float(clean["National Loans"].sel(time=2000)) > float(historical["National Loans"].sel(time=2000))
-    risky = run_scenario(Scenario(params={"Old Industry Default Rate": 0.3}, final_time=2015), simlin_engine)
+    # the calibrated old-industry default rate is near its upper bound: switch it off instead
+    safe = run_scenario(Scenario(params={"Old Industry Default Rate": 0.0}, final_time=2015), simlin_engine)
     ne = dict(Region="Northeast", time=2002)
-    assert float(risky["NPL Ratio"].sel(**ne)) > float(historical["NPL Ratio"].sel(**ne))
-    assert float(risky["Risk Spread"].sel(**ne)) > float(historical["Risk Spread"].sel(**ne))
+    assert float(safe["NPL Ratio"].sel(**ne)) < float(historical["NPL Ratio"].sel(**ne))
+    assert float(safe["Risk Spread"].sel(**ne)) < float(historical["Risk Spread"].sel(**ne))
 
 
 def test_old_industrial_base_loses_efficiency_after_the_1990s(historical, simlin_engine):

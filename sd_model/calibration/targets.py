@@ -11,6 +11,16 @@ Series the model is fitted to that the data files do not hold directly:
   (local general-budget expenditure minus revenue, summed by region) less the region's share of
   nominal GDP times the national total (central revenue is taken as raised in proportion to
   GDP), so that the four regions sum to zero like the model's ``Net Fiscal Transfer``.
+- ``capital_adjusted`` (billion yuan, 2000 prices): the perpetual-inventory capital stock rebuilt
+  from 2000 on with the over-reported part of each year's investment removed. The data stock
+  ``capital_2000`` is K(t) = (1 - d) K(t-1) + I(t) with d = :data:`DATA_DEPRECIATION` and I the
+  deflated provincial GFCF, so I(t) is recovered from consecutive stocks and scaled by the same
+  factor as ``gfcf_adjusted``; before 2000 the published stock.
+- ``gfcf_adjusted_real`` (billion yuan/year, 2000 prices): the same adjusted investment at 2000
+  prices, I(t) from consecutive stocks (the data's own deflator) times the adjustment factor; with
+  ``gdp_real_2000`` it gives the investment share at constant prices, as the model computes it.
+- ``npl_ratio_national`` (fraction of loans, dim ``year``): commercial-bank NPL ratio, 2003-2015
+  with gaps (``national_npl_commercial_banks.csv``; 2003 covers the major banks only).
 """
 from __future__ import annotations
 
@@ -20,6 +30,11 @@ import numpy as np
 import xarray as xr
 
 from ..data import load_national
+from ..data_finance import load_national_npl
+
+#: Depreciation rate of the capital-stock data (Zhang, Wu and Zhang 2004), 1/year; the data stock
+#: satisfies K(t) = (1 - d) K(t-1) + I(t) with I(t) / GFCF(t) = 1 exactly in 2000.
+DATA_DEPRECIATION = 0.096
 
 def add_derived(obs: xr.Dataset) -> xr.Dataset:
     """``obs`` with the derived target series added (see the module docstring).
@@ -39,6 +54,13 @@ def add_derived(obs: xr.Dataset) -> xr.Dataset:
         first = int(national.first_valid_index()) if national.notna().any() else None
         if first is not None:  # before national GFCF (2000) no scaling: over-reporting was +6% in 2000
             factor = factor.where(factor["year"] >= first, 1.0)
+        if "capital_2000" in obs:
+            out["capital_adjusted"] = _capital_adjusted(obs["capital_2000"], factor)
+            stock = obs["capital_2000"]
+            real = (stock - (1 - DATA_DEPRECIATION) * stock.shift(year=1)) * factor
+            out["gfcf_adjusted_real"] = real.assign_attrs(
+                units="billion yuan/year, 2000 prices", source="provincial capital stock and GFCF, national_nbs.csv",
+                note="Investment of the perpetual-inventory stock, K(t) - (1 - d) K(t-1), scaled like gfcf_adjusted.")
         out["gfcf_adjusted"] = (obs["gfcf_nominal"] * factor).assign_attrs(
             units="billion yuan/year, current prices", source="provincial_gfcf_nominal.csv, national_nbs.csv",
             note="Regional GFCF scaled by national GFCF / sum of provinces (over-reporting removed "
@@ -51,4 +73,27 @@ def add_derived(obs: xr.Dataset) -> xr.Dataset:
             units="billion yuan/year, current prices", source=net.attrs.get("source", ""),
             note="net_fiscal_inflow (expenditure minus revenue) less the region's GDP share of the national "
                  "total, so that the regions sum to zero.")
+    if folder.is_dir() and (folder / "national_npl_commercial_banks.csv").is_file():
+        npl = load_national_npl(folder)["npl_ratio"].reindex(obs["year"].values) / 100
+        out["npl_ratio_national"] = xr.DataArray(npl.to_numpy(), dims="year", coords={"year": obs["year"].values},
+                                                 attrs={"units": "fraction of loans",
+                                                        "source": "national_npl_commercial_banks.csv",
+                                                        "note": "Commercial-bank NPL ratio (2003: major banks)."})
     return out
+
+
+def _capital_adjusted(capital: xr.DataArray, factor: xr.DataArray) -> xr.DataArray:
+    """Capital stock (2000 prices) rebuilt with each year's investment scaled by ``factor``."""
+    k = capital.transpose("year", "region").to_numpy()
+    f = factor.reindex(year=capital["year"]).transpose("year", ...).to_numpy()
+    f = np.broadcast_to(f.reshape(len(k), -1), k.shape)
+    adj = k.copy()
+    for t in range(1, len(k)):
+        invest = k[t] - (1 - DATA_DEPRECIATION) * k[t - 1]
+        scaled = (1 - DATA_DEPRECIATION) * adj[t - 1] + invest * np.where(np.isfinite(f[t]), f[t], 1.0)
+        adj[t] = np.where(np.isfinite(scaled), scaled, k[t])
+    return xr.DataArray(adj, dims=("year", "region"), coords={"year": capital["year"], "region": capital["region"]},
+                        attrs={"units": capital.attrs.get("units", "billion yuan, 2000 prices"),
+                               "source": "provincial capital stock and GFCF, national_nbs.csv",
+                               "note": "Perpetual-inventory stock with GFCF over-reporting removed from 2000 on "
+                                       "(targets.py)."})

@@ -1,0 +1,46 @@
+"""Derived calibration targets (sd_model/calibration/targets.py): capital rebuilt without GFCF
+over-reporting, adjusted investment at 2000 prices, the national NPL ratio."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from sd_model.calibration.targets import DATA_DEPRECIATION, _capital_adjusted, add_derived
+from sd_model.data import load_observations
+
+
+def test_capital_rebuilt_by_hand():
+    """K = 100, 110, 120 with factors 1, 0.5, 0.5: investment 110 - 0.904*100 = 19.6 is halved."""
+    assert DATA_DEPRECIATION == 0.096
+    k = xr.DataArray([[100.0], [110.0], [120.0]], dims=("year", "region"),
+                     coords={"year": [1999, 2000, 2001], "region": ["East"]})
+    f = xr.DataArray([1.0, 0.5, 0.5], dims="year", coords={"year": [1999, 2000, 2001]})
+    adj = _capital_adjusted(k, f).sel(region="East").values
+    first = 0.904 * 100 + 0.5 * (110 - 0.904 * 100)
+    second = 0.904 * first + 0.5 * (120 - 0.904 * 110)
+    np.testing.assert_allclose(adj, [100.0, first, second], rtol=1e-14)
+
+
+@pytest.fixture(scope="module")
+def obs():
+    return add_derived(load_observations())
+
+
+def test_adjusted_capital_equals_the_published_stock_before_2000_and_is_lower_after(obs):
+    before = obs.sel(year=slice(1978, 1999))
+    np.testing.assert_array_equal(before["capital_adjusted"].values, before["capital_2000"].values)
+    after = obs.sel(year=2015)
+    assert (after["capital_adjusted"] < after["capital_2000"]).all()
+
+
+def test_adjusted_investment_at_2000_prices_matches_current_prices_in_2000(obs):
+    """The data stock's investment deflator is 1 in its base year 2000 (SOURCES.md: 2000 prices)."""
+    s = obs.sel(year=2000)
+    np.testing.assert_allclose(s["gfcf_adjusted_real"].values, s["gfcf_adjusted"].values, rtol=2e-3)
+
+
+def test_national_npl_ratio_from_the_cbrc_file(obs):
+    npl = obs["npl_ratio_national"]
+    assert float(npl.sel(year=2003)) == pytest.approx(0.1776)   # national_npl_commercial_banks.csv
+    assert np.isnan(float(npl.sel(year=2008)))                  # not found: left blank
