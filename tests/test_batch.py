@@ -158,7 +158,8 @@ def test_toy_model_equals_simlin(cache_dir):
 def test_constants_and_stocks_start_from_their_initial_values(shipped):
     """Independent check of the initial state: Initial TFP from its defining formula by hand."""
     info = shipped.info
-    sim = shipped.compile(["TFP", "Capital", "Initial Capital"], final_time=1980)
+    sim = shipped.compile(["TFP", "Capital", "Modern Capital", "Old Industrial Capital", "Initial Capital"],
+                          final_time=1980)
     out = sim.run_constants(sim.constants(1), 1)
     alpha = info.get("Capital Elasticity").default
     gdp0 = np.array(list(info.get("Initial GDP").default.values()))
@@ -169,7 +170,12 @@ def test_constants_and_stocks_start_from_their_initial_values(shipped):
     ref_k, ref_l = info.get("Reference Capital").default, info.get("Reference Labour").default
     tfp0 = gdp0 / ((k0 / ref_k) ** alpha * (pop0 * working * lab / ref_l) ** (1 - alpha))
     np.testing.assert_allclose(out["TFP"][0, 0], tfp0, rtol=1e-12)
-    np.testing.assert_array_equal(out["Capital"][0, 0], k0)
+    # Capital is the sum of two stocks that split the initial capital by the old-industrial share:
+    # each stock starts exactly at its part; their sum equals k0 up to one rounding of the addition.
+    old = np.array(list(info.get("Initial Old Industrial Share").default.values()))
+    np.testing.assert_array_equal(out["Modern Capital"][0, 0], k0 * (1 - old))
+    np.testing.assert_array_equal(out["Old Industrial Capital"][0, 0], k0 * old)
+    np.testing.assert_allclose(out["Capital"][0, 0], k0, rtol=4e-16)
     np.testing.assert_array_equal(out["Initial Capital"][0], np.tile(k0, (3, 1)))
 
 
