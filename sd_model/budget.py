@@ -53,22 +53,23 @@ class WriteCost:
     bytes: float
 
 
-#: Per engine, measured on Model 2.0 by ``python benchmarks/bench_budget.py`` (CPU time, 2-core machine,
-#: 2026-11-30; the script's held-out runs gave measured/estimated 0.94-1.05).
+#: Per engine, measured on Model 2.0 by ``python benchmarks/bench_budget.py`` (CPU time, 2-core machine at load
+#: 3-5, 2026-11-30 03:25 UTC; its runs not fitted on gave measured/estimated 0.68-1.06, the lowest a short run that
+#: did not pay the first run's extra time included in ``start``).
 ENGINE_COSTS = {
-    "simlin": EngineCost(start=0.176, step_ns=22.2, saved_ns=61.1),
-    "batch": EngineCost(start=0.0414, step_ns=255.0, saved_ns=28.7),
-    "pysd": EngineCost(start=0.979, step_ns=121000.0, saved_ns=0.0),
+    "simlin": EngineCost(start=0.473, step_ns=20.6, saved_ns=0.0),
+    "batch": EngineCost(start=0.0406, step_ns=271.0, saved_ns=0.0),
+    "pysd": EngineCost(start=0.0946, step_ns=133000.0, saved_ns=4760.0),
 }
 #: Per results format (:func:`sd_model.results.write_results`), measured likewise: CPU time, and the growth of
 #: peak resident memory beyond the run's own.
 WRITE_COSTS = {
-    "csv": WriteCost(ns=3100.0, bytes=216.0),
-    "parquet": WriteCost(ns=1270.0, bytes=113.0),
-    "netcdf": WriteCost(ns=402.0, bytes=0.0),
+    "csv": WriteCost(ns=3190.0, bytes=219.0),
+    "parquet": WriteCost(ns=1010.0, bytes=114.0),
+    "netcdf": WriteCost(ns=307.0, bytes=0.0),
 }
 #: Bytes of peak resident memory per value per saved point while a run's results are collected (measured likewise).
-RUN_BYTES = 26.8
+RUN_BYTES = 26.7
 #: Longest single run accepted (seconds); override with the environment variable SD_MODEL_MAX_RUN_SECONDS.
 MAX_RUN_SECONDS = 600.0
 #: Share of the available memory one request may plan to use.
