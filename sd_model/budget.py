@@ -8,7 +8,7 @@ inside the compiled engine or running for an hour.
 A run's time is estimated from what it computes, per engine: ``start + values x (steps x
 step_ns + saved x saved_ns)`` (values: every element of every variable; steps: Euler steps;
 saved: saved time points), plus the time to write its results file. The constants were measured
-on Model 2.0 (357 variables, 1,068 values) by ``benchmarks/bench_budget.py``, which also checks
+on Model 2.0 (359 variables, 1,070 values) by ``benchmarks/bench_budget.py``, which also checks
 the estimates against runs it did not fit on.
 """
 from __future__ import annotations
@@ -53,20 +53,20 @@ class WriteCost:
     bytes: float
 
 
-#: Per engine, measured on Model 2.0 by ``python benchmarks/bench_budget.py`` (CPU time, 2-core machine at load
-#: 3-5, 2026-11-30 03:25 UTC; its runs not fitted on gave measured/estimated 0.68-1.06, the lowest a short run that
-#: did not pay the first run's extra time included in ``start``).
+#: Per engine, measured on Model 2.0 (359 variables, 1,070 values) by ``python benchmarks/bench_budget.py`` (CPU time,
+#: 2-core machine at load 4-5, 2026-11-30 03:30 UTC); its runs not fitted on gave measured/estimated 0.59-1.03, the
+#: lowest short later runs that do not pay the first run's extra time included in ``start``.
 ENGINE_COSTS = {
-    "simlin": EngineCost(start=0.473, step_ns=20.6, saved_ns=0.0),
-    "batch": EngineCost(start=0.0406, step_ns=271.0, saved_ns=0.0),
-    "pysd": EngineCost(start=0.0946, step_ns=133000.0, saved_ns=4760.0),
+    "simlin": EngineCost(start=0.532, step_ns=24.3, saved_ns=0.0),
+    "batch": EngineCost(start=0.155, step_ns=197.0, saved_ns=0.0),
+    "pysd": EngineCost(start=0.479, step_ns=121000.0, saved_ns=0.0),
 }
 #: Per results format (:func:`sd_model.results.write_results`), measured likewise: CPU time, and the growth of
 #: peak resident memory beyond the run's own.
 WRITE_COSTS = {
-    "csv": WriteCost(ns=3190.0, bytes=219.0),
-    "parquet": WriteCost(ns=1010.0, bytes=114.0),
-    "netcdf": WriteCost(ns=307.0, bytes=0.0),
+    "csv": WriteCost(ns=3180.0, bytes=217.0),
+    "parquet": WriteCost(ns=821.0, bytes=115.0),
+    "netcdf": WriteCost(ns=381.0, bytes=0.0),
 }
 #: Bytes of peak resident memory per value per saved point while a run's results are collected (measured likewise).
 RUN_BYTES = 26.7
