@@ -35,3 +35,19 @@ def workers_ignore_interrupts() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+def interruption(exc: BaseException | None) -> KeyboardInterrupt | None:
+    """The KeyboardInterrupt behind ``exc``: ``exc`` itself or one in its chain of causes and contexts.
+
+    Ctrl-C while a module is being imported can surface as another error raised from the
+    interrupt: Python wraps an exception raised in a class body's ``__set_name__`` in a
+    RuntimeError (seen when calibrate was interrupted while matplotlib loaded to write plots).
+    """
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, KeyboardInterrupt):
+            return exc
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return None

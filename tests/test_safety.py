@@ -433,9 +433,12 @@ _CALIBRATION = textwrap.dedent('''
     import numpy as np, xarray as xr
     from sd_model.calibration import calibrate
     config, obs, out, resume = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4] == "1"
+    from sd_model.interrupts import interruption
     try:
         calibrate(config, observations=xr.load_dataset(obs), out=out, resume=resume, workers=1)
-    except KeyboardInterrupt:
+    except BaseException as exc:  # as the command line does (SDGroup)
+        if interruption(exc) is None:
+            raise
         sys.exit(130)
 ''')
 
@@ -639,6 +642,31 @@ def test_long_commands_killed_at_random_points_resume_byte_identical(tmp_path, c
             assert (out / name).read_bytes() == (fresh / name).read_bytes(), name
     assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]  # no store left beside OUT
     assert not (out / "chunks").exists()
+
+
+def test_an_interrupt_wrapped_in_another_error_is_an_interrupt():
+    """Found by the random Ctrl-C of calibrate: SIGINT while matplotlib was being imported to write the plots
+    surfaced as RuntimeError('Error calling __set_name__ ...') raised from the KeyboardInterrupt: a traceback."""
+    import click
+
+    from sd_model.commands.options import SDGroup
+
+    @click.command("wrapped")
+    def wrapped():
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt as exc:
+            raise RuntimeError("Error calling __set_name__") from exc
+
+    @click.command("other")
+    def other():
+        raise RuntimeError("a bug")
+
+    group = SDGroup(commands=[wrapped, other])
+    res = CliRunner().invoke(group, ["wrapped"])
+    assert res.exit_code == 130 and "interrupted: finished work was kept" in res.output, res.output
+    res = CliRunner().invoke(group, ["other"])
+    assert isinstance(res.exception, RuntimeError)  # a real error is not taken for an interrupt
 
 
 def test_resume_sweeps_what_a_killed_writer_left(tmp_path):

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from ..errors import SDModelError
+from ..interrupts import interruption
 from ..engines import DEFAULT_ENGINE, ENGINES
 from ..run import DEFAULT_MODEL
 
@@ -83,6 +84,15 @@ class SDGroup(click.Group):
             click.echo("terminated: finished work was kept; partial output was discarded", err=True)
             ctx.exit(143)
         except KeyboardInterrupt:
+            click.echo("interrupted: finished work was kept; partial output was discarded", err=True)
+            ctx.exit(130)
+        except Exception as exc:  # an interrupt wrapped in another error (e.g. Ctrl-C during an import)
+            cause = interruption(exc)
+            if cause is None:
+                raise
+            if isinstance(cause, Terminated):
+                click.echo("terminated: finished work was kept; partial output was discarded", err=True)
+                ctx.exit(143)
             click.echo("interrupted: finished work was kept; partial output was discarded", err=True)
             ctx.exit(130)
         finally:
