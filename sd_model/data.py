@@ -22,7 +22,7 @@ from .data_panel import REGIONS, chain_chongqing, level_from_index
 from .data_panel import regional_sum as _regional_sum
 from .data_panel import wide as _wide
 from .data_series import NATIONAL, SERIES
-from .errors import DataError, check_number, close_matches, unknown_name
+from .errors import DataError, check_number, did_you_mean, unknown_name
 from .resources import RAW_DATA_DIR
 
 __all__ = ["REGIONS", "SERIES", "PRE2000_DEFLATOR", "load_regions", "load_provincial", "load_national",
@@ -125,8 +125,7 @@ def load_regions(data_dir: str | os.PathLike | None = None) -> dict[str, str]:
     mapping: dict[str, str] = {}
     for line, row in _rows(path, ("province", "region")):
         if row["region"] not in REGIONS:
-            hint = close_matches(row["region"], REGIONS)
-            tail = f"; did you mean {hint[0]!r}?" if hint else f"; valid regions are {', '.join(REGIONS)}"
+            tail = did_you_mean(row["region"], REGIONS, f"valid regions are {', '.join(REGIONS)}", n=1)
             raise DataError(f"{path}, line {line}: unknown region {row['region']!r}{tail}")
         if row["province"] in mapping:
             raise DataError(f"{path}, line {line}: duplicate province {row['province']!r}")
@@ -171,9 +170,7 @@ def load_provincial(name: str, data_dir: str | os.PathLike | None = None) -> pd.
     for line, row in _rows(path, (*_PROV_COLS, column)):
         prov = row["province"]
         if prov not in regions:
-            hint = close_matches(prov, regions)
-            tail = ("; did you mean " + " or ".join(map(repr, hint)) + "?") if hint else \
-                "; provinces are listed in regions.csv"
+            tail = did_you_mean(prov, regions, "provinces are listed in regions.csv")
             raise DataError(f"{path}, line {line}: unknown province {prov!r}{tail}")
         year = _year(path, line, row["year"])
         value = _number(path, line, column, row[column])

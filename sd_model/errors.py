@@ -48,6 +48,17 @@ def close_matches(name: str, valid: Iterable[str], n: int = 3) -> list[str]:
     return [lowered[h] for h in hits]
 
 
+def did_you_mean(name: str, valid: Iterable[str], otherwise: str = "", n: int = 3) -> str:
+    """The tail of an error message: ``"; did you mean 'a' or 'b'?"`` (up to ``n`` close matches of ``name``).
+
+    Without a close match, ``"; " + otherwise`` (nothing if ``otherwise`` is empty).
+    """
+    hint = close_matches(name, valid, n)
+    if hint:
+        return "; did you mean " + " or ".join(map(repr, hint)) + "?"
+    return f"; {otherwise}" if otherwise else ""
+
+
 def unknown_name(kind: str, name: str, valid: Iterable[str], where: str = "",
                  listed_by: str = "sd-model info") -> UnknownNameError:
     """Build an :class:`UnknownNameError` that suggests close matches.
@@ -56,13 +67,9 @@ def unknown_name(kind: str, name: str, valid: Iterable[str], where: str = "",
     ``listed_by`` is the command that lists the valid names.
     """
     valid = sorted(valid)
-    hint = close_matches(name, valid)
+    tail = did_you_mean(name, valid, f"valid names are listed by '{listed_by}' ({len(valid)} in all)")
     loc = f"{where}: " if where else ""
-    if hint:
-        tail = "did you mean " + " or ".join(repr(h) for h in hint) + "?"
-    else:
-        tail = f"valid names are listed by '{listed_by}' ({len(valid)} in all)"
-    return UnknownNameError(f"{loc}unknown {kind} {name!r}; {tail}")
+    return UnknownNameError(f"{loc}unknown {kind} {name!r}{tail}")
 
 
 def check_number(value: Any, what: str, where: str = "", error: type[Exception] = SDModelError, *,

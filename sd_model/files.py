@@ -31,21 +31,28 @@ def _read_umask() -> int:
 _UMASK = _read_umask()
 
 
-def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
-    """Write ``data`` to ``path`` through a temporary file in the same folder and rename it."""
-    path = Path(path)
+@contextmanager
+def _atomic_file(path: Path) -> Iterator[str]:
+    """A temporary file name in ``path``'s folder, renamed to ``path`` if the block succeeds, else deleted."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
     try:
+        yield tmp
         os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600 files; results are for sharing
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` through a temporary file in the same folder and rename it."""
+    path = Path(path)
+    with _atomic_file(path) as tmp, open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
     return path
 
 
@@ -60,21 +67,13 @@ def atomic_write_netcdf(path: str | Path, ds: xr.Dataset) -> Path:
     Attributes that NetCDF cannot hold (dicts, lists, None) are stored as JSON text.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     clean = ds.copy()
     clean.attrs = {k: (v if isinstance(v, (str, int, float)) else json.dumps(v, default=str))
                    for k, v in ds.attrs.items()}
     for var in clean.data_vars.values():
         var.attrs = {k: (v if isinstance(v, (str, int, float)) else str(v)) for k, v in var.attrs.items()}
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
+    with _atomic_file(path) as tmp:
         clean.to_netcdf(tmp, engine="netcdf4")
-        os.chmod(tmp, 0o666 & ~_UMASK)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return path
 
 
@@ -133,13 +132,8 @@ def inventory(folder: str | Path, exclude: tuple[str, ...] = ()) -> dict[str, st
     ``manifest.json`` and the top-level entries named in ``exclude`` are left out.
     """
     folder = Path(folder)
-    out: dict[str, str] = {}
-    for path in sorted(folder.rglob("*")):
-        rel = path.relative_to(folder).as_posix()
-        if rel == MANIFEST or rel.split("/", 1)[0] in exclude or path.is_dir():
-            continue
-        out[rel] = sha256_file(path)
-    return out
+    files = {p.relative_to(folder).as_posix(): p for p in sorted(folder.rglob("*")) if not p.is_dir()}
+    return {rel: sha256_file(p) for rel, p in files.items() if rel != MANIFEST and rel.split("/", 1)[0] not in exclude}
 
 
 def stamp_manifest(folder: str | Path, kind: str, exclude: tuple[str, ...] = ()) -> None:

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import ScenarioError, UnknownNameError, check_number, close_matches, unknown_name
+from .errors import ScenarioError, UnknownNameError, check_number, did_you_mean, unknown_name
 from .mdl import ModelInfo, Variable, normalize_name
 
 __all__ = ["Parameter", "ParamValue", "constant", "resolve_params", "range_text", "outside", "element_keys", "cells",
@@ -110,9 +110,8 @@ def _cell(info: ModelInfo, var: Variable, key: str, where: str) -> tuple[str, ..
         elements = info.subscripts[dim]
         found = next((e for e in elements if e.replace(" ", "").lower() == part.replace(" ", "").lower()), None)
         if found is None:
-            hint = close_matches(part, elements)
-            tail = f"did you mean {hint[0]!r}?" if hint else f"valid: {', '.join(elements)}"
-            raise UnknownElementError(f"{_loc(where)}{var.name!r}: {dim} has no element {part!r}; {tail}")
+            tail = did_you_mean(part, elements, f"valid: {', '.join(elements)}", n=1)
+            raise UnknownElementError(f"{_loc(where)}{var.name!r}: {dim} has no element {part!r}{tail}")
         out.append(found)
     return tuple(out)
 

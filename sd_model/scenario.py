@@ -34,7 +34,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from .errors import ScenarioError, check_number, close_matches
+from .errors import ScenarioError, check_number, did_you_mean
 from .files import read_toml
 from .resources import EXPERIMENTS_DIR
 from .parameters import ParamValue, lever_names, merge_params
@@ -221,11 +221,8 @@ def _levers_from_table(table: Any, where: str) -> dict[str, ParamValue]:
                 f"{where}: [levers.{_shown(lever, quote=True)}] must be a table with start, end, intensity")
         for key, value in settings.items():
             if key not in _LEVER_KEYS:
-                hint = close_matches(key, _LEVER_KEYS)
-                tail = f"; did you mean {hint[0]!r}?" if hint else ""
-                raise ScenarioError(
-                    f"{where}: lever {lever!r} has unknown setting {key!r}; valid: start, end, intensity{tail}"
-                )
+                raise ScenarioError(f"{where}: lever {lever!r} has unknown setting {key!r}; valid: start, end, "
+                                    f"intensity{did_you_mean(key, _LEVER_KEYS, n=1)}")
             name = f"{lever} {_LEVER_KEYS[key]}"
             if isinstance(value, dict):
                 out[name] = {str(el): check_number(v, f"{_shown(lever)}.{key}[{_shown(el)}]", where, ScenarioError)
@@ -300,11 +297,8 @@ def _load(path: Path, chain: tuple[Path, ...]) -> Scenario:
     data = _read_toml(path)
     for key in data:
         if key not in _TOP_KEYS:
-            hint = close_matches(key, _TOP_KEYS)
-            tail = f"; did you mean {hint[0]!r}?" if hint else ""
-            raise ScenarioError(
-                f"{path}: unknown key {key!r}; valid keys: {', '.join(sorted(_TOP_KEYS))}{tail}"
-            )
+            raise ScenarioError(f"{path}: unknown key {key!r}; valid keys: {', '.join(sorted(_TOP_KEYS))}"
+                                f"{did_you_mean(key, _TOP_KEYS, n=1)}")
     parent = Scenario()
     if "inherits" in data:
         if not isinstance(data["inherits"], str):

@@ -234,26 +234,39 @@ _SLOW_WRITER = textwrap.dedent("""
 """)
 
 
-@pytest.mark.parametrize("sig, code", [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
-def test_terminated_run_leaves_no_hidden_partial_folder(tmp_path, sig, code):
-    out = tmp_path / "out"
-    flag = tmp_path / "flag"
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, "-c", _SLOW_WRITER, str(flag), "run", "--until", "1980",
-                             "--no-plots", "--out", str(out)], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True)
+def _signal_when(cmd: list[str], ready, sig: int, delay: float = 0.0, group: bool = False) -> tuple[int | None, str]:
+    """Start ``cmd``, wait until ``ready()`` (or its end), wait ``delay`` s more and send ``sig``.
+
+    With ``group`` the command starts a session and the signal goes to its whole process group.
+    Returns the exit code and standard error; the process never outlives the call.
+    """
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            start_new_session=group)
     try:
-        deadline = time.monotonic() + 60
-        while not flag.exists():
-            assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read()
-            time.sleep(0.05)
-        proc.send_signal(sig)
-        _, err = proc.communicate(timeout=30)
+        deadline = time.monotonic() + 300
+        while not ready() and proc.poll() is None:
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        time.sleep(delay)
+        if group and proc.poll() is None:
+            os.killpg(proc.pid, sig)
+        else:
+            proc.send_signal(sig)
+        _, err = proc.communicate(timeout=120)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-    assert proc.returncode == code and "Traceback" not in err, err
+    return proc.returncode, err
+
+
+@pytest.mark.parametrize("sig, code", [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_terminated_run_leaves_no_hidden_partial_folder(tmp_path, sig, code):
+    out = tmp_path / "out"
+    flag = tmp_path / "flag"
+    returncode, err = _signal_when([sys.executable, "-c", _SLOW_WRITER, str(flag), "run", "--until", "1980",
+                                    "--no-plots", "--out", str(out)], flag.exists, sig)
+    assert returncode == code and "Traceback" not in err, err
     assert list(out.iterdir()) == []  # neither OUT/default nor .default.partial-*
 
 
@@ -490,21 +503,10 @@ def test_calibration_killed_at_a_random_point_resumes_byte_identical(tmp_path, c
     rng = random.Random(os.environ.get("KILL_SEED", f"calibration-{int(sig)}"))
     out = tmp_path / "killed"
     cmd = [sys.executable, "-c", _CALIBRATION, str(folder / "cal.toml"), str(folder / "obs.nc"), str(out)]
-    proc = subprocess.Popen([*cmd, "0"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + 120
-        while not (out / "checkpoint" / "full.bin.sha256").exists() and proc.poll() is None:
-            assert time.monotonic() < deadline
-            time.sleep(0.02)
-        time.sleep(rng.uniform(0.0, 1.5))
-        proc.send_signal(sig)
-        _, err = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+    returncode, err = _signal_when([*cmd, "0"], (out / "checkpoint" / "full.bin.sha256").exists, sig,
+                                   rng.uniform(0.0, 1.5))
     assert "Traceback" not in err, err
-    if proc.returncode == 0:
+    if returncode == 0:
         pytest.skip("the calibration finished before the signal")  # pragma: no cover
     res = subprocess.run([*cmd, "1"], cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert res.returncode == 0, res.stderr[-2000:]
@@ -517,24 +519,13 @@ def test_calibrate_ctrl_c_prints_no_worker_traceback_and_resumes_byte_identical(
     code = _CALIBRATION.replace("workers=1", "workers=2")
     out = tmp_path / "c"
     cmd = [sys.executable, "-c", code, str(folder / "cal.toml"), str(folder / "obs.nc"), str(out)]
-    proc = subprocess.Popen([*cmd, "0"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
-    try:
-        deadline = time.monotonic() + 120
-        while not (out / "checkpoint" / "full.bin.sha256").exists() and proc.poll() is None:
-            assert time.monotonic() < deadline
-            time.sleep(0.02)
-        time.sleep(random.Random("ctrl-c").uniform(0.0, 1.0))
-        os.killpg(proc.pid, signal.SIGINT)  # as a terminal's Ctrl-C: the whole process group
-        _, err = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+    # as a terminal's Ctrl-C: to the whole process group
+    returncode, err = _signal_when([*cmd, "0"], (out / "checkpoint" / "full.bin.sha256").exists, signal.SIGINT,
+                                   random.Random("ctrl-c").uniform(0.0, 1.0), group=True)
     assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
-    if proc.returncode == 0:
+    if returncode == 0:
         pytest.skip("the calibration finished before the signal")  # pragma: no cover
-    assert proc.returncode == 130
+    assert returncode == 130
     res = subprocess.run([*cmd, "1"], cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert res.returncode == 0, res.stderr[-2000:]
     for name in ("calibrated.toml", "parameters.csv", "starts.csv", "fit_statistics.csv", "correlation.csv"):
@@ -572,24 +563,6 @@ _STORE_COMMANDS = {
                      "{dir}/base.toml", "--ranges", str(RANGES), "--seed", "3", "--workers", "1", "-q"], 3,
                     ".killed.store/*/chunk-*.sha256", []),
 }
-
-
-def _signal_when(cmd: list[str], ready, sig: int, delay: float) -> tuple[int | None, str]:
-    """Start ``cmd``, wait until ``ready()`` (or its end), wait ``delay`` s more and send ``sig``."""
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + 300
-        while not ready() and proc.poll() is None:
-            assert time.monotonic() < deadline
-            time.sleep(0.02)
-        time.sleep(delay)
-        proc.send_signal(sig)
-        _, err = proc.communicate(timeout=120)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    return proc.returncode, err
 
 
 @pytest.mark.parametrize("command", sorted(_STORE_COMMANDS))

@@ -55,7 +55,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import SDModelError, check_number, close_matches
+from ..errors import SDModelError, check_number, did_you_mean
 from ..files import read_toml
 
 TRANSFORMS = ("level", "log", "share", "ratio", "growth")
@@ -171,8 +171,7 @@ def _table_lines(lines: list[str], header: str) -> list[int]:
 
 
 def _unknown_key(where: str, key: str, valid, what: str) -> CalibrationError:
-    hint = close_matches(key, valid)
-    tail = f"; did you mean {hint[0]!r}?" if hint else f"; valid: {', '.join(sorted(valid))}"
+    tail = did_you_mean(key, valid, f"valid: {', '.join(sorted(valid))}", n=1)
     return CalibrationError(f"{where}: unknown {what} {key!r}{tail}")
 
 
@@ -184,9 +183,8 @@ def _integer(value: Any, where: str, what: str, low: int = 0) -> int:
 
 def _choice(value: Any, valid: tuple[str, ...], where: str, what: str) -> str:
     if not isinstance(value, str) or value not in valid:
-        hint = close_matches(str(value), valid)
-        tail = f"; did you mean {hint[0]!r}?" if hint else ""
-        raise CalibrationError(f"{where}: {what} {value!r} is not one of {', '.join(valid)}{tail}")
+        raise CalibrationError(f"{where}: {what} {value!r} is not one of {', '.join(valid)}"
+                               f"{did_you_mean(str(value), valid, n=1)}")
     return value
 
 
@@ -378,8 +376,7 @@ def _read_targets(items: Any, path: Path, lines: list[str], names: set[str]) -> 
                 raise _unknown_key(where, key, _TARGET_KEYS, "target key")
         series = _string(item.get("series"), where, "series")
         if series not in names:
-            hint = close_matches(series, names)
-            tail = f"; did you mean {hint[0]!r}?" if hint else f"; series are {', '.join(sorted(names))}"
+            tail = did_you_mean(series, names, f"series are {', '.join(sorted(names))}", n=1)
             raise CalibrationError(f"{where}: unknown series {series!r}{tail}")
         if "max" not in item and "min" not in item:
             raise CalibrationError(f"{where}: give max (or min) for the statistic")

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from ..errors import close_matches
+from ..errors import did_you_mean
 from ..mdl import ModelInfo, normalize_name
 from .config import CalibrationConfig, CalibrationError, SeriesSpec
 
@@ -77,10 +77,8 @@ def _model_var(name: str, info: ModelInfo, where: str, what: str) -> tuple[str, 
     var = next((v for n, v in info.variables.items() if normalize_name(n) == key), None)
     if var is None:
         valid = [n for n, v in info.variables.items() if v.kind != "lookup"]
-        hint = close_matches(name, valid)
-        tail = ("did you mean " + " or ".join(repr(h) for h in hint) + "?") if hint else \
-            "'sd-model info' lists the model's names"
-        raise CalibrationError(f"{where}: {what} {name!r} is not a model variable; {tail}")
+        tail = did_you_mean(name, valid, "'sd-model info' lists the model's names")
+        raise CalibrationError(f"{where}: {what} {name!r} is not a model variable{tail}")
     if var.kind == "lookup":
         raise CalibrationError(f"{where}: {what} {var.name!r} is a lookup table, not a variable")
     if var.dims not in ((), ("Region",)):
@@ -91,10 +89,9 @@ def _model_var(name: str, info: ModelInfo, where: str, what: str) -> tuple[str, 
 
 def _data_var(name: str, observations: xr.Dataset, where: str, what: str) -> xr.DataArray:
     if name not in observations.data_vars:
-        hint = close_matches(name, map(str, observations.data_vars))
-        tail = ("did you mean " + " or ".join(repr(h) for h in hint) + "?") if hint else \
-            f"available: {', '.join(sorted(map(str, observations.data_vars)))}"
-        raise CalibrationError(f"{where}: {what} {name!r} is not in the data; {tail}")
+        names = sorted(map(str, observations.data_vars))
+        tail = did_you_mean(name, names, f"available: {', '.join(names)}")
+        raise CalibrationError(f"{where}: {what} {name!r} is not in the data{tail}")
     da = observations[name]
     if da.dims not in (("year",), ("year", "region")):
         raise CalibrationError(f"{where}: data {name!r} has dims {da.dims}; expected (year) or (year, region)")
@@ -133,10 +130,8 @@ def resolve_series(spec: SeriesSpec, config: CalibrationConfig, info: ModelInfo,
             raise CalibrationError(f"{where}: regions given, but {model!r} is national")
         for r in spec.regions:
             if r not in regions:
-                hint = close_matches(r, regions)
-                tail = ("did you mean " + " or ".join(map(repr, hint)) + "?") if hint else \
-                    f"valid: {', '.join(regions)}"
-                raise CalibrationError(f"{where}: unknown region {r!r}; {tail}")
+                valid = ", ".join(regions)
+                raise CalibrationError(f"{where}: unknown region {r!r}{did_you_mean(r, regions, f'valid: {valid}')}")
         chosen = spec.regions
     index = tuple(regions.index(r) for r in chosen) if regional else (0,)
 

@@ -80,21 +80,13 @@ class SDGroup(click.Group):
         except SDModelError as exc:
             click.echo(f"error: {exc}", err=True)
             ctx.exit(2)
-        except Terminated:
-            click.echo("terminated: finished work was kept; partial output was discarded", err=True)
-            ctx.exit(143)
-        except KeyboardInterrupt:
-            click.echo("interrupted: finished work was kept; partial output was discarded", err=True)
-            ctx.exit(130)
-        except Exception as exc:  # an interrupt wrapped in another error (e.g. Ctrl-C during an import)
+        except (KeyboardInterrupt, Exception) as exc:  # or an interrupt wrapped in another error (Ctrl-C in an import)
             cause = interruption(exc)
             if cause is None:
                 raise
-            if isinstance(cause, Terminated):
-                click.echo("terminated: finished work was kept; partial output was discarded", err=True)
-                ctx.exit(143)
-            click.echo("interrupted: finished work was kept; partial output was discarded", err=True)
-            ctx.exit(130)
+            word, code = ("terminated", 143) if isinstance(cause, Terminated) else ("interrupted", 130)
+            click.echo(f"{word}: finished work was kept; partial output was discarded", err=True)
+            ctx.exit(code)
         finally:
             if previous is not None:
                 signal.signal(signal.SIGTERM, previous)
