@@ -29,7 +29,7 @@ import pandas as pd
 import xarray as xr
 
 from .engines import DEFAULT_ENSEMBLE_ENGINE, engine_class
-from .ensemble_store import ChunkStore, fingerprint
+from .ensemble_store import ChunkStore, fingerprint, plain
 from .ensemble_worker import ChunkResult, Job, run_chunk, runner_of
 from .errors import EngineError, ScenarioError, SDModelError
 from .executor import Executor
@@ -56,7 +56,7 @@ def _check_parameter_sets(info: ModelInfo, frame: pd.DataFrame) -> tuple[list[Pa
         raise SDModelError(f"{where} has no rows; give one row per ensemble member")
     if not frame.index.is_unique:
         dup = frame.index[frame.index.duplicated()][0]
-        raise SDModelError(f"{where}: member id {_plain(dup)!r} appears twice; the index must be unique")
+        raise SDModelError(f"{where}: member id {plain(dup)!r} appears twice; the index must be unique")
     members = np.asarray(frame.index)
     if members.dtype.kind not in "iu":
         members = np.asarray([str(m) for m in members], dtype=object)
@@ -79,7 +79,7 @@ def _check_parameter_sets(info: ModelInfo, frame: pd.DataFrame) -> tuple[list[Pa
         bad = ~np.isfinite(col) | outside(var, col)
         if bad.any():
             i = int(np.argmax(bad))
-            raise ScenarioError(f"{where}: member {_plain(members[i])!r} has {p.label} = {col[i]:g}, outside the "
+            raise ScenarioError(f"{where}: member {plain(members[i])!r} has {p.label} = {col[i]:g}, outside the "
                                 f"range the model declares, {range_text(var)}")
     return columns, values, members
 
@@ -113,10 +113,6 @@ def _check_resources(info: ModelInfo, spec: Any, members: int, engine: str) -> N
                 f"{t.final:g}")
     check_memory(3.0 * 8 * members * t.n * model_values(info, spec.outputs), f"an ensemble of {members:,} members",
                  "ask for fewer members, fewer --outputs or an earlier --until")
-
-
-def _plain(member: Any) -> Any:
-    return member.item() if isinstance(member, np.generic) else member
 
 
 def _chunk_dataset(info: ModelInfo, names: Sequence[str], times: np.ndarray, members: np.ndarray,
@@ -289,5 +285,5 @@ def _run_chunks(info, spec, job, names, members, values, times, prints, n, worke
         first = int(np.argmax(out["failed"].values))
         warnings.warn(EnsembleWarning(
             f"{n_failed} of {n} ensemble members failed (see the 'failed' and 'message' variables); "
-            f"first: member {_plain(members[first])!r}: {out['message'].values[first]}"), stacklevel=2)
+            f"first: member {plain(members[first])!r}: {out['message'].values[first]}"), stacklevel=2)
     return out

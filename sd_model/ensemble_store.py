@@ -19,7 +19,7 @@ import xarray as xr
 from .errors import SDModelError
 from .files import atomic_write_json, atomic_write_netcdf, atomic_write_text
 
-__all__ = ["ChunkStore", "fingerprint"]
+__all__ = ["ChunkStore", "fingerprint", "plain"]
 
 _META = "store.json"
 _WHAT = {"model_sha256": "model file", "engine": "engine", "outputs": "outputs", "time": "time settings",
@@ -35,7 +35,7 @@ def fingerprint(info: Any, job: Any, scenario: Any, members: np.ndarray, values:
     params = json.dumps({k: (dict(sorted(v.items())) if isinstance(v, Mapping) else v)
                          for k, v in sorted(scenario.params.items())}, sort_keys=True)
     table = json.dumps({"columns": [[p.name, list(p.cell) if p.cell else None] for p in job.columns],
-                        "members": [m.item() if hasattr(m, "item") else m for m in members]})
+                        "members": [plain(m) for m in members]})
     out: dict[str, Any] = {
         "model_sha256": info.sha256,
         "engine": job.engine,
@@ -129,8 +129,8 @@ class ChunkStore:
                 ds = xr.load_dataset(path, engine="netcdf4")
             except (OSError, ValueError) as exc:
                 raise SDModelError(f"{path}: unreadable chunk ({exc}); delete it to rerun it") from None
-            got = [_plain(m) for m in ds["member"].values] if "member" in ds.coords else []
-            want = [_plain(m) for m in members[a:b]]
+            got = [plain(m) for m in ds["member"].values] if "member" in ds.coords else []
+            want = [plain(m) for m in members[a:b]]
             if got != want:
                 raise SDModelError(f"{path}: holds members {_span(got)}, expected {_span(want)}; refusing to "
                                    "resume: delete it (and its .sha256) to rerun it")
@@ -150,7 +150,8 @@ class ChunkStore:
                       if self._record(int(p.stem.split("-")[1])).is_file())
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
+    """A member id as plain Python (a numpy scalar's ``item()``), for messages and records."""
     return value.item() if isinstance(value, np.generic) else value
 
 
@@ -184,17 +185,10 @@ def prepare_output(out: Path, record: dict[str, Any], *, resume: bool, force: bo
         a finished or interrupted ensemble without ``--resume``, or one made with other
         settings.
     """
-    from .files import MANIFEST, check_replaceable, ownership_problem, remove_path, sweep_leftovers
+    from .files import MANIFEST, check_replaceable, fresh_start, ownership_problem, sweep_leftovers
 
     out = Path(out)
-    if force and not resume:
-        check_replaceable(out, "ensemble", force=True)
-        if out.exists() or out.is_symlink():
-            remove_path(out)
-        return "fresh"
-    if out.is_symlink() or (out.exists() and not out.is_dir()):
-        raise SDModelError(f"{out}: is not a folder; choose another --out (or --force to replace it)")
-    if not out.exists() or not any(out.iterdir()):
+    if fresh_start(out, "ensemble", force, resume) or not out.exists() or not any(out.iterdir()):
         check_replaceable(out, "ensemble", force=True)  # a writable place
         return "fresh"
     if resume:

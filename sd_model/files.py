@@ -229,6 +229,24 @@ def check_replaceable(path: str | Path, kind: str, force: bool = False, exclude:
                               "--force to replace it")
 
 
+def fresh_start(out: Path, kind: str, force: bool, resume: bool) -> bool:
+    """With ``force``, delete ``out`` (once :func:`check_replaceable` allows it) and return True; else False.
+
+    Without ``force``, a file or symbolic link at ``out`` raises :class:`OutputError`: a command
+    that resumes into ``out`` needs a folder there. ``force`` with ``resume`` is an error.
+    """
+    if resume and force:
+        raise OutputError("give either --resume (continue) or --force (start afresh), not both")
+    if force:
+        check_replaceable(out, kind, force=True)
+        if out.exists() or out.is_symlink():
+            remove_path(out)
+        return True
+    if out.is_symlink() or (out.exists() and not out.is_dir()):
+        raise OutputError(f"--out {out} is not a folder; choose another --out (or --force to replace it)")
+    return False
+
+
 def remove_path(path: Path) -> None:
     """Delete a file, symbolic link or folder (the link itself, never its target)."""
     if path.is_symlink() or not path.is_dir():

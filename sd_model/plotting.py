@@ -7,7 +7,7 @@ Legends sit below the panels, never over data.
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import matplotlib
@@ -96,13 +96,16 @@ def plot_gdp_per_capita(runs: xr.Dataset | Mapping[str, xr.Dataset], observed: O
 
 
 def _regional_panels(runs: xr.Dataset | Mapping[str, xr.Dataset],
-                     panels: list[tuple[str, str, str, float, bool]], width: float = 13,
-                     observed: Observed = None) -> plt.Figure:
-    """One panel per (variable, title, y label, scale, zero line) with a line per region."""
+                     panels: Sequence[tuple[str, str, str, float, bool]], width: float = 13,
+                     observed: Observed = None, national: bool = False) -> plt.Figure:
+    """One panel per (variable, title, y label, scale, zero line) with a line per region (``national``: per run)."""
     runs = _as_runs(runs)
     fig, axes = plt.subplots(1, len(panels), figsize=(width, 4))
     for ax, (var, title, ylabel, scale, zero) in zip(axes, panels):
-        _regional(ax, runs, var, scale=scale, observed=observed)
+        if national:
+            _national(ax, runs, var, observed)
+        else:
+            _regional(ax, runs, var, scale=scale, observed=observed)
         if zero:
             ax.axhline(0, color="grey", lw=0.8)
         ax.set_title(title)
@@ -118,21 +121,13 @@ def plot_shares(runs: xr.Dataset | Mapping[str, xr.Dataset], observed: Observed 
         ("Loan Share", "loan share", "% of national total", 100, False)], observed=observed)
 
 
-#: Disparity panels: variable, title, y-axis label.
-_DISPARITY = (("Theil Index", "Theil index between regions", "Theil T (dimensionless, 0 = equal)"),
-              ("Coefficient of Variation", "coefficient of variation", "population-weighted CV (dimensionless)"),
-              ("East West Ratio", "East/West ratio", "GDP per capita, East / West"))
-
-
 def plot_disparity(runs: xr.Dataset | Mapping[str, xr.Dataset], observed: Observed = None) -> plt.Figure:
     """Between-region Theil index, population-weighted CV, and the East/West ratio."""
-    runs = _as_runs(runs)
-    fig, axes = plt.subplots(1, 3, figsize=(13, 4))
-    for ax, (var, title, ylabel) in zip(axes, _DISPARITY):
-        _national(ax, runs, var, observed)
-        ax.set_title(title)
-        ax.set_ylabel(ylabel)
-    return finish_axes(fig, list(axes))
+    return _regional_panels(runs, [
+        ("Theil Index", "Theil index between regions", "Theil T (dimensionless, 0 = equal)", 1, False),
+        ("Coefficient of Variation", "coefficient of variation", "population-weighted CV (dimensionless)", 1, False),
+        ("East West Ratio", "East/West ratio", "GDP per capita, East / West", 1, False)], observed=observed,
+        national=True)
 
 
 def plot_credit(runs: xr.Dataset | Mapping[str, xr.Dataset], observed: Observed = None) -> plt.Figure:

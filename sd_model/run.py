@@ -54,10 +54,11 @@ def run(spec: RunSpec, engine: Engine, finite: bool = True) -> xr.Dataset:
     (:class:`EngineError` naming the first variable, element and year, see :func:`check_finite`);
     ``finite=False`` returns them, for checks that judge extreme cases themselves.
     """
-    if not isinstance(spec, RunSpec):
-        raise ScenarioError(f"run takes a RunSpec (Scenario.resolve(info)), got {type(spec).__name__}")
     if not isinstance(engine, Engine):
         raise EngineError(f"run takes an engine from load_engine(), got {type(engine).__name__}")
+    if not isinstance(spec, RunSpec):
+        raise ScenarioError(f"run takes a RunSpec (Scenario.resolve(info)) or, through run_scenario, a Scenario "
+                            f"(see sd_model.scenario.load_scenario), got {type(spec).__name__}")
     ds = engine.simulate(spec)
     ds.attrs.update({"scenario": spec.name, "description": spec.description,
                      "engine": engine.name, "model_sha256": engine.info.sha256})
@@ -118,11 +119,6 @@ def run_scenario(scenario: Scenario | RunSpec, engine: Engine, outputs: Sequence
     xarray.Dataset
         Dims time (years) and Region / Dest; attrs name the scenario, engine and model hash.
     """
-    if isinstance(scenario, RunSpec):
-        return run(scenario, engine)
-    if not isinstance(scenario, Scenario):
-        raise ScenarioError(f"run_scenario takes a Scenario (see sd_model.scenario.load_scenario), got "
-                            f"{type(scenario).__name__}")
-    if not isinstance(engine, Engine):
-        raise EngineError(f"run_scenario takes an engine from load_engine(), got {type(engine).__name__}")
-    return run(scenario.resolve(engine.info, outputs, until), engine)
+    if isinstance(scenario, Scenario) and isinstance(engine, Engine):
+        scenario = scenario.resolve(engine.info, outputs, until)
+    return run(scenario, engine)  # run names a wrong argument's type

@@ -103,7 +103,8 @@ class Scenario:
                                 f"(or element -> number), got {type(self.params).__name__}")
         for key, value in self.params.items():
             _check_param(self.name, key, value)
-        object.__setattr__(self, "params", MappingProxyType(_freeze(self.params)))
+        frozen = {k: MappingProxyType(dict(v)) if isinstance(v, Mapping) else v for k, v in self.params.items()}
+        object.__setattr__(self, "params", MappingProxyType(frozen))
         object.__setattr__(self, "lineage", tuple(self.lineage))
 
     def with_params(self, params: Mapping[str, ParamValue], **changes: Any) -> Scenario:
@@ -176,18 +177,7 @@ def _check_param(scenario: str, key: Any, value: Any) -> None:
                                 f"number), got {v!r}")
 
 
-def _freeze(params: Mapping[str, ParamValue]) -> dict[str, ParamValue]:
-    out: dict[str, ParamValue] = {}
-    for k, v in params.items():
-        out[k] = MappingProxyType(dict(v)) if isinstance(v, Mapping) else v
-    return out
-
-
 # ---------------------------------------------------------------- reading TOML
-
-
-def _read_toml(path: Path) -> dict[str, Any]:
-    return read_toml(path, "scenario file", ScenarioError)[0]
 
 
 def _shown(text: Any, quote: bool = False) -> str:
@@ -198,17 +188,17 @@ def _shown(text: Any, quote: bool = False) -> str:
     return f'"{text}"' if quote else text
 
 
+def _value(value: Any, label: str, where: str) -> ParamValue:
+    """A number, or {element: number}, of a scenario file; ``label`` names it in messages."""
+    if isinstance(value, dict):
+        return {str(el): check_number(v, f"{label}[{_shown(el)}]", where, ScenarioError) for el, v in value.items()}
+    return check_number(value, label, where, ScenarioError)
+
+
 def _params_from_table(table: Any, where: str) -> dict[str, ParamValue]:
     if not isinstance(table, dict):
         raise ScenarioError(f"{where}: [params] must be a table of name = value")
-    out: dict[str, ParamValue] = {}
-    for name, value in table.items():
-        if isinstance(value, dict):
-            out[name] = {str(el): check_number(v, f"{_shown(name)}[{_shown(el)}]", where, ScenarioError)
-                         for el, v in value.items()}
-        else:
-            out[name] = check_number(value, _shown(name), where, ScenarioError)
-    return out
+    return {name: _value(value, _shown(name), where) for name, value in table.items()}
 
 
 def _levers_from_table(table: Any, where: str) -> dict[str, ParamValue]:
@@ -223,12 +213,7 @@ def _levers_from_table(table: Any, where: str) -> dict[str, ParamValue]:
             if key not in _LEVER_KEYS:
                 raise ScenarioError(f"{where}: lever {lever!r} has unknown setting {key!r}; valid: start, end, "
                                     f"intensity{did_you_mean(key, _LEVER_KEYS, n=1)}")
-            name = f"{lever} {_LEVER_KEYS[key]}"
-            if isinstance(value, dict):
-                out[name] = {str(el): check_number(v, f"{_shown(lever)}.{key}[{_shown(el)}]", where, ScenarioError)
-                             for el, v in value.items()}
-            else:
-                out[name] = check_number(value, f"{_shown(lever)}.{key}", where, ScenarioError)
+            out[f"{lever} {_LEVER_KEYS[key]}"] = _value(value, f"{_shown(lever)}.{key}", where)
     return out
 
 
@@ -284,9 +269,7 @@ def load_scenario(path: str | Path) -> Scenario:
 
 
 def _load(path: Path, chain: tuple[Path, ...]) -> Scenario:
-    if not path.is_file():
-        target = f" (a symbolic link to {os.readlink(path)}, which does not exist)" if path.is_symlink() else ""
-        raise ScenarioError(f"{path}: scenario file not found{target}")
+    """The scenario of the file ``path`` (an existing file), inheriting from its parents; ``chain``: its children."""
     path = path.resolve()
     if len(chain) >= MAX_INHERITS:
         raise ScenarioError(f"{chain[0]}: inheritance chain longer than {MAX_INHERITS} files (at {path.name}); "
@@ -294,7 +277,7 @@ def _load(path: Path, chain: tuple[Path, ...]) -> Scenario:
     if path in chain:
         loop = " -> ".join(p.name for p in (*chain, path))
         raise ScenarioError(f"{chain[0]}: inheritance loop: {loop}")
-    data = _read_toml(path)
+    data = read_toml(path, "scenario file", ScenarioError)[0]
     for key in data:
         if key not in _TOP_KEYS:
             raise ScenarioError(f"{path}: unknown key {key!r}; valid keys: {', '.join(sorted(_TOP_KEYS))}"

@@ -295,8 +295,6 @@ def ensemble_to_folder(out: Path, samples: int, ranges_file: Path | None, output
               "ranges": {k: list(v) for k, v in ranges.items()}, "outputs": list(outputs), "engine": engine,
               "until": until, "scenario": spec.name}
     manifest_path = out / "manifest.json"
-    if resume and force:
-        raise SDModelError("give either --resume (continue) or --force (start afresh), not both")
     if prepare_output(out, record, resume=resume, force=force) == "done":
         return None, [], 0.0
     if posterior is not None:

@@ -228,18 +228,11 @@ def prepare_output(out: Path, *, resume: bool, force: bool) -> None:
     CalibrationError
         For a file, a folder of other files, or a checkpoint without ``resume``.
     """
-    from ..files import check_replaceable, ownership_problem, remove_path, sweep_leftovers
+    from ..files import check_replaceable, fresh_start, ownership_problem, sweep_leftovers
 
     out = Path(out)
-    if resume and force:
-        raise CalibrationError("give either --resume (continue) or --force (start afresh), not both")
-    if force:
-        check_replaceable(out, "calibrate", force=True)
-        if out.exists() or out.is_symlink():
-            remove_path(out)
+    if fresh_start(out, "calibrate", force, resume):
         return
-    if out.is_symlink() or (out.exists() and not out.is_dir()):
-        raise CalibrationError(f"--out {out} is not a folder; choose another --out (or --force to replace it)")
     check_replaceable(out, "calibrate", force=True)  # writable throughout
     if not out.exists() or not any(out.iterdir()):
         return
