@@ -210,37 +210,27 @@ def run_ensemble(scenario: Scenario, parameter_sets: pd.DataFrame, outputs: Sequ
     path = Path(model) if model is not None else DEFAULT_MODEL
     info = read_model_info(path)
     spec = scenario.resolve(info, outputs, until)
-    names = spec.outputs
     columns, values, members = _check_parameter_sets(info, parameter_sets)
     _check_resources(info, spec, len(members), engine)
-    times = spec.times.coords()
-    n = len(members)
     workers = Executor(workers).workers  # checked before anything runs
-    job = Job(engine, str(path.resolve()), spec, tuple(columns), len(times))
+    job = Job(engine, str(path.resolve()), spec, tuple(columns), spec.times.n)
     if chunk_size is None:
-        chunk_size = max(1, min(_MAX_CHUNK.get(engine, 100), math.ceil(n / workers)))
+        chunk_size = max(1, min(_MAX_CHUNK.get(engine, 100), math.ceil(len(members) / workers)))
     prints = fingerprint(info, job, spec, members, values)
-    return _run(info, spec, job, names, members, values, times, prints, n, workers, chunk_size, store,
-                scheduler, progress, engine, engine_type)
-
-
-def _run(info, spec, job, names, members, values, times, prints, n, workers, chunk_size, store, scheduler,
-         progress, engine, engine_type) -> xr.Dataset:
-    """Run the checked ensemble (see :func:`run_ensemble`); a store it created and left empty is removed."""
-    created: list[Path] = []
+    created: list[Path] = []  # a store this call created and left empty is removed
     fresh = False
     if store is not None:
         store = Path(store)
         created = [p for p in (store, *store.parents) if not p.exists()]
         fresh = not (store / "store.json").exists()
-    chunks_store = ChunkStore.open(store, prints, int(chunk_size), n) if store is not None else None
+    chunks_store = ChunkStore.open(store, prints, int(chunk_size), len(members)) if store is not None else None
     try:
-        return _run_chunks(info, spec, job, names, members, values, times, prints, n, workers, chunk_size,
-                           chunks_store, scheduler, progress, engine, engine_type)
+        return _run_chunks(info, job, members, values, prints, workers, chunk_size, chunks_store, scheduler,
+                           progress, engine_type)
     except BaseException:
         if fresh and chunks_store is not None and not chunks_store.finished():  # leave nothing behind
-            (store / "store.json").unlink(missing_ok=True)
-            for folder in (store, *store.parents):
+            (chunks_store.folder / "store.json").unlink(missing_ok=True)
+            for folder in (chunks_store.folder, *chunks_store.folder.parents):
                 if folder not in created:
                     break
                 try:
@@ -250,8 +240,10 @@ def _run(info, spec, job, names, members, values, times, prints, n, workers, chu
         raise
 
 
-def _run_chunks(info, spec, job, names, members, values, times, prints, n, workers, chunk_size, chunks_store,
-                scheduler, progress, engine, engine_type) -> xr.Dataset:
+def _run_chunks(info, job, members, values, prints, workers, chunk_size, chunks_store, scheduler, progress,
+                engine_type) -> xr.Dataset:
+    """Run the checked ensemble (see :func:`run_ensemble`) chunk by chunk, reusing the chunks in ``chunks_store``."""
+    spec, engine, n, times = job.spec, job.engine, len(members), job.spec.times.coords()
     chunk_size = chunks_store.chunk_size if chunks_store is not None else int(chunk_size)
     bounds = [(i, min(i + chunk_size, n)) for i in range(0, n, chunk_size)]
     results: dict[int, xr.Dataset] = {}
@@ -271,7 +263,7 @@ def _run_chunks(info, spec, job, names, members, values, times, prints, n, worke
                         disable=not progress, dynamic_ncols=True) as bar:
         for res in executor.as_completed([(run_chunk, job, k, v) for k, v in tasks]):
             a, b = bounds[res.index]
-            ds = _chunk_dataset(info, names, times, members[a:b], res)
+            ds = _chunk_dataset(info, spec.outputs, times, members[a:b], res)
             if chunks_store is not None:
                 chunks_store.write(res.index, ds)
             results[res.index] = ds
