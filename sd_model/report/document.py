@@ -32,28 +32,27 @@ def _img(fig: plt.Figure, alt: str) -> dict[str, str]:
     return {"alt": alt, "data": base64.b64encode(figure_png(fig)).decode("ascii")}
 
 
-def _headline(table: pd.DataFrame) -> pd.DataFrame:
-    return table[table["variable"].isin(HEADLINE)]
+def _headline_html(table: pd.DataFrame, cell: Any) -> str:
+    """The headline indicators of ``table`` as an HTML table, a column per scenario; ``cell(rows)``: the cells."""
+    t = table[table["variable"].isin(HEADLINE)]
+    t = t.assign(cell=cell(t), units=t["units"].astype(str).map(readable_units))
+    wide = t.pivot_table(index=["indicator", "units", "year"], columns="scenario", values="cell", aggfunc="first",
+                         sort=False)
+    return wide[list(dict.fromkeys(t["scenario"]))].to_html(escape=True)
 
 
 def _indicator_html(table: pd.DataFrame) -> str:
-    t = _headline(table).copy()
-    first = t["scenario"].iloc[0]
-    t["cell"] = [(_num(v) if s == first else f"{_num(v)} ({_signed(d)}, {_pct(p)})")
-                 for s, v, d, p in zip(t["scenario"], t["value"], t["difference"], t["percent"])]
-    t["units"] = t["units"].astype(str).map(readable_units)
-    wide = t.pivot_table(index=["indicator", "units", "year"], columns="scenario", values="cell", aggfunc="first",
-                         sort=False)
-    return wide[list(dict.fromkeys(t["scenario"]))].to_html(escape=True)
+    def cells(t: pd.DataFrame) -> list[str]:  # the first scenario's values, the others' differences from it
+        first = t["scenario"].iloc[0]
+        return [(_num(v) if s == first else f"{_num(v)} ({_signed(d)}, {_pct(p)})")
+                for s, v, d, p in zip(t["scenario"], t["value"], t["difference"], t["percent"])]
+
+    return _headline_html(table, cells)
 
 
 def _ensemble_html(table: pd.DataFrame) -> str:
-    t = _headline(table).copy()
-    t["cell"] = [f"{_num(m)} [{_num(lo)}, {_num(hi)}]" for m, lo, hi in zip(t["median"], t["p05"], t["p95"])]
-    t["units"] = t["units"].astype(str).map(readable_units)
-    wide = t.pivot_table(index=["indicator", "units", "year"], columns="scenario", values="cell", aggfunc="first",
-                         sort=False)
-    return wide[list(dict.fromkeys(t["scenario"]))].to_html(escape=True)
+    return _headline_html(table, lambda t: [f"{_num(m)} [{_num(lo)}, {_num(hi)}]"
+                                            for m, lo, hi in zip(t["median"], t["p05"], t["p95"])])
 
 
 def _beats_html(beats: pd.DataFrame, only_with: str | None) -> str:
