@@ -159,10 +159,7 @@ _TARGET_KEYS = {"series", "statistic", "max", "min", "period", "regions"}
 
 def _line_of(lines: list[str], needle: str, start: int = 0) -> int:
     """1-based number of the first line at or after index ``start`` containing ``needle`` (0: none)."""
-    for i in range(start, len(lines)):
-        if needle in lines[i]:
-            return i + 1
-    return 0
+    return next((i + 1 for i in range(start, len(lines)) if needle in lines[i]), 0)
 
 
 def _table_lines(lines: list[str], header: str) -> list[int]:
@@ -170,9 +167,13 @@ def _table_lines(lines: list[str], header: str) -> list[int]:
     return [i + 1 for i, text in enumerate(lines) if text.strip().startswith(f"[[{header}]]")]
 
 
-def _unknown_key(where: str, key: str, valid, what: str) -> CalibrationError:
-    tail = did_you_mean(key, valid, f"valid: {', '.join(sorted(valid))}", n=1)
-    return CalibrationError(f"{where}: unknown {what} {key!r}{tail}")
+def _check_keys(table: dict, valid: Any, where: str, what: str, lines: list[str] | None = None) -> None:
+    """Refuse the first key of ``table`` that is not in ``valid`` (with ``lines``: at the line naming it)."""
+    for key in table:
+        if key not in valid:
+            at = f"{where}:{_line_of(lines, key)}" if lines is not None else where
+            tail = did_you_mean(key, valid, f"valid: {', '.join(sorted(valid))}", n=1)
+            raise CalibrationError(f"{at}: unknown {what} {key!r}{tail}")
 
 
 def _integer(value: Any, where: str, what: str, low: int = 0) -> int:
@@ -238,9 +239,7 @@ def load_config(path: str | Path) -> CalibrationConfig:
     data, text = read_toml(path, "calibration file", CalibrationError)  # checks the type of path too
     path = Path(path)
     lines = text.splitlines()
-    for key in data:
-        if key not in _TOP:
-            raise _unknown_key(f"{path}:{_line_of(lines, key)}", key, _TOP, "key")
+    _check_keys(data, _TOP, str(path), "key", lines)
 
     name = _string(data.get("name", path.stem), str(path), "name")
     description = data.get("description", "")
@@ -262,20 +261,15 @@ def load_config(path: str | Path) -> CalibrationConfig:
     where = f"{path}:{_line_of(lines, '[span]')}"
     if not isinstance(span_table, dict) or not {"start", "end"} <= set(span_table):
         raise CalibrationError(f"{where}: [span] must give start and end years")
-    for key in span_table:
-        if key not in ("start", "end"):
-            raise _unknown_key(where, key, ("start", "end"), "[span] key")
+    _check_keys(span_table, ("start", "end"), where, "[span] key")
     span = _years([span_table["start"], span_table["end"]], where)
 
     opt_table = data.get("optimizer", {})
     where = f"{path}:{_line_of(lines, '[optimizer]')}"
     if not isinstance(opt_table, dict):
         raise CalibrationError(f"{where}: [optimizer] must be a table")
-    optimizer = dict(_OPTIMIZER)
-    for key, value in opt_table.items():
-        if key not in _OPTIMIZER:
-            raise _unknown_key(where, key, _OPTIMIZER, "[optimizer] key")
-        optimizer[key] = value
+    _check_keys(opt_table, _OPTIMIZER, where, "[optimizer] key")
+    optimizer = {**_OPTIMIZER, **opt_table}
     optimizer["method"] = _choice(optimizer["method"], METHODS, where, "method")
     optimizer["uncertainty"] = _choice(optimizer["uncertainty"], UNCERTAINTY, where, "uncertainty")
     for key in ("starts", "max_nfev", "popsize", "maxiter"):
@@ -300,12 +294,9 @@ def _read_parameters(table: Any, path: Path, lines: list[str]) -> tuple[Paramete
     for key, spec in table.items():
         line = _line_of(lines, f'"{key}"', head) or _line_of(lines, key, head) or head
         where = f"{path}:{line}: parameter {key!r}"
-        if isinstance(spec, dict):
-            for k in spec:
-                if k not in _PARAM_KEYS:
-                    raise _unknown_key(where, k, _PARAM_KEYS, "setting")
-        else:
+        if not isinstance(spec, dict):
             raise CalibrationError(f"{where}: give a table such as {{ lower = 0.1, upper = 0.5 }}")
+        _check_keys(spec, _PARAM_KEYS, where, "setting")
         name, element = key, None
         if key.endswith("]") and "[" in key:
             name, element = key[:-1].split("[", 1)
@@ -329,9 +320,7 @@ def _read_series(items: Any, path: Path, lines: list[str]) -> tuple[SeriesSpec, 
         where = f"{path}:{line}: [[series]] {item.get('name', i + 1)!r}" if isinstance(item, dict) else str(path)
         if not isinstance(item, dict):
             raise CalibrationError(f"{where}: each [[series]] must be a table")
-        for key in item:
-            if key not in _SERIES_KEYS:
-                raise _unknown_key(where, key, _SERIES_KEYS, "series key")
+        _check_keys(item, _SERIES_KEYS, where, "series key")
         for key in ("name", "model", "data"):
             if key not in item:
                 raise CalibrationError(f"{where}: missing {key!r}")
@@ -371,9 +360,7 @@ def _read_targets(items: Any, path: Path, lines: list[str], names: set[str]) -> 
         where = f"{path}:{line}: [[targets]]"
         if not isinstance(item, dict):
             raise CalibrationError(f"{where}: each [[targets]] must be a table")
-        for key in item:
-            if key not in _TARGET_KEYS:
-                raise _unknown_key(where, key, _TARGET_KEYS, "target key")
+        _check_keys(item, _TARGET_KEYS, where, "target key")
         series = _string(item.get("series"), where, "series")
         if series not in names:
             tail = did_you_mean(series, names, f"series are {', '.join(sorted(names))}", n=1)
