@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import math
 from pathlib import Path
 
 import numpy as np
@@ -25,24 +26,30 @@ def tidy(ds: xr.Dataset) -> pd.DataFrame:
     ``message``) are left out. A constant (``attrs["kind"] == "constant"``, as the engines mark
     them) is written once, at the first saved time, instead of at every saved year.
     """
-    frames = []
-    first = ds["time"].values[:1] if "time" in ds.dims else None
+    lead = ["member"] if "member" in ds.dims else []
+    columns: dict[str, list[np.ndarray]] = {c: [] for c in [*lead, "variable", "time", "Region", "Dest", "value",
+                                                            "units"]}
     for name, da in ds.data_vars.items():
         if "time" not in da.dims:
             continue
         if da.attrs.get("kind") == "constant":
-            da = da.sel(time=first)
-        df = da.to_dataframe(name="value").reset_index()
-        df.insert(0, "variable", name)
-        df["units"] = str(da.attrs.get("units", ""))
-        frames.append(df)
-    out = pd.concat(frames, ignore_index=True)
+            da = da.isel(time=slice(0, 1))
+        n = da.size
+        for col in columns:  # one row per cell, the dims in the variable's order (C order)
+            if col in da.dims:
+                i = da.dims.index(col)
+                columns[col].append(np.tile(np.repeat(da[col].values, math.prod(da.shape[i + 1:])),
+                                            math.prod(da.shape[:i])))
+        columns["variable"].append(np.full(n, name, dtype=object))
+        columns["units"].append(np.full(n, str(da.attrs.get("units", "")), dtype=object))
+        columns["value"].append(da.values.reshape(-1))
+        for col in ("Region", "Dest"):
+            if col not in da.dims:
+                columns[col].append(np.full(n, "", dtype=object))
+    out = pd.DataFrame({c: np.concatenate(v) for c, v in columns.items()})
     for col in ("Region", "Dest"):
-        if col not in out:
-            out[col] = ""
-        out[col] = out[col].fillna("").astype(str)
-    lead = ["member"] if "member" in ds.dims else []
-    return out[[*lead, "variable", "time", "Region", "Dest", "value", "units"]]
+        out[col] = out[col].astype(str)
+    return out
 
 
 def write_results(ds: xr.Dataset, folder: str | Path, fmt: str = "csv", stem: str = "results") -> Path:
