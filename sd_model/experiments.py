@@ -30,9 +30,8 @@ import xarray as xr
 from .errors import ScenarioError, SDModelError
 from .indicators import INDICATORS
 from .parameters import lever_names
-from .resources import EXPERIMENTS_DIR
 from .run import run_scenario
-from .scenario import Scenario, load_scenario, resolve_scenario, validate
+from .scenario import Scenario, as_elements, load_scenario, validate
 
 #: Outputs an ensemble saves: the key indicators, :data:`sd_model.indicators.INDICATORS` (all that the
 #: report's fan charts need).
@@ -41,19 +40,6 @@ ENSEMBLE_OUTPUTS = tuple(INDICATORS)
 
 
 # ---------------------------------------------------------------- scenarios
-
-
-def resolve_scenario_path(arg: str | Path, folder: Path = EXPERIMENTS_DIR) -> Path:
-    """Return the scenario file for ``arg``: a path, or a bare name of a file in ``folder``.
-
-    The same rule as :func:`sd_model.scenario.resolve_scenario`.
-
-    Raises
-    ------
-    ScenarioError
-        If neither exists; the message lists the scenarios in ``folder``.
-    """
-    return resolve_scenario(arg, folder)
 
 
 def check_lever_starts(scenario: Scenario, info: Any) -> None:
@@ -89,12 +75,7 @@ def check_lever_starts(scenario: Scenario, info: Any) -> None:
 
 def _effective(scenario: Scenario, info: Any, name: str) -> dict[str, float]:
     """Effective value of a constant as {element: value} ({"": value} for a scalar)."""
-    value = info.get(name).default
-    over = scenario.params.get(name)
-    if isinstance(value, Mapping):
-        merged = {**value, **(over or {})} if not isinstance(over, (int, float)) else dict.fromkeys(value, over)
-        return {k: float(v) for k, v in merged.items()}
-    return {"": float(value if over is None else over)}  # type: ignore[arg-type]
+    return {**as_elements(info.get(name).default), **as_elements(scenario.params.get(name))}
 
 
 def prepare_scenarios(paths: Sequence[str | Path], info: Any, until: float | None = None) -> list[Scenario]:
@@ -120,7 +101,7 @@ def prepare_scenarios(paths: Sequence[str | Path], info: Any, until: float | Non
         raise ScenarioError("no scenario given; name at least one scenario file")
     out = []
     for arg in paths:
-        sc = load_scenario(resolve_scenario_path(arg))
+        sc = load_scenario(arg)  # a path, or the name of a shipped scenario
         if until is not None:
             sc = replace(sc, final_time=float(until))
         sc = validate(sc, info)

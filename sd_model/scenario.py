@@ -346,7 +346,7 @@ def _check_lever_spans(params: Mapping[str, ParamValue], info: Any, where: str) 
         names = (f"{lever} Start Year", f"{lever} End Year", f"{lever} Intensity")
         if names[1] not in info.variables or not any(n in params for n in names):
             continue
-        start, end, level = ({**_as_elements(info.get(n).default), **_as_elements(params.get(n, {}))}
+        start, end, level = ({**as_elements(info.get(n).default), **as_elements(params.get(n, {}))}
                              for n in names)
         for element in sorted(start.keys() | end.keys()):
             s_el, e_el = start.get(element, start.get("")), end.get(element, end.get(""))
@@ -357,7 +357,8 @@ def _check_lever_spans(params: Mapping[str, ParamValue], info: Any, where: str) 
                                     "end year at or after the start year")
 
 
-def _as_elements(value: Any) -> dict[str, float]:
+def as_elements(value: Any) -> dict[str, float]:
+    """A constant's value as {element key: value}, ``{"": value}`` for a scalar (``{}`` for None)."""
     if isinstance(value, Mapping):
         return {str(k): float(v) for k, v in value.items()}
     return {} if value is None else {"": float(value)}

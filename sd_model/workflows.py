@@ -25,10 +25,10 @@ from .budget import check_times
 from .draws import (check_parameter_sets, draws_from_calibration, draws_from_ranges, ranges_from_calibration,
                     read_calibration_correlation, read_calibration_estimates)
 from .engines import DEFAULT_ENGINE, DEFAULT_ENSEMBLE_ENGINE
+from .engines.base import row_params
 from .ensemble import EnsembleWarning, run_ensemble
 from .errors import SDModelError
-from .experiments import check_lever_starts, drop_failed, prepare_scenarios, resolve_scenario_path, run_ensembles, \
-    run_scenarios, store_key
+from .experiments import check_lever_starts, drop_failed, prepare_scenarios, run_ensembles, run_scenarios, store_key
 from .ensemble_store import STORE_FOLDER, prepare_output
 from .files import (atomic_dir, atomic_write_bytes, atomic_write_json, atomic_write_text, check_replaceable,
                     stamp_manifest)
@@ -36,7 +36,7 @@ from .indicators import beat_shares, ensemble_table, indicator_table
 from .manifest import build_manifest, load_manifest, scenario_from_manifest
 from .mdl import read_model_info
 from .observed import load_observed
-from .parameters import Parameter, merge_params
+from .parameters import Parameter
 from .plotting import figure_png, standard_plots
 from .report import build_report, findings
 from .resources import DEFAULT_MODEL, EXPERIMENTS_DIR
@@ -220,9 +220,7 @@ def compare(scenarios: Sequence[str | Path], out: Path, *, until: float | None =
                                            shown=lambda p: _relative(p, out))
     if draws is not None:
         check_parameter_sets(draws.columns, scs, eng.info)
-    central_params: dict[str, Any] = {}
-    for key, value in central.items():
-        central_params = merge_params(central_params, Parameter.parse(eng.info, key).as_params(eng.info, value))
+    central_params = row_params(eng.info, [Parameter.parse(eng.info, key) for key in central], central.values())
     runs = run_scenarios([s.with_params(central_params) for s in scs], eng)
     table = indicator_table(runs)
     ensembles = ens_tab = beats = None
@@ -363,7 +361,7 @@ def sensitivity_to_folder(out: Path, outcomes: Sequence[str], *, method: str = "
         if not info.initial_time <= o.year <= info.final_time:
             raise SDModelError(f"outcome {o.label!r}: year {o.year:g} is outside the model's span "
                                f"{info.initial_time:g}-{info.final_time:g}")
-    sc = load_scenario(resolve_scenario_path(scenario)).resolve(info, until=max(o.year for o in parsed)).scenario
+    sc = load_scenario(scenario).resolve(info, until=max(o.year for o in parsed)).scenario
     check_lever_starts(sc, info)
     if posterior is not None:
         from .bayes.draws import ranges_from_posterior

@@ -16,11 +16,11 @@ from click.testing import CliRunner
 from cli import main
 from sd_model.draws import draws_from_calibration, draws_from_ranges, read_calibration_estimates
 from sd_model.errors import ScenarioError, SDModelError
-from sd_model.experiments import check_lever_starts, drop_failed, prepare_scenarios, resolve_scenario_path, run_ensembles
+from sd_model.experiments import check_lever_starts, drop_failed, prepare_scenarios, run_ensembles
 from sd_model.indicators import beat_shares, effects, ensemble_table, indicator_table
 from sd_model.sampling import load_ranges
 from sd_model.run import run_scenario
-from sd_model.scenario import Scenario, validate
+from sd_model.scenario import Scenario, resolve_scenario, validate
 
 EXPERIMENTS = Path(__file__).resolve().parent.parent / "experiments"
 
@@ -99,9 +99,9 @@ def test_bad_scenario_files_give_one_line_errors(simlin_engine, tmp_path, text, 
 
 
 def test_scenario_names_resolve_and_duplicates_are_refused(simlin_engine):
-    assert resolve_scenario_path("historical") == EXPERIMENTS / "historical.toml"
+    assert resolve_scenario("historical") == EXPERIMENTS / "historical.toml"
     with pytest.raises(ScenarioError, match="scenario file not found; give a path or one of: aid, balanced"):
-        resolve_scenario_path("no_such_scenario")
+        resolve_scenario("no_such_scenario")
     with pytest.raises(ScenarioError, match="two scenarios share the name 'aid'"):
         prepare_scenarios(["aid", "aid"], simlin_engine.info)
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import click
 
-from ..experiments import resolve_scenario_path
+from ..scenario import resolve_scenario
 from ..explore import open_page
 from .options import engine_option, model_option
 
@@ -34,6 +34,6 @@ def explore_command(scenario, port, bands, ranges_file, engine, model):
     Example:
       sd-model explore --scenario balanced
     """  # noqa: D301 (\b is Click's no-rewrap marker)
-    open_page(resolve_scenario_path(scenario), port=port, engine=engine, model=model, ranges_file=ranges_file,
+    open_page(resolve_scenario(scenario), port=port, engine=engine, model=model, ranges_file=ranges_file,
               bands_file=bands, announce=lambda url: click.echo(f"sd-model explore: open {url}  (Ctrl+C stops)"))
     click.echo("sd-model explore: stopped")

@@ -23,7 +23,7 @@ import xarray as xr
 from ..data import load_observations
 from ..engines import Engine
 from ..errors import EngineError
-from ..experiments import EXPERIMENTS_DIR
+from ..resources import EXPERIMENTS_DIR
 from ..run import run_scenario
 from ..sampling import load_ranges
 from ..scenario import Scenario, validate
