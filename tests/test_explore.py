@@ -70,8 +70,8 @@ def test_out_of_range_and_non_numbers_are_refused_with_the_valid_range():
     controls = build_controls(read_model_info(DEFAULT_MODEL), {})
     errors = check_values(controls, {"Aid Intensity": 7, "Aid Start Year": None, "Cooperation Intensity": float("nan")})
     assert errors["Aid Intensity"] == "Aid Intensity = 7 is outside the model's range; valid: 0 to 3 dmnl"
-    assert errors["Aid Start Year"] == "Aid Start Year: not a number; valid: 1978 to 2100 Year"
-    assert errors["Cooperation Intensity"] == "Cooperation Intensity: not a number; valid: 0 to 3 dmnl"
+    assert errors["Aid Start Year"] == "Aid Start Year must be a number, got None; valid: 1978 to 2100 Year"
+    assert errors["Cooperation Intensity"] == "Cooperation Intensity must be a finite number, got nan; valid: 0 to 3 dmnl"
     # every control not given is missing, hence refused too
     assert len(errors) == len(controls)
 

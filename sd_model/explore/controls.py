@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import product
 
+from ..errors import SDModelError, check_number
 from ..mdl import ModelInfo
 from ..parameters import Parameter
 from ..parameters import ParamValue, lever_names
@@ -57,10 +58,12 @@ class Control:
     def check(self, value: object) -> str | None:
         """None if ``value`` is a finite number in [lo, hi], else a one-line message with the valid range."""
         valid = f"valid: {self.lo:g} to {self.hi:g} {self.units}".rstrip()
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-            return f"{self.key}: not a number; {valid}"
-        if not self.lo <= value <= self.hi:
-            return f"{self.key} = {value:g} is outside the model's range; {valid}"
+        try:
+            number = check_number(value, self.key)
+        except SDModelError as exc:
+            return f"{exc}; {valid}"
+        if not self.lo <= number <= self.hi:
+            return f"{self.key} = {number:g} is outside the model's range; {valid}"
         return None
 
 
