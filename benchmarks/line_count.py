@@ -6,6 +6,9 @@ out of the "now" side, because they carry behaviour b673acf did not have:
 
 - ``sd_model/bayes/``: Bayesian calibration (issue 12).
 - ``sd_model/explore/``, ``sd_model/commands/explore.py``: the interactive explorer (issue 13).
+- ``sd_model/observed.py``: observed counterparts of model indicators, drawn as dots on plots and
+  in the explorer (issue 13, commit 82f8cd9 "Outputs a reader understands"; b673acf drew no data
+  on its plots).
 - ``sd_model/structure/``, ``sd_model/commands/structure.py``: structure views and loops (issue 14).
 - ``sd_model/data_{deflator,demography,derived,finance,migration,panel,series}.py``: data series for
   Model 2.0 (issue 11) beyond the loaders of b673acf (``data.py`` itself is counted).
@@ -32,7 +35,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 BASE = "b673acf"
 #: New features of other issues (glob patterns on paths), left out of the comparison.
-NEW_FEATURES = ("sd_model/bayes/*", "sd_model/explore/*", "sd_model/commands/explore.py",
+NEW_FEATURES = ("sd_model/bayes/*", "sd_model/explore/*", "sd_model/commands/explore.py", "sd_model/observed.py",
                 "sd_model/structure/*", "sd_model/commands/structure.py", "sd_model/data_deflator.py",
                 "sd_model/data_demography.py", "sd_model/data_derived.py", "sd_model/data_finance.py",
                 "sd_model/data_migration.py", "sd_model/data_panel.py", "sd_model/data_series.py",
