@@ -262,6 +262,11 @@ BAD = [
     # every constant now declares both bounds (issue 10), so a one-sided bound cannot be tested on the shipped
     # model; a bound beyond the newly declared upper one is refused instead
     ('"Reference Capital" = { lower = 10, upper = 20000 }', r"are outside the range the model declares"),
+    # a constant estimated as a whole and per element, or one element twice (spelled apart)
+    ('"Regional Savings Factor" = { lower = 0.5, upper = 1.8, start = 1.3 }\n"Regional Savings Factor[West]" = { lower = 0.5, '
+     'upper = 1.8 }', r"'Regional Savings Factor' is estimated twice \(also as 'Regional Savings Factor'\)"),
+    ('"Regional Savings Factor[West]" = { lower = 0.5, upper = 1.8 }\n"Regional Savings Factor[ west]" = { lower = '
+     '0.5, upper = 1.8 }', r"is estimated twice \(also as 'Regional Savings Factor\[West\]'\)"),
 ]
 
 

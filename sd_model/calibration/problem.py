@@ -207,7 +207,7 @@ def _span_line(config: CalibrationConfig) -> int:
 
 def _resolve_parameters(config: CalibrationConfig, info: ModelInfo,
                         base_params: Mapping[str, Any]) -> tuple[Estimated, ...]:
-    seen: dict[tuple[str, str], str] = {}
+    seen: list[tuple[str, Parameter]] = []  # (key in the file, parameter) estimated so far
     out = []
     for spec in config.parameters:
         where = f"{config.where(spec.line)}: parameter {spec.key!r}"
@@ -218,12 +218,10 @@ def _resolve_parameters(config: CalibrationConfig, info: ModelInfo,
             raise CalibrationError(str(exc)) from None
         var = param.variable(info)
         chosen = tuple(",".join(c) for c in param.cells(info)) if var.dims else ()
-        own = spec.element is None
-        clash = [k for (n, el), k in seen.items() if n == var.name and (own or el == "" or el in chosen)]
+        clash = [k for k, other in seen if other.overlaps(param)]
         if clash:
             raise CalibrationError(f"{where}: {var.name!r} is estimated twice (also as {clash[0]!r})")
-        for el in (("",) if own else chosen):
-            seen[(var.name, el)] = spec.key
+        seen.append((spec.key, param))
         label = f"{var.name}[{chosen[0]}]" if spec.element is not None else var.name
         dlo, dhi = var.range
         lower = spec.lower if spec.lower is not None else dlo
