@@ -7,7 +7,6 @@ MAPE of GDP itself).
 """
 from __future__ import annotations
 
-import io
 import json
 import math
 import os
@@ -19,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from .. import metrics
-from ..files import atomic_write_bytes, atomic_write_text
+from ..files import atomic_write_bytes
 from .problem import Problem
 from .series import SeriesData
 from .config import TargetSpec
@@ -106,7 +105,7 @@ def overlay_toml(problem: Problem, x: np.ndarray, *, name: str, description: str
 
 def write_plots(problem: Problem, simulated: Mapping[str, np.ndarray], folder: Path) -> list[Path]:
     """One PNG per series: simulated (line) and observed (dots) per region; the split year dashed."""
-    from ..plotting import REGION_COLOURS, plt
+    from ..plotting import REGION_COLOURS, figure_png, plt
 
     paths = []
     for s in problem.series:
@@ -129,12 +128,7 @@ def write_plots(problem: Problem, simulated: Mapping[str, np.ndarray], folder: P
         fig.suptitle(f"{s.spec.name}: {s.model} vs {s.spec.data} ({s.spec.transform}, {unit}; "
                      f"weight {s.spec.weight:g})", fontsize=9)
         fig.tight_layout()
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=90)
-        plt.close(fig)
-        path = folder / f"{slug(s.spec.name)}.png"
-        atomic_write_bytes(path, buf.getvalue())
-        paths.append(path)
+        paths.append(atomic_write_bytes(folder / f"{slug(s.spec.name)}.png", figure_png(fig, dpi=90)))
     return paths
 
 
@@ -164,7 +158,3 @@ def markdown_table(df: pd.DataFrame, columns: Sequence[str], headers: Sequence[s
         out.append("| " + " | ".join(_fmt(row[c]) if not isinstance(row[c], str) else row[c] for c in columns) + " |")
     return "\n".join(out)
 
-
-def write_text(path: Path, text: str) -> Path:
-    """Atomic text write (re-exported for the runner)."""
-    return atomic_write_text(path, text)
