@@ -10,9 +10,6 @@ ecological compensation and directed credit flow too).
 """
 from __future__ import annotations
 
-import functools
-import operator
-
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -60,11 +57,7 @@ def _rate(name: str) -> Getter:
 
 
 def _plus(*getters: Getter) -> Getter:
-    def total(ds: xr.Dataset) -> xr.DataArray:
-        parts = [abs(g(ds)) for g in getters]
-        return functools.reduce(operator.add, parts)
-
-    return total
+    return lambda ds: sum(abs(g(ds)) for g in getters)  # type: ignore[return-value]
 
 
 MIGRATION = (
