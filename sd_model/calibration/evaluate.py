@@ -52,9 +52,6 @@ class _SingleRuns:
             raise EngineError(messages[0])
         return {name: values[0] for name, values in arrays.items()}
 
-    def close(self) -> None:
-        """Nothing to release (the engine's runner lives as long as this process)."""
-
 
 def evaluate_one(problem: Problem, runner: Any, x: np.ndarray) -> np.ndarray:
     """Residual vector of ``x``; a run that fails gives :data:`PENALTY` everywhere."""
@@ -138,9 +135,7 @@ class Evaluator:
         if self._pool is not None:
             self._pool.__exit__(None)
             self._pool = None
-        if self._runner is not None:
-            self._runner.close()
-            self._runner = None
+        self._runner = None  # the engine's runner lives as long as this process: nothing to release
         if self._bar is not None:
             self._bar.close()
             self._bar = None

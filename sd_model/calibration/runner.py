@@ -196,11 +196,7 @@ def calibrate(config: str | Path | CalibrationConfig, *, out: str | Path | None 
     finally:
         if own_client:
             client.close()
-    runner = compile_runner(problem)
-    try:
-        simulated = problem.simulated(runner.run(problem.params(x)))
-    finally:
-        runner.close()
+    simulated = problem.simulated(compile_runner(problem).run(problem.params(x)))
     payoff = float(r @ r)
     result = CalibrationResult(problem=problem, x=x, payoff=payoff, parameters=_parameter_table(problem, x, unc),
                                fit=(table := fit_table(problem, simulated)),
