@@ -7,7 +7,6 @@ are written through a temporary file and renamed, so a kill leaves only whole ch
 """
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Mapping
 from pathlib import Path
@@ -17,17 +16,13 @@ import numpy as np
 import xarray as xr
 
 from .errors import SDModelError
-from .files import atomic_write_json, atomic_write_netcdf, atomic_write_text
+from .files import atomic_write_json, atomic_write_netcdf, atomic_write_text, sha256_bytes
 
 __all__ = ["ChunkStore", "fingerprint", "plain"]
 
 _META = "store.json"
 _WHAT = {"model_sha256": "model file", "engine": "engine", "outputs": "outputs", "time": "time settings",
          "scenario": "scenario", "parameters": "parameter set"}
-
-
-def _sha(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 def fingerprint(info: Any, job: Any, scenario: Any, members: np.ndarray, values: np.ndarray) -> dict[str, Any]:
@@ -41,10 +36,10 @@ def fingerprint(info: Any, job: Any, scenario: Any, members: np.ndarray, values:
         "engine": job.engine,
         "outputs": list(job.spec.outputs),
         "time": [info.initial_time, job.spec.times.final, job.spec.times.dt, job.n_times],
-        "scenario": _sha(params.encode()),
-        "parameters": _sha(table.encode() + np.ascontiguousarray(values, dtype="<f8").tobytes()),
+        "scenario": sha256_bytes(params.encode()),
+        "parameters": sha256_bytes(table.encode() + np.ascontiguousarray(values, dtype="<f8").tobytes()),
     }
-    out["ensemble"] = _sha(json.dumps(out, sort_keys=True).encode())
+    out["ensemble"] = sha256_bytes(json.dumps(out, sort_keys=True).encode())
     return out
 
 
@@ -96,7 +91,7 @@ class ChunkStore:
 
     def _seal(self, index: int, data: bytes) -> str:
         """Integrity record of chunk ``index``: SHA-256 of this ensemble's fingerprint, the index and the bytes."""
-        return _sha(f"{self.meta['ensemble']}:{index}:".encode() + data)
+        return sha256_bytes(f"{self.meta['ensemble']}:{index}:".encode() + data)
 
     def _record(self, index: int) -> Path:
         return self.folder / f"chunk-{index:06d}.sha256"

@@ -117,6 +117,11 @@ class OutputError(SDModelError):
     """An output folder cannot be written without losing something the tool did not write."""
 
 
+def sha256_bytes(data: bytes) -> str:
+    """SHA-256 (hex) of ``data``."""
+    return hashlib.sha256(data).hexdigest()
+
+
 def sha256_file(path: str | Path) -> str:
     """SHA-256 (hex) of the file at ``path``, read in 1 MiB blocks."""
     h = hashlib.sha256()

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..files import atomic_write_json, atomic_write_text
+from ..files import atomic_write_json, atomic_write_text, sha256_bytes
 from .config import CalibrationError
 
 _FORMAT = 2  # 2: stages.json and the evaluation files carry SHA-256 seals
@@ -43,10 +43,6 @@ def fingerprint(*parts: object) -> str:
             h.update(repr(part).encode())
         h.update(b"\x00")
     return h.hexdigest()
-
-
-def _sha(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 def _read_json(path: Path) -> dict:
@@ -119,7 +115,7 @@ class EvaluationStore:
                 continue
             raw = path.read_bytes()
             sealed, seal = self._read_seal(name)
-            if len(raw) < sealed or _sha(self.key.encode() + raw[:sealed]) != seal:
+            if len(raw) < sealed or sha256_bytes(self.key.encode() + raw[:sealed]) != seal:
                 raise CalibrationError(f"{path}: fails its integrity check (edited, truncated or from another "
                                        "calibration); refusing to resume: delete the checkpoint folder")
             whole = sealed  # records after the last seal were cut short by a kill: evaluate them again
@@ -188,18 +184,19 @@ class EvaluationStore:
                 self._write_seal(fname)
 
     def _seal_stages(self, stages: dict) -> str:
-        return _sha(self.key.encode() + json.dumps(stages, sort_keys=True, default=str).encode())
+        return sha256_bytes(self.key.encode() + json.dumps(stages, sort_keys=True, default=str).encode())
 
     def _write_seal(self, name: str) -> None:
         """Seal the evaluation file ``name``: its length and SHA-256 (with the problem's key)."""
         data = (self.folder / name).read_bytes()  # type: ignore[operator]
-        atomic_write_text(self.folder / f"{name}.sha256", f"{len(data)} {_sha(self.key.encode() + data)}\n")  # type: ignore[operator]
+        seal = sha256_bytes(self.key.encode() + data)
+        atomic_write_text(self.folder / f"{name}.sha256", f"{len(data)} {seal}\n")  # type: ignore[operator]
 
     def _read_seal(self, name: str) -> tuple[int, str]:
         """(length, SHA-256) recorded for evaluation file ``name``; (0, seal of nothing) if none."""
         path = self.folder / f"{name}.sha256"  # type: ignore[operator]
         if not path.exists():
-            return 0, _sha(self.key.encode())
+            return 0, sha256_bytes(self.key.encode())
         try:
             length, seal = path.read_text(encoding="ascii").split()
             return int(length), seal
