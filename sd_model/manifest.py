@@ -40,13 +40,9 @@ def build_manifest(info: Any, scenario: Any, engine: str, *, seed: int | None = 
     seed : random seed of sampled runs, None otherwise.
     extra : further entries (e.g. output format, sample sizes).
     """
-    effective: dict[str, Any] = {}
-    for name, var in sorted(info.constants().items()):
-        value = var.default
-        over = scenario.params.get(name)
-        if over is not None:
-            value = {**value, **over} if isinstance(value, dict) else over
-        effective[name] = dict(value) if isinstance(value, dict) else value
+    from .parameters import merge_params
+
+    effective = merge_params({name: var.default for name, var in sorted(info.constants().items())}, scenario.params)
     return {
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "command": " ".join(sys.argv),
