@@ -211,3 +211,24 @@ def test_common_subexpressions_are_computed_once_with_the_same_values():
     exec(code, reused)  # noqa: S102
     for name in "abcd":
         np.testing.assert_array_equal(reused[name], plain[name])
+
+
+def test_numbers_in_the_time_loop_are_arrays_made_once(shipped):
+    """Numbers operated on with arrays in the Euler loop are constant arrays made in setup
+    (numpy converts a Python float at every call), except exponents (numpy computes ``x ** 2.0``
+    from a scalar by other routines); the values equal simlin's (tests above)."""
+    import ast
+    import textwrap
+
+    source = shipped.compile(["GDP"]).source
+    start = source.index("        for j in range(nb):\n") + len("        for j in range(nb):\n")
+    loop = textwrap.dedent(source[start:source.index("    if k % every == 0:\n        saved")])
+    numbers = []
+    for node in ast.walk(ast.parse(loop)):
+        if isinstance(node, ast.BinOp) and not isinstance(node.op, ast.Pow):
+            numbers += [n for n in (node.left, node.right) if isinstance(n, ast.Constant)]
+        if isinstance(node, ast.Call) and ast.unparse(node.func) in ("np.minimum", "np.maximum", "np.where"):
+            numbers += [n for n in node.args if isinstance(n, ast.Constant)]
+    assert not numbers, [ast.unparse(n) for n in numbers]
+    assert "np.full((4,) + B, 1.0)" in source and "np.full((4,) + B, dt)" in source
+    assert "- np.minimum(" in loop or "np.maximum(" in loop  # the model has MIN/MAX with numbers in the loop

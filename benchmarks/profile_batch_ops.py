@@ -1,0 +1,167 @@
+"""Where the batch engine's time loop spends its time: every numpy operation of every equation, timed.
+
+The generated Euler loop (``sd_model.batch``) is rewritten into one numpy operation per line
+(the same operations in the same order, so the same values), each line timed with
+``time.perf_counter``, and the model is run for ``--members`` members. It prints, for each model
+(model 1 from commit b673acf and the current model by default, or the .mdl files given):
+
+1. microseconds per Euler step, in total and by kind of operation (multiply, EXP, SUM, ...) and by
+   the shape of its result (scalar per member, [Region], [Region, Dest]);
+2. the most expensive equations (Vensim names, with the SMOOTHI stocks' flows named by the
+   variable that holds them), their operations per step and their cost.
+
+The timer adds about 0.1 us per operation; the totals are therefore slightly above the plain
+engine's time, and the shares between operations are what this script is for.
+
+Usage::
+
+    python benchmarks/profile_batch_ops.py                          # both models, 500 members, to 2100
+    python benchmarks/profile_batch_ops.py --members 64 --final-time 2015 --top 15
+    python benchmarks/profile_batch_ops.py vensim/regional_finance_economy.mdl
+"""
+from __future__ import annotations
+
+import argparse
+import ast
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sd_model.batch import BatchModel  # noqa: E402
+from sd_model.batch.engine import BatchSim  # noqa: E402
+from sd_model.run import DEFAULT_MODEL  # noqa: E402
+
+OLD_COMMIT = "b673acf"
+OUTPUTS = ["National GDP", "GDP per Capita", "Theil Index", "Loan Share", "Net Credit Outflow"]
+_DIMS = {0: "per member", 1: "[Region]", 2: "[Region, Dest]"}
+_OPS = (ast.BinOp, ast.UnaryOp, ast.Call, ast.Compare, ast.Subscript)
+
+
+def _kind(node: ast.AST) -> str:
+    if isinstance(node, ast.BinOp):
+        return type(node.op).__name__.lower()
+    if isinstance(node, ast.UnaryOp):
+        return "neg" if isinstance(node.op, ast.USub) else type(node.op).__name__.lower()
+    if isinstance(node, ast.Compare):
+        return "compare"
+    if isinstance(node, ast.Subscript):
+        return "index (view)"
+    return ast.unparse(node.func).replace("np.", "")  # type: ignore[attr-defined]
+
+
+class _Split(ast.NodeTransformer):
+    """Post-order: every operation becomes ``_tK = op(children)``, timed."""
+
+    def __init__(self, start: int) -> None:
+        self.lines: list[str] = []
+        self.kinds: list[str] = []
+        self.k = start
+
+    def generic_visit(self, node: ast.AST) -> ast.AST:
+        node = super().generic_visit(node)
+        if isinstance(node, _OPS):
+            name = f"_t{self.k}"
+            self.lines.append(f"_a = _pc(); {name} = {ast.unparse(node)}; _T[{self.k}] += _pc() - _a; "
+                              f"_D[{self.k}] = np.ndim({name}) - 1")
+            self.kinds.append(_kind(node))
+            self.k += 1
+            return ast.Name(id=name, ctx=ast.Load())
+        return node
+
+
+def instrument(sim: BatchSim) -> tuple[list[str], list[str], list[str]]:
+    """Rewrite ``sim``'s time loop one timed operation per line; return (kinds, statement of each op, names)."""
+    lines = sim.source.splitlines()
+    start = next(i for i, s in enumerate(lines) if s.strip() == "t = t0 + dt * k") + 1
+    end = next(i for i in range(start, len(lines)) if lines[i].strip() == "k += 1")
+    ident_name = {e.ident: n for n, e in sim.model.eqs.items()}
+    ident_name.update({f"f_{e.ident}": f"{n} (net flow)" for n, e in sim.model.eqs.items()})
+    out, kinds, owner = [], [], []
+    for line in lines[start:end]:
+        target, code = (s.strip() for s in line.split("=", 1))
+        split = _Split(len(kinds))
+        tree = split.visit(ast.parse(code, mode="eval").body)
+        indent = line[:len(line) - len(line.lstrip())]
+        out += [indent + s for s in split.lines] + [f"{indent}{target} = {ast.unparse(tree)}"]
+        kinds += split.kinds
+        stock = target.startswith("s_")  # the Euler update: stock + dt * flow
+        label = ident_name.get(target[2:] if stock else target, target)
+        owner += [f"{label} (Euler update)" if stock else label] * len(split.kinds)
+    sim.source = "\n".join(lines[:start] + out + lines[end:])
+    return kinds, owner, [ident_name.get(x, x) for x in ident_name]
+
+
+def profile(path: Path, members: int, final_time: float | None) -> tuple[dict, float, int]:
+    """(per-op records, CPU seconds of the run, Euler steps) of one instrumented run of ``path``."""
+    sim = BatchModel(path).compile(OUTPUTS, final_time=final_time)
+    kinds, owner, _ = instrument(sim)
+    ns = sim._fn
+    ns.update({"_pc": time.perf_counter, "_T": [0.0] * len(kinds), "_D": [0] * len(kinds)})
+    exec(compile(sim.source, "<profiled batch code>", "exec"), ns)  # noqa: S102
+    K = sim.constants(members)
+    cpu = time.process_time()
+    sim.run_constants(K, members)
+    cpu = time.process_time() - cpu
+    records = {"kind": kinds, "owner": owner, "seconds": ns["_T"], "dims": ns["_D"]}
+    return records, cpu, sim.n_steps
+
+
+def report(label: str, records: dict, cpu: float, steps: int, top: int) -> None:
+    us = np.array(records["seconds"]) / steps * 1e6
+    n = len(us)
+    print(f"\n## {label}: {n} numpy operations per Euler step, {us.sum():.0f} us per step timed "
+          f"({cpu / steps * 1e6:.0f} us per step of CPU over the whole run, {steps} steps)\n")
+    by: dict[tuple[str, int], list[float]] = defaultdict(list)
+    for kind, dims, t in zip(records["kind"], records["dims"], us):
+        by[(kind, dims)].append(t)
+    print("| operation | result | count | us per step | share |")
+    print("|---|---|---:|---:|---:|")
+    for (kind, dims), ts in sorted(by.items(), key=lambda kv: -sum(kv[1])):
+        print(f"| {kind} | {_DIMS.get(dims, f'{dims}-D')} | {len(ts)} | {sum(ts):.1f} | {sum(ts) / us.sum():.1%} |")
+    per_dim: dict[int, list[float]] = defaultdict(list)
+    for dims, t in zip(records["dims"], us):
+        per_dim[dims].append(t)
+    print("\nby result shape: " + "; ".join(f"{_DIMS.get(d, d)} {len(ts)} ops, {sum(ts):.0f} us"
+                                          for d, ts in sorted(per_dim.items())))
+    eqs: dict[str, list[float]] = defaultdict(list)
+    for name, t in zip(records["owner"], us):
+        eqs[name].append(t)
+    print(f"\n| equation (top {top}) | ops | us per step | share |")
+    print("|---|---:|---:|---:|")
+    for name, ts in sorted(eqs.items(), key=lambda kv: -sum(kv[1]))[:top]:
+        print(f"| {name} | {len(ts)} | {sum(ts):.1f} | {sum(ts) / us.sum():.1%} |")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("models", nargs="*", help=f"model files (default: model 1 at {OLD_COMMIT} and the shipped one)")
+    parser.add_argument("--members", type=int, default=500, help="members run together (default 500)")
+    parser.add_argument("--final-time", type=float, default=None, help="FINAL TIME (default: the model's)")
+    parser.add_argument("--top", type=int, default=25, help="equations listed (default 25)")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory() as tmp:
+        if args.models:
+            models = {p: Path(p) for p in args.models}
+        else:
+            old = Path(tmp) / "model1.mdl"
+            old.write_bytes(subprocess.run(["git", "-C", str(ROOT), "show",
+                                            f"{OLD_COMMIT}:vensim/regional_finance_economy.mdl"],
+                                           check=True, capture_output=True).stdout)
+            models = {f"model 1 ({OLD_COMMIT})": old, "current model": DEFAULT_MODEL}
+        for label, path in models.items():
+            with np.errstate(all="ignore"):
+                records, cpu, steps = profile(path, args.members, args.final_time)
+            report(label, records, cpu, steps, args.top)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
