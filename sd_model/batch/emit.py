@@ -39,6 +39,7 @@ class _Emitter:
         self.hoisted: dict[str, dict[str, str]] = {"setup": {}, "block": {}}  # code -> name
         self.uses: dict[str, set[str]] = {m: set() for m in ("setup", "init", "block", "loop", "post")}
         self.block_vars: set[str] = set()
+        self.step_vars: dict[str, None] = {}  # block arrays the loop reads, one row per step (ordered)
 
     # ------------------------------------------------------------ expressions
     def expr(self, eq: Eq, node: object, mode: str, canon: list[str]) -> tuple[str, tuple[str, ...], bool]:
@@ -142,7 +143,8 @@ class _Emitter:
         if mode == "setup":
             self.uses["loop"].add(name)
             return name, axes, False
-        return f"b_{name}[j]", axes, False
+        self.step_vars[name] = None
+        return f"v_{name}", axes, False
 
     def ref(self, eq: Eq, node: Ref, mode: str, canon: list[str]) -> tuple[str, tuple[str, ...], bool]:
         name = resolve(self.m, eq, node)
@@ -162,7 +164,8 @@ class _Emitter:
         if mode in ("loop", "block") and lvl == 1:
             self.block_vars.add(name)
         if mode == "loop" and lvl == 1:
-            base = f"b_{ident}[j]"
+            self.step_vars[ident] = None
+            base = f"v_{ident}"
         else:
             self.uses[mode].add(ident)
             base = ident
@@ -312,8 +315,10 @@ def emit_source(model: Model, outputs: list[str], times: dict[str, float]) -> st
     lines += ["    k = 0", "    while k < n_steps:", "        nb = min(BT, n_steps - k)",
               "        T = t0 + dt * np.arange(k, k + nb, dtype=float)[:, None]",
               "        blk = block(K, T, N)"]
-    lines += [f"        b_{o} = blk[{o!r}]" for o in block_out]
-    lines += ["        for j in range(nb):", "            if k % every == 0:"]
+    # one step's rows of the block arrays, unpacked by zip (views made in C, no indexing per use)
+    step = list(em.step_vars)
+    lines += [f"        for {''.join(f'v_{o}, ' for o in step)}in zip({', '.join(f'blk[{o!r}]' for o in step)}):"
+              if step else "        for _ in range(nb):", "            if k % every == 0:"]
     lines += [f"                saved[{eqs[s].ident!r}][k // every] = {eqs[s].ident}" for s in stocks]
     lines += ["            t = t0 + dt * k"] + loop + ["            k += 1", "    if k % every == 0:"]
     lines += [f"        saved[{eqs[s].ident!r}][k // every] = {eqs[s].ident}" for s in stocks]
