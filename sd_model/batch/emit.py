@@ -11,7 +11,8 @@ first, batch axes last):
     level-1 auxiliaries and hoisted level-1 sub-expressions for the times ``T`` (shape
     ``(Bt, 1)``), returned time-first: ``(Bt, *dims, N)``;
 ``run(K, S, N, n_steps, every, saved, BT)``
-    the Euler loop: auxiliaries from the stocks at t, then every stock += dt * net flow;
+    the Euler loop: auxiliaries from the stocks at t, then every stock += dt * net flow
+    (stocks of one shape stacked, see :mod:`.euler`);
     stocks are written into ``saved`` every ``every`` steps;
 ``post(K, S, T, N)``
     the requested auxiliaries at all saved times at once from the saved stocks.
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 from ..mdl import normalize_name
 from .cse import eliminate_common_subexpressions
+from .euler import into, preamble, stock_groups, update
 from .translate import (_BINOPS, _REDUCE, _UFUNCS, TIME_NAMES, Bin, Call, Eq, Model, Num, Ref, Unary,
                         UnsupportedError, level, node_level, order, refs, resolve)
 
@@ -282,9 +284,11 @@ def emit_source(model: Model, outputs: list[str], times: dict[str, float]) -> st
     body = [(eqs[n].ident, em.full(eqs[n], eqs[n].tree, 'loop'))
             for n in order(model, loop_set, lambda n: refs(model, eqs[n], eqs[n].tree))]
     body += [(f"f_{eqs[s].ident}", em.full(eqs[s], eqs[s].tree, 'loop')) for s in stocks]
-    loop = [f"            {name} = {code}" for name, code in eliminate_common_subexpressions(body)]
-    loop += [f"            {eqs[s].ident} = {eqs[s].ident} + {em.expanded(f'np.full({em.shape(eqs[s].dims)} + B, dt)')}"
-             f" * f_{eqs[s].ident}" for s in stocks]
+    flows = {f"f_{eqs[s].ident}": f"fv_{eqs[s].ident}" for s in stocks}  # net flows go into the buffer rows
+    loop = [f"            {into(code, flows[name]) if name in flows else f'{name} = {code}'}"
+            for name, code in eliminate_common_subexpressions(body)]
+    groups = stock_groups([(eqs[s].ident, eqs[s].dims) for s in stocks])
+    loop += update(groups, "            ")
     # block: the level-1 auxiliaries the loop uses, then the hoisted level-1 sub-expressions
     block_set = closure(set(em.block_vars), lambda d: lvl[d] == 1)
     block = [f"    {eqs[n].ident} = {em.full(eqs[n], eqs[n].tree, 'block')}"
@@ -311,7 +315,7 @@ def emit_source(model: Model, outputs: list[str], times: dict[str, float]) -> st
     lines += [f"    return {{{', '.join(f'{o!r}: _tfirst({o})' for o in block_out)}}}", "",
               "def run(K, S, N, n_steps, every, saved, BT):", "    B = (N,)"]
     lines += [f"    {u} = K[{u!r}]" for u in ext("loop", stock_ids | {eqs[n].ident for n in loop_set})]
-    lines += [f"    {eqs[s].ident} = S[{eqs[s].ident!r}]" for s in stocks]
+    lines += preamble(groups, "    ")
     lines += ["    k = 0", "    while k < n_steps:", "        nb = min(BT, n_steps - k)",
               "        T = t0 + dt * np.arange(k, k + nb, dtype=float)[:, None]",
               "        blk = block(K, T, N)"]
