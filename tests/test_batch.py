@@ -256,3 +256,17 @@ def test_stocks_of_one_shape_are_updated_together_with_the_same_values():
         a, b, c = a + 0.03125 * (x * y - a), b + 0.03125 * np.maximum(z, b), c + 0.03125 * x
     for name, ref in (("s_a", a), ("s_b", b), ("s_c", c)):
         np.testing.assert_array_equal(stacked[name], ref)
+
+
+def test_time_as_an_operand_in_the_loop_equals_simlin(tmp_path, cache_dir):
+    """``Time`` next to a stock-dependent array in the loop is the step's time, not a number
+    made once before the loop (numbers are: see above)."""
+    text = TOY.read_text(encoding="utf-8").replace(
+        "IF THEN ELSE(Time >= Policy Start Year, Savings Rate * (1 + Policy Boost), Savings Rate)",
+        "Savings Rate * (1 + Output[East] * Time / 1e5)")
+    path = tmp_path / "toy.mdl"
+    path.write_text(text, encoding="utf-8")
+    a = BatchEngine(path).run({})
+    b = get_engine("simlin", path).run({})
+    assert_equal_runs({n: a[n].values for n in a.data_vars}, b, list(a.data_vars))
+    assert float(a["Effective Savings Rate"][-1]) > 1.05 * float(a["Effective Savings Rate"][0])

@@ -112,7 +112,7 @@ class _Emitter:
         ``^``: numpy computes ``x ** 2.0`` or ``x ** 0.5`` from a scalar by other routines.
         """
         code, axes, plain = arg
-        if mode == "loop" and plain and expand_plain:
+        if mode == "loop" and plain and expand_plain and node_level(self.m, eq, node) == 0:  # not Time
             return self.expanded(f"np.full({self.shape(target)} + B, {code})")
         if mode != "loop" or plain or tuple(axes) == tuple(target):
             return _align(code, axes, target, plain)
