@@ -41,7 +41,8 @@ from sd_model.run import DEFAULT_MODEL  # noqa: E402
 
 OLD_COMMIT = "b673acf"
 OUTPUTS = ["National GDP", "GDP per Capita", "Theil Index", "Loan Share", "Net Credit Outflow"]
-_DIMS = {0: "per member", 1: "[Region]", 2: "[Region, Dest]"}
+_DIMS = {-1: "all stocks of a shape", 0: "per member", 1: "[Region]", 2: "[Region, Dest]"}
+_EULER = "Euler update of the stacked stocks"
 _OPS = (ast.BinOp, ast.UnaryOp, ast.Call, ast.Compare, ast.Subscript)
 
 
@@ -77,32 +78,43 @@ class _Split(ast.NodeTransformer):
         return node
 
 
-def instrument(sim: BatchSim) -> tuple[list[str], list[str], list[str]]:
-    """Rewrite ``sim``'s time loop one timed operation per line; return (kinds, statement of each op, names)."""
+def instrument(sim: BatchSim) -> tuple[list[str], list[str]]:
+    """Rewrite ``sim``'s time loop one timed operation per line; return (kind, equation) of each op."""
     lines = sim.source.splitlines()
     start = next(i for i, s in enumerate(lines) if s.strip() == "t = t0 + dt * k") + 1
     end = next(i for i in range(start, len(lines)) if lines[i].strip() == "k += 1")
     ident_name = {e.ident: n for n, e in sim.model.eqs.items()}
-    ident_name.update({f"f_{e.ident}": f"{n} (net flow)" for n, e in sim.model.eqs.items()})
     out, kinds, owner = [], [], []
     for line in lines[start:end]:
-        target, code = (s.strip() for s in line.split("=", 1))
+        stmt = ast.parse(line.strip()).body[0]
+        if isinstance(stmt, ast.Assign):
+            target, value = ast.unparse(stmt.targets[0]), stmt.value
+        else:  # a call writing into a buffer: np.subtract(a, b, out=fv_s_x), the stacked Euler update
+            assert isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call), line
+            value = stmt.value
+            target = next((ast.unparse(k.value) for k in value.keywords if k.arg == "out"), ast.unparse(value))
         split = _Split(len(kinds))
-        tree = split.visit(ast.parse(code, mode="eval").body)
+        tree = split.visit(value)
         indent = line[:len(line) - len(line.lstrip())]
-        out += [indent + s for s in split.lines] + [f"{indent}{target} = {ast.unparse(tree)}"]
+        rest = f"{ast.unparse(stmt.targets[0])} = {ast.unparse(tree)}" if isinstance(stmt, ast.Assign) else ""
+        out += [indent + s for s in split.lines] + ([indent + rest] if rest else [])
         kinds += split.kinds
-        stock = target.startswith("s_")  # the Euler update: stock + dt * flow
-        label = ident_name.get(target[2:] if stock else target, target)
-        owner += [f"{label} (Euler update)" if stock else label] * len(split.kinds)
+        name = target.split("[")[0]
+        if name.startswith("fv_"):
+            label = f"{ident_name.get(name[3:], name[3:])} (net flow)"
+        elif name.startswith(("F_", "S_", "np.")):
+            label = _EULER
+        else:
+            label = ident_name.get(name, f"common sub-expression {name}" if name.startswith("x_") else name)
+        owner += [label] * len(split.kinds)
     sim.source = "\n".join(lines[:start] + out + lines[end:])
-    return kinds, owner, [ident_name.get(x, x) for x in ident_name]
+    return kinds, owner
 
 
 def profile(path: Path, members: int, final_time: float | None) -> tuple[dict, float, int]:
     """(per-op records, CPU seconds of the run, Euler steps) of one instrumented run of ``path``."""
     sim = BatchModel(path).compile(OUTPUTS, final_time=final_time)
-    kinds, owner, _ = instrument(sim)
+    kinds, owner = instrument(sim)
     ns = sim._fn
     ns.update({"_pc": time.perf_counter, "_T": [0.0] * len(kinds), "_D": [0] * len(kinds)})
     exec(compile(sim.source, "<profiled batch code>", "exec"), ns)  # noqa: S102
@@ -110,7 +122,8 @@ def profile(path: Path, members: int, final_time: float | None) -> tuple[dict, f
     cpu = time.process_time()
     sim.run_constants(K, members)
     cpu = time.process_time() - cpu
-    records = {"kind": kinds, "owner": owner, "seconds": ns["_T"], "dims": ns["_D"]}
+    dims = [-1 if o == _EULER else d for o, d in zip(owner, ns["_D"])]
+    records = {"kind": kinds, "owner": owner, "seconds": ns["_T"], "dims": dims}
     return records, cpu, sim.n_steps
 
 
