@@ -149,3 +149,49 @@ def test_guarantee_fund_pays_defaults_in_lagging_regions_only(simlin_engine):
     defaults = float(s["Performing Loans"]) * float(s["Default Rate"])
     assert float(s["Guarantee Payments"]) == pytest.approx(defaults * cov, rel=1e-12)
     assert float(s["Bad Loan Formation"]) == pytest.approx(defaults * (1 - cov), rel=1e-12)
+
+
+def test_financing_vehicle_loans_by_hand_in_2009(historical, simlin_engine):
+    """National Audit Office flows: 9.9% of GDP in 2009, 79% of it bank loans (end-2010)."""
+    s = historical.sel(time=2009)
+    for r in REGIONS:
+        gdp = float(s["GDP"].sel(Region=r))
+        borrowing = gdp * 0.099 * const(simlin_engine, "Financing Vehicle Borrowing Factor", r)
+        assert float(s["Financing Vehicle Borrowing"].sel(Region=r)) == pytest.approx(borrowing, rel=1e-12)
+        assert float(s["Financing Vehicle Bank Loans"].sel(Region=r)) == pytest.approx(borrowing * 0.79, rel=1e-12)
+    s = historical.sel(time=2014)   # 57% bank loans from June 2013 (audit report 2013 no. 32)
+    np.testing.assert_allclose(s["Financing Vehicle Bank Loans"].values,
+                               s["GDP"].values * 0.063 * 0.57
+                               * np.array([const(simlin_engine, "Financing Vehicle Borrowing Factor", r)
+                                           for r in REGIONS]), rtol=1e-12)
+
+
+def test_financing_vehicles_raise_public_investment_and_loans(simlin_engine, historical):
+    off = run_scenario(Scenario(params={"Financing Vehicle Borrowing Factor": 0.0}, final_time=2015), simlin_engine)
+    assert float(np.abs(off["Financing Vehicle Borrowing"]).max()) == 0.0
+    for r in REGIONS:
+        on_s, off_s = historical.sel(time=2012, Region=r), off.sel(time=2012, Region=r)
+        assert float(on_s["Public Investment"]) > float(off_s["Public Investment"])
+        assert float(on_s["Loans"]) > float(off_s["Loans"])
+
+
+def test_loans_repaid_from_deposits_by_hand(simlin_engine):
+    """A rollover share of 0.6: 40% of maturing loans leave deposits; demand rolls over 60%."""
+    ds = run_scenario(Scenario(params={"Loan Rollover Share": 0.6}, final_time=2015), simlin_engine)
+    s = ds.sel(time=2010)
+    repay = s["Loan Repayment"].values
+    np.testing.assert_allclose(s["Deposit Repayment"].values, 0.4 * repay, rtol=1e-12)
+    np.testing.assert_allclose(s["Deposit Withdrawal"].values,
+                               s["Deposits"].values * const(simlin_engine, "Deposit Withdrawal Rate") + 0.4 * repay,
+                               rtol=1e-12)
+    gap = np.maximum(0.0, s["Investment Gap"].values - s["Self Financed Investment"].values)
+    np.testing.assert_allclose(s["Credit Demand"].values,
+                               0.6 * repay + gap / const(simlin_engine, "Credit Investment Fraction"), rtol=1e-12)
+
+
+def test_bad_loans_written_off_at_the_late_rate_from_2009(historical, simlin_engine):
+    rate = const(simlin_engine, "Late Write Off Rate")
+    s = historical.sel(time=2012)
+    np.testing.assert_allclose(s["Bad Loan Write Off"].values, s["Bad Loans"].values * rate, rtol=1e-12)
+    s = historical.sel(time=2000)   # the asset-management carve-out of 1999-2000: 30% a year
+    np.testing.assert_allclose(s["Bad Loan Write Off"].values, s["Bad Loans"].values * 0.3, rtol=1e-12)
