@@ -85,11 +85,13 @@ CREDIT = (
              _zero, _v("National New Lending")),
     Identity("Lending Share", "Lending Share sums to 1", _sum("Lending Share", "Region"),
              lambda ds: xr.ones_like(ds["time"], dtype=float)),
-    Identity("Loans", "change of national Loans = National New Lending - sum of Loan Repayment, Bad Loan "
-             "Write Off and Guarantee Payments", _rate("Loans"),
-             lambda ds: ds["National New Lending"] - ds["Loan Repayment"].sum("Region")
+    Identity("Loans", "change of national Loans = National New Lending + sum of Financing Vehicle Bank Loans - "
+             "sum of Loan Repayment, Bad Loan Write Off and Guarantee Payments", _rate("Loans"),
+             lambda ds: ds["National New Lending"] + ds["Financing Vehicle Bank Loans"].sum("Region")
+             - ds["Loan Repayment"].sum("Region")
              - ds["Bad Loan Write Off"].sum("Region") - ds["Guarantee Payments"].sum("Region"),
-             _plus(_v("National New Lending"), _sum("Loan Repayment", "Region"), _sum("Bad Loan Write Off", "Region"),
+             _plus(_v("National New Lending"), _sum("Financing Vehicle Bank Loans", "Region"),
+                   _sum("Loan Repayment", "Region"), _sum("Bad Loan Write Off", "Region"),
                    _sum("Guarantee Payments", "Region"))),
     Identity("Securities Outflow", "Securities Outflow = row sums of Securities Flow", _v("Securities Outflow"),
              _sum("Securities Flow", "Dest")),
