@@ -148,7 +148,8 @@ def test_leaking_credit_fails_credit_balance(tmp_path):
 
 def test_negative_stock_fails_extremes_naming_the_stock(tmp_path):
     # withdrawals larger than what is deposited: the stock is drained below zero
-    path = broken_copy(tmp_path, "Deposit Withdrawal[Region] = Deposits[Region] * Deposit Withdrawal Rate",
+    path = broken_copy(tmp_path, "Deposit Withdrawal[Region] = MIN(Deposits[Region] / TIME STEP, Deposits[Region] * "
+                       "Deposit \\\n\tWithdrawal Rate + Deposit Repayment[Region])",
                        "Deposit Withdrawal[Region] = Deposits[Region] * Deposit Withdrawal Rate + 2 * "
                        "Deposit Mobilisation[Region]")
     results = by_name(run_checks(path, only=["extremes.baseline", "units.consistency"]))
