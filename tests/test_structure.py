@@ -265,8 +265,8 @@ def test_every_named_loop_is_scored(loops_hist):
             assert all(len(m) == len(a.periods) for _, _, m in links)
         total = sum(np.asarray(s) for s in n.by_region.values())
         np.testing.assert_allclose(total, n.shares, rtol=1e-9, atol=1e-15)
-    # the leverage brake, never among the discovered loops, is scored anyway
-    assert next(n for n in a.named if n.name == "Leverage brake").active > 0
+    # the repayment brake is scored whether or not discovery finds it
+    assert next(n for n in a.named if n.name == "Repayment brake").active > 0
 
 
 def test_loops_scenario_constants_change_the_scores(loops_hist):
@@ -305,7 +305,7 @@ def test_loops_command_writes_tables_and_plot(tmp_path):
     r = CliRunner().invoke(main, ["loops", "--from", "2010", "--to", "2020", "--out", str(tmp_path)])
     assert r.exit_code == 0, r.output
     assert "Dominant loops by period" in r.output and "2015-2020" in r.output
-    assert "Named loops" in r.output and "Leverage brake [B]" in r.output
+    assert "Named loops" in r.output and "Repayment brake [B]" in r.output
     for f in ("loops.csv", "periods.csv", "named_loops.csv", "named_links.csv", "dominance.png"):
         assert (tmp_path / "default" / f).stat().st_size > 0
 
