@@ -195,3 +195,18 @@ def test_bad_loans_written_off_at_the_late_rate_from_2009(historical, simlin_eng
     np.testing.assert_allclose(s["Bad Loan Write Off"].values, s["Bad Loans"].values * rate, rtol=1e-12)
     s = historical.sel(time=2000)   # the asset-management carve-out of 1999-2000: 30% a year
     np.testing.assert_allclose(s["Bad Loan Write Off"].values, s["Bad Loans"].values * 0.3, rtol=1e-12)
+
+
+def test_pooled_credit_follows_capital_when_no_region_demands_credit(simlin_engine):
+    """A corner of the default ranges (Morris run 783 of `sensitivity --seed 3`): every maturing loan repaid
+    out of deposits, low capital elasticity and banked share, high self-financing. Credit demand falls to 0
+    in every region in 1981; the pool's market shares were 0/0 (NaN from 1981) and now follow the capital
+    stock, so the run stays finite and the shares still sum to one."""
+    ds = run_scenario(Scenario(params={"Loan Rollover Share": 0.0, "Capital Elasticity": 0.33,
+                                       "Maximum Banked Share": 0.3633, "Self Investment Fraction": 0.7},
+                               final_time=1990), simlin_engine)
+    assert all(bool(np.isfinite(ds[v]).all()) for v in ("GDP", "Loans", "Deposits", "Market Lending Share"))
+    idle = (ds["Market Credit Weight"].sum("Region") == 0).values
+    assert idle.any()
+    np.testing.assert_array_equal(ds["Market Lending Share"].values[idle], ds["Capital Share"].values[idle])
+    np.testing.assert_allclose(ds["Market Lending Share"].sum("Region").values, 1.0, rtol=1e-12)
