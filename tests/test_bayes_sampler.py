@@ -178,3 +178,23 @@ def test_simulation_based_calibration_of_the_linear_model(likelihood):
     # 24 intervals: with 90% coverage, fewer than 18 inside has probability < 0.3%
     assert table["inside90"].sum() >= 18
     assert (table["rank"] <= table["draws"]).all()
+
+
+def test_laplace_start_is_the_closed_form_posterior_of_a_linear_model(likelihood):
+    """Linear model, normal priors, wide bounds: the Laplace approximation is the GLS posterior."""
+    from sd_model.bayes.laplace import laplace
+    from sd_model.bayes.sampler import centre
+
+    mean, cov = gls_posterior(likelihood.problem.series[0].obs[:, 0])
+    lower, upper = likelihood.priors.lower, likelihood.priors.upper
+    approx = laplace(LogPosterior(likelihood, BatchRunner(likelihood.problem)),
+                     centre(np.array([0.5, 4.0]), lower, upper))
+    h = 1e-6  # delta method: the covariance in x from the one in logit coordinates
+    dxdz = (to_x(approx.mode + h, lower, upper) - to_x(approx.mode - h, lower, upper)) / (2 * h)
+    sd = np.sqrt(np.diag(cov))
+    assert np.all(np.abs(to_x(approx.mode, lower, upper) - mean) < 0.01 * sd)
+    np.testing.assert_allclose(approx.cov * np.outer(dxdz, dxdz), cov, rtol=0.01)
+    sd_z = np.sqrt(np.diag(approx.cov))  # the draws' sd is capped: the wider one down to the narrower one's
+    draws = approx.draw(4000, seed=3, cap=float(sd_z.min()))
+    np.testing.assert_allclose(draws.std(axis=0), [sd_z.min(), sd_z.min()], rtol=0.04)
+    assert sd_z.max() > 1.15 * sd_z.min()

@@ -29,7 +29,7 @@ from .likelihood import Likelihood, build_likelihood
 from .posterior import LogPosterior, ModelRunner, to_x
 from .predictive import bands, coverage, draw_indices, replicate
 from .priors import default_priors_path, load_priors
-from .sampler import ChainResult, initial_ensemble, run_chain
+from .sampler import ChainResult, centre, initial_ensemble, run_chain
 from .store import ChainStore
 
 
@@ -38,8 +38,11 @@ class BayesSettings:
     """Sampler settings.
 
     ``walkers`` (even, >= 2 x parameters), ``steps`` per walker, ``burn`` (fraction of steps
-    discarded), ``seed``, ``ppc_draws`` (posterior-predictive runs), ``spread`` of the start and
-    the proposal ``moves`` (:data:`sd_model.bayes.sampler.MOVES`).
+    discarded), ``seed``, ``ppc_draws`` (posterior-predictive runs), the ``start`` of the walkers
+    (``"laplace"``: draws of the Laplace approximation at the posterior mode found from the
+    calibration's start values, :mod:`sd_model.bayes.laplace`; ``"ball"``: a ball of sd
+    ``spread`` around the start values) and the proposal ``moves``
+    (:data:`sd_model.bayes.sampler.MOVES`).
     """
 
     walkers: int = 128
@@ -49,6 +52,8 @@ class BayesSettings:
     ppc_draws: int = 200
     spread: float = 0.05
     moves: str = "de"
+    start: str = "laplace"
+    cap: float = 0.5
 
 
 @dataclass
@@ -91,7 +96,7 @@ def run_key(likelihood: Likelihood, settings: BayesSettings) -> str:
     from ..calibration.runner import problem_key
 
     return fingerprint(problem_key(likelihood.problem), likelihood.priors.text, settings.walkers, settings.seed,
-                       settings.spread, settings.moves)
+                       settings.spread, settings.moves, settings.start, settings.cap)
 
 
 def start_values(likelihood: Likelihood) -> np.ndarray:
@@ -173,6 +178,16 @@ def _sample(lik: Likelihood, runner: Any, settings: BayesSettings, *, out: str |
         store = ChainStore.memory(settings.walkers, dim)
     lower, upper = lik.priors.lower, lik.priors.upper
     z0 = initial_ensemble(start_values(lik), lower, upper, settings.walkers, settings.seed, settings.spread)
+    if settings.start == "laplace" and not store.steps:
+        from .laplace import laplace
+
+        approx = laplace(LogPosterior(lik, runner), centre(start_values(lik), lower, upper))
+        z0 = approx.draw(settings.walkers, settings.seed, settings.cap)
+        if progress:
+            import sys
+
+            print(f"start: Laplace approximation at the posterior mode (log posterior {approx.log_post:.1f}, "
+                  f"{approx.iterations} Gauss-Newton steps, {approx.evaluations} runs)", file=sys.stderr)
     chain = run_chain(log_post, z0, settings.steps, settings.seed, store, progress=progress, moves=settings.moves)
     result = analyse(lik, chain, settings, runner)
     result.seconds = time.perf_counter() - t0
