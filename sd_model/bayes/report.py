@@ -207,6 +207,7 @@ def write_outputs(result: Any, out: Path) -> None:
                        "walkers": result.settings.walkers, "steps": int(result.chain.coords.shape[0] - 1),
                        "burn": result.settings.burn, "evaluations": result.chain.evaluations,
                        "sampling_seconds": round(result.chain.seconds, 1),
+                       "seconds_total": round(result.seconds, 1),  # set-up, identification, start, sampling, analysis
                        "evaluations_per_second": round(result.evaluations_per_second, 2),
                        "max_r_hat": float(np.nanmax(diag["r_hat"])), "min_ess_bulk": float(np.nanmin(diag["ess_bulk"])),
                        "acceptance": float(result.chain.acceptance.mean()),

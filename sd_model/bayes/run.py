@@ -49,7 +49,7 @@ class BayesSettings:
     """
 
     walkers: int = 0
-    steps: int = 3000
+    steps: int = 3200
     burn: float = 0.25
     seed: int = 1
     ppc_draws: int = 200
