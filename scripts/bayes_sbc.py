@@ -5,7 +5,7 @@ r"""Simulation-based calibration of the Bayesian calibration (docs/bayes.md).
 
 With --shipped: the default configuration of ``sd-model calibrate --method bayes`` (the constants
 the real data identify, the others fixed at their least-squares values; walkers twice the
-sampled quantities, at least 64; burn-in 25%), the true values drawn from the Laplace
+sampled quantities, at least 64; burn-in 10%), the true values drawn from the Laplace
 approximation of the real-data posterior (posterior-centred: prior draws of 25 weakly bounded
 constants give runs unlike China's history), each fit started from the Laplace approximation
 found from its true values. ``--steps`` defaults to the calibration's 3000.

@@ -50,7 +50,7 @@ class BayesSettings:
 
     walkers: int = 0
     steps: int = 3200
-    burn: float = 0.25
+    burn: float = 0.1
     seed: int = 1
     ppc_draws: int = 200
     spread: float = 0.05

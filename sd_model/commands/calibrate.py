@@ -29,7 +29,7 @@ DEFAULT_CONFIG = EXPERIMENTS_DIR / "calibration" / "default.toml"
               help="bayes: walkers of the ensemble sampler (even, at least twice the sampled quantities; "
                    "default: twice the sampled quantities, at least 64).")
 @click.option("--steps", type=click.IntRange(min=4), default=3200, show_default=True,
-              help="bayes: steps per walker; the first quarter is discarded as burn-in.")
+              help="bayes: steps per walker; the first 10% are discarded as burn-in.")
 @click.option("--sample", type=click.Choice(("identified", "all")), default="identified", show_default=True,
               help="bayes: sample only the constants the data identify (the others fixed at their start "
                    "values), or all of them (docs/bayes.md).")
