@@ -6,9 +6,11 @@ r"""Simulation-based calibration of the Bayesian calibration (docs/bayes.md).
 With --shipped: the default configuration of ``sd-model calibrate --method bayes`` (the constants
 the real data identify, the others fixed at their least-squares values; walkers twice the
 sampled quantities, at least 64; burn-in 10%), the true values drawn from the Laplace
-approximation of the real-data posterior (posterior-centred: prior draws of 25 weakly bounded
-constants give runs unlike China's history), each fit started from the Laplace approximation
-found from its true values. ``--steps`` defaults to the calibration's 3000.
+approximation of the real-data posterior (posterior-centred, so that the synthetic histories
+resemble China's; SBC's exact guarantee needs true values drawn from the fit's own prior, so
+with uniform priors this is a check near the data, not over the whole prior), each fit started
+from the Laplace approximation found from its true values. ``--steps`` defaults to the
+calibration's 3200.
 
 Writes sbc.csv (one row per data set and parameter) and coverage.csv (90% interval coverage
 and rank histogram per parameter), and prints the coverage table.
