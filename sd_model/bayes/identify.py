@@ -23,7 +23,8 @@ from .likelihood import Likelihood, build_likelihood
 from .posterior import LogPosterior, to_z
 from .sampler import centre
 
-#: Sample a constant when its Laplace sd (logit units) is below this fraction of its prior sd (docs/bayes.md: chosen by measurement).
+#: Sample a constant when its Laplace sd (logit units) is below this fraction of its prior sd
+#: (chosen by measurement: docs/bayes.md).
 RATIO = 0.3
 
 
