@@ -3,17 +3,16 @@
 #     nice -n 10 sh scripts/bayes_figures.sh results/bayes
 # Needs the venv's sd-model and python on PATH (or run as: PATH=.venv/bin:$PATH sh scripts/bayes_figures.sh).
 # Steps: in-sample fit 1978-2015; fit to 2010 with 2011-2015 predicted; SBC of the test model and
-# (reduced) of the shipped model; compare under the posterior. Each step resumes after a kill
+# of the shipped model (default sampler settings; hours); compare under the posterior. Each step resumes after a kill
 # (the sd-model calibrate steps with --resume; the others are rerun).
 set -e
 OUT=${1:-results/bayes}
 WORKERS=${WORKERS:-2}
 mkdir -p "$OUT"
-sd-model calibrate --method bayes --walkers 256 --steps 800 --workers "$WORKERS" --out "$OUT/fit" --resume -q
-sd-model calibrate --method bayes --until 2010 --walkers 128 --steps 600 --workers "$WORKERS" --out "$OUT/oos" --resume -q
+sd-model calibrate --method bayes --workers "$WORKERS" --out "$OUT/fit" --resume -q    # the default configuration
+sd-model calibrate --method bayes --until 2010 --workers "$WORKERS" --out "$OUT/oos" --resume -q
 python scripts/bayes_sbc.py --datasets 50 --out "$OUT/sbc-linear"
-python scripts/bayes_sbc.py --shipped --datasets "${SBC_DATASETS:-50}" --walkers 112 --steps 200 --workers "$WORKERS" \
-    --out "$OUT/sbc-shipped"
+python scripts/bayes_sbc.py --shipped --datasets "${SBC_DATASETS:-50}" --workers "$WORKERS" --out "$OUT/sbc-shipped"
 sd-model compare historical unbalanced balanced --posterior "$OUT/fit/posterior.nc" --samples 200 --until 2050 \
     --workers "$WORKERS" --out "$OUT/compare" --no-progress
 python scripts/bayes_summary.py "$OUT"

@@ -136,7 +136,7 @@ def test_calibrate_bayes_writes_arviz_readable_draws(tmp_path):
 
     out = tmp_path / "out"
     res = calibrate_bayes(CONFIG, priors=PRIORS, model=MDL, observations=linear_obs(), out=out, until=2007,
-                          settings=BayesSettings(walkers=8, steps=40, ppc_draws=30))
+                          settings=BayesSettings(walkers=8, steps=40, burn=0.5, ppc_draws=30))
     idata = arviz().from_netcdf(out / "posterior.nc")
     assert idata.posterior["theta"].shape == (8, 20, 2)
     assert list(idata.posterior["parameter"].values) == ["Slope", "Initial Level"]
@@ -178,3 +178,42 @@ def test_simulation_based_calibration_of_the_linear_model(likelihood):
     # 24 intervals: with 90% coverage, fewer than 18 inside has probability < 0.3%
     assert table["inside90"].sum() >= 18
     assert (table["rank"] <= table["draws"]).all()
+
+
+def test_laplace_start_is_the_closed_form_posterior_of_a_linear_model(likelihood):
+    """Linear model, normal priors, wide bounds: the Laplace approximation is the GLS posterior."""
+    from sd_model.bayes.laplace import laplace
+    from sd_model.bayes.sampler import centre
+
+    mean, cov = gls_posterior(likelihood.problem.series[0].obs[:, 0])
+    lower, upper = likelihood.priors.lower, likelihood.priors.upper
+    approx = laplace(LogPosterior(likelihood, BatchRunner(likelihood.problem)),
+                     centre(np.array([0.5, 4.0]), lower, upper))
+    h = 1e-6  # delta method: the covariance in x from the one in logit coordinates
+    dxdz = (to_x(approx.mode + h, lower, upper) - to_x(approx.mode - h, lower, upper)) / (2 * h)
+    sd = np.sqrt(np.diag(cov))
+    assert np.all(np.abs(to_x(approx.mode, lower, upper) - mean) < 0.01 * sd)
+    np.testing.assert_allclose(approx.cov * np.outer(dxdz, dxdz), cov, rtol=0.01)
+    sd_z = np.sqrt(np.diag(approx.cov))  # the draws' sd is capped: the wider one down to the narrower one's
+    draws = approx.draw(4000, seed=3, cap=float(sd_z.min()))
+    np.testing.assert_allclose(draws.std(axis=0), [sd_z.min(), sd_z.min()], rtol=0.04)
+    assert sd_z.max() > 1.15 * sd_z.min()
+
+
+def test_identification_compares_the_laplace_sd_with_the_prior_and_fixing_keeps_the_start(likelihood):
+    """Ratios = closed-form posterior sd / prior sd (wide bounds); a fixed constant runs at its start value."""
+    from sd_model.bayes.identify import identify, reduced
+
+    _, cov = gls_posterior(likelihood.problem.series[0].obs[:, 0])
+    runner = BatchRunner(likelihood.problem)
+    start = likelihood.problem.start
+    ident = identify(likelihood, runner, start, ratio=0.1)
+    # bounds +-10 and +-50 around priors of sd 1 and 2: the logit map is nearly linear there
+    np.testing.assert_allclose(ident.table["ratio"], np.sqrt(np.diag(cov)) / [1.0, 2.0], rtol=0.03)
+    assert ident.fixed == ["Initial Level"]  # ratio 0.2 > 0.1; Slope 0.06 < 0.1
+    small = reduced(likelihood, ident.fixed)
+    assert [q.label for q in small.problem.parameters] == ["Slope"] and small.priors.labels == ["Slope"]
+    for slope in (0.3, 0.9):
+        full = likelihood.loglik(np.array([slope, start[1]]), runner.run(np.array([[slope, start[1]]]))[0])
+        red = small.loglik(np.array([slope]), BatchRunner(small.problem).run(np.array([[slope]]))[0])
+        assert red == pytest.approx(full, rel=1e-12)

@@ -117,6 +117,16 @@ class Likelihood:
             total += float(ar1_loglik(e, scale * c.error, rho, c.starts))
         return total
 
+    def residuals_batch(self, outputs: list[dict[str, np.ndarray]]) -> list[np.ndarray]:
+        """Data minus model per column, (k, T) each, for k successful runs' outputs at once."""
+        stacked = {name: np.stack([o[name] for o in outputs]) for name in outputs[0]}
+        sim = self.problem.simulated(stacked, lead=1)  # {series: (k, years, regions)}, all runs at once
+        out = []
+        for c in self.columns:
+            s = self.problem.series[c.index]
+            out.append(c.obs[None, :] - sim[s.spec.name][:, s.fit, c.region_pos])
+        return out
+
     def loglik_batch(self, thetas: np.ndarray, outputs: list[dict[str, np.ndarray] | None]) -> np.ndarray:
         """Log-likelihoods (k,) of parameter vectors (k, D) given their runs' outputs (None: failed, -inf)."""
         k = len(outputs)
@@ -127,16 +137,27 @@ class Likelihood:
             return out
         terms = np.array([self.error_terms(thetas[i]) for i in ok])
         rho, scale = terms[:, 0], terms[:, 1]
-        runs = [o for o in outputs if o is not None]
-        stacked = {name: np.stack([o[name] for o in runs]) for name in runs[0]}
-        sim = self.problem.simulated(stacked, lead=1)  # {series: (k, years, regions)}, all runs at once
         total = np.zeros(len(ok))
-        for c in self.columns:
-            s = self.problem.series[c.index]
-            E = c.obs[None, :] - sim[s.spec.name][:, s.fit, c.region_pos]
+        for c, E in zip(self.columns, self.residuals_batch([o for o in outputs if o is not None])):
             total += ar1_loglik(E, scale * c.error, rho, c.starts)
         out[ok] = np.where(np.isfinite(total), total, -math.inf)
         return out
+
+    def whitened(self, residuals: list[np.ndarray], rho: float, scale: float) -> np.ndarray:
+        """Whitened residuals (k, N) of :meth:`residuals_batch`: independent N(0, 1) under the error model.
+
+        ``w_t = (e_t - rho e_(t-1)) / (s sqrt(1 - rho^2))``, and ``e_t / s`` where the AR(1)
+        process starts; the log-likelihood is ``-0.5 sum(w^2)`` plus terms that do not
+        depend on the model run.
+        """
+        parts = []
+        for c, E in zip(self.columns, residuals):
+            starts = np.asarray(c.starts, bool).copy()
+            starts[0] = True
+            prev = np.concatenate([np.zeros(E.shape[:-1] + (1,)), E[..., :-1]], axis=-1)
+            s = scale * c.error
+            parts.append(np.where(starts, E / s, (E - rho * prev) / (s * math.sqrt(1.0 - rho ** 2))))
+        return np.concatenate(parts, axis=-1)
 
     @property
     def n_observations(self) -> int:

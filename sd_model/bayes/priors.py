@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from ..errors import SDModelError, close_matches
+from ..errors import SDModelError, check_number, close_matches
 from ..files import read_toml
 from ..sampling import _key_line
 
@@ -180,12 +180,6 @@ def default_priors_path(calibration_file: str | Path) -> Path:
     return path.with_name(f"{path.stem}.priors.toml")
 
 
-def _num(value: Any, where: str, what: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(float(value)):
-        raise PriorError(f"{where}: {what} must be a finite number, got {value!r}")
-    return float(value)
-
-
 def _prior(label: str, spec: Any, lower: float, upper: float, where: str, line: int) -> Prior:
     """Check one prior table and truncate it to ``[lower, upper]``."""
     if not isinstance(spec, dict):
@@ -208,12 +202,9 @@ def _prior(label: str, spec: Any, lower: float, upper: float, where: str, line: 
     if not isinstance(source, str) or not source.strip():
         raise PriorError(f"{where}: give source = \"...\" (a study, a data moment, or 'weakly informative: "
                          "<reason>')")
-    params = {k: _num(spec[k], where, k) for k in need}
-    for key in ("sigma", "a", "b"):
-        if key in params and params[key] <= 0:
-            raise PriorError(f"{where}: {key} must be positive, got {params[key]:g}")
-    lo = _num(spec["lower"], where, "lower") if "lower" in spec else lower
-    hi = _num(spec["upper"], where, "upper") if "upper" in spec else upper
+    params = {k: check_number(spec[k], k, where, PriorError, positive=k in ("sigma", "a", "b")) for k in need}
+    lo = check_number(spec["lower"], "lower", where, PriorError) if "lower" in spec else lower
+    hi = check_number(spec["upper"], "upper", where, PriorError) if "upper" in spec else upper
     if lo >= hi:
         raise PriorError(f"{where}: lower {lo:g} >= upper {hi:g}")
     if lo < lower or hi > upper:
@@ -317,7 +308,7 @@ def _error_model(table: Any, path: Path, text: str, problem: Any) -> ErrorModel:
         at = f"{path}:{line}: [error_model] {key}"
         if isinstance(value, dict):
             return _prior(label, value, lower, upper, at, line)
-        v = _num(value, at, key)
+        v = check_number(value, key, at, PriorError)
         if not lower <= v < upper or (key == "sigma_scale" and v <= 0):
             raise PriorError(f"{at}: {v:g} is outside ({lower:g}, {upper:g})")
         if key in table and not str(table.get(f"{key}_source", "")).strip():

@@ -194,6 +194,8 @@ def write_outputs(result: Any, out: Path) -> None:
     atomic_write_text(out / "diagnostics.csv", result.diagnostics.to_csv(index=False))
     atomic_write_text(out / "ppc.csv", result.bands.to_csv(index=False))
     atomic_write_text(out / "coverage.csv", result.coverage.to_csv(index=False))
+    if getattr(result, "identification", None) is not None:
+        atomic_write_text(out / "identified.csv", result.identification.to_csv(index=False))
     with atomic_dir(out / "plots", None) as tmp:  # inside the bayes output folder
         write_plots(result, tmp)
     atomic_write_text(out / "bayes_report.md", markdown_report(result))
@@ -205,8 +207,12 @@ def write_outputs(result: Any, out: Path) -> None:
                        "walkers": result.settings.walkers, "steps": int(result.chain.coords.shape[0] - 1),
                        "burn": result.settings.burn, "evaluations": result.chain.evaluations,
                        "sampling_seconds": round(result.chain.seconds, 1),
+                       "seconds_total": round(result.seconds, 1),  # set-up, identification, start, sampling, analysis
                        "evaluations_per_second": round(result.evaluations_per_second, 2),
                        "max_r_hat": float(np.nanmax(diag["r_hat"])), "min_ess_bulk": float(np.nanmin(diag["ess_bulk"])),
-                       "acceptance": float(result.chain.acceptance.mean())}}
+                       "acceptance": float(result.chain.acceptance.mean()),
+                       "sample": result.settings.sample,
+                       "fixed": [] if getattr(result, "identification", None) is None else
+                       list(result.identification.loc[~result.identification["sampled"], "parameter"])}}
     atomic_write_json(out / "manifest.json", build_manifest(info, scenario, "batch", seed=result.settings.seed,
                                                             extra=extra))

@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,7 @@ from .likelihood import Likelihood, build_likelihood
 from .posterior import LogPosterior, ModelRunner, to_x
 from .predictive import bands, coverage, draw_indices, replicate
 from .priors import default_priors_path, load_priors
-from .sampler import ChainResult, initial_ensemble, run_chain
+from .sampler import ChainResult, centre, initial_ensemble, run_chain
 from .store import ChainStore
 
 
@@ -37,18 +37,31 @@ from .store import ChainStore
 class BayesSettings:
     """Sampler settings.
 
-    ``walkers`` (even, >= 2 x parameters), ``steps`` per walker, ``burn`` (fraction of steps
-    discarded), ``seed``, ``ppc_draws`` (posterior-predictive runs), ``spread`` of the start and
-    the proposal ``moves`` (:data:`sd_model.bayes.sampler.MOVES`).
+    ``walkers`` (even, >= 2 x sampled quantities; 0: twice the sampled quantities, at least
+    64), ``steps`` per walker, ``burn`` (fraction of steps discarded), ``seed``, ``ppc_draws``
+    (posterior-predictive runs), ``sample`` (``"identified"``: only the constants the data
+    identify, the others fixed at the calibration's start values, :mod:`sd_model.bayes.identify`;
+    ``"all"``: every constant of the calibration file), the ``start`` of the walkers
+    (``"laplace"``: draws of the Laplace approximation at the posterior mode found from the
+    calibration's start values, each sd capped at ``cap``, :mod:`sd_model.bayes.laplace`;
+    ``"ball"``: a ball of sd ``spread`` around the start values) and the proposal ``moves``
+    (:data:`sd_model.bayes.sampler.MOVES`).
     """
 
-    walkers: int = 128
-    steps: int = 1500
-    burn: float = 0.5
+    walkers: int = 0
+    steps: int = 3200
+    burn: float = 0.1
     seed: int = 1
     ppc_draws: int = 200
     spread: float = 0.05
     moves: str = "de"
+    start: str = "laplace"
+    cap: float = 0.5
+    sample: str = "identified"
+
+    def walkers_for(self, dim: int) -> int:
+        """The number of walkers for ``dim`` sampled quantities."""
+        return self.walkers or max(64, 2 * dim + (2 * dim) % 2)
 
 
 @dataclass
@@ -66,6 +79,7 @@ class BayesResult:
     idata: Any = field(repr=False)
     seconds: float = 0.0
     out: Path | None = None
+    identification: pd.DataFrame | None = None
 
     @property
     def evaluations_per_second(self) -> float:
@@ -91,7 +105,7 @@ def run_key(likelihood: Likelihood, settings: BayesSettings) -> str:
     from ..calibration.runner import problem_key
 
     return fingerprint(problem_key(likelihood.problem), likelihood.priors.text, settings.walkers, settings.seed,
-                       settings.spread, settings.moves)
+                       settings.spread, settings.moves, settings.start, settings.cap)
 
 
 def start_values(likelihood: Likelihood) -> np.ndarray:
@@ -142,24 +156,50 @@ def calibrate_bayes(config: str | Path | CalibrationConfig, *, priors: str | Pat
     """
     t0 = time.perf_counter()
     settings = settings or BayesSettings()
-    lik = setup(config, priors, until=until, model=model, observations=observations)
-    dim = len(lik.priors.priors)
-    if settings.walkers < 2 * dim or settings.walkers % 2:
-        raise SDModelError(f"walkers must be even and at least twice the number of sampled quantities "
-                           f"({2 * dim}), got {settings.walkers}")
+    if settings.sample not in SAMPLE:
+        raise SDModelError(f"sample must be one of {', '.join(SAMPLE)}, got {settings.sample!r}")
     if settings.steps < 4:
         raise SDModelError(f"steps must be at least 4, got {settings.steps}")
+    lik = setup(config, priors, until=until, model=model, observations=observations)
     own = runner is None
     runner = runner or ModelRunner(lik.problem, workers=workers, scheduler=scheduler)
+    ident = None
     try:
-        return _sample(lik, runner, settings, out=out, resume=resume, progress=progress, t0=t0)
+        if settings.sample == "identified":
+            from .identify import identify, reduced
+
+            ident = identify(lik, runner, start_values(lik))
+            if progress:
+                import sys
+
+                print(f"identified: {int(ident.table['sampled'].sum())} of {len(ident.table)} quantities sampled, "
+                      f"{len(ident.fixed)} fixed at their start values ({ident.approx.evaluations} runs)",
+                      file=sys.stderr)
+            if ident.fixed:
+                if not own:
+                    raise SDModelError("a custom runner serves one calibration problem: use sample = \"all\"")
+                runner.close()
+                lik = reduced(lik, ident.fixed)
+                runner = ModelRunner(lik.problem, workers=workers, scheduler=scheduler)
+        dim = len(lik.priors.priors)
+        walkers = settings.walkers_for(dim)
+        if walkers < 2 * dim or walkers % 2:
+            raise SDModelError(f"walkers must be even and at least twice the number of sampled quantities "
+                               f"({2 * dim}), got {walkers}")
+        settings = replace(settings, walkers=walkers)
+        return _sample(lik, runner, settings, out=out, resume=resume, progress=progress, t0=t0,
+                       identification=None if ident is None else ident.table)
     finally:
         if own:
             runner.close()
 
 
+#: What the sampler samples: the identified constants (the rest fixed) or all of them.
+SAMPLE = ("identified", "all")
+
+
 def _sample(lik: Likelihood, runner: Any, settings: BayesSettings, *, out: str | Path | None, resume: bool,
-            progress: bool, t0: float) -> BayesResult:
+            progress: bool, t0: float, identification: pd.DataFrame | None = None) -> BayesResult:
     """The sampling, analysis and output of :func:`calibrate_bayes` with a ready runner."""
     dim = len(lik.priors.priors)
     log_post = LogPosterior(lik, runner)
@@ -173,10 +213,21 @@ def _sample(lik: Likelihood, runner: Any, settings: BayesSettings, *, out: str |
         store = ChainStore.memory(settings.walkers, dim)
     lower, upper = lik.priors.lower, lik.priors.upper
     z0 = initial_ensemble(start_values(lik), lower, upper, settings.walkers, settings.seed, settings.spread)
+    if settings.start == "laplace" and not store.steps:
+        from .laplace import laplace
+
+        approx = laplace(LogPosterior(lik, runner), centre(start_values(lik), lower, upper))
+        z0 = approx.draw(settings.walkers, settings.seed, settings.cap)
+        if progress:
+            import sys
+
+            print(f"start: Laplace approximation at the posterior mode (log posterior {approx.log_post:.1f}, "
+                  f"{approx.iterations} Gauss-Newton steps, {approx.evaluations} runs)", file=sys.stderr)
     chain = run_chain(log_post, z0, settings.steps, settings.seed, store, progress=progress, moves=settings.moves)
     result = analyse(lik, chain, settings, runner)
     result.seconds = time.perf_counter() - t0
     result.out = out_path
+    result.identification = identification
     if out_path is not None:
         from .report import write_outputs
 

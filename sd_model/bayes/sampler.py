@@ -45,11 +45,15 @@ def initial_ensemble(x0: np.ndarray, lower: np.ndarray, upper: np.ndarray, walke
     bounded quantity). Default is 0.05.
     """
     rng = np.random.default_rng(seed)
+    return centre(x0, lower, upper) + spread * rng.standard_normal((walkers, len(x0)))
+
+
+def centre(x0: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
+    """``x0`` in sampler coordinates, moved off any bound by 0.1% of the range."""
     width = np.where(np.isfinite(upper - lower), upper - lower, 1.0)
     lo = np.where(np.isfinite(lower), lower + 1e-3 * width, -np.inf)
     hi = np.where(np.isfinite(upper), upper - 1e-3 * width, np.inf)
-    z0 = to_z(np.clip(x0, lo, hi), lower, upper)
-    return z0 + spread * rng.standard_normal((walkers, len(x0)))
+    return to_z(np.clip(x0, lo, hi), lower, upper)
 
 
 #: Proposal moves: emcee's stretch move, or differential evolution with 20% snooker updates.

@@ -44,8 +44,8 @@ def synthetic(likelihood: Likelihood, theta: np.ndarray, outputs: dict[str, np.n
 
 
 def sbc(likelihood: Likelihood, runner: Any, *, datasets: int, walkers: int, steps: int, seed: int,
-        thin: int = 1, moves: str = "de", init: str = "truth",
-        progress: Callable[[int], None] | None = None) -> pd.DataFrame:
+        thin: int = 1, moves: str = "de", init: str = "truth", burn: float = 0.5, truths: np.ndarray | None = None,
+        cap: float = 0.5, progress: Callable[[int], None] | None = None) -> pd.DataFrame:
     """Run simulation-based calibration.
 
     Parameters
@@ -55,16 +55,22 @@ def sbc(likelihood: Likelihood, runner: Any, *, datasets: int, walkers: int, ste
     runner : object
         ``runner.run(X) -> outputs`` (:class:`~sd_model.bayes.posterior.ModelRunner` or ``BatchRunner``).
     datasets, walkers, steps : int
-        Number of synthetic data sets; sampler walkers and steps per fit (the first half discarded).
+        Number of synthetic data sets; sampler walkers and steps per fit.
     seed : int
         Seed of the true values, the errors and the samplers.
     thin : int
         Keep every ``thin``-th step after burn-in for the ranks. Default is 1.
     moves : str
         Sampler moves (:data:`sd_model.bayes.sampler.MOVES`). Default is "de".
-    init : {"truth", "prior"}
+    init : {"truth", "laplace", "prior"}
         Start each fit in a small ball around the true values (fast; a test of the posterior, not of
-        finding it) or from prior draws. Default is "truth".
+        finding it), from the Laplace approximation found from the true values (as
+        :func:`~sd_model.bayes.run.calibrate_bayes` starts from the least-squares estimates; sd capped
+        at ``cap``), or from prior draws. Default is "truth".
+    burn : float
+        Fraction of the steps discarded. Default is 0.5.
+    truths : ndarray (datasets, D), optional
+        The true values (e.g. posterior-centred draws); default: drawn from the priors.
     progress : callable, optional
         ``progress(k)`` after data set ``k``.
 
@@ -79,21 +85,29 @@ def sbc(likelihood: Likelihood, runner: Any, *, datasets: int, walkers: int, ste
     rows = []
     for k in range(datasets):
         while True:
-            theta = priors.draw(1, rng)[0]
+            theta = priors.draw(1, rng)[0] if truths is None else np.asarray(truths[k], dtype=float)
             out = runner.run(theta[None, :likelihood.n_model])[0]
             if out is not None:
                 break
+            if truths is not None:
+                raise ValueError(f"the model fails at true value {k}")
         lik_k = synthetic(likelihood, theta, out, rng)
         log_post = LogPosterior(lik_k, runner)
         store = ChainStore.memory(walkers, len(theta))
         if init == "truth":
             z0 = initial_ensemble(theta, lower, upper, walkers, seed + k + 1, spread=0.1)
+        elif init == "laplace":
+            from .laplace import laplace
+            from .sampler import centre
+
+            approx = laplace(LogPosterior(lik_k, runner), centre(theta, lower, upper))
+            z0 = approx.draw(walkers, seed + k + 1, cap)
         else:
             from .posterior import to_z
 
             z0 = to_z(priors.draw(walkers, rng), lower, upper)
         chain = run_chain(log_post, z0, steps, seed + k + 1, store, moves=moves)
-        first = 1 + steps // 2
+        first = 1 + int(burn * steps)
         draws = to_x(chain.coords[first::thin], lower, upper).reshape(-1, len(theta))
         q = np.quantile(draws, [0.05, 0.5, 0.95], axis=0)
         for j, label in enumerate(priors.labels):

@@ -25,10 +25,14 @@ DEFAULT_CONFIG = EXPERIMENTS_DIR / "calibration" / "default.toml"
                    "Default: the file's.")
 @click.option("--priors", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="bayes: priors TOML file (default: <config stem>.priors.toml beside --config).")
-@click.option("--walkers", type=click.IntRange(min=2), default=128, show_default=True,
-              help="bayes: walkers of the ensemble sampler (even, at least twice the sampled quantities).")
-@click.option("--steps", type=click.IntRange(min=4), default=1500, show_default=True,
-              help="bayes: steps per walker; the first half is discarded as burn-in.")
+@click.option("--walkers", type=click.IntRange(min=2), default=None,
+              help="bayes: walkers of the ensemble sampler (even, at least twice the sampled quantities; "
+                   "default: twice the sampled quantities, at least 64).")
+@click.option("--steps", type=click.IntRange(min=4), default=3200, show_default=True,
+              help="bayes: steps per walker; the first 10% are discarded as burn-in.")
+@click.option("--sample", type=click.Choice(("identified", "all")), default="identified", show_default=True,
+              help="bayes: sample only the constants the data identify (the others fixed at their start "
+                   "values), or all of them (docs/bayes.md).")
 @scheduler_option
 @click.option("--resume", is_flag=True, help="Continue the calibration checkpointed in --out.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
@@ -43,8 +47,8 @@ DEFAULT_CONFIG = EXPERIMENTS_DIR / "calibration" / "default.toml"
 @force_option
 @engine_option()
 @model_option
-def calibrate_command(config, until, method, priors, walkers, steps, scheduler, resume, out, workers, seed, starts,
-                      uncertainty, quiet, force, engine, model):
+def calibrate_command(config, until, method, priors, walkers, steps, sample, scheduler, resume, out, workers, seed,
+                      starts, uncertainty, quiet, force, engine, model):
     """Estimate model parameters against the historical data of a calibration file.
 
     Writes to OUT: calibrated.toml (a scenario overlay for `sd-model run --scenario`),
@@ -68,7 +72,7 @@ def calibrate_command(config, until, method, priors, walkers, steps, scheduler, 
     if method == "bayes":
         from ..bayes import BayesSettings, calibrate_bayes
 
-        settings = BayesSettings(walkers=walkers, steps=steps, seed=1 if seed is None else seed)
+        settings = BayesSettings(walkers=walkers or 0, steps=steps, seed=1 if seed is None else seed, sample=sample)
         res = calibrate_bayes(config, priors=priors, out=out, until=until, settings=settings, resume=resume,
                               workers=workers or default_workers(), scheduler=scheduler, model=model,
                               progress=not quiet)
