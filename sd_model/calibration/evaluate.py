@@ -37,20 +37,16 @@ def compile_runner(problem: Problem) -> Any:
     engine = get_engine(problem.engine, problem.model_path)
     if engine.info.sha256 != problem.model_sha256:
         raise EngineError(f"{problem.model_path} changed since the calibration was set up")
-    return _SingleRuns(engine.runner(build_spec(engine.info, final_time=problem.final_time, outputs=problem.outputs)))
+    runner = engine.runner(build_spec(engine.info, final_time=problem.final_time, outputs=problem.outputs))
+    return SimpleNamespace(run=functools.partial(_run_single, runner))
 
 
-class _SingleRuns:
-    """One run per call through an engine's :class:`~sd_model.engines.Runner`."""
-
-    def __init__(self, runner: Any) -> None:
-        self._runner = runner
-
-    def run(self, params: Any) -> dict[str, np.ndarray]:
-        arrays, failed, messages = self._runner.run_sets(params, (), np.zeros((1, 0)))
-        if failed[0]:
-            raise EngineError(messages[0])
-        return {name: values[0] for name, values in arrays.items()}
+def _run_single(runner: Any, params: Any) -> dict[str, np.ndarray]:
+    """One run through an engine's :class:`~sd_model.engines.Runner`: {name: array (time, *dims)}."""
+    arrays, failed, messages = runner.run_sets(params, (), np.zeros((1, 0)))
+    if failed[0]:
+        raise EngineError(messages[0])
+    return {name: values[0] for name, values in arrays.items()}
 
 
 def evaluate_one(problem: Problem, runner: Any, x: np.ndarray) -> np.ndarray:
@@ -154,24 +150,19 @@ class Evaluator:
         if payoff < self.best:
             self.best, self.best_x = float(payoff), np.array(x)
 
-    def _note(self, X: np.ndarray, f: np.ndarray, ran: int) -> None:
-        i = int(np.argmin(f)) if len(f) else -1
-        if i >= 0 and f[i] < self.best:
-            self.best, self.best_x = float(f[i]), np.array(X[i])
-        if self._bar is not None:
-            self._bar.update(ran)
-            self._bar.set_postfix_str(f"{self.stage} best payoff {self.best:.6g}", refresh=False)
+    def residuals(self, X: np.ndarray) -> np.ndarray:
+        """Residual vectors (k, m) of the parameter vectors ``X`` (k, n)."""
+        return self._evaluate(X, self.store.get_full, self.store.add_full, full=True)
 
-    def _after(self, ran: int) -> None:
-        if ran:
-            self.batches += 1
-            if self.callback is not None:
-                self.callback(self)
+    def payoffs(self, X: np.ndarray) -> np.ndarray:
+        """Payoffs (sum of squared residuals) of ``X`` (k, n); only the payoff is stored."""
+        return self._evaluate(X, self.store.get_payoff, self.store.add_payoff, full=False)
 
-    def _replay(self, X: np.ndarray, get: Callable[[np.ndarray], Any], shape: tuple[int, ...]
-                ) -> tuple[np.ndarray, list[int]]:
-        """Fill ``out`` from the checkpoint where ``get`` knows the answer; return it and the rows to run."""
-        out = np.empty(shape)
+    def _evaluate(self, X: np.ndarray, get: Callable[[np.ndarray], Any], add: Callable[[np.ndarray, np.ndarray], None],
+                  full: bool) -> np.ndarray:
+        """Answer the rows of ``X`` the checkpoint knows (``get``), run and store (``add``) the others."""
+        X = np.atleast_2d(np.asarray(X, dtype=float))
+        out = np.empty((len(X), self.problem.n_residuals) if full else (len(X),))
         todo = []
         for i, x in enumerate(X):
             known = get(x)
@@ -180,31 +171,20 @@ class Evaluator:
             else:
                 out[i] = known
         self.replayed += len(X) - len(todo)
-        return out, todo
-
-    def residuals(self, X: np.ndarray) -> np.ndarray:
-        """Residual vectors (k, m) of the parameter vectors ``X`` (k, n)."""
-        X = np.atleast_2d(np.asarray(X, dtype=float))
-        out, todo = self._replay(X, self.store.get_full, (len(X), self.problem.n_residuals))
         if todo:
             R = self._run(X[todo])
             self.runs += len(todo)
-            out[todo] = R
-            self.store.add_full(X[todo], R)
-        self._note(X, np.einsum("ij,ij->i", out, out), len(todo))
-        self._after(len(todo))
-        return out
-
-    def payoffs(self, X: np.ndarray) -> np.ndarray:
-        """Payoffs (sum of squared residuals) of ``X`` (k, n); only the payoff is stored."""
-        X = np.atleast_2d(np.asarray(X, dtype=float))
-        out, todo = self._replay(X, self.store.get_payoff, (len(X),))
+            out[todo] = R if full else np.einsum("ij,ij->i", R, R)
+            add(X[todo], out[todo])
+        f = np.einsum("ij,ij->i", out, out) if full else out
+        i = int(np.argmin(f)) if len(f) else -1
+        if i >= 0 and f[i] < self.best:
+            self.best, self.best_x = float(f[i]), np.array(X[i])
+        if self._bar is not None:
+            self._bar.update(len(todo))
+            self._bar.set_postfix_str(f"{self.stage} best payoff {self.best:.6g}", refresh=False)
         if todo:
-            R = self._run(X[todo])
-            self.runs += len(todo)
-            f = np.einsum("ij,ij->i", R, R)
-            out[todo] = f
-            self.store.add_payoff(X[todo], f)
-        self._note(X, out, len(todo))
-        self._after(len(todo))
+            self.batches += 1
+            if self.callback is not None:
+                self.callback(self)
         return out
