@@ -21,9 +21,8 @@ def engine_option(default: str | None = DEFAULT_ENGINE, flag: str = "--engine", 
                         help=f"{help} ({_ENGINE_HELP}).")
 
 
-def quiet_option(f):
-    """``--quiet`` / ``-q`` (also spelled ``--no-progress``): no progress bar."""
-    return click.option("--quiet", "-q", "--no-progress", "quiet", is_flag=True, help="No progress bar.")(f)
+#: ``--quiet`` / ``-q`` (also spelled ``--no-progress``): no progress bar.
+quiet_option = click.option("--quiet", "-q", "--no-progress", "quiet", is_flag=True, help="No progress bar.")
 
 
 def seed_option(help: str = "Random seed: the same seed and inputs give identical results."):
@@ -33,30 +32,19 @@ def seed_option(help: str = "Random seed: the same seed and inputs give identica
     return click.option("--seed", type=click.IntRange(min=0), default=DEFAULT_SEED, show_default=True, help=help)
 
 
-def scheduler_option(f):
-    """``--scheduler ADDRESS``: run the model on a Dask cluster instead of local worker processes."""
-    return click.option("--scheduler", default=None, metavar="ADDRESS",
-                        help="Run on a Dask cluster instead, e.g. tcp://127.0.0.1:8786 (see docs/ensembles.md).")(f)
-
-
-def workers_option(f):
-    """``--workers N``: local worker processes (default: every core this process may use)."""
-    return click.option("--workers", type=click.IntRange(min=1), default=None,
-                        help="Local worker processes (default: every core this process may use).")(f)
-
-
-def model_option(f):
-    """``--model FILE``: the Vensim model (default: the shipped model)."""
-    return click.option(
-        "--model", "model", type=click.Path(dir_okay=False, path_type=Path), default=DEFAULT_MODEL,
-        show_default=False, help="Vensim .mdl file (default: vensim/regional_finance_economy.mdl).")(f)
-
-
-def force_option(f):
-    """``--force``: replace an output folder (or file) that sd-model did not write."""
-    return click.option(
-        "--force", is_flag=True,
-        help="Replace --out even if sd-model did not write it (or it holds files sd-model did not write).")(f)
+#: ``--scheduler ADDRESS``: run the model on a Dask cluster instead of local worker processes.
+scheduler_option = click.option("--scheduler", default=None, metavar="ADDRESS", help="Run on a Dask cluster "
+                                "instead, e.g. tcp://127.0.0.1:8786 (see docs/ensembles.md).")
+#: ``--workers N``: local worker processes (default: every core this process may use).
+workers_option = click.option("--workers", type=click.IntRange(min=1), default=None,
+                              help="Local worker processes (default: every core this process may use).")
+#: ``--model FILE``: the Vensim model (default: the shipped model).
+model_option = click.option("--model", "model", type=click.Path(dir_okay=False, path_type=Path),
+                            default=DEFAULT_MODEL, show_default=False,
+                            help="Vensim .mdl file (default: vensim/regional_finance_economy.mdl).")
+#: ``--force``: replace an output folder (or file) that sd-model did not write.
+force_option = click.option("--force", is_flag=True, help="Replace --out even if sd-model did not write it (or "
+                            "it holds files sd-model did not write).")
 
 
 class Terminated(KeyboardInterrupt):
