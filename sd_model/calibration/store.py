@@ -31,6 +31,7 @@ from ..files import atomic_write_json, atomic_write_text, sha256_bytes
 from .config import CalibrationError
 
 _FORMAT = 2  # 2: stages.json and the evaluation files carry SHA-256 seals
+_FILES = ("full.bin", "payoff.bin")  # residual vectors, payoffs
 
 
 def fingerprint(*parts: object) -> str:
@@ -81,52 +82,42 @@ class EvaluationStore:
         self.loaded = 0
         if folder is None:
             return
-        meta_path = folder / "meta.json"
-        if meta_path.exists():
-            if not resume:
-                raise CalibrationError(f"{folder.parent}: holds the checkpoint of an earlier calibration; "
-                                       "continue it with --resume, or choose another --out")
-            meta = _read_json(meta_path)
-            if meta.get("key") != key or meta.get("n") != n or meta.get("m") != m or meta.get("format") != _FORMAT:
-                raise CalibrationError(f"{folder.parent}: the checkpoint there is of a different calibration "
-                                       "(model, data, config or --until changed, or an older checkpoint "
-                                       "format); choose another --out or delete it")
-            self._load()
-            stages = folder / "stages.json"
-            if stages.exists():
-                record = _read_json(stages)
-                if not isinstance(record.get("stages"), dict) or record.get("sha256") != self._seal_stages(
-                        record["stages"]):
-                    raise CalibrationError(f"{stages}: fails its integrity check (edited or from another "
-                                           "calibration); refusing to resume: delete the checkpoint folder")
-                self.stages = record["stages"]
-        else:
-            (folder / "stages.json").unlink(missing_ok=True)
-            for name in ("full.bin", "payoff.bin"):
+        meta_path, record = folder / "meta.json", {"format": _FORMAT, "key": key, "n": n, "m": m}
+        if not meta_path.exists():
+            for name in ("stages.json", *_FILES, *(f"{f}.sha256" for f in _FILES)):
                 (folder / name).unlink(missing_ok=True)
-                (folder / f"{name}.sha256").unlink(missing_ok=True)
-            atomic_write_json(meta_path, {"format": _FORMAT, "key": key, "n": n, "m": m})
-
-    def _load(self) -> None:
-        for name, width, target in (("full.bin", self.n + self.m, self.full),
-                                    ("payoff.bin", self.n + 1, self.payoff)):
-            path = self.folder / name  # type: ignore[operator]
+            atomic_write_json(meta_path, record)
+            return
+        if not resume:
+            raise CalibrationError(f"{folder.parent}: holds the checkpoint of an earlier calibration; "
+                                   "continue it with --resume, or choose another --out")
+        meta = _read_json(meta_path)
+        if any(meta.get(k) != v for k, v in record.items()):
+            raise CalibrationError(f"{folder.parent}: the checkpoint there is of a different calibration "
+                                   "(model, data, config or --until changed, or an older checkpoint "
+                                   "format); choose another --out or delete it")
+        for name, target in zip(_FILES, (self.full, self.payoff)):
+            path = folder / name
             if not path.exists():
                 continue
             raw = path.read_bytes()
             sealed, seal = self._read_seal(name)
-            if len(raw) < sealed or sha256_bytes(self.key.encode() + raw[:sealed]) != seal:
+            if len(raw) < sealed or sha256_bytes(key.encode() + raw[:sealed]) != seal:
                 raise CalibrationError(f"{path}: fails its integrity check (edited, truncated or from another "
                                        "calibration); refusing to resume: delete the checkpoint folder")
-            whole = sealed  # records after the last seal were cut short by a kill: evaluate them again
-            if whole != len(raw):
-                with path.open("r+b") as fh:
-                    fh.truncate(whole)
-            records = np.frombuffer(raw[:whole], dtype="<f8").reshape(-1, width)
+            if sealed != len(raw):  # records after the last seal were cut short by a kill: evaluate them again
+                self._truncate(name, sealed)
+            records = np.frombuffer(raw[:sealed], dtype="<f8").reshape(-1, n + (m if target is self.full else 1))
             for row in records:
-                x = np.array(row[: self.n])
-                target[x.tobytes()] = np.array(row[self.n:]) if target is self.full else float(row[self.n])  # type: ignore[assignment]
+                target[np.array(row[:n]).tobytes()] = np.array(row[n:]) if target is self.full else float(row[n])
             self.loaded += len(records)
+        stages = folder / "stages.json"
+        if stages.exists():
+            saved = _read_json(stages)
+            if not isinstance(saved.get("stages"), dict) or saved.get("sha256") != self._seal_stages(saved["stages"]):
+                raise CalibrationError(f"{stages}: fails its integrity check (edited or from another "
+                                       "calibration); refusing to resume: delete the checkpoint folder")
+            self.stages = saved["stages"]
 
     def _append(self, name: str, rows: np.ndarray) -> None:
         if self.folder is None or not len(rows):
@@ -174,14 +165,17 @@ class EvaluationStore:
             return
         atomic_write_json(self.folder / "stages.json",
                           {"stages": self.stages, "sha256": self._seal_stages(self.stages)})
-        for fname in ("full.bin", "payoff.bin"):
-            path = self.folder / fname
-            if path.exists():
-                with path.open("r+b") as fh:
-                    fh.truncate(0)
-                    fh.flush()
-                    os.fsync(fh.fileno())
-                self._write_seal(fname)
+        for name in _FILES:
+            if (self.folder / name).exists():
+                self._truncate(name, 0)
+                self._write_seal(name)
+
+    def _truncate(self, name: str, size: int) -> None:
+        """Cut evaluation file ``name`` to ``size`` bytes, on disk before returning."""
+        with (self.folder / name).open("r+b") as fh:  # type: ignore[operator]
+            fh.truncate(size)
+            fh.flush()
+            os.fsync(fh.fileno())
 
     def _seal_stages(self, stages: dict) -> str:
         return sha256_bytes(self.key.encode() + json.dumps(stages, sort_keys=True, default=str).encode())
