@@ -263,9 +263,6 @@ def compare(scenarios: Sequence[str | Path], out: Path, *, until: float | None =
     return Comparison(runs, table, sentences, notes, ensembles)
 
 
-_STORE = STORE_FOLDER
-
-
 def ensemble_to_folder(out: Path, samples: int, ranges_file: Path | None, outputs: Sequence[str], *,
                        posterior: Path | None = None, scenario_file: Path | None = None, seed: int = DEFAULT_SEED,
                        method: str = "lhs",
@@ -307,7 +304,7 @@ def ensemble_to_folder(out: Path, samples: int, ranges_file: Path | None, output
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", EnsembleWarning)
         ds = run_ensemble(scenario, sets, list(outputs), engine=engine, model=model, until=until,
-                          store=out / _STORE, workers=workers, scheduler=scheduler, progress=progress)
+                          store=out / STORE_FOLDER, workers=workers, scheduler=scheduler, progress=progress)
     elapsed = time.perf_counter() - start
     failures = []
     for w in caught:
@@ -322,8 +319,8 @@ def ensemble_to_folder(out: Path, samples: int, ranges_file: Path | None, output
              "failed_members": int(ds.attrs["failed_members"]), "elapsed_seconds": round(elapsed, 3),
              "ensemble_sha256": ds.attrs["ensemble_sha256"], "scheduler": scheduler, "workers": workers}
     atomic_write_json(manifest_path, build_manifest(info, spec.scenario, engine, seed=seed, extra=extra))
-    stamp_manifest(out, "ensemble", exclude=(_STORE,))
-    shutil.rmtree(out / _STORE, ignore_errors=True)
+    stamp_manifest(out, "ensemble", exclude=(STORE_FOLDER,))
+    shutil.rmtree(out / STORE_FOLDER, ignore_errors=True)
     return ds, failures, elapsed
 
 
