@@ -81,26 +81,42 @@ def atomic_write_netcdf(path: str | Path, ds: xr.Dataset) -> Path:
 MAX_TOML_BYTES = 10_000_000
 
 
+def read_input(path: str | os.PathLike, what: str, error: type[Exception], limit: int) -> bytes:
+    """The bytes of the input file ``path``, a ``what`` of at most ``limit`` bytes.
+
+    Every failure (not a path, missing, not a regular file, unreadable, too large) raises ``error``
+    naming the file.
+    """
+    if not isinstance(path, (str, os.PathLike)):
+        raise error(f"expected the path of a {what}, got {type(path).__name__} {path!r}")
+    path = Path(path)
+    if not path.exists():
+        target = f" (a symbolic link to {os.readlink(path)}, which does not exist)" if path.is_symlink() else ""
+        raise error(f"{path}: {what} not found{target}")
+    if not path.is_file():
+        raise error(f"{path}: not a regular file; give a {what}")
+    try:
+        with path.open("rb") as fh:
+            raw = fh.read(limit + 1)
+    except OSError as exc:
+        raise error(f"{path}: cannot read {what} ({exc.strerror})") from None
+    if len(raw) > limit:
+        raise error(f"{path}: larger than {limit:,} bytes; a {what} of this package is far smaller")
+    return raw
+
+
 def read_toml(path: str | Path, what: str, error: type[Exception]) -> tuple[dict[str, Any], str]:
     """Read a TOML file; return (data, text). Every failure raises ``error`` naming the file.
 
     ``what`` names the kind of file in messages ("scenario file", "ranges file", ...);
     malformed TOML gives tomllib's line and column on one line.
     """
-    if not isinstance(path, (str, os.PathLike)):
-        raise error(f"expected the path of a {what}, got {type(path).__name__} {path!r}")
-    path = Path(path)
-    if not path.is_file():
-        target = f" (a symbolic link to {os.readlink(path)}, which does not exist)" if path.is_symlink() else ""
-        raise error(f"{path}: {what} not found{target}")
-    if path.stat().st_size > MAX_TOML_BYTES:
-        raise error(f"{path}: {path.stat().st_size:,} bytes; a {what} is at most {MAX_TOML_BYTES:,} bytes")
+    raw = read_input(path, what, error, MAX_TOML_BYTES)
     try:
-        text = path.read_text(encoding="utf-8-sig")  # a UTF-8 byte-order mark is accepted
-    except (OSError, UnicodeDecodeError) as exc:
-        raise error(f"{path}: cannot read {what} ({exc})") from None
-    try:
+        text = raw.decode("utf-8-sig")  # a UTF-8 byte-order mark is accepted
         return tomllib.loads(text), text
+    except UnicodeDecodeError as exc:
+        raise error(f"{path}: cannot read {what} ({exc})") from None
     except tomllib.TOMLDecodeError as exc:
         raise error(f"{path}: malformed TOML: {str(exc).replace(chr(10), ' ')}") from None
 

@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import ModelFileError, unknown_name
+from .files import read_input
 
 __all__ = ["Variable", "ModelInfo", "read_model_info", "normalize_name", "set_constants"]
 
@@ -131,21 +131,8 @@ def read_model_info(path: str | Path) -> ModelInfo:
     ModelFileError
         If the file is missing or unreadable, or a block is malformed (names file and line).
     """
-    if not isinstance(path, (str, os.PathLike)):
-        raise ModelFileError(f"model must be the path of a Vensim .mdl file, got {type(path).__name__} {path!r}")
+    raw = read_input(path, "Vensim .mdl model file", ModelFileError, MAX_MODEL_BYTES)
     path = Path(path)
-    try:
-        if path.exists() and not path.is_file():
-            raise ModelFileError(f"{path}: not a regular file; give a Vensim .mdl file")
-        with path.open("rb") as fh:
-            raw = fh.read(MAX_MODEL_BYTES + 1)
-    except FileNotFoundError:
-        raise ModelFileError(f"model file not found: {path}") from None
-    except OSError as exc:
-        raise ModelFileError(f"cannot read model file {path}: {exc.strerror}") from None
-    if len(raw) > MAX_MODEL_BYTES:
-        raise ModelFileError(f"{path}: larger than {MAX_MODEL_BYTES // 1_000_000} MB; not a Vensim model of this "
-                             "package (the shipped one is about 0.1 MB)")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:

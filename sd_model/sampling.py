@@ -14,7 +14,6 @@ A ranges file lists the uncertain constants and their bounds::
 """
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -127,8 +126,7 @@ def load_ranges(path: str | Path, model: str | Path | ModelInfo | None = None) -
         name (with close matches), a non-constant, low >= high, a range outside the one the
         model declares, or a parameter given twice.
     """
-    if not isinstance(path, (str, os.PathLike)):
-        raise SDModelError(f"expected the path of a ranges file, got {type(path).__name__} {path!r}")
+    data, text = read_toml(path, "ranges file", SDModelError)
     path = Path(path)
     if isinstance(model, ModelInfo):
         info = model
@@ -136,7 +134,6 @@ def load_ranges(path: str | Path, model: str | Path | ModelInfo | None = None) -
         from .run import DEFAULT_MODEL
 
         info = read_model_info(model if model is not None else DEFAULT_MODEL)
-    data, text = read_toml(path, "ranges file", SDModelError)
     extra = [k for k in data if k not in ("ranges", "description")]
     if extra or not isinstance(data.get("ranges"), dict):
         raise SDModelError(f"{path}: expected a [ranges] table (and optionally 'description'), "
