@@ -29,9 +29,8 @@ import xarray as xr
 
 from .errors import ScenarioError, SDModelError
 from .indicators import INDICATORS
-from .parameters import lever_names
 from .run import run_scenario
-from .scenario import Scenario, as_elements, load_scenario, validate
+from .scenario import Scenario, check_levers, load_scenario, validate
 
 #: Outputs an ensemble saves: the key indicators, :data:`sd_model.indicators.INDICATORS` (all that the
 #: report's fan charts need).
@@ -58,24 +57,8 @@ def check_lever_starts(scenario: Scenario, info: Any) -> None:
     ScenarioError
         Naming the file, the lever (and region), its start year and the run's span.
     """
-    first = info.initial_time
     last = scenario.final_time if scenario.final_time is not None else info.final_time
-    where = scenario.source or scenario.name
-    for lever in lever_names(info):
-        starts = _effective(scenario, info, f"{lever} Start Year")
-        intensity = _effective(scenario, info, f"{lever} Intensity")
-        for element, start in starts.items():
-            level = intensity.get(element, intensity.get("", 0.0))
-            if level > 0 and not first <= start <= last:
-                label = f"{lever}[{element}]" if element else lever
-                raise ScenarioError(
-                    f"{where}: lever {label!r} starts in {start:g}, outside the run {first:g}-{last:g}; "
-                    f"valid: a start year from {first:g} to {last:g} (or intensity 0)")
-
-
-def _effective(scenario: Scenario, info: Any, name: str) -> dict[str, float]:
-    """Effective value of a constant as {element: value} ({"": value} for a scalar)."""
-    return {**as_elements(info.get(name).default), **as_elements(scenario.params.get(name))}
+    check_levers(scenario.params, info, scenario.source or scenario.name, (info.initial_time, last))
 
 
 def prepare_scenarios(paths: Sequence[str | Path], info: Any, until: float | None = None) -> list[Scenario]:

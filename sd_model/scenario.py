@@ -149,7 +149,7 @@ class Scenario:
         spec = build_spec(info, sc.params, final_time=sc.final_time, time_step=sc.time_step,
                           outputs=outputs, where=where, check_range=True, name=sc.name,
                           description=sc.description)
-        _check_lever_spans(spec.params, info, where)
+        check_levers(spec.params, info, where)
         return replace(spec, scenario=replace(sc, params=spec.params))
 
     def to_dict(self) -> dict[str, Any]:
@@ -340,21 +340,33 @@ def validate(scenario: Scenario, info: Any) -> Scenario:
     return scenario.resolve(info).scenario
 
 
-def _check_lever_spans(params: Mapping[str, ParamValue], info: Any, where: str) -> None:
-    """An active lever set by the scenario must not end before it starts (it would be silently inactive)."""
+def check_levers(params: Mapping[str, ParamValue], info: Any, where: str,
+                 span: tuple[float, float] | None = None) -> None:
+    """Check every active lever (intensity above zero, per element; values of ``params``, else the model's).
+
+    It must not end before it starts (it would be silently inactive) and, with ``span``
+    (first, last year of the run), must start within it. Without ``span`` only the levers
+    ``params`` sets are checked. Raises :class:`ScenarioError` naming ``where``, the lever
+    (and element), its years and what is valid.
+    """
     for lever in lever_names(info):
         names = (f"{lever} Start Year", f"{lever} End Year", f"{lever} Intensity")
-        if names[1] not in info.variables or not any(n in params for n in names):
+        if span is None and not any(n in params for n in names):
             continue
-        start, end, level = ({**as_elements(info.get(n).default), **as_elements(params.get(n, {}))}
-                             for n in names)
+        start, end, level = ({**as_elements(info.variables[n].default if n in info.variables else None),
+                              **as_elements(params.get(n))} for n in names)
         for element in sorted(start.keys() | end.keys()):
             s_el, e_el = start.get(element, start.get("")), end.get(element, end.get(""))
-            active = level.get(element, level.get("", 0.0)) > 0
-            if active and s_el is not None and e_el is not None and s_el > e_el:
-                label = f"{lever}[{element}]" if element else lever
+            if s_el is None or level.get(element, level.get("", 0.0)) <= 0:
+                continue
+            label = f"{lever}[{element}]" if element else lever
+            if e_el is not None and s_el > e_el:
                 raise ScenarioError(f"{where}: lever {label!r} starts in {s_el:g} but ends in {e_el:g}; valid: an "
                                     "end year at or after the start year")
+            if span is not None and not span[0] <= s_el <= span[1]:
+                first, last = span
+                raise ScenarioError(f"{where}: lever {label!r} starts in {s_el:g}, outside the run {first:g}-{last:g}; "
+                                    f"valid: a start year from {first:g} to {last:g} (or intensity 0)")
 
 
 def as_elements(value: Any) -> dict[str, float]:
