@@ -392,9 +392,7 @@ def _control_values(control: dict[str, str], path: Path) -> tuple[float, float, 
     """Return INITIAL TIME, FINAL TIME, TIME STEP and SAVEPER as numbers."""
     values: dict[str, float] = {}
     for key in ("initial time", "final time", "time step", "saveper"):
-        rhs = control.get(key)
-        if rhs is None and key == "saveper":
-            rhs = "TIME STEP"
+        rhs = control.get(key, "TIME STEP" if key == "saveper" else None)
         if rhs is None:
             raise ModelFileError(f"{path}: the model does not define {key.upper()}")
         number = _numbers(rhs)

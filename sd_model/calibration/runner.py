@@ -149,10 +149,9 @@ def calibrate(config: str | Path | CalibrationConfig, *, out: str | Path | None 
     for key, value in (("method", method), ("seed", seed), ("uncertainty", uncertainty), ("starts", starts)):
         if value is not None:
             opt[key] = value
-    if opt["method"] not in METHODS:
-        raise CalibrationError(f"unknown method {opt['method']!r}; valid: {', '.join(METHODS)}")
-    if opt["uncertainty"] not in UNCERTAINTY:
-        raise CalibrationError(f"unknown uncertainty {opt['uncertainty']!r}; valid: {', '.join(UNCERTAINTY)}")
+    for key, valid in (("method", METHODS), ("uncertainty", UNCERTAINTY)):
+        if opt[key] not in valid:
+            raise CalibrationError(f"unknown {key} {opt[key]!r}; valid: {', '.join(valid)}")
     info = read_model_info(model if model is not None else DEFAULT_MODEL)
     obs = observations if observations is not None else add_derived(load_observations(cfg.data_dir))
     problem = build_problem(cfg, info, obs, until, engine=engine)
