@@ -8,7 +8,9 @@ Legends sit below the panels, never over data.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -95,9 +97,9 @@ def plot_gdp_per_capita(runs: xr.Dataset | Mapping[str, xr.Dataset], observed: O
     return finish_axes(fig, [ax])
 
 
-def _regional_panels(runs: xr.Dataset | Mapping[str, xr.Dataset],
+def _regional_panels(runs: xr.Dataset | Mapping[str, xr.Dataset], observed: Observed = None, *,
                      panels: Sequence[tuple[str, str, str, float, bool]], width: float = 13,
-                     observed: Observed = None, national: bool = False) -> plt.Figure:
+                     national: bool = False) -> plt.Figure:
     """One panel per (variable, title, y label, scale, zero line) with a line per region (``national``: per run)."""
     runs = _as_runs(runs)
     fig, axes = plt.subplots(1, len(panels), figsize=(width, 4))
@@ -113,46 +115,34 @@ def _regional_panels(runs: xr.Dataset | Mapping[str, xr.Dataset],
     return finish_axes(fig, list(axes))
 
 
-def plot_shares(runs: xr.Dataset | Mapping[str, xr.Dataset], observed: Observed = None) -> plt.Figure:
-    """Shares of national GDP, population and loans (percent)."""
-    return _regional_panels(runs, [
-        ("GDP Share", "GDP share", "% of national total", 100, False),
-        ("Population Share", "population share", "% of national total", 100, False),
-        ("Loan Share", "loan share", "% of national total", 100, False)], observed=observed)
+def _panels(*panels: tuple[str, str, str, float, bool], width: float = 13, national: bool = False) -> Any:
+    """A plot ``(runs, observed) -> Figure`` of :func:`_regional_panels` with these panels."""
+    return partial(_regional_panels, panels=panels, width=width, national=national)
 
 
-def plot_disparity(runs: xr.Dataset | Mapping[str, xr.Dataset], observed: Observed = None) -> plt.Figure:
-    """Between-region Theil index, population-weighted CV, and the East/West ratio."""
-    return _regional_panels(runs, [
-        ("Theil Index", "Theil index between regions", "Theil T (dimensionless, 0 = equal)", 1, False),
-        ("Coefficient of Variation", "coefficient of variation", "population-weighted CV (dimensionless)", 1, False),
-        ("East West Ratio", "East/West ratio", "GDP per capita, East / West", 1, False)], observed=observed,
-        national=True)
-
-
-def plot_credit(runs: xr.Dataset | Mapping[str, xr.Dataset], observed: Observed = None) -> plt.Figure:
-    """Net credit outflow (siphoning), loan-to-deposit ratio and credit/GDP by region."""
-    return _regional_panels(runs, [
-        ("Net Credit Outflow", "net credit outflow (+ = funds leave)", "billion yuan per year (2000 prices)",
-         1, True),
-        ("Loan to Deposit Ratio", "loans / deposits", "ratio", 1, False),
-        ("Credit to GDP", "loans / GDP (years)", "years of output", 1, False)], observed=observed)
-
-
-def plot_migration(runs: xr.Dataset | Mapping[str, xr.Dataset], observed: Observed = None) -> plt.Figure:
-    """Net migration and population by region."""
-    return _regional_panels(runs, [
-        ("Net Migration", "net migration", "million persons per year", 1, True),
-        ("Population", "population", "million persons", 1, False)], width=11, observed=observed)
-
-
+_SHARE = "% of national total"
+#: The standard plots: name -> plot(runs, observed=None) -> Figure.
 STANDARD_PLOTS = {
     "gdp_per_capita": plot_gdp_per_capita,
-    "shares": plot_shares,
-    "disparity": plot_disparity,
-    "credit": plot_credit,
-    "migration": plot_migration,
+    # shares of national GDP, population and loans (percent)
+    "shares": _panels(("GDP Share", "GDP share", _SHARE, 100, False),
+                      ("Population Share", "population share", _SHARE, 100, False),
+                      ("Loan Share", "loan share", _SHARE, 100, False)),
+    # between-region Theil index, population-weighted CV, and the East/West ratio
+    "disparity": _panels(
+        ("Theil Index", "Theil index between regions", "Theil T (dimensionless, 0 = equal)", 1, False),
+        ("Coefficient of Variation", "coefficient of variation", "population-weighted CV (dimensionless)", 1, False),
+        ("East West Ratio", "East/West ratio", "GDP per capita, East / West", 1, False), national=True),
+    # net credit outflow (siphoning), loan-to-deposit ratio and credit/GDP by region
+    "credit": _panels(("Net Credit Outflow", "net credit outflow (+ = funds leave)",
+                       "billion yuan per year (2000 prices)", 1, True),
+                      ("Loan to Deposit Ratio", "loans / deposits", "ratio", 1, False),
+                      ("Credit to GDP", "loans / GDP (years)", "years of output", 1, False)),
+    # net migration and population by region
+    "migration": _panels(("Net Migration", "net migration", "million persons per year", 1, True),
+                         ("Population", "population", "million persons", 1, False), width=11),
 }
+plot_disparity = STANDARD_PLOTS["disparity"]
 
 
 def figure_png(fig: plt.Figure, dpi: int = 110) -> bytes:

@@ -24,6 +24,7 @@ import hashlib
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -96,7 +97,8 @@ class EvaluationStore:
             raise CalibrationError(f"{folder.parent}: the checkpoint there is of a different calibration "
                                    "(model, data, config or --until changed, or an older checkpoint "
                                    "format); choose another --out or delete it")
-        for name, target in zip(_FILES, (self.full, self.payoff)):
+        targets: tuple[dict[bytes, Any], ...] = (self.full, self.payoff)
+        for name, target in zip(_FILES, targets):
             path = folder / name
             if not path.exists():
                 continue
