@@ -146,11 +146,10 @@ def load_ranges(path: str | Path, model: str | Path | ModelInfo | None = None) -
         param = Parameter.parse(info, key, where)
         lo, hi = _check_pair(key, pair, where)
         label = param.label
-        if label in out:
-            raise SDModelError(f"{where}: {label!r} is given twice")
         overlap = [c for c, q in params.items() if q.overlaps(param)]
         if overlap:
-            raise SDModelError(f"{where}: {label!r} overlaps {overlap[0]!r}; give each element once")
+            what = "is given twice" if overlap[0] == label else f"overlaps {overlap[0]!r}"
+            raise SDModelError(f"{where}: {label!r} {what}; give each element once")
         var = param.variable(info)
         if outside(var, lo) or outside(var, hi):
             raise ScenarioError(f"{where}: range [{lo:g}, {hi:g}] of {label!r} is outside the range the model "
