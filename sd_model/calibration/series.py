@@ -7,6 +7,7 @@ that normalises residuals. :meth:`SeriesData.transformed` applies the same trans
 """
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -118,9 +119,7 @@ def resolve_series(spec: SeriesSpec, config: CalibrationConfig, info: ModelInfo,
     den_name = None
     if spec.transform == "ratio":
         den_name, den_regional = _model_var(str(spec.model_denominator), info, where, "model_denominator")
-        if den_regional and not regional:
-            pass  # national numerator over a regional denominator: summed over regions
-        elif regional and not den_regional:
+        if regional and not den_regional:  # (a regional denominator of a national numerator is summed)
             raise CalibrationError(f"{where}: model_denominator {den_name!r} is national but {model!r} is by region")
     if spec.transform == "share" and not regional:
         raise CalibrationError(f"{where}: transform = \"share\" needs a variable by region")
@@ -163,9 +162,8 @@ def resolve_series(spec: SeriesSpec, config: CalibrationConfig, info: ModelInfo,
         scale = np.full(len(chosen), float(spec.error))  # type: ignore[arg-type]
     else:
         scale = np.ones(len(chosen))
-    units = {"log": "log", "share": "fraction", "growth": "1/year"}.get(spec.transform, da.attrs.get("units", ""))
-    if spec.transform == "ratio":
-        units = "ratio"
+    units = {"log": "log", "share": "fraction", "growth": "1/year", "ratio": "ratio"}.get(spec.transform,
+                                                                                      da.attrs.get("units", ""))
     return SeriesData(spec=spec, model=model, model_denominator=den_name, regional=regional, regions=chosen,
                       region_index=index, years=years, obs=obs, fit=fit, scale=scale, units=units)
 
@@ -206,17 +204,5 @@ def _transform_obs(spec: SeriesSpec, da: xr.DataArray, observations: xr.Dataset,
 
 def _ranges(years: np.ndarray) -> str:
     """``1978-1980, 1985`` for a sorted array of years."""
-    parts: list[str] = []
-    start: int | None = None
-    prev = 0
-    for y in map(int, years):
-        if start is None:
-            start = prev = y
-        elif y == prev + 1:
-            prev = y
-        else:
-            parts.append(f"{start}-{prev}" if prev != start else f"{start}")
-            start = prev = y
-    if start is not None:
-        parts.append(f"{start}-{prev}" if prev != start else f"{start}")
-    return ", ".join(parts)
+    runs = [[y for _, y in run] for _, run in itertools.groupby(enumerate(map(int, years)), lambda p: p[1] - p[0])]
+    return ", ".join(f"{run[0]}-{run[-1]}" if len(run) > 1 else f"{run[0]}" for run in runs)
