@@ -14,6 +14,7 @@ for all saved times at once from the saved stocks (auxiliaries are functions of 
 """
 from __future__ import annotations
 
+import graphlib
 import re
 from dataclasses import dataclass, field
 
@@ -214,24 +215,13 @@ def refs(model: Model, eq: Eq, node: object) -> set[str]:
 
 def order(model: Model, names: set[str], deps) -> list[str]:
     """Topological order of ``names`` given ``deps(name) -> set of names`` (restricted to ``names``)."""
-    out: list[str] = []
-    state: dict[str, int] = {}
-
-    def visit(n: str, path: tuple[str, ...]) -> None:
-        if state.get(n) == 2:
-            return
-        if state.get(n) == 1:
-            loop = " -> ".join((*path[path.index(n):], n))
-            raise _fail(model.info, model.eqs[n].line, n, f"circular initial values ({loop})")
-        state[n] = 1
-        for d in sorted(deps(n) & names):
-            visit(d, (*path, n))
-        state[n] = 2
-        out.append(n)
-
-    for n in sorted(names):
-        visit(n, ())
-    return out
+    sorter = graphlib.TopologicalSorter({n: sorted(deps(n) & names) for n in sorted(names)})
+    try:
+        return list(sorter.static_order())
+    except graphlib.CycleError as exc:
+        loop = exc.args[1][::-1]  # each name, then the one its value needs
+        raise _fail(model.info, model.eqs[loop[0]].line, loop[0], f"circular initial values ({' -> '.join(loop)})"
+                    ) from None
 
 
 __all__ += ["resolve", "node_level", "refs", "order", "Bin", "Call", "Num", "Ref", "Unary",
