@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass, field
 
 from ..mdl import ModelInfo, normalize_name
-from .parse import Bin, Call, Num, Ref, Unary, UnsupportedError, parse, parse_lookup
+from .parse import FUNCTIONS, Bin, Call, Num, Ref, Unary, UnsupportedError, parse, parse_lookup
 
 __all__ = ["Model", "Eq", "translate", "TIME_NAMES"]
 
@@ -131,8 +131,6 @@ def _extract_smooth(model: Model, eq: Eq, node: object, taken: set[str]) -> obje
 
 
 def _check_calls(model: Model, eq: Eq, node: object) -> None:
-    from .parse import FUNCTIONS
-
     if isinstance(node, Call):
         if node.func in FUNCTIONS:
             if node.func in ("INTEG", "SMOOTHI"):
@@ -207,10 +205,7 @@ def refs(model: Model, eq: Eq, node: object) -> set[str]:
     """Canonical names referenced by ``node`` (time names included)."""
     if isinstance(node, Ref):
         return {resolve(model, eq, node)}
-    out: set[str] = set()
-    for child in _children(node):
-        out |= refs(model, eq, child)
-    return out
+    return set().union(*(refs(model, eq, child) for child in _children(node)))
 
 
 def order(model: Model, names: set[str], deps) -> list[str]:
