@@ -40,12 +40,11 @@ def tidy(ds: xr.Dataset) -> pd.DataFrame:
                 i = da.dims.index(col)
                 columns[col].append(np.tile(np.repeat(da[col].values, math.prod(da.shape[i + 1:])),
                                             math.prod(da.shape[:i])))
+            elif col in ("Region", "Dest"):
+                columns[col].append(np.full(n, "", dtype=object))
         columns["variable"].append(np.full(n, name, dtype=object))
         columns["units"].append(np.full(n, str(da.attrs.get("units", "")), dtype=object))
         columns["value"].append(da.values.reshape(-1))
-        for col in ("Region", "Dest"):
-            if col not in da.dims:
-                columns[col].append(np.full(n, "", dtype=object))
     out = pd.DataFrame({c: np.concatenate(v) for c, v in columns.items()})
     for col in ("Region", "Dest"):
         out[col] = out[col].astype(str)
