@@ -29,11 +29,8 @@ def report_values(series: SeriesData, values: np.ndarray) -> np.ndarray:
 
 
 def _mask(series: SeriesData, period: str, until: int) -> np.ndarray:
-    if period == "in-sample":
-        return series.years <= until
-    if period == "out-of-sample":
-        return series.years > until
-    return np.ones(len(series.years), bool)
+    years = series.years
+    return {"in-sample": years <= until, "out-of-sample": years > until}.get(period, np.ones(len(years), bool))
 
 
 def fit_table(problem: Problem, simulated: Mapping[str, np.ndarray]) -> pd.DataFrame:
