@@ -60,12 +60,10 @@ def _check_parameter_sets(info: ModelInfo, frame: pd.DataFrame) -> tuple[list[Pa
     members = np.asarray(frame.index)
     if members.dtype.kind not in "iu":
         members = np.asarray([str(m) for m in members], dtype=object)
-        seen: set[str] = set()
-        for m in members:
-            if m in seen:
-                raise SDModelError(f"{where}: member ids {m!r} appear twice once written as text (e.g. 1 and "
-                                   "'1'); the index must be unique")
-            seen.add(m)
+        twice = pd.Index(members).duplicated()
+        if twice.any():
+            raise SDModelError(f"{where}: member ids {members[twice.argmax()]!r} appear twice once written as text "
+                               "(e.g. 1 and '1'); the index must be unique")
     columns = [Parameter.parse(info, c, f"{where} column {c!r}") for c in frame.columns]
     for i, p in enumerate(columns):
         if any(p.overlaps(q) for q in columns[:i]):
