@@ -61,7 +61,7 @@ def evaluate_one(problem: Problem, runner: Any, x: np.ndarray) -> np.ndarray:
 @functools.lru_cache(maxsize=8)
 def _worker_runner(model_path: str, model_sha256: str, engine: str, outputs: tuple[str, ...],
                    final_time: float, thread: int = 0) -> Any:
-    """The runner of this worker for one model and run length (compiled once, kept for later batches).
+    """The runner of this process for one model and run length (compiled once, kept for later batches).
 
     One per ``thread``: a Dask worker runs tasks in several threads, and a runner holds the state of its run.
     """
@@ -70,7 +70,7 @@ def _worker_runner(model_path: str, model_sha256: str, engine: str, outputs: tup
     try:
         return compile_runner(problem)  # type: ignore[arg-type]
     except Exception as exc:  # noqa: BLE001 - reported to the calibrating process with its cause
-        raise EngineError(f"calibration worker could not load the model: {exc}") from None
+        raise EngineError(f"calibration could not load the model: {exc}") from None
 
 
 def _work(problem: Problem, chunk: np.ndarray) -> np.ndarray:
@@ -112,15 +112,11 @@ class Evaluator:
         self.best_x: np.ndarray | None = None
         self.stage = ""
         self._pool: Executor | None = None
-        self._runner: Any = None
         self._bar: Any = None
         self._progress = progress
 
     def __enter__(self) -> Evaluator:
-        if self.workers > 1 or self.scheduler is not None:
-            self._pool = Executor(self.workers, self.scheduler).__enter__()
-        else:
-            self._runner = compile_runner(self.problem)
+        self._pool = Executor(self.workers, self.scheduler).__enter__()  # workers=1: runs in this process
         if self._progress:
             from tqdm import tqdm
 
@@ -131,7 +127,6 @@ class Evaluator:
         if self._pool is not None:
             self._pool.__exit__(None)
             self._pool = None
-        self._runner = None  # the engine's runner lives as long as this process: nothing to release
         if self._bar is not None:
             self._bar.close()
             self._bar = None
@@ -139,9 +134,7 @@ class Evaluator:
     # ---------------------------------------------------------------- running
     def _run(self, X: np.ndarray) -> np.ndarray:
         if self._pool is None:
-            if self._runner is None:
-                raise RuntimeError("use the Evaluator as a context manager")
-            return np.array([evaluate_one(self.problem, self._runner, x) for x in X])
+            raise RuntimeError("use the Evaluator as a context manager")
         chunks = [c for c in np.array_split(X, min(self.workers, len(X))) if len(c)]
         return np.vstack(self._pool.map(_work, [(self.problem, c) for c in chunks]))
 
