@@ -22,13 +22,8 @@ import xarray as xr
 from .errors import SDModelError
 
 
-def _read_umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-_UMASK = _read_umask()
+_UMASK = os.umask(0)  # the process's umask, read (and set back at once) for the files written
+os.umask(_UMASK)
 
 
 @contextmanager

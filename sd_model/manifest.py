@@ -74,18 +74,15 @@ def load_manifest(path: Any) -> dict[str, Any]:
     from pathlib import Path
 
     from .errors import SDModelError
+    from .files import read_input
 
     path = Path(path)
     if path.is_dir():
         path = path / "manifest.json"
-    if not path.is_file():
-        raise SDModelError(f"{path}: manifest not found")
-    if path.stat().st_size > MAX_MANIFEST_BYTES:
-        raise SDModelError(f"{path}: {path.stat().st_size:,} bytes; a run manifest is at most "
-                           f"{MAX_MANIFEST_BYTES:,} bytes")
+    raw = read_input(path, "run manifest", SDModelError, MAX_MANIFEST_BYTES)
     try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+        manifest = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise SDModelError(f"{path}: not a readable manifest ({str(exc)[:200]})") from None
     if not isinstance(manifest, dict):
         raise SDModelError(f"{path}: not a run manifest (a JSON {type(manifest).__name__}, not an object)")
