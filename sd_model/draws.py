@@ -1,8 +1,8 @@
-"""Parameter draws for uncertainty bands: from declared ranges or from calibration bounds.
+"""Parameter draws for uncertainty bands from calibration bounds (from declared ranges: :mod:`sd_model.sampling`).
 
-Both sources give a DataFrame with one row per draw and one column per parameter
-("Name" or "Name[Element]"), drawn with :func:`sd_model.sampling.sample_parameters`
-(Latin hypercube) from a seed, so the same seed gives the same draws.
+Both give a DataFrame with one row per draw and one column per parameter ("Name" or
+"Name[Element]"), drawn with :func:`sd_model.sampling.sample_parameters` (Latin hypercube)
+from a seed, so the same seed gives the same draws.
 
 A calibration output folder (``sd-model calibrate``) holds ``parameters.csv`` with each
 parameter's estimate and 95% bounds (see :func:`read_calibration_estimates`). Its draws
@@ -14,7 +14,7 @@ valid bounds (not identified) are held at their estimate in every draw and liste
 """
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -159,13 +159,6 @@ def ranges_from_calibration(estimates: pd.DataFrame) -> dict[str, tuple[float, f
     ok = estimates.dropna(subset=["lower95", "upper95"])
     ok = ok[ok["upper95"] > ok["lower95"]]
     return {str(r.parameter): (float(r.lower95), float(r.upper95)) for r in ok.itertuples()}
-
-
-def draws_from_ranges(ranges: Mapping[str, tuple[float, float]], n: int, seed: int) -> pd.DataFrame:
-    """Latin-hypercube draws, uniform within each declared range ({name: (low, high)})."""
-    if not ranges:
-        raise SDModelError("the ranges are empty; declare at least one parameter range")
-    return sample_parameters(dict(ranges), n, seed)
 
 
 def check_parameter_sets(columns: Sequence[str], scenarios: Sequence[Any], info: Any) -> None:

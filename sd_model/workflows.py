@@ -22,8 +22,8 @@ import pandas as pd
 import xarray as xr
 
 from .budget import check_times
-from .draws import (check_parameter_sets, draws_from_calibration, draws_from_ranges, ranges_from_calibration,
-                    read_calibration_correlation, read_calibration_estimates)
+from .draws import (check_parameter_sets, draws_from_calibration, ranges_from_calibration, read_calibration_correlation,
+                    read_calibration_estimates)
 from .engines import DEFAULT_ENGINE, DEFAULT_ENSEMBLE_ENGINE
 from .engines.base import row_params
 from .ensemble import EnsembleWarning, run_ensemble
@@ -179,7 +179,7 @@ def _draws(samples: int, seed: int, ranges: Path | None, calibration: Path | Non
     if not Path(path).is_file():
         raise SDModelError(f"{path}: ranges file not found; give --ranges FILE or --from-calibration DIR")
     source = f"uniform (Latin hypercube) in {shown(path)}"
-    return draws_from_ranges(load_ranges(path, info), samples, seed), {}, [], source
+    return sample_parameters(load_ranges(path, info), samples, seed), {}, [], source
 
 
 @dataclass

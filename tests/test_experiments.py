@@ -14,11 +14,11 @@ import xarray as xr
 from click.testing import CliRunner
 
 from cli import main
-from sd_model.draws import draws_from_calibration, draws_from_ranges, read_calibration_estimates
+from sd_model.draws import draws_from_calibration, read_calibration_estimates
 from sd_model.errors import ScenarioError, SDModelError
 from sd_model.experiments import check_lever_starts, drop_failed, prepare_scenarios, run_ensembles
 from sd_model.indicators import beat_shares, effects, ensemble_table, indicator_table
-from sd_model.sampling import load_ranges
+from sd_model.sampling import load_ranges, sample_parameters
 from sd_model.run import run_scenario
 from sd_model.scenario import Scenario, resolve_scenario, validate
 
@@ -184,7 +184,7 @@ def test_same_seed_gives_identical_ensembles_and_another_seed_does_not(tmp_path,
     info = simlin_engine.info
     scs = prepare_scenarios([tmp_path / "base.toml", tmp_path / "aid.toml"], info)
     ranges = load_ranges(tmp_path / "ranges.toml", info)
-    first, again, other = (draws_from_ranges(ranges, 6, seed) for seed in (7, 7, 8))
+    first, again, other = (sample_parameters(ranges, 6, seed) for seed in (7, 7, 8))
     pd.testing.assert_frame_equal(first, again)
     assert not np.array_equal(first.to_numpy(), other.to_numpy())
     one = run_ensembles(scs, first, ("National GDP", "Theil Index"), workers=2, progress=False)
