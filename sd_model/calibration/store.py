@@ -168,7 +168,8 @@ class EvaluationStore:
         atomic_write_json(self.folder / "stages.json",
                           {"stages": self.stages, "sha256": self._seal_stages(self.stages)})
         for name in _FILES:
-            if (self.folder / name).exists():
+            if (self.folder / name).exists():  # unsealed first: a kill before the new seal leaves records to rerun
+                (self.folder / f"{name}.sha256").unlink(missing_ok=True)
                 self._truncate(name, 0)
                 self._write_seal(name)
 
