@@ -119,12 +119,7 @@ class SimlinCompiled:
         self.names = names
         self.times = times.coords()
         self._columns = engine._columns(names)
-        self._defaults: dict[str, float] = {}
-        for name, var in engine.info.constants().items():
-            if isinstance(var.default, dict):
-                self._defaults.update({_sim_key(name, tuple(k.split(","))): v for k, v in var.default.items()})
-            else:
-                self._defaults[_sim_key(name)] = float(var.default)  # type: ignore[arg-type]
+        self._defaults = engine._flat(to_overrides({n: v.default for n, v in engine.info.constants().items()}))
         self._dirty: set[str] = set()
 
     def run(self, params: Params | None = None) -> dict[str, np.ndarray]:
