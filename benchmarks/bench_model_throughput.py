@@ -13,6 +13,13 @@ It prints runs/s for each model and the ratio new/old (>= 0.8 is the issue's req
 same ratio by CPU time per run (this process and its worker processes), which other jobs on a
 shared machine disturb less than the wall clock.
 
+Each model runs at the TIME STEP its own file declares, the step at which its integration checks
+pass (``sd-model check``: Euler against RK4 and against half the step, 1% on every key
+indicator): 1/32 year for both (3,904 steps to 2100). The current model does not pass at 1/16
+(docs/calibration.md, fourth round: the 2009 financing-vehicle loans and, with the calibrated
+migration threshold, Net Migration), so halving the steps is not available to it; the per-step
+cost is measured by ``profile_batch_ops.py``.
+
 Usage::
 
     python benchmarks/bench_model_throughput.py                 # about 2 minutes on 2 cores

@@ -201,7 +201,7 @@ def _calibration_folder(tmp_path: Path) -> Path:
     folder = tmp_path / "calibration"
     folder.mkdir()
     pd.DataFrame({
-        "parameter": ["Capital Elasticity", "Regional Savings Factor[West]", "Debt Overhang Sensitivity"],
+        "parameter": ["Capital Elasticity", "Regional Savings Factor[West]", "Collateral Sensitivity"],
         "units": ["dmnl"] * 3, "lower": [0.3, 0.3, 0.0], "upper": [0.7, 1.0, 5.0], "start": [0.35, 0.75, 0.11],
         "estimate": [0.36, 0.74, 0.2], "std_error": [0.015, np.inf, 0.03],
         "ci_low": [0.34, -np.inf, 0.1], "ci_high": [0.40, np.inf, 0.25],
@@ -215,17 +215,17 @@ def test_draws_from_calibration_follow_the_95_percent_bounds(tmp_path, simlin_en
     ce = draws["Capital Elasticity"].to_numpy()
     # split normal: 2.5% and 97.5% quantiles at the bounds, median at the estimate
     np.testing.assert_allclose(np.quantile(ce, [0.025, 0.5, 0.975]), [0.34, 0.36, 0.40], atol=1e-3)
-    me = draws["Debt Overhang Sensitivity"].to_numpy()
+    me = draws["Collateral Sensitivity"].to_numpy()
     np.testing.assert_allclose(np.quantile(me, [0.025, 0.5, 0.975]), [0.1, 0.2, 0.25], atol=1e-3)
     assert me.min() >= 0.0  # clipped to the declared range [0, 5]
     assert (draws["Regional Savings Factor[West]"] == 0.74).all()
     assert notes == ["Regional Savings Factor[West]: no valid 95% bounds (not identified (JᵀJ singular)); "
                      "held at its estimate"]
     # with the estimates' correlation (Gaussian copula): scores correlate, quantiles still match the bounds
-    corr = pd.DataFrame([[1.0, 0.8], [0.8, 1.0]], index=["Capital Elasticity", "Debt Overhang Sensitivity"],
-                        columns=["Capital Elasticity", "Debt Overhang Sensitivity"])
+    corr = pd.DataFrame([[1.0, 0.8], [0.8, 1.0]], index=["Capital Elasticity", "Collateral Sensitivity"],
+                        columns=["Capital Elasticity", "Collateral Sensitivity"])
     draws, _ = draws_from_calibration(estimates, 4000, 3, simlin_engine.info, corr)
-    ce, me = draws["Capital Elasticity"].to_numpy(), draws["Debt Overhang Sensitivity"].to_numpy()
+    ce, me = draws["Capital Elasticity"].to_numpy(), draws["Collateral Sensitivity"].to_numpy()
     np.testing.assert_allclose(np.quantile(ce, [0.025, 0.5, 0.975]), [0.34, 0.36, 0.40], atol=3e-3)
     np.testing.assert_allclose(np.quantile(me, [0.025, 0.5, 0.975]), [0.1, 0.2, 0.25], atol=3e-3)
     ranks = pd.DataFrame({"ce": ce, "me": me}).rank()
@@ -255,7 +255,7 @@ def test_compare_outputs_common_draws_and_calibrated_single_runs(tmp_path, simli
     assert set(table["year"]) == {2015, 2025}  # the only table years within 1978-2030
     # the single runs use the calibration's estimates
     single = run_scenario(Scenario(final_time=2030, params={
-        "Capital Elasticity": 0.36, "Regional Savings Factor": {"West": 0.74}, "Debt Overhang Sensitivity": 0.2}),
+        "Capital Elasticity": 0.36, "Regional Savings Factor": {"West": 0.74}, "Collateral Sensitivity": 0.2}),
         simlin_engine, ["National GDP"])
     gdp = table[(table["scenario"] == "base") & (table["indicator"] == "National GDP") & (table["year"] == 2025)]
     gdp = gdp["value"].iloc[0]

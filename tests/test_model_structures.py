@@ -1,5 +1,6 @@
 """Hand-computed checks of the structures of model 2.0 (issue 11): ageing chain, banking limits,
-bad loans, the old industrial base, wages, securities and the siphoning channels.
+bad loans, the old industrial base, wages, securities, the siphoning channels, financing
+vehicles, crowding out by public investment and migration's income pull.
 
 Each expected value is computed here from the model's inputs (documented constants and
 historical lookup points) and other outputs of the same step, never from an earlier run.
@@ -210,3 +211,47 @@ def test_pooled_credit_follows_capital_when_no_region_demands_credit(simlin_engi
     assert idle.any()
     np.testing.assert_array_equal(ds["Market Lending Share"].values[idle], ds["Capital Share"].values[idle])
     np.testing.assert_allclose(ds["Market Lending Share"].sum("Region").values, 1.0, rtol=1e-12)
+
+
+def test_base_default_rate_falls_with_the_2003_2006_bank_reforms_by_hand(historical, simlin_engine):
+    """Default Reform Path: 1 until 2003, 0 from 2006, linear in between (CBRC 2003, listings 2005-2006)."""
+    base, factor = const(simlin_engine, "Base Default Rate"), const(simlin_engine, "Reformed Default Factor")
+    for year, weight in ((2000, 1.0), (2004, 2 / 3), (2005, 1 / 3), (2010, 0.0)):
+        got = float(historical["Current Base Default Rate"].sel(time=year))
+        assert got == pytest.approx(base * (weight + (1 - weight) * factor), rel=1e-12), year
+    s = historical.sel(time=2012)   # the base rate enters every region's default rate
+    assert (s["Default Rate"].values >= float(s["Current Base Default Rate"]) - 1e-15).all()
+
+
+def test_public_investment_crowds_out_the_declared_share_by_hand(simlin_engine):
+    ds = run_scenario(Scenario(params={"Public Crowding Out": 0.5}, final_time=2012), simlin_engine)
+    s = ds.sel(time=2012)
+    want = np.maximum(0.0, s["Desired Investment"].values - 0.5 * s["Public Investment"].values
+                      - s["Securities Financed Investment"].values)
+    np.testing.assert_allclose(s["Investment Gap"].values, want, rtol=1e-12)
+
+
+def test_financing_vehicles_spend_their_borrowing_with_a_delay(simlin_engine):
+    """Funds borrowed and not yet spent are a stock; spending is funds / spending time, and every yuan
+    borrowed is spent or still held (Euler at one-year steps, so each year is one step)."""
+    ds = run_scenario(Scenario(params={"Financing Vehicle Spending Time": 2.0}, time_step=1.0, final_time=2015),
+                      simlin_engine)
+    np.testing.assert_allclose(ds["Financing Vehicle Spending"].values, ds["Financing Vehicle Funds"].values / 2.0,
+                               rtol=1e-12)
+    borrowed = ds["Financing Vehicle Borrowing"].sel(time=slice(1978, 2014)).sum("time")
+    spent = ds["Financing Vehicle Spending"].sel(time=slice(1978, 2014)).sum("time")
+    np.testing.assert_allclose((borrowed - spent).values, ds["Financing Vehicle Funds"].sel(time=2015).values,
+                               rtol=1e-9)
+    assert float(ds["Financing Vehicle Funds"].sel(time=2009, Region="Central")) > 0
+
+
+def test_income_pull_is_the_softplus_of_the_net_log_wage_gap_by_hand(historical, simlin_engine):
+    """Income Pull takes the log wage gap as a difference of per-region logs: the same as LN of the ratio."""
+    s = historical.sel(time=2005)
+    pw = s["Perceived Wage"].values
+    soft, cost = const(simlin_engine, "Migration Softness"), float(s["Current Moving Cost"])
+    d = const(simlin_engine, "Regional Distance")
+    dist = np.array([[d[f"{r},{q}"] for q in REGIONS] for r in REGIONS])
+    x = (np.log(pw[None, :] / pw[:, None]) - cost - const(simlin_engine, "Distance Cost") * dist) / soft
+    want = soft * np.log1p(np.exp(x)) * (1 - np.eye(4))
+    np.testing.assert_allclose(s["Income Pull"].transpose("Region", "Dest").values, want, rtol=1e-12, atol=1e-15)
