@@ -72,23 +72,15 @@ def check_finite(ds: xr.Dataset, where: str) -> None:
     first: tuple[float, str] | None = None
     count = 0
     for name, da in ds.data_vars.items():
-        bad = ~np.isfinite(np.asarray(da.values, dtype=float))
+        bad = ~np.isfinite(da.astype(float))
         if not bad.any():
             continue
         count += int(bad.sum())
-        dims = [str(d) for d in da.dims]
-        if "time" in dims:  # the earliest year with a bad value of this variable, then its first element
-            t_axis = dims.index("time")
-            by_time = np.moveaxis(bad, t_axis, 0).reshape(bad.shape[t_axis], -1)
-            t = int(np.argmax(by_time.any(axis=1)))
-            rest_dims = [d for d in dims if d != "time"]
-            rest_shape = tuple(n for d, n in zip(dims, bad.shape) if d != "time")
-            cell = int(np.argmax(by_time[t]))
-            year = float(ds["time"].values[t])
-        else:
-            rest_dims, rest_shape, cell, year = dims, bad.shape, int(np.argmax(bad)), math.nan
-        rest = [int(k) for k in np.unravel_index(cell, rest_shape)] if rest_shape else []
-        elements = ",".join(str(da[d].values[k]) for d, k in zip(rest_dims, rest))
+        if "time" in bad.dims:  # the earliest year with a bad value of this variable, then its first element
+            bad = bad.transpose("time", ...)
+        cell = dict(zip(bad.dims, np.unravel_index(int(np.argmax(bad.values)), bad.shape)))
+        year = float(ds["time"].values[cell.pop("time")]) if "time" in cell else math.nan
+        elements = ",".join(str(da[d].values[k]) for d, k in cell.items())
         label = f"{name}[{elements}]" if elements else str(name)
         if first is None or year < first[0]:
             first = (year, label)
