@@ -146,10 +146,7 @@ def read_model_info(path: str | Path) -> ModelInfo:
             control[key] = d.rhs
         else:
             grouped.setdefault(key, []).append(d)
-    variables = {}
-    for group in grouped.values():
-        var = _build_variable(group, subscripts, alias_names, path)
-        variables[var.name] = var
+    variables = {v.name: v for v in (_build_variable(g, subscripts, alias_names, path) for g in grouped.values())}
     times = _control_values(control, path)
     return ModelInfo(path=path, sha256=hashlib.sha256(raw).hexdigest(), subscripts=subscripts,
                      variables=variables, initial_time=times[0], final_time=times[1], time_step=times[2],
@@ -227,9 +224,7 @@ def _range_elements(text: str) -> list[str]:
 def _numbers(rhs: str) -> list[float] | None:
     """Return the numbers of a comma/semicolon list, or None if ``rhs`` is not only numbers."""
     parts = [p.strip() for p in rhs.strip().rstrip(";").replace(";", ",").split(",")]
-    if not all(_NUMBER.fullmatch(p) for p in parts):
-        return None
-    return [float(p) for p in parts]
+    return [float(p) for p in parts] if all(_NUMBER.fullmatch(p) for p in parts) else None
 
 
 def _resolve_subscripts(ranges: dict[str, list[str]], aliases: dict[str, str],
@@ -256,9 +251,7 @@ def _parent_range(token: str, subscripts: dict[str, tuple[str, ...]], alias_name
         return token
     members = set(subscripts[token]) if token in subscripts else {token}
     parents = [r for r in subscripts if r not in alias_names and members <= set(subscripts[r])]
-    if not parents:
-        return token
-    return max(parents, key=lambda r: len(subscripts[r]))
+    return max(parents, key=lambda r: len(subscripts[r]), default=token)
 
 
 def _build_variable(group: list[_Def], subscripts: dict[str, tuple[str, ...]], alias_names: set[str],
@@ -278,10 +271,7 @@ def _build_variable(group: list[_Def], subscripts: dict[str, tuple[str, ...]], a
     match = _RANGE.search(units_field)
     units = units_field[: match.start()].strip() if match else units_field
     bounds = _bounds(match.group(1), path, described[-1].line) if match else (None, None)
-    if len(group) == 1:
-        equation = first.rhs
-    else:
-        equation = "; ".join(f"[{','.join(d.subs)}] {d.rhs}" for d in group)
+    equation = first.rhs if len(group) == 1 else "; ".join(f"[{','.join(d.subs)}] {d.rhs}" for d in group)
     default = _default(group, dims, subscripts, path) if kind == "constant" else None
     return Variable(name=first.name, dims=tuple(dims), units=units, range=bounds, comment=comment,
                     kind=kind, equation=equation, line=first.line, default=default)
