@@ -280,15 +280,11 @@ def _build_variable(group: list[_Def], subscripts: dict[str, tuple[str, ...]], a
 def _bounds(text: str, path: Path, line: int) -> tuple[float | None, float | None]:
     """Parse ``0,?`` or ``0,1,0.01`` (min, max, step) into (min, max)."""
     parts = [p.strip() for p in text.split(",")] + ["?", "?"]
-    out: list[float | None] = []
     for part in parts[:2]:
-        if part in ("", "?"):
-            out.append(None)
-        elif _NUMBER.fullmatch(part):
-            out.append(float(part))
-        else:
+        if part not in ("", "?") and not _NUMBER.fullmatch(part):
             raise ModelFileError(f"{path}:{line}: bad range bound {part!r} in units field [{text}]")
-    return out[0], out[1]
+    low, high = (None if part in ("", "?") else float(part) for part in parts[:2])
+    return low, high
 
 
 def _default(group: list[_Def], dims: list[str], subscripts: dict[str, tuple[str, ...]],

@@ -272,10 +272,8 @@ def load_config(path: str | Path) -> CalibrationConfig:
     optimizer = {**_OPTIMIZER, **opt_table}
     optimizer["method"] = _choice(optimizer["method"], METHODS, where, "method")
     optimizer["uncertainty"] = _choice(optimizer["uncertainty"], UNCERTAINTY, where, "uncertainty")
-    for key in ("starts", "max_nfev", "popsize", "maxiter"):
-        optimizer[key] = _integer(optimizer[key], where, key, low=1)
-    optimizer["bootstrap"] = _integer(optimizer["bootstrap"], where, "bootstrap", low=2)
-    optimizer["seed"] = _integer(optimizer["seed"], where, "seed", low=0)
+    for key, low in {"starts": 1, "max_nfev": 1, "popsize": 1, "maxiter": 1, "bootstrap": 2, "seed": 0}.items():
+        optimizer[key] = _integer(optimizer[key], where, key, low=low)
     optimizer["diff_step"] = check_number(optimizer["diff_step"], "diff_step", where, CalibrationError, positive=True)
 
     parameters = _read_parameters(data.get("parameters"), path, lines)
