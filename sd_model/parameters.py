@@ -126,11 +126,7 @@ def outside(var: Variable, value: Any) -> Any:
     """True where ``value`` (a number or array) lies outside the range the model declares for ``var``."""
     lo, hi = var.range
     value = np.asarray(value, dtype=float)
-    bad = np.zeros(value.shape, bool)
-    if lo is not None:
-        bad |= value < lo
-    if hi is not None:
-        bad |= value > hi
+    bad = (value < (-np.inf if lo is None else lo)) | (value > (np.inf if hi is None else hi))
     return bad if bad.ndim else bool(bad)
 
 
@@ -192,12 +188,8 @@ def merge_params(base: Mapping[str, ParamValue], over: Mapping[str, ParamValue])
     """Lay ``over`` on ``base``; subscripted values merge element by element."""
     out: dict[str, ParamValue] = {k: (dict(v) if isinstance(v, Mapping) else v) for k, v in base.items()}
     for k, v in over.items():
-        if isinstance(v, Mapping) and isinstance(out.get(k), Mapping):
-            merged = dict(out[k])  # type: ignore[arg-type]
-            merged.update(v)
-            out[k] = merged
-        else:
-            out[k] = dict(v) if isinstance(v, Mapping) else v
+        under = out.get(k)
+        out[k] = {**(under if isinstance(under, Mapping) else {}), **v} if isinstance(v, Mapping) else v
     return out
 
 
@@ -237,11 +229,8 @@ def resolve_params(info: ModelInfo, params: Mapping[str, Any] | None, where: str
         if isinstance(value, Mapping):
             if not var.dims:
                 raise ScenarioError(f"{_loc(where)}{var.name!r} is a scalar constant; give a number, not a table")
-            values = {}
-            for key, v in value.items():
-                cell = ",".join(_cell(info, var, key, where))
-                values[cell] = check(v, f"{var.name}[{cell}]")
-            out[var.name] = values
+            out[var.name] = {(cell := ",".join(_cell(info, var, key, where))): check(v, f"{var.name}[{cell}]")
+                             for key, v in value.items()}
         elif var.dims:
             out[var.name] = {k: check(value, f"{var.name}[{k}]") for k in element_keys(info, var)}
         else:

@@ -72,7 +72,7 @@ def check_finite(ds: xr.Dataset, where: str) -> None:
     first: tuple[float, str] | None = None
     count = 0
     for name, da in ds.data_vars.items():
-        bad = ~np.isfinite(da.astype(float))
+        bad = da.copy(data=~np.isfinite(np.asarray(da.values, dtype=float)))
         if not bad.any():
             continue
         count += int(bad.sum())
