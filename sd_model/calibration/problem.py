@@ -26,7 +26,7 @@ from ..errors import SDModelError
 from ..mdl import ModelInfo
 from ..parameters import Parameter, outside, range_text
 from ..scenario import load_scenario, merge_params, validate
-from .config import CalibrationConfig, CalibrationError
+from .config import CalibrationConfig, CalibrationError, _line_of
 from .series import SeriesData, resolve_series
 
 #: Residual given to a model output that is NaN or infinite (a failed or exploding run).
@@ -113,14 +113,8 @@ class Problem:
 
     def residuals(self, outputs: Mapping[str, np.ndarray]) -> np.ndarray:
         """Weighted normalised residuals of the fitted series over in-sample years (1-D)."""
-        parts = []
-        for s in self.series:
-            if not s.fitted:
-                continue
-            sim = s.transformed(outputs, self._index)
-            r = s.spec.weight * (sim[s.fit] - s.obs[s.fit]) / s.scale
-            parts.append(r.ravel())
-        r = np.concatenate(parts)
+        r = np.concatenate([(s.spec.weight * (s.transformed(outputs, self._index)[s.fit] - s.obs[s.fit]) / s.scale)
+                            .ravel() for s in self.series if s.fitted])
         return np.where(np.isfinite(r), r, PENALTY)
 
     def residual_groups(self) -> np.ndarray:
@@ -168,15 +162,14 @@ def build_problem(config: CalibrationConfig, info: ModelInfo, observations: xr.D
         year that leaves nothing to fit; the message names the file and the line.
     """
     first, last = config.span
-    if until is None:
-        until = last
-    until = int(until)
+    until = int(last if until is None else until)
     if not first <= until <= last:
         raise CalibrationError(f"{config.where()}: --until {until} is outside the span {first}-{last}; valid: a "
                                f"year from {first} to {last}")
     if first < info.initial_time or last > info.final_time:
-        raise CalibrationError(f"{config.where(_span_line(config))}: span {first}-{last} is outside the model's "
-                               f"time {info.initial_time:g}-{info.final_time:g}")
+        at = config.where(_line_of(config.text.splitlines(), "[span]"))
+        raise CalibrationError(f"{at}: span {first}-{last} is outside the model's time "
+                               f"{info.initial_time:g}-{info.final_time:g}")
     base_params: dict[str, Any] = {}
     if config.base is not None:
         try:
@@ -189,20 +182,11 @@ def build_problem(config: CalibrationConfig, info: ModelInfo, observations: xr.D
     series = tuple(resolve_series(spec, config, info, observations, regions, until) for spec in config.series)
     if not any(s.fitted for s in series):
         raise CalibrationError(f"{config.where()}: no fitted series has data up to {until}; nothing to fit")
-    outputs: list[str] = []
-    for s in series:
-        for name in (s.model, s.model_denominator):
-            if name and name not in outputs:
-                outputs.append(name)
+    outputs = dict.fromkeys(name for s in series for name in (s.model, s.model_denominator) if name)
     return Problem(model_path=str(info.path), model_sha256=info.sha256, initial_time=info.initial_time,
                    saveper=info.saveper, final_time=float(last), outputs=tuple(outputs),
                    base_params=base_params, parameters=parameters, series=series, until=until,
                    span=config.span, engine=engine)
-
-
-def _span_line(config: CalibrationConfig) -> int:
-    lines = config.text.splitlines()
-    return next((i + 1 for i, t in enumerate(lines) if t.strip().startswith("[span]")), 0)
 
 
 def _resolve_parameters(config: CalibrationConfig, info: ModelInfo,
@@ -234,9 +218,7 @@ def _resolve_parameters(config: CalibrationConfig, info: ModelInfo,
         if outside(var, lower) or outside(var, upper):
             raise CalibrationError(f"{where}: bounds [{lower:g}, {upper:g}] are outside the range the model "
                                    f"declares for {var.name!r}, {range_text(var)}")
-        start = spec.start
-        if start is None:
-            start = _current_value(var, chosen, base_params, where)
+        start = spec.start if spec.start is not None else _current_value(var, chosen, base_params, where)
         if not lower <= start <= upper:
             raise CalibrationError(f"{where}: start value {start:g} is outside the bounds [{lower:g}, {upper:g}]")
         out.append(Estimated(label=label, name=var.name, elements=chosen, lower=float(lower), upper=float(upper),
