@@ -96,7 +96,7 @@ def jacobian(evaluator: Evaluator, space: Space, z: np.ndarray, step: float,
     steps = np.where(z + step <= 1.0, step, -step)
     Z = np.repeat(z[None, :], n, axis=0)
     Z[np.arange(n), np.arange(n)] += steps
-    X = np.array([space.x(zz) for zz in Z])
+    X = space.x(Z)
     if r0 is None:
         r0 = evaluator.residuals(space.x(z)[None])[0]
     R = evaluator.residuals(X)
@@ -127,13 +127,9 @@ def local_fit(evaluator: Evaluator, space: Space, z0: np.ndarray, *, max_nfev: i
     def fun(z: np.ndarray) -> np.ndarray:
         return evaluator.residuals(space.x(z)[None])[0] - offset
 
-    def jac(z: np.ndarray) -> np.ndarray:
-        r0 = evaluator.residuals(space.x(z)[None])[0]
-        return jacobian(evaluator, space, z, diff_step, r0=r0)
-
     z0 = np.clip(np.asarray(z0, float), 0.0, 1.0)
-    sol = least_squares(fun, z0, jac=jac, bounds=(0.0, 1.0), method="trf", x_scale=1.0, max_nfev=max_nfev,
-                        ftol=1e-10, xtol=1e-10, gtol=1e-10)
+    sol = least_squares(fun, z0, jac=partial(jacobian, evaluator, space, step=diff_step), bounds=(0.0, 1.0),
+                        method="trf", x_scale=1.0, max_nfev=max_nfev, ftol=1e-10, xtol=1e-10, gtol=1e-10)
     return LocalFit(start=start, x0=space.x(z0), x=space.x(sol.x), payoff=float(2.0 * sol.cost),
                     nfev=int(sol.nfev), status=int(sol.status), message=str(sol.message), jac_z=sol.jac)
 
@@ -159,8 +155,7 @@ def global_fit(evaluator: Evaluator, space: Space, x_start: np.ndarray, *, seed:
     batch; only payoffs are stored for it.
     """
     def batch_map(func, population) -> list[float]:  # the `workers` hook of scipy
-        Z = np.array(list(population))
-        return list(evaluator.payoffs(np.array([space.x(z) for z in Z])))
+        return list(evaluator.payoffs(space.x(np.array(list(population)))))
 
     def payoff(z: np.ndarray) -> float:  # scipy requires a callable; batch_map does the work
         return float(evaluator.payoffs(space.x(z)[None])[0])
