@@ -45,10 +45,7 @@ def resolve_data_dir(data_dir: str | os.PathLike | None = None) -> Path:
     """Folder of the raw data: ``data_dir`` if given, else ``$SD_MODEL_DATA``, else the shipped ``data/raw``."""
     if data_dir is not None:
         return Path(data_dir)
-    env = os.environ.get("SD_MODEL_DATA")
-    if env:
-        return Path(env)
-    return RAW_DATA_DIR
+    return Path(os.environ.get("SD_MODEL_DATA") or RAW_DATA_DIR)
 
 
 # --------------------------------------------------------------------------- parsing

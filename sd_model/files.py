@@ -160,9 +160,7 @@ def stamp_manifest(folder: str | Path, kind: str, exclude: tuple[str, ...] = ())
     """
     folder = Path(folder)
     path = folder / MANIFEST
-    manifest: Any = {}
-    if path.is_file():
-        manifest = json.loads(path.read_text(encoding="utf-8"))
+    manifest: Any = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
     if not isinstance(manifest, dict):
         raise OutputError(f"{path}: not a JSON object")
     manifest["written_by"] = kind
@@ -206,9 +204,7 @@ def ownership_problem(path: str | Path, kind: str, exclude: tuple[str, ...] = ()
         more = f" and {len(extra) - 1} more" if len(extra) > 1 else ""
         return f"holds {extra[0]}{more}, which sd-model did not write"
     changed = sorted(f for f in actual if actual[f] != written[f])
-    if changed:
-        return f"holds {changed[0]}, changed since sd-model wrote it"
-    return None
+    return f"holds {changed[0]}, changed since sd-model wrote it" if changed else None
 
 
 def _unwritable(path: Path) -> Path | None:
