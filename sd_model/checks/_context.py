@@ -38,15 +38,12 @@ class Context:
     model: Path
     engine: str
     spec: CheckSpec
-    _engines: dict[str, Engine] = field(default_factory=dict)
     _cache: dict[str, Any] = field(default_factory=dict)
 
     def get_engine(self, name: str | None = None) -> Engine:
         """The engine ``name`` (default: the battery's), loaded once."""
         key = name or self.engine
-        if key not in self._engines:
-            self._engines[key] = load_engine(key, self.model)
-        return self._engines[key]
+        return self.cached(f"engine/{key}", lambda: load_engine(key, self.model))
 
     def spec_of(self, scenario: Scenario, variant: str = "default", outputs: list[str] | None = None) -> RunSpec:
         """``scenario`` checked once, in ``variant`` default / every_step (saving every TIME STEP) / rk4."""
@@ -88,8 +85,7 @@ def all_levers_on(info: ModelInfo, start: float, end: float | None = None) -> di
     """
     params: dict[str, float] = {}
     for lever in lever_names(info):
-        params[f"{lever} Start Year"] = float(start)
-        params[f"{lever} Intensity"] = 1.0
+        params.update({f"{lever} Start Year": float(start), f"{lever} Intensity": 1.0})
         if end is not None and f"{lever} End Year" in info.variables:
             params[f"{lever} End Year"] = float(end)
     return params
