@@ -19,7 +19,6 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -30,12 +29,11 @@ import xarray as xr
 from .errors import ScenarioError, SDModelError
 from .indicators import INDICATORS
 from .run import run_scenario
-from .scenario import Scenario, check_levers, load_scenario, validate
+from .scenario import Scenario, check_levers, load_scenario
 
 #: Outputs an ensemble saves: the key indicators, :data:`sd_model.indicators.INDICATORS` (all that the
 #: report's fan charts need).
 ENSEMBLE_OUTPUTS = tuple(INDICATORS)
-
 
 
 # ---------------------------------------------------------------- scenarios
@@ -84,10 +82,7 @@ def prepare_scenarios(paths: Sequence[str | Path], info: Any, until: float | Non
         raise ScenarioError("no scenario given; name at least one scenario file")
     out = []
     for arg in paths:
-        sc = load_scenario(arg)  # a path, or the name of a shipped scenario
-        if until is not None:
-            sc = replace(sc, final_time=float(until))
-        sc = validate(sc, info)
+        sc = load_scenario(arg).resolve(info, until=until).scenario  # a path, or the name of a shipped scenario
         check_lever_starts(sc, info)
         out.append(sc)
     names = [s.name for s in out]
@@ -148,9 +143,8 @@ def run_ensembles(scenarios: Sequence[Scenario], parameter_sets: pd.DataFrame,
 
     out = {}
     for sc in scenarios:
-        store = None
-        if store_root is not None:
-            store = Path(store_root) / f"{sc.name}-{store_key(sc, parameter_sets, outputs, model_sha)}"
+        store = (None if store_root is None
+                 else Path(store_root) / f"{sc.name}-{store_key(sc, parameter_sets, outputs, model_sha)}")
         out[sc.name] = run_ensemble(sc, parameter_sets, list(outputs), engine=engine,
                                     model=None if model is None else Path(model),
                                     store=store, workers=workers, scheduler=scheduler, progress=progress)
