@@ -123,31 +123,24 @@ class _Parser:
             return self.binary(level + 1)
         left = self.binary(level + 1)
         while self.peek() in ops:
-            op = self.take()[1]
-            left = Bin(op, left, self.binary(level + 1))
+            left = Bin(self.take()[1], left, self.binary(level + 1))
         return left
 
-    def unary(self):
+    def unary(self, exponent: bool = False):
+        """Signs, then a power (or, for the ``exponent`` after ``^``, an atom)."""
         if self.peek() in ("-", "+"):
-            op = self.take()[1]
-            return Unary(op, self.unary())
-        return self.power()
+            return Unary(self.take()[1], self.unary(exponent))
+        return self.atom() if exponent else self.power()
 
     def power(self):
         base = self.atom()
         if self.peek() == "^":
             self.take()
-            exponent = self.unary_power_operand()
+            exponent = self.unary(exponent=True)
             if self.peek() == "^":
                 raise UnsupportedError("chained '^' (a ^ b ^ c); add parentheses")
             return Bin("^", base, exponent)
         return base
-
-    def unary_power_operand(self):
-        if self.peek() in ("-", "+"):
-            op = self.take()[1]
-            return Unary(op, self.unary_power_operand())
-        return self.atom()
 
     def atom(self):
         kind, value = self.take()
