@@ -193,9 +193,7 @@ def level(model: Model, name: str, stack: tuple[str, ...]) -> int:
 
 
 def node_level(model: Model, eq: Eq, node: object, stack: tuple[str, ...] = ()) -> int:
-    """Level of one expression node (see :func:`level`)."""
-    if isinstance(node, Num):
-        return 0
+    """Level of one expression node (see :func:`level`); a number has no children: level 0."""
     if isinstance(node, Ref):
         return level(model, resolve(model, eq, node), stack)
     return max((node_level(model, eq, c, stack) for c in _children(node)), default=0)
