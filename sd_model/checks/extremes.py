@@ -76,12 +76,8 @@ def check_case(ctx: Context, case: ExtremeCase) -> CheckResult:
     name = f"extremes.{case.name}"
     ds = _run_case(ctx, case)
     problems = integrity_problems(ds, ctx.info, ctx.spec.signed_stocks)
-    figures, failed = [], []
-    for exp in case.expect:
-        met, figure, text = evaluate(exp, ds, ctx.baseline(), ctx)
-        figures.append(figure)
-        if not met:
-            failed.append(text)
+    results = [evaluate(exp, ds, ctx.baseline(), ctx) for exp in case.expect]
+    figures, failed = [figure for _, figure, _ in results], [text for met, _, text in results if not met]
     ok = not problems and not failed
     figure = "; ".join(figures) if figures else ("clean run" if not problems else "not clean")
     if problems:
@@ -102,12 +98,8 @@ def check_baseline(ctx: Context) -> CheckResult:
 
 
 def _bound_runs(ctx: Context) -> list[tuple[str, float, str]]:
-    runs = []
-    for name, var in ctx.info.constants().items():
-        for side, bound in (("lower", var.range[0]), ("upper", var.range[1])):
-            if bound is not None:
-                runs.append((name, bound, side))
-    return runs
+    return [(name, bound, side) for name, var in ctx.info.constants().items()
+            for side, bound in (("lower", var.range[0]), ("upper", var.range[1])) if bound is not None]
 
 
 def check_parameter_bounds(ctx: Context) -> CheckResult:
@@ -137,8 +129,7 @@ def check_parameter_bounds(ctx: Context) -> CheckResult:
 def checks(spec: CheckSpec) -> dict[str, Callable[[Context], CheckResult]]:
     """The items of this group for a spec: baseline, each declared case, the bounds sweep."""
     out: dict[str, Callable[[Context], CheckResult]] = {"baseline": check_baseline}
-    for case in spec.cases:
-        out[case.name] = partial(check_case, case=case)
+    out.update({case.name: partial(check_case, case=case) for case in spec.cases})
     if spec.parameter_bounds:
         out["parameter_bounds"] = check_parameter_bounds
     return out
