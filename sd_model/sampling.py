@@ -27,6 +27,7 @@ from .files import read_toml
 from .mdl import ModelInfo, read_model_info
 from .parameters import Parameter, outside, range_text
 from .budget import check_memory
+from .resources import DEFAULT_MODEL
 
 __all__ = ["sample_parameters", "load_ranges", "METHODS"]
 
@@ -80,11 +81,8 @@ def sample_parameters(ranges: Mapping[str, tuple[float, float]], n: int, seed: i
         u = (np.stack([rng.permutation(n) for _ in range(k)], axis=1) + rng.random((n, k))) / n
     else:
         u = rng.random((n, k))
-    lo = np.array([b[0] for b in bounds.values()])
-    hi = np.array([b[1] for b in bounds.values()])
-    values = lo + u * (hi - lo)
-    index = pd.RangeIndex(n, name="member")
-    return pd.DataFrame(values, index=index, columns=list(bounds))
+    lo, hi = np.array(list(bounds.values())).T
+    return pd.DataFrame(lo + u * (hi - lo), index=pd.RangeIndex(n, name="member"), columns=list(bounds))
 
 
 def _check_pair(name: str, pair: Any, where: str) -> tuple[float, float]:
@@ -128,12 +126,7 @@ def load_ranges(path: str | Path, model: str | Path | ModelInfo | None = None) -
     """
     data, text = read_toml(path, "ranges file", SDModelError)
     path = Path(path)
-    if isinstance(model, ModelInfo):
-        info = model
-    else:
-        from .run import DEFAULT_MODEL
-
-        info = read_model_info(model if model is not None else DEFAULT_MODEL)
+    info = model if isinstance(model, ModelInfo) else read_model_info(model if model is not None else DEFAULT_MODEL)
     extra = [k for k in data if k not in ("ranges", "description")]
     if extra or not isinstance(data.get("ranges"), dict):
         raise SDModelError(f"{path}: expected a [ranges] table (and optionally 'description'), "
