@@ -72,15 +72,12 @@ def write_results(ds: xr.Dataset, folder: str | Path, fmt: str = "csv", stem: st
 def read_results(folder: str | Path) -> pd.DataFrame:
     """The tidy table of a results folder (results.csv, .parquet or .nc, whichever exists)."""
     folder = Path(folder)
-    for suffix in (".csv", ".parquet", ".nc"):
-        path = folder / f"results{suffix}"
-        if path.is_file():
-            break
-    else:
+    path = next((p for p in (folder / f"results{s}" for s in (".csv", ".parquet", ".nc")) if p.is_file()), None)
+    if path is None:
         raise FileNotFoundError(f"{folder}: no results.csv, results.parquet or results.nc")
-    if suffix == ".csv":
+    if path.suffix == ".csv":
         return pd.read_csv(path, keep_default_na=False, dtype={"Region": str, "Dest": str, "units": str})
-    if suffix == ".parquet":
+    if path.suffix == ".parquet":
         return pd.read_parquet(path)
     with xr.open_dataset(path) as ds:
         return tidy(ds.load())
