@@ -67,9 +67,8 @@ def check_targets(targets: Sequence[TargetSpec], table: pd.DataFrame) -> pd.Data
         for region in regions:
             hit = sub[sub["region"] == region]
             value = float(hit[t.statistic].iloc[0]) if len(hit) else math.nan
-            ok = None
-            if math.isfinite(value):
-                ok = (t.max is None or value <= t.max) and (t.min is None or value >= t.min)
+            ok = ((t.max is None or value <= t.max) and (t.min is None or value >= t.min)
+                  if math.isfinite(value) else None)
             rows.append({"series": t.series, "region": region, "period": t.period, "statistic": t.statistic,
                          "value": value, "max": t.max, "min": t.min, "pass": ok})
     return pd.DataFrame(rows, columns=["series", "region", "period", "statistic", "value", "max", "min", "pass"])
