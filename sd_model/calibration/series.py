@@ -147,8 +147,7 @@ def resolve_series(spec: SeriesSpec, config: CalibrationConfig, info: ModelInfo,
     for j, reg in enumerate(chosen):
         bad = years[~np.isfinite(obs[:, j])]
         if bad.size:
-            col = obs[:, j]
-            avail = years[np.isfinite(col)]
+            avail = years[np.isfinite(obs[:, j])]
             have = f"; it has values for {avail.min()}-{avail.max()}" if avail.size else "; it has none"
             raise CalibrationError(f"{where}: data {spec.data!r}{'' if not regional else f' for {reg}'} is missing "
                                    f"(NaN) in {_ranges(bad)}{have} within {first}-{last}; set years = [first, last]")
@@ -197,8 +196,7 @@ def _transform_obs(spec: SeriesSpec, da: xr.DataArray, observations: xr.Dataset,
         elif spec.transform == "log":
             values = np.where(values > 0, np.log(values), np.nan)
         elif spec.transform == "growth":
-            prev = take(da, years - 1)
-            values = values / prev - 1.0
+            values = values / take(da, years - 1) - 1.0
     return values
 
 

@@ -50,8 +50,7 @@ def check_command(only, spec, list_only, engine, model):
     """  # noqa: D301 (\b is Click's no-rewrap marker)
     names = check_names(spec)
     if list_only:
-        for name in names:
-            click.echo(name)
+        click.echo("\n".join(names))
         return
     pending = iter_checks(model, list(only) or None, engine, spec)  # validates the input first
     width = max(len(n) for n in names + ["check"])
