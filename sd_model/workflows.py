@@ -306,12 +306,9 @@ def ensemble_to_folder(out: Path, samples: int, ranges_file: Path | None, output
         ds = run_ensemble(scenario, sets, list(outputs), engine=engine, model=model, until=until,
                           store=out / STORE_FOLDER, workers=workers, scheduler=scheduler, progress=progress)
     elapsed = time.perf_counter() - start
-    failures = []
-    for w in caught:
-        if issubclass(w.category, EnsembleWarning):
-            failures.append(str(w.message))
-        else:
-            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    failures = [str(w.message) for w in caught if issubclass(w.category, EnsembleWarning)]
+    for w in (w for w in caught if not issubclass(w.category, EnsembleWarning)):
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     path = write_results(ds, out, fmt, stem="ensemble")
     atomic_write_text(out / "parameters.csv",
                       sets.assign(failed=ds["failed"].values, message=ds["message"].values).to_csv())

@@ -144,14 +144,12 @@ class EvaluationStore:
 
     def add_full(self, X: np.ndarray, R: np.ndarray) -> None:
         """Store residual vectors ``R`` (k, m) of the points ``X`` (k, n) and flush them to disk."""
-        for x, r in zip(X, R):
-            self.full[np.asarray(x, dtype=float).tobytes()] = np.array(r)
+        self.full.update({np.asarray(x, dtype=float).tobytes(): np.array(r) for x, r in zip(X, R)})
         self._append("full.bin", np.hstack([X, R]) if len(X) else X)
 
     def add_payoff(self, X: np.ndarray, f: np.ndarray) -> None:
         """Store payoffs ``f`` (k,) of the points ``X`` (k, n) and flush them to disk."""
-        for x, v in zip(X, f):
-            self.payoff[np.asarray(x, dtype=float).tobytes()] = float(v)
+        self.payoff.update({np.asarray(x, dtype=float).tobytes(): float(v) for x, v in zip(X, f)})
         self._append("payoff.bin", np.hstack([X, np.asarray(f, dtype=float)[:, None]]) if len(X) else X)
 
     def stage(self, name: str) -> dict | None:
