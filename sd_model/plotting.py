@@ -26,9 +26,7 @@ _STYLES = ("-", "--", ":", "-.")
 
 
 def _as_runs(runs: xr.Dataset | Mapping[str, xr.Dataset]) -> dict[str, xr.Dataset]:
-    if isinstance(runs, xr.Dataset):
-        return {runs.attrs.get("scenario", "run"): runs}
-    return dict(runs)
+    return {runs.attrs.get("scenario", "run"): runs} if isinstance(runs, xr.Dataset) else dict(runs)
 
 
 Observed = Mapping[str, xr.DataArray] | None
