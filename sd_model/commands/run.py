@@ -49,9 +49,7 @@ def run_command(scenarios, until, out, fmt, outputs, no_plots, force, engine, mo
 
 def _summary(last) -> str:
     """National GDP, Theil and East/West of the final year, for the variables the model has."""
-    parts = []
-    for name, text in (("National GDP", "national GDP {:,.0f} billion yuan (2000 prices)"),
-                       ("Theil Index", "Theil {:.4f}"), ("East West Ratio", "East/West {:.2f}")):
-        if name in last and not last[name].dims:
-            parts.append(text.format(float(last[name])))
-    return "".join(", " + p for p in parts)
+    shown = (("National GDP", "national GDP {:,.0f} billion yuan (2000 prices)"), ("Theil Index", "Theil {:.4f}"),
+             ("East West Ratio", "East/West {:.2f}"))
+    return "".join(", " + text.format(float(last[name])) for name, text in shown
+                   if name in last and not last[name].dims)
