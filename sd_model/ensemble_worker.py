@@ -1,21 +1,18 @@
 """The worker side of an ensemble: what one chunk of members runs, in a local process or a Dask worker.
 
 :func:`run_chunk` runs one chunk of a :class:`Job`. Each process compiles the model once per
-model, engine, outputs and time settings (:func:`_runner`, a per-process cache, never keyed by
-parameter values) and keeps it for later chunks. :func:`sd_model.ensemble.run_ensemble` splits
+model, engine, outputs and time settings (:func:`~sd_model.engines.cached_runner`, a per-process
+cache, never keyed by parameter values) and keeps it for later chunks. :func:`sd_model.ensemble.run_ensemble` splits
 the members into chunks and collects the :class:`ChunkResult` of each.
 """
 from __future__ import annotations
 
-import functools
-import threading
 from dataclasses import dataclass
 import numpy as np
 
-from .engines import Runner, get_engine
-from .errors import SDModelError
+from .engines import Runner, cached_runner
 from .parameters import Parameter
-from .runspec import RunSpec, Times
+from .runspec import RunSpec
 
 
 @dataclass(frozen=True)
@@ -43,23 +40,10 @@ class ChunkResult:
     messages: list[str]
 
 
-@functools.lru_cache(maxsize=8)
-def _runner(engine: str, model: str, sha256: str, outputs: tuple[str, ...], times: Times, thread: int = 0) -> Runner:
-    """Compile the model once per process and thread for these settings (kept for later chunks).
-
-    One per ``thread``: a Dask worker runs chunks in several threads, and a runner holds the state of its run.
-    """
-    eng = get_engine(engine, model)
-    if eng.info.sha256 != sha256:
-        raise SDModelError(f"{model} changed while the ensemble was running (sha256 {eng.info.sha256[:12]}, "
-                           f"expected {sha256[:12]}); restart the ensemble")
-    return eng.runner(RunSpec({}, times, outputs, sha256))
-
-
 def runner_of(job: Job) -> Runner:
-    """The (per-process, cached) runner of ``job``."""
+    """The runner of ``job`` for this process and thread (:func:`~sd_model.engines.cached_runner`)."""
     spec = job.spec
-    return _runner(job.engine, job.model, spec.model_sha256, spec.outputs, spec.times, threading.get_ident())
+    return cached_runner(job.engine, job.model, spec.model_sha256, spec.outputs, spec.times, "ensemble")
 
 
 def run_chunk(job: Job, index: int, values: np.ndarray) -> ChunkResult:

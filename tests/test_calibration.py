@@ -476,21 +476,16 @@ def test_apply_to_the_shipped_model_sets_the_calibrated_defaults(tmp_path, engin
     assert {i + 1 for i, (a, b) in enumerate(zip(old, new)) if a != b} <= lines
 
 
-def test_worker_that_cannot_load_the_model_gives_a_clear_error(monkeypatch):
+def test_worker_that_cannot_load_the_model_gives_a_clear_error():
     """A failure while a worker process compiles the model reaches the user as an EngineError."""
     from sd_model.calibration import evaluate
     from sd_model.errors import EngineError
 
-    def broken(problem):
-        raise EngineError("model.mdl changed since the calibration was set up")
-
-    monkeypatch.setattr(evaluate, "compile_runner", broken)
-    evaluate._worker_runner.cache_clear()
-    problem = SimpleNamespace(model_path="model.mdl", model_sha256="0", engine="simlin", outputs=("GDP",),
-                              final_time=1990.0)
-    with pytest.raises(EngineError, match="could not load the model: model.mdl changed"):
+    problem = SimpleNamespace(model_path=str(DEFAULT_MODEL), model_sha256="0" * 64, engine="simlin",
+                              outputs=("GDP",), final_time=1990.0)
+    with pytest.raises(EngineError, match=r"could not load the model: .*\.mdl changed since the calibration "
+                                          r"was set up \(sha256 \w{12}, expected 000000000000\); restart"):
         evaluate._work(problem, np.zeros((1, 2)))
-    evaluate._worker_runner.cache_clear()
 
 
 @pytest.mark.slow

@@ -121,6 +121,21 @@ def test_engines_and_parallel_paths_agree(local, sets):
     assert rel_diff(simlin["GDP"].values, local["GDP"].values[:4]) <= 1e-9
 
 
+def test_model_changed_since_the_ensemble_was_set_up_is_a_clear_error():
+    """A worker refuses a model whose checksum is not the ensemble's (the file changed under it)."""
+    from dataclasses import replace
+
+    from sd_model.engines import get_engine
+    from sd_model.ensemble_worker import Job, runner_of
+    from sd_model.run import DEFAULT_MODEL
+    from sd_model.runspec import build_spec
+
+    spec = replace(build_spec(get_engine("batch", DEFAULT_MODEL).info, outputs=["GDP"]), model_sha256="f" * 64)
+    with pytest.raises(SDModelError, match=r"\.mdl changed since the ensemble was set up \(sha256 \w{12}, "
+                                           r"expected ffffffffffff\); restart the ensemble"):
+        runner_of(Job("batch", str(DEFAULT_MODEL), spec, (), 1))
+
+
 def test_failing_member_is_recorded_and_reported(tmp_path):
     """A member whose run gives NaN (LN(0) at a declared bound of a toy model) is flagged, not fatal."""
     toy = (ROOT / "tests" / "models" / "toy_two_region.mdl").read_text(encoding="utf-8").replace(

@@ -8,40 +8,31 @@ everything runs in the calling process. Results do not depend on the number of w
 """
 from __future__ import annotations
 
-import functools
 import math
-import threading
-from types import SimpleNamespace
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
+from ..engines import Runner, cached_runner
 from ..errors import EngineError
 from ..executor import Executor
 from .problem import PENALTY, Problem
 from .store import EvaluationStore
 
-__all__ = ["Evaluator", "compile_runner", "evaluate_one"]
+__all__ = ["Evaluator", "compile_runner", "evaluate_one", "run_one"]
 
 
-def compile_runner(problem: Problem) -> Any:
-    """A runner of the problem's model for repeated runs up to its last year (any registered engine).
+def compile_runner(problem: Problem) -> Runner:
+    """The runner of the problem's model up to its last year for this process and thread (compiled once).
 
-    ``runner.run(params)`` gives ``{name: array (time, *dims)}``; the engine's
-    :meth:`~sd_model.engines.Engine.runner` compiles once (pysimlin: one ``Sim`` reused).
+    Kept for later batches (:func:`~sd_model.engines.cached_runner`); :func:`run_one` runs it.
     """
-    from ..engines import get_engine
-    from ..runspec import build_spec
-
-    engine = get_engine(problem.engine, problem.model_path)
-    if engine.info.sha256 != problem.model_sha256:
-        raise EngineError(f"{problem.model_path} changed since the calibration was set up")
-    runner = engine.runner(build_spec(engine.info, final_time=problem.final_time, outputs=problem.outputs))
-    return SimpleNamespace(run=functools.partial(_run_single, runner))
+    return cached_runner(problem.engine, problem.model_path, problem.model_sha256, tuple(problem.outputs),
+                         problem.final_time, "calibration")
 
 
-def _run_single(runner: Any, params: Any) -> dict[str, np.ndarray]:
+def run_one(runner: Runner, params: Any) -> dict[str, np.ndarray]:
     """One run through an engine's :class:`~sd_model.engines.Runner`: {name: array (time, *dims)}."""
     arrays, failed, messages = runner.run_sets(params, (), np.zeros((1, 0)))
     if failed[0]:
@@ -49,33 +40,21 @@ def _run_single(runner: Any, params: Any) -> dict[str, np.ndarray]:
     return {name: values[0] for name, values in arrays.items()}
 
 
-def evaluate_one(problem: Problem, runner: Any, x: np.ndarray) -> np.ndarray:
+def evaluate_one(problem: Problem, runner: Runner, x: np.ndarray) -> np.ndarray:
     """Residual vector of ``x``; a run that fails gives :data:`PENALTY` everywhere."""
     try:
-        outputs = runner.run(problem.params(x))
+        outputs = run_one(runner, problem.params(x))
     except EngineError:
         return np.full(problem.n_residuals, PENALTY)
     return problem.residuals(outputs)
 
 
-@functools.lru_cache(maxsize=8)
-def _worker_runner(model_path: str, model_sha256: str, engine: str, outputs: tuple[str, ...],
-                   final_time: float, thread: int = 0) -> Any:
-    """The runner of this process for one model and run length (compiled once, kept for later batches).
-
-    One per ``thread``: a Dask worker runs tasks in several threads, and a runner holds the state of its run.
-    """
-    problem = SimpleNamespace(model_path=model_path, model_sha256=model_sha256, engine=engine, outputs=outputs,
-                              final_time=final_time)
+def _work(problem: Problem, chunk: np.ndarray) -> np.ndarray:
+    """Residual vectors of the rows of ``chunk`` (the task of one worker)."""
     try:
-        return compile_runner(problem)  # type: ignore[arg-type]
+        runner = compile_runner(problem)
     except Exception as exc:  # noqa: BLE001 - reported to the calibrating process with its cause
         raise EngineError(f"calibration could not load the model: {exc}") from None
-
-
-def _work(problem: Problem, chunk: np.ndarray) -> np.ndarray:
-    runner = _worker_runner(problem.model_path, problem.model_sha256, problem.engine, tuple(problem.outputs),
-                            problem.final_time, threading.get_ident())
     return np.array([evaluate_one(problem, runner, x) for x in chunk])
 
 

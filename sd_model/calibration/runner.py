@@ -26,7 +26,7 @@ from ..mdl import read_model_info
 from ..run import DEFAULT_MODEL
 from ..scenario import load_scenario, validate
 from .config import METHODS, UNCERTAINTY, CalibrationConfig, CalibrationError, load_config
-from .evaluate import Evaluator, compile_runner
+from .evaluate import Evaluator, compile_runner, run_one
 from .optimize import LocalFit, Space, global_fit, jacobian, multistart
 from .problem import Problem, build_problem
 from .report import check_targets, fit_table, markdown_table, overlay_toml, write_plots
@@ -195,7 +195,7 @@ def calibrate(config: str | Path | CalibrationConfig, *, out: str | Path | None 
     finally:
         if own_client:
             client.close()
-    simulated = problem.simulated(compile_runner(problem).run(problem.params(x)))
+    simulated = problem.simulated(run_one(compile_runner(problem), problem.params(x)))
     payoff = float(r @ r)
     result = CalibrationResult(problem=problem, x=x, payoff=payoff, parameters=_parameter_table(problem, x, unc),
                                fit=(table := fit_table(problem, simulated)),

@@ -16,13 +16,16 @@ A new engine is one module with an :class:`Engine` subclass and one line in :dat
 """
 from __future__ import annotations
 
+import functools
 import importlib
+import threading
 from pathlib import Path
 
-from ..errors import SDModelError
+from ..errors import EngineError, SDModelError
+from ..runspec import RunSpec, Times, model_times
 from .base import Engine, Runner
 
-__all__ = ["Engine", "Runner", "get_engine", "ENGINES", "DEFAULT_ENGINE", "DEFAULT_ENSEMBLE_ENGINE"]
+__all__ = ["Engine", "Runner", "get_engine", "cached_runner", "ENGINES", "DEFAULT_ENGINE", "DEFAULT_ENSEMBLE_ENGINE"]
 
 #: The engine registry: name -> "module:class" (imported only when used).
 ENGINES: dict[str, str] = {
@@ -59,3 +62,27 @@ def get_engine(name: str, mdl_path: str | Path) -> Engine:
         If the engine's package cannot be imported.
     """
     return engine_class(name)(mdl_path)
+
+
+def cached_runner(engine: str, model: str, sha256: str, outputs: tuple[str, ...], times: Times | float,
+                  job: str) -> Runner:
+    """The runner of this process and thread for a model, engine, outputs and time settings (compiled once).
+
+    ``times`` is a :class:`~sd_model.runspec.Times` or a final time (the model's other time settings).
+    The cache is never keyed by parameter values: later batches and chunks of a calibration or
+    ensemble (``job``, named in the error) reuse it. One runner per thread: a Dask worker runs
+    tasks in several threads, and a runner holds the state of its run. Raises :class:`EngineError`
+    if the model file no longer has the checksum ``sha256``.
+    """
+    return _compiled(engine, str(model), sha256, tuple(outputs), times, job, threading.get_ident())
+
+
+@functools.lru_cache(maxsize=8)
+def _compiled(engine: str, model: str, sha256: str, outputs: tuple[str, ...], times: Times | float, job: str,
+              thread: int) -> Runner:
+    eng = get_engine(engine, model)
+    if eng.info.sha256 != sha256:
+        raise EngineError(f"{model} changed since the {job} was set up (sha256 {eng.info.sha256[:12]}, "
+                          f"expected {sha256[:12]}); restart the {job}")
+    times = times if isinstance(times, Times) else model_times(eng.info, times)
+    return eng.runner(RunSpec({}, times, outputs, sha256))
