@@ -20,7 +20,6 @@ and a resumed run skips finished stages without replaying them.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from pathlib import Path
@@ -37,14 +36,8 @@ _FILES = ("full.bin", "payoff.bin")  # residual vectors, payoffs
 
 def fingerprint(*parts: object) -> str:
     """SHA-256 of the ``repr`` of ``parts`` (numpy arrays by their bytes)."""
-    h = hashlib.sha256()
-    for part in parts:
-        if isinstance(part, np.ndarray):
-            h.update(np.ascontiguousarray(part, dtype=float).tobytes())
-        else:
-            h.update(repr(part).encode())
-        h.update(b"\x00")
-    return h.hexdigest()
+    return sha256_bytes(b"".join((np.ascontiguousarray(p, dtype=float).tobytes() if isinstance(p, np.ndarray)
+                                  else repr(p).encode()) + b"\x00" for p in parts))
 
 
 def _read_json(path: Path) -> dict:
