@@ -1,25 +1,26 @@
 """Model evaluations per second of the Bayesian calibration (issue 12: >= 200,000 in 30 minutes on 2 cores).
 
-Runs ``--steps`` steps of the sampler of ``sd-model calibrate --method bayes`` on the shipped model
-with the default calibration and priors files (emcee, ``--walkers`` walkers: two calls of the log
-posterior per step, each with half the walkers, split evenly over ``--workers`` persistent local
-worker processes, one batch-engine call each), and prints:
+Runs the sampler of ``sd-model calibrate --method bayes`` in its default configuration (the
+constants the data identify sampled, the others fixed; shipped model, default calibration and
+priors, 1978-2015) for ``--steps`` steps at each walker count of ``--walkers``, in one process
+on the same machine state, and prints per walker count:
 
 1. evaluations per second of wall clock over the timed steps (the first step, which forks the
-   workers and compiles the model, is timed separately), and the wall time 200,000 evaluations
-   would take at that rate;
+   workers and compiles the model, is left out), the ratio to the first walker count, and the
+   wall time 200,000 evaluations would take at that rate;
 2. where the parent process's time went: waiting for the engine (the workers), the likelihood,
-   the priors and emcee's own work;
-3. the batch engine alone in this process (CPU time per evaluation at the per-worker batch
-   size), the bound the workers cannot beat.
+   the priors, and emcee and the rest;
+3. the batch engine alone in this process at the per-worker batch size (CPU time per
+   evaluation): a call costs a fixed ~0.2 s of numpy overhead per 1,184 time steps plus a
+   little per member, so the rate grows with the members per call.
 
 The load average is printed beside the figures: on a shared machine the wall-clock rate falls
-with every other job.
+with every other job. The identification (about 1,100 runs) is done once, first.
 
 Usage::
 
-    python benchmarks/bench_bayes.py                        # 128 walkers, 20 steps, 2 workers (~1 min idle)
-    python benchmarks/bench_bayes.py --walkers 256 --steps 10
+    python benchmarks/bench_bayes.py                        # 64 and 128 walkers, 10 steps each, 2 workers
+    python benchmarks/bench_bayes.py --walkers 128 256 --steps 6
 """
 from __future__ import annotations
 
@@ -34,6 +35,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from sd_model.bayes.identify import identify, reduced  # noqa: E402
 from sd_model.bayes.likelihood import Likelihood  # noqa: E402
 from sd_model.bayes.posterior import LogPosterior, ModelRunner  # noqa: E402
 from sd_model.bayes.run import setup, start_values  # noqa: E402
@@ -59,9 +61,8 @@ class Timed:
             self.seconds += time.perf_counter() - start
 
 
-def engine_alone(lik: Likelihood, X: np.ndarray, repeat: int) -> float:
+def engine_alone(runner: ModelRunner, X: np.ndarray, repeat: int) -> float:
     """CPU seconds per evaluation of the batch engine in this process for the rows of ``X`` (best of ``repeat``)."""
-    runner = ModelRunner(lik.problem, workers=1)
     runner.run(X)  # compile
     best = np.inf
     for _ in range(repeat):
@@ -71,48 +72,66 @@ def engine_alone(lik: Likelihood, X: np.ndarray, repeat: int) -> float:
     return best / len(X)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--walkers", type=int, default=128, help="emcee walkers (default 128, as the command)")
-    parser.add_argument("--steps", type=int, default=20, help="sampler steps timed (default 20)")
-    parser.add_argument("--workers", type=int, default=min(2, default_workers()),
-                        help="local worker processes (default 2)")
-    args = parser.parse_args(argv)
-    load0 = os.getloadavg()
-    lik = setup(CONFIG)
+def timed_chain(lik: Likelihood, walkers: int, steps: int, workers: int) -> dict[str, float]:
+    """Wall time of ``steps`` sampler steps with ``walkers`` walkers, and the parent's time by part."""
     dim = len(lik.priors.priors)
-    z0 = initial_ensemble(start_values(lik), lik.priors.lower, lik.priors.upper, args.walkers, seed=1)
-    with ModelRunner(lik.problem, workers=args.workers) as runner:
+    z0 = initial_ensemble(start_values(lik), lik.priors.lower, lik.priors.upper, walkers, seed=1)
+    with ModelRunner(lik.problem, workers=workers) as runner:
         log_post = LogPosterior(lik, runner)
         run = runner.run = Timed(runner.run)  # type: ignore[method-assign]
         loglik = Timed(lik.loglik_batch)
         object.__setattr__(lik, "loglik_batch", loglik)  # frozen dataclasses: timed on the instance
         prior = Timed(lik.priors.log_prior)
         object.__setattr__(lik.priors, "log_prior", prior)
-        store = ChainStore.memory(args.walkers, dim)
-        start = time.perf_counter()
-        run_chain(log_post, z0, 1, 1, store)  # the start ensemble and one step: fork, compile
-        first = time.perf_counter() - start
-        evals0, run.seconds, loglik.seconds, prior.seconds = log_post.evaluations, 0.0, 0.0, 0.0
-        start = time.perf_counter()
-        run_chain(log_post, z0, 1 + args.steps, 1, store)
-        wall = time.perf_counter() - start
-        evals = log_post.evaluations - evals0
+        try:
+            store = ChainStore.memory(walkers, dim)
+            run_chain(log_post, z0, 1, 1, store)  # the start ensemble and one step: fork, compile
+            evals0, run.seconds, loglik.seconds, prior.seconds = log_post.evaluations, 0.0, 0.0, 0.0
+            start = time.perf_counter()
+            run_chain(log_post, z0, 1 + steps, 1, store)
+            wall = time.perf_counter() - start
+        finally:
+            for name in ("loglik_batch",):
+                object.__delattr__(lik, name)
+            object.__delattr__(lik.priors, "log_prior")
+        return {"evals": log_post.evaluations - evals0, "wall": wall, "engine": run.seconds,
+                "likelihood": loglik.seconds, "priors": prior.seconds}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--walkers", type=int, nargs="+", default=[64, 128],
+                        help="walker counts to time (default 64 128: the old and the new default)")
+    parser.add_argument("--steps", type=int, default=10, help="sampler steps timed per walker count (default 10)")
+    parser.add_argument("--workers", type=int, default=min(2, default_workers()),
+                        help="local worker processes (default 2)")
+    args = parser.parse_args(argv)
+    load0 = os.getloadavg()
+    full = setup(CONFIG)
+    with ModelRunner(full.problem, workers=args.workers) as runner:
+        ident = identify(full, runner, start_values(full))
+    lik = reduced(full, ident.fixed)
+    dim = len(lik.priors.priors)
+    print(f"Bayesian calibration, default configuration, {CONFIG.name}: {dim} sampled quantities "
+          f"({len(ident.fixed)} constants fixed), {args.workers} workers, 1978-{lik.problem.final_time:g}, "
+          f"{args.steps} steps per walker count")
+    first = None
+    for walkers in args.walkers:
+        t = timed_chain(lik, walkers, args.steps, args.workers)
+        rate = t["evals"] / t["wall"]
+        first = first or rate
+        other = t["wall"] - t["engine"] - t["likelihood"] - t["priors"]
+        per_worker = max(1, walkers // 2 // args.workers)
+        with ModelRunner(lik.problem, workers=1) as alone:
+            cpu = engine_alone(alone, np.repeat(lik.problem.start[None], per_worker, axis=0), repeat=3)
+        print(f"{walkers} walkers ({per_worker} runs per worker per call): {t['evals']:.0f} evaluations in "
+              f"{t['wall']:.1f} s = {rate:.1f} evaluations/s (x{rate / first:.2f}; 200,000 would take "
+              f"{TARGET / rate / 60:.1f} min; the issue asks <= 30 min, >= {TARGET / 1800:.0f}/s); parent's time: "
+              f"engine {t['engine']:.2f} s, likelihood {t['likelihood']:.2f} s, priors {t['priors']:.2f} s, "
+              f"emcee and the rest {other:.2f} s; engine alone {1000 * cpu:.2f} ms CPU per evaluation "
+              f"({1 / cpu:.0f}/s per core)")
     load1 = os.getloadavg()
-    per_worker = max(1, args.walkers // 2 // args.workers)
-    cpu = engine_alone(lik, np.repeat(lik.problem.start[None], per_worker, axis=0), repeat=3)
-    rate = evals / wall
-    other = wall - run.seconds - loglik.seconds - prior.seconds
-    print(f"Bayesian calibration, shipped model, {CONFIG.name}: {dim} sampled quantities, {args.walkers} walkers, "
-          f"{args.workers} workers ({per_worker} runs per worker per call), 1978-{lik.problem.final_time:g}; "
-          f"load average at start {load0[0]:.1f}, at end {load1[0]:.1f}")
-    print(f"first call + step (fork workers, compile): {first:.1f} s")
-    print(f"{evals} evaluations in {wall:.1f} s over {args.steps} steps: {rate:.1f} evaluations/s "
-          f"(200,000 would take {TARGET / rate / 60:.1f} min; the issue asks <= 30 min, >= {TARGET / 1800:.0f}/s)")
-    print(f"parent's time: engine (waiting for the workers) {run.seconds:.2f} s, likelihood {loglik.seconds:.2f} s, "
-          f"priors {prior.seconds:.2f} s, emcee and the rest {other:.2f} s")
-    print(f"batch engine alone in this process, {per_worker} runs at once: {1000 * cpu:.2f} ms CPU per evaluation "
-          f"= {1 / cpu:.0f} evaluations/s per core")
+    print(f"load average at start {load0[0]:.1f}, at end {load1[0]:.1f}")
     return 0
 
 

@@ -33,12 +33,17 @@ from .sampler import ChainResult, centre, initial_ensemble, run_chain
 from .store import ChainStore
 
 
+#: Fewest walkers by default: a call of the batch engine costs a fixed ~0.2 s of numpy overhead
+#: plus a little per member, so the half-ensembles must be large (docs/bayes.md, benchmarks/bench_bayes.py).
+MIN_WALKERS = 128
+
+
 @dataclass(frozen=True)
 class BayesSettings:
     """Sampler settings.
 
     ``walkers`` (even, >= 2 x sampled quantities; 0: twice the sampled quantities, at least
-    64), ``steps`` per walker, ``burn`` (fraction of steps discarded), ``seed``, ``ppc_draws``
+    :data:`MIN_WALKERS`), ``steps`` per walker, ``burn`` (fraction of steps discarded), ``seed``, ``ppc_draws``
     (posterior-predictive runs), ``sample`` (``"identified"``: only the constants the data
     identify, the others fixed at the calibration's start values, :mod:`sd_model.bayes.identify`;
     ``"all"``: every constant of the calibration file), the ``start`` of the walkers
@@ -49,7 +54,7 @@ class BayesSettings:
     """
 
     walkers: int = 0
-    steps: int = 3200
+    steps: int = 2400
     burn: float = 0.1
     seed: int = 1
     ppc_draws: int = 200
@@ -61,7 +66,7 @@ class BayesSettings:
 
     def walkers_for(self, dim: int) -> int:
         """The number of walkers for ``dim`` sampled quantities."""
-        return self.walkers or max(64, 2 * dim + (2 * dim) % 2)
+        return self.walkers or max(MIN_WALKERS, 2 * dim)
 
 
 @dataclass

@@ -27,8 +27,8 @@ DEFAULT_CONFIG = EXPERIMENTS_DIR / "calibration" / "default.toml"
               help="bayes: priors TOML file (default: <config stem>.priors.toml beside --config).")
 @click.option("--walkers", type=click.IntRange(min=2), default=None,
               help="bayes: walkers of the ensemble sampler (even, at least twice the sampled quantities; "
-                   "default: twice the sampled quantities, at least 64).")
-@click.option("--steps", type=click.IntRange(min=4), default=3200, show_default=True,
+                   "default: twice the sampled quantities, at least 128).")
+@click.option("--steps", type=click.IntRange(min=4), default=2400, show_default=True,
               help="bayes: steps per walker; the first 10% are discarded as burn-in.")
 @click.option("--sample", type=click.Choice(("identified", "all")), default="identified", show_default=True,
               help="bayes: sample only the constants the data identify (the others fixed at their start "
