@@ -5,15 +5,26 @@ an error path from the error model (:mod:`sd_model.bayes.likelihood`), fit the s
 with the same sampler, and record the rank of ``theta*`` among thinned posterior draws and
 whether the central 90% interval contains it. If the sampler and the likelihood are right,
 the ranks are uniform and the 90% intervals cover about 90% of the true values.
+
+Many data sets are fitted at once in lockstep (:mod:`sd_model.bayes.lockstep`: one engine call
+per round for all of them), and each finished one is kept in the output folder
+(:class:`SBCStore`), so an interrupted SBC continues where it stopped.
 """
 from __future__ import annotations
 
-from dataclasses import replace
-from typing import Any
+import hashlib
+import json
 from collections.abc import Callable
+from dataclasses import dataclass, replace
+from functools import partial
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from ..errors import SDModelError
+from ..files import atomic_write_json
 
 from .likelihood import Likelihood, build_likelihood
 from .posterior import LogPosterior, to_x
@@ -43,9 +54,139 @@ def synthetic(likelihood: Likelihood, theta: np.ndarray, outputs: dict[str, np.n
     return build_likelihood(replace(problem, series=tuple(series)), likelihood.priors)
 
 
+@dataclass(frozen=True)
+class SBCSettings:
+    """How each synthetic data set is fitted.
+
+    ``walkers``, ``steps``: the sampler's; ``seed``: of the true values, the errors and the
+    samplers (data set ``k`` uses ``default_rng([seed, k])`` and sampler seed ``seed + k + 1``,
+    so a data set's fit does not depend on which others ran before it); ``thin``: keep every
+    ``thin``-th step after burn-in for the ranks; ``moves``: :data:`~sd_model.bayes.sampler.MOVES`;
+    ``init``: start each fit in a small ball around the true values (``"truth"``: a test of the
+    posterior, not of finding it), from the Laplace approximation found from the true values
+    (``"laplace"``, each sd capped at ``cap``, as :func:`~sd_model.bayes.run.calibrate_bayes`
+    starts from the least-squares estimates) or from prior draws (``"prior"``); ``burn``:
+    fraction of the steps discarded.
+    """
+
+    walkers: int
+    steps: int
+    seed: int
+    thin: int = 1
+    moves: str = "de"
+    init: str = "truth"
+    burn: float = 0.5
+    cap: float = 0.5
+
+
+def fit_dataset(likelihood: Likelihood, runner: Any, k: int, settings: SBCSettings,
+                truth: np.ndarray | None = None) -> list[dict[str, Any]]:
+    """Simulate data set ``k`` at its true value, fit it, and return one row per parameter.
+
+    The true value is ``truth``, or drawn from the priors (again until the model runs). Each
+    row: true value, posterior median, 5% and 95% quantiles, rank of the true value among the
+    kept draws, their number, ``inside90``, and the fit's convergence (ArviZ R-hat and bulk
+    ESS, emcee's tau in steps) for that parameter.
+    """
+    from .diagnostics import diagnostics
+
+    rng = np.random.default_rng([settings.seed, k])
+    priors = likelihood.priors
+    lower, upper = priors.lower, priors.upper
+    while True:
+        theta = priors.draw(1, rng)[0] if truth is None else np.asarray(truth, dtype=float)
+        out = runner.run(theta[None, :likelihood.n_model])[0]
+        if out is not None:
+            break
+        if truth is not None:
+            raise ValueError(f"the model fails at true value {k}")
+    lik_k = synthetic(likelihood, theta, out, rng)
+    walkers, seed = settings.walkers, settings.seed + k + 1
+    if settings.init == "truth":
+        z0 = initial_ensemble(theta, lower, upper, walkers, seed, spread=0.1)
+    elif settings.init == "laplace":
+        from .laplace import laplace
+        from .sampler import centre
+
+        z0 = laplace(LogPosterior(lik_k, runner), centre(theta, lower, upper)).draw(walkers, seed, settings.cap)
+    else:
+        from .posterior import to_z
+
+        z0 = to_z(priors.draw(walkers, rng), lower, upper)
+    chain = run_chain(LogPosterior(lik_k, runner), z0, settings.steps, seed, ChainStore.memory(walkers, len(theta)),
+                      moves=settings.moves)
+    first = 1 + int(settings.burn * settings.steps)
+    kept = to_x(chain.coords[first:], lower, upper)
+    diag = diagnostics(kept)
+    draws = kept[::settings.thin].reshape(-1, len(theta))
+    q = np.quantile(draws, [0.05, 0.5, 0.95], axis=0)
+    return [{"dataset": int(k), "parameter": label, "true": float(theta[j]), "median": float(q[1, j]),
+             "q05": float(q[0, j]), "q95": float(q[2, j]), "rank": int(np.sum(draws[:, j] < theta[j])),
+             "draws": int(len(draws)), "inside90": bool(q[0, j] <= theta[j] <= q[2, j]),
+             "r_hat": float(diag["r_hat"].iloc[j]), "ess_bulk": float(diag["ess_bulk"].iloc[j]),
+             "tau_steps": float(diag["tau_steps"].iloc[j])}
+            for j, label in enumerate(priors.labels)]
+
+
+class SBCStore:
+    """Finished data sets of a simulation-based calibration on disk: kept, checksummed, skipped on re-run.
+
+    ``folder/sbc_meta.json`` holds the fingerprint of the calibration and settings; each
+    finished data set is ``folder/datasets/NNNN.json`` with its rows and the SHA-256 of them. A
+    file that fails its checksum or belongs to another fingerprint is not used (the data set
+    is fitted again); a folder holding another calibration's data sets is refused.
+    """
+
+    def __init__(self, folder: str | Path, key: str) -> None:
+        self.folder, self.key = Path(folder), key
+        meta = self.folder / "sbc_meta.json"
+        if meta.is_file():
+            try:
+                old = json.loads(meta.read_text(encoding="utf-8")).get("key")
+            except (ValueError, AttributeError):
+                old = None
+            if old != key:
+                raise SDModelError(f"{self.folder} holds a simulation-based calibration with other settings "
+                                   "(model, data, priors or sampler); give another --out")
+        else:
+            atomic_write_json(meta, {"key": key})
+        (self.folder / "datasets").mkdir(parents=True, exist_ok=True)
+
+    def _path(self, k: int) -> Path:
+        return self.folder / "datasets" / f"{k:04d}.json"
+
+    @staticmethod
+    def _digest(rows: list[dict[str, Any]]) -> str:
+        return hashlib.sha256(json.dumps(rows, sort_keys=True).encode()).hexdigest()
+
+    def load(self, k: int) -> list[dict[str, Any]] | None:
+        """The rows of data set ``k`` if stored intact under this fingerprint, else None."""
+        try:
+            obj = json.loads(self._path(k).read_text(encoding="utf-8"))
+            rows = obj["rows"]
+            ok = obj["key"] == self.key and obj["sha256"] == self._digest(rows)
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        return rows if ok else None
+
+    def save(self, k: int, rows: list[dict[str, Any]]) -> None:
+        """Store the rows of data set ``k`` (atomically)."""
+        atomic_write_json(self._path(k), {"key": self.key, "dataset": k, "rows": rows, "sha256": self._digest(rows)})
+
+
+def sbc_key(likelihood: Likelihood, settings: SBCSettings, truths: np.ndarray | None) -> str:
+    """Fingerprint of a simulation-based calibration: the posterior, the settings and the true values."""
+    from ..calibration.runner import problem_key
+    from ..calibration.store import fingerprint
+
+    return fingerprint(problem_key(likelihood.problem), likelihood.priors.text, repr(settings),
+                       None if truths is None else np.asarray(truths, float).tobytes().hex())
+
+
 def sbc(likelihood: Likelihood, runner: Any, *, datasets: int, walkers: int, steps: int, seed: int,
         thin: int = 1, moves: str = "de", init: str = "truth", burn: float = 0.5, truths: np.ndarray | None = None,
-        cap: float = 0.5, progress: Callable[[int], None] | None = None) -> pd.DataFrame:
+        cap: float = 0.5, lockstep: int = 1, out: str | Path | None = None,
+        progress: Callable[[int], None] | None = None) -> pd.DataFrame:
     """Run simulation-based calibration.
 
     Parameters
@@ -56,75 +197,76 @@ def sbc(likelihood: Likelihood, runner: Any, *, datasets: int, walkers: int, ste
         ``runner.run(X) -> outputs`` (:class:`~sd_model.bayes.posterior.ModelRunner` or ``BatchRunner``).
     datasets, walkers, steps : int
         Number of synthetic data sets; sampler walkers and steps per fit.
-    seed : int
-        Seed of the true values, the errors and the samplers.
-    thin : int
-        Keep every ``thin``-th step after burn-in for the ranks. Default is 1.
-    moves : str
-        Sampler moves (:data:`sd_model.bayes.sampler.MOVES`). Default is "de".
-    init : {"truth", "laplace", "prior"}
-        Start each fit in a small ball around the true values (fast; a test of the posterior, not of
-        finding it), from the Laplace approximation found from the true values (as
-        :func:`~sd_model.bayes.run.calibrate_bayes` starts from the least-squares estimates; sd capped
-        at ``cap``), or from prior draws. Default is "truth".
-    burn : float
-        Fraction of the steps discarded. Default is 0.5.
+    seed, thin, moves, init, burn, cap
+        See :class:`SBCSettings`.
     truths : ndarray (datasets, D), optional
         The true values (e.g. posterior-centred draws); default: drawn from the priors.
+    lockstep : int
+        Fit this many data sets at once, their model runs in one engine call per round
+        (:mod:`sd_model.bayes.lockstep`); the results are those of fitting them one by one.
+        Default is 1.
+    out : path, optional
+        Folder keeping each finished data set (:class:`SBCStore`); a re-run skips them. Default
+        is None (nothing kept).
     progress : callable, optional
-        ``progress(k)`` after data set ``k``.
+        ``progress(k)`` after data set ``k`` is done (or found in ``out``).
 
     Returns
     -------
-    DataFrame with one row per (data set, parameter): true value, posterior median, 5% and 95%
-    quantiles, rank of the true value among the ``L`` kept draws, ``L``, and ``inside90``.
+    DataFrame with one row per (data set, parameter), as :func:`fit_dataset`.
     """
-    rng = np.random.default_rng(seed)
-    priors = likelihood.priors
-    lower, upper = priors.lower, priors.upper
-    rows = []
+    from .diagnostics import arviz
+    from .lockstep import run_lockstep
+
+    settings = SBCSettings(walkers=walkers, steps=steps, seed=seed, thin=thin, moves=moves, init=init, burn=burn,
+                           cap=cap)
+    if truths is not None and len(truths) < datasets:
+        raise ValueError(f"{len(truths)} true values for {datasets} data sets")
+    arviz()  # imported once here, not by the fits' threads at once
+    store = None if out is None else SBCStore(out, sbc_key(likelihood, settings, truths))
+    found: dict[int, list[dict[str, Any]]] = {}
     for k in range(datasets):
-        while True:
-            theta = priors.draw(1, rng)[0] if truths is None else np.asarray(truths[k], dtype=float)
-            out = runner.run(theta[None, :likelihood.n_model])[0]
-            if out is not None:
-                break
-            if truths is not None:
-                raise ValueError(f"the model fails at true value {k}")
-        lik_k = synthetic(likelihood, theta, out, rng)
-        log_post = LogPosterior(lik_k, runner)
-        store = ChainStore.memory(walkers, len(theta))
-        if init == "truth":
-            z0 = initial_ensemble(theta, lower, upper, walkers, seed + k + 1, spread=0.1)
-        elif init == "laplace":
-            from .laplace import laplace
-            from .sampler import centre
+        rows = None if store is None else store.load(k)
+        if rows is not None:
+            found[k] = rows
+            if progress is not None:
+                progress(k)
+    todo = [k for k in range(datasets) if k not in found]
+    size = max(1, int(lockstep))
+    for group in (todo[i:i + size] for i in range(0, len(todo), size)):
+        tasks = [partial(_fit_task, likelihood, k, settings, None if truths is None else truths[k]) for k in group]
+        results = run_lockstep(tasks, runner) if len(tasks) > 1 else [tasks[0](runner)]
+        for k, rows in zip(group, results):
+            if isinstance(rows, BaseException):
+                raise rows
+            found[k] = rows
+            if store is not None:
+                store.save(k, rows)
+            if progress is not None:
+                progress(k)
+    return pd.DataFrame([row for k in range(datasets) for row in found[k]])
 
-            approx = laplace(LogPosterior(lik_k, runner), centre(theta, lower, upper))
-            z0 = approx.draw(walkers, seed + k + 1, cap)
-        else:
-            from .posterior import to_z
 
-            z0 = to_z(priors.draw(walkers, rng), lower, upper)
-        chain = run_chain(log_post, z0, steps, seed + k + 1, store, moves=moves)
-        first = 1 + int(burn * steps)
-        draws = to_x(chain.coords[first::thin], lower, upper).reshape(-1, len(theta))
-        q = np.quantile(draws, [0.05, 0.5, 0.95], axis=0)
-        for j, label in enumerate(priors.labels):
-            rows.append({"dataset": k, "parameter": label, "true": theta[j], "median": q[1, j], "q05": q[0, j],
-                         "q95": q[2, j], "rank": int(np.sum(draws[:, j] < theta[j])), "draws": len(draws),
-                         "inside90": bool(q[0, j] <= theta[j] <= q[2, j])})
-        if progress is not None:
-            progress(k)
-    return pd.DataFrame(rows)
+def _fit_task(likelihood: Likelihood, k: int, settings: SBCSettings, truth: np.ndarray | None,
+              runner: Any) -> list[dict[str, Any]]:
+    return fit_dataset(likelihood, runner, k, settings, truth)
 
 
 def sbc_coverage(table: pd.DataFrame, bins: int = 10) -> pd.DataFrame:
-    """Per parameter: 90% interval coverage and the counts of the rank histogram (``bins`` bins)."""
+    """Per parameter: 90% interval coverage, the counts of the rank histogram (``bins`` bins) and the fits' convergence.
+
+    ``fits_r_hat_over_1_05`` counts the data sets whose fit has R-hat >= 1.05 for the
+    parameter (reported, not dropped: the coverage includes them); ``r_hat_max`` and
+    ``ess_bulk_min`` are the worst over the fits.
+    """
     out = []
     for label, g in table.groupby("parameter", sort=False):
         u = g["rank"].to_numpy() / g["draws"].to_numpy()
         hist = np.histogram(u, bins=bins, range=(0, 1))[0]
-        out.append({"parameter": label, "datasets": len(g), "coverage90": float(g["inside90"].mean()),
-                    "rank_histogram": " ".join(map(str, hist))})
+        row = {"parameter": label, "datasets": len(g), "coverage90": float(g["inside90"].mean()),
+               "rank_histogram": " ".join(map(str, hist))}
+        if "r_hat" in g:
+            row.update({"fits_r_hat_over_1_05": int((g["r_hat"] >= 1.05).sum()), "r_hat_max": float(g["r_hat"].max()),
+                        "ess_bulk_min": float(g["ess_bulk"].min())})
+        out.append(row)
     return pd.DataFrame(out)

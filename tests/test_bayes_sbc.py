@@ -1,0 +1,106 @@
+"""Simulation-based calibration in lockstep and its resumable store, on the linear test model (seconds)."""
+from __future__ import annotations
+
+import json
+import threading
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sd_model.bayes.lockstep import Lockstep, run_lockstep
+from sd_model.bayes.posterior import BatchRunner
+from sd_model.bayes.sbc import SBCSettings, fit_dataset, sbc, sbc_coverage
+from sd_model.errors import SDModelError
+
+from test_bayes_sampler import likelihood  # noqa: F401  (fixture)
+
+SMALL = {"walkers": 8, "steps": 40, "seed": 3, "thin": 2}
+
+
+class Counting:
+    """A runner that counts its calls and rows (and checks that one call runs at a time)."""
+
+    def __init__(self, runner):
+        self.runner, self.calls, self.rows = runner, 0, 0
+        self._busy = threading.Lock()
+
+    def run(self, X):
+        assert self._busy.acquire(blocking=False), "two engine calls at once"
+        try:
+            self.calls += 1
+            self.rows += len(X)
+            return self.runner.run(X)
+        finally:
+            self._busy.release()
+
+
+def test_two_fits_in_lockstep_equal_two_separate_fits_with_fewer_engine_calls(likelihood):  # noqa: F811
+    alone, together = Counting(BatchRunner(likelihood.problem)), Counting(BatchRunner(likelihood.problem))
+    one_by_one = sbc(likelihood, alone, datasets=2, **SMALL)
+    lockstep = sbc(likelihood, together, datasets=2, lockstep=2, **SMALL)
+    pd.testing.assert_frame_equal(one_by_one, lockstep)
+    assert together.rows == alone.rows
+    # a round takes one call of every fit still running: as many engine calls as the longer fit alone makes
+    calls = []
+    for k in (0, 1):
+        one = Counting(BatchRunner(likelihood.problem))
+        fit_dataset(likelihood, one, k, SBCSettings(**SMALL))
+        calls.append(one.calls)
+    assert sum(calls) == alone.calls and together.calls == max(calls) < 0.6 * alone.calls
+    assert {"r_hat", "ess_bulk", "tau_steps"} <= set(lockstep.columns)
+
+
+def test_lockstep_members_get_their_own_rows_back_and_a_finished_member_is_not_waited_for():
+    class Echo:
+        def run(self, X):
+            return list(X[:, 0])
+
+    def task(scale, calls):
+        def run(runner):
+            return [runner.run(np.arange(i + 1, dtype=float)[:, None] * scale) for i in range(calls)]
+        return run
+
+    out = run_lockstep([task(1.0, 3), task(10.0, 1), task(100.0, 2)], Echo())
+    assert out[0] == [[0.0], [0.0, 1.0], [0.0, 1.0, 2.0]]
+    assert out[1] == [[0.0]] and out[2] == [[0.0], [0.0, 100.0]]
+
+
+def test_a_failing_fit_is_returned_and_the_others_finish():
+    class Echo:
+        def run(self, X):
+            return list(X[:, 0])
+
+    def bad(runner):
+        runner.run(np.ones((1, 1)))
+        raise ValueError("boom")
+
+    def good(runner):
+        return [runner.run(np.full((2, 1), float(i))) for i in range(3)]
+
+    out = run_lockstep([bad, good], Echo())
+    assert isinstance(out[0], ValueError) and out[1] == [[0.0, 0.0], [1.0, 1.0], [2.0, 2.0]]
+    step = Lockstep(Echo(), 1)
+    assert step.client(0).run(np.zeros((3, 1))) == [0.0, 0.0, 0.0] and step.calls == 1
+
+
+def test_sbc_keeps_finished_data_sets_and_skips_them_on_rerun(likelihood, tmp_path):  # noqa: F811
+    first = Counting(BatchRunner(likelihood.problem))
+    table2 = sbc(likelihood, first, datasets=2, out=tmp_path, **SMALL)
+    assert sorted(p.name for p in (tmp_path / "datasets").iterdir()) == ["0000.json", "0001.json"]
+    again = Counting(BatchRunner(likelihood.problem))
+    table3 = sbc(likelihood, again, datasets=3, out=tmp_path, lockstep=2, **SMALL)
+    pd.testing.assert_frame_equal(table3[table3["dataset"] < 2].reset_index(drop=True), table2)
+    assert again.rows == first.rows // 2  # only data set 2 was fitted
+    # a damaged file (value changed, checksum not) is fitted again, to the same result
+    path = tmp_path / "datasets" / "0001.json"
+    obj = json.loads(path.read_text())
+    obj["rows"][0]["median"] += 1.0
+    path.write_text(json.dumps(obj))
+    third = Counting(BatchRunner(likelihood.problem))
+    pd.testing.assert_frame_equal(sbc(likelihood, third, datasets=3, out=tmp_path, **SMALL), table3)
+    assert third.rows == again.rows
+    with pytest.raises(SDModelError, match="other settings"):
+        sbc(likelihood, third, datasets=1, out=tmp_path, **{**SMALL, "steps": 41})
+    cov = sbc_coverage(table3)
+    assert list(cov["datasets"]) == [3, 3] and (cov["r_hat_max"] >= cov["fits_r_hat_over_1_05"] * 0).all()
