@@ -174,13 +174,16 @@ class SBCStore:
         atomic_write_json(self._path(k), {"key": self.key, "dataset": k, "rows": rows, "sha256": self._digest(rows)})
 
 
-def sbc_key(likelihood: Likelihood, settings: SBCSettings, truths: np.ndarray | None) -> str:
-    """Fingerprint of a simulation-based calibration: the posterior, the settings and the true values."""
+def sbc_key(likelihood: Likelihood, settings: SBCSettings, given_truths: bool) -> str:
+    """Fingerprint of a simulation-based calibration: the posterior and the settings.
+
+    Given true values are checked per data set instead (:func:`sbc`), so that a re-run with
+    more data sets keeps the finished ones.
+    """
     from ..calibration.runner import problem_key
     from ..calibration.store import fingerprint
 
-    return fingerprint(problem_key(likelihood.problem), likelihood.priors.text, repr(settings),
-                       None if truths is None else np.asarray(truths, float).tobytes().hex())
+    return fingerprint(problem_key(likelihood.problem), likelihood.priors.text, repr(settings), given_truths)
 
 
 def sbc(likelihood: Likelihood, runner: Any, *, datasets: int, walkers: int, steps: int, seed: int,
@@ -223,10 +226,12 @@ def sbc(likelihood: Likelihood, runner: Any, *, datasets: int, walkers: int, ste
     if truths is not None and len(truths) < datasets:
         raise ValueError(f"{len(truths)} true values for {datasets} data sets")
     arviz()  # imported once here, not by the fits' threads at once
-    store = None if out is None else SBCStore(out, sbc_key(likelihood, settings, truths))
+    store = None if out is None else SBCStore(out, sbc_key(likelihood, settings, truths is not None))
     found: dict[int, list[dict[str, Any]]] = {}
     for k in range(datasets):
         rows = None if store is None else store.load(k)
+        if rows is not None and truths is not None and [r["true"] for r in rows] != [float(v) for v in truths[k]]:
+            rows = None  # fitted at other true values
         if rows is not None:
             found[k] = rows
             if progress is not None:
