@@ -12,7 +12,12 @@ on the same machine state, and prints per walker count:
    the priors, and emcee and the rest;
 3. the batch engine alone in this process at the per-worker batch size (CPU time per
    evaluation): a call costs a fixed ~0.2 s of numpy overhead per 1,184 time steps plus a
-   little per member, so the rate grows with the members per call.
+   little per member, so the rate grows with the members per call;
+4. the rate two idle cores would give at most: emcee's differential-evolution move (80% of the
+   steps) makes two calls of W/2 walkers per step, its snooker move (20%) four calls of W/4
+   (it needs three complementary sets), each split over the workers, so a step costs
+   ``0.8 x 2 x t(W/2/workers) + 0.2 x 4 x t(W/4/workers)`` of engine time per core, ``t`` the
+   CPU time of one engine call measured here.
 
 The load average is printed beside the figures: on a shared machine the wall-clock rate falls
 with every other job. The identification (about 1,100 runs) is done once, first.
@@ -62,14 +67,14 @@ class Timed:
 
 
 def engine_alone(runner: ModelRunner, X: np.ndarray, repeat: int) -> float:
-    """CPU seconds per evaluation of the batch engine in this process for the rows of ``X`` (best of ``repeat``)."""
+    """CPU seconds of one batch-engine call in this process for the rows of ``X`` (best of ``repeat``)."""
     runner.run(X)  # compile
     best = np.inf
     for _ in range(repeat):
         start = time.process_time()
         runner.run(X)
         best = min(best, time.process_time() - start)
-    return best / len(X)
+    return best
 
 
 def timed_chain(lik: Likelihood, walkers: int, steps: int, workers: int) -> dict[str, float]:
@@ -122,14 +127,18 @@ def main(argv: list[str] | None = None) -> int:
         first = first or rate
         other = t["wall"] - t["engine"] - t["likelihood"] - t["priors"]
         per_worker = max(1, walkers // 2 // args.workers)
+        quarter = max(1, walkers // 4 // args.workers)
         with ModelRunner(lik.problem, workers=1) as alone:
             cpu = engine_alone(alone, np.repeat(lik.problem.start[None], per_worker, axis=0), repeat=3)
+            cpu4 = engine_alone(alone, np.repeat(lik.problem.start[None], quarter, axis=0), repeat=3)
+        bound = walkers / (0.8 * 2 * cpu + 0.2 * 4 * cpu4)
         print(f"{walkers} walkers ({per_worker} runs per worker per call): {t['evals']:.0f} evaluations in "
               f"{t['wall']:.1f} s = {rate:.1f} evaluations/s (x{rate / first:.2f}; 200,000 would take "
               f"{TARGET / rate / 60:.1f} min; the issue asks <= 30 min, >= {TARGET / 1800:.0f}/s); parent's time: "
               f"engine {t['engine']:.2f} s, likelihood {t['likelihood']:.2f} s, priors {t['priors']:.2f} s, "
-              f"emcee and the rest {other:.2f} s; engine alone {1000 * cpu:.2f} ms CPU per evaluation "
-              f"({1 / cpu:.0f}/s per core)")
+              f"emcee and the rest {other:.2f} s; engine alone {1000 * cpu / per_worker:.2f} ms CPU per evaluation "
+              f"at {per_worker} per call, {1000 * cpu4 / quarter:.2f} ms at {quarter}: two idle cores would give "
+              f"at most {bound:.0f} evaluations/s ({TARGET / bound / 60:.1f} min for 200,000)")
     load1 = os.getloadavg()
     print(f"load average at start {load0[0]:.1f}, at end {load1[0]:.1f}")
     return 0
