@@ -12,7 +12,7 @@ the data, not over the whole prior); each fit starts from the Laplace approximat
 its true values and runs ``--walkers`` (default twice the sampled quantities) x ``--steps``
 (default 800, burn-in 10%: emcee's tau on the real-data posterior is 40-56 steps, so about
 15 tau per walker after burn-in). ``--lockstep`` data sets are fitted at once, their model runs
-in one engine call per round (default 25 with --shipped).
+in one engine call per round (default 25). The test model: 16 walkers x 1000 steps per fit (burn-in 50%).
 
 Finished data sets are kept in ``--out``/datasets (checksummed); a re-run with the same command
 (or more ``--datasets``) skips them. Writes sbc.csv (one row per data set and parameter, with
@@ -42,7 +42,7 @@ def main() -> None:
     ap.add_argument("--thin", type=int, default=5)
     ap.add_argument("--seed", type=int, default=11)
     ap.add_argument("--workers", type=int, default=1)
-    ap.add_argument("--lockstep", type=int, default=None, help="data sets fitted at once (default 25 shipped, 1 test)")
+    ap.add_argument("--lockstep", type=int, default=None, help="data sets fitted at once (default 25)")
     ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args()
     from sd_model.bayes.posterior import BatchRunner, ModelRunner
@@ -75,7 +75,7 @@ def main() -> None:
         kw = {"init": "laplace", "burn": settings.burn, "truths": truths, "cap": settings.cap}
         print(f"{dim} sampled quantities, {len(ident.fixed)} constants fixed", file=sys.stderr)
     else:
-        args.walkers, args.steps, args.lockstep = args.walkers or 16, args.steps or 300, args.lockstep or 1
+        args.walkers, args.steps, args.lockstep = args.walkers or 16, args.steps or 1000, args.lockstep or 25
         models = ROOT / "tests" / "models"
         years = np.arange(2000, 2011)
         obs = xr.Dataset({"level": ("year", np.zeros(len(years)))}, coords={"year": years})  # replaced by SBC
