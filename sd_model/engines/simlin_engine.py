@@ -106,7 +106,8 @@ class SimlinCompiled:
     """
 
     def __init__(self, engine: SimlinEngine, sim: Any, names: list[str], times: Times) -> None:
-        self._engine, self._sim = engine, sim
+        self._engine, self._sim, self._times = engine, sim, times
+        self.names = names
         self.times = times.coords()
         self._columns = engine._columns(names)
         self._defaults = engine._flat(to_overrides({n: v.default for n, v in engine.info.constants().items()}))
