@@ -12,7 +12,6 @@ from sd_model.engines import Engine, get_engine
 from sd_model.engines.pysd_engine import PysdEngine
 from sd_model.engines.simlin_engine import SimlinEngine
 from sd_model.errors import EngineError, ModelFileError, SDModelError, UnknownNameError
-from sd_model.runspec import build_spec
 
 MODELS = Path(__file__).parent / "models"
 TOY = MODELS / "toy_two_region.mdl"
@@ -144,23 +143,18 @@ def test_time_settings_and_outputs(engines: dict[str, Engine]) -> None:
                                euler_population(500.0, 0.01, 0.125, years), rtol=1e-12)
 
 
-def test_simlin_runner_matches_run_and_resets(engines: dict[str, Engine],
-                                              baseline: dict[str, xr.Dataset]) -> None:
-    """One compiled Sim reused for several runs (calibration, ensembles) gives the single runs' results.
-
-    Values set in a run are restored before the next (a pysimlin ``Sim`` keeps them across ``reset()``).
-    """
+def test_simlin_compiled_matches_run_and_resets(engines: dict[str, Engine],
+                                                baseline: dict[str, xr.Dataset]) -> None:
     simlin = engines["simlin"]
     assert isinstance(simlin, SimlinEngine)
-    names = ["Capital", "Credit Flow", "Total Output"]
-    runner = simlin.runner(build_spec(simlin.info, outputs=names))
-    changed, failed, _ = runner.run_sets(build_spec(simlin.info, OVERRIDES).params, (), np.zeros((1, 0)))
-    again, failed_again, _ = runner.run_sets({}, (), np.zeros((1, 0)))
-    assert not failed[0] and not failed_again[0]
+    with simlin.compiled(["Capital", "Credit Flow", "Total Output"]) as sim:
+        np.testing.assert_array_equal(sim.times, baseline["simlin"]["time"].values)
+        changed = sim.run(OVERRIDES)
+        again = sim.run()
     reference = simlin.run(OVERRIDES)
-    for name in names:
-        np.testing.assert_array_equal(changed[name][0], reference[name].values)
-        np.testing.assert_array_equal(again[name][0], baseline["simlin"][name].values)
+    for name in ("Capital", "Credit Flow", "Total Output"):
+        np.testing.assert_array_equal(changed[name], reference[name].values)
+        np.testing.assert_array_equal(again[name], baseline["simlin"][name].values)
 
 
 def test_translation_goes_to_cache_not_source_tree(engines: dict[str, Engine], cache: Path) -> None:

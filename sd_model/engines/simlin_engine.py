@@ -1,6 +1,7 @@
 """The pysimlin engine (Euler), and :class:`SimlinCompiled`, a reusable runner for ensembles."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -9,8 +10,8 @@ import numpy as np
 from ..errors import EngineError
 from ..mdl import normalize_name
 from ..parameters import cells
-from ..runspec import RunSpec, Times, to_overrides
-from .base import Engine, Overrides, PerMember, Runner, _shape
+from ..runspec import RunSpec, Times, build_spec, to_overrides
+from .base import Engine, Overrides, Params, PerMember, Runner, _shape
 
 
 def _import_simlin() -> Any:
@@ -82,6 +83,14 @@ class SimlinEngine(Engine):
             arrays[name] = values.reshape(len(df), *_shape(self.info, self.info.variables[name]))
         return df.index.to_numpy(dtype=float), arrays
 
+    def compiled(self, outputs: Sequence[str] | None = None, *, final_time: float | None = None,
+                 time_step: float | None = None) -> SimlinCompiled:
+        """Compile once and return a runner that reuses one pysimlin ``Sim`` for many runs.
+
+        The time settings are fixed at compile time (a ``Sim`` keeps the specs it was created with).
+        """
+        return self.compile(build_spec(self.info, final_time=final_time, time_step=time_step, outputs=outputs))
+
     def compile(self, spec: RunSpec) -> SimlinCompiled:
         """A :class:`SimlinCompiled` for the outputs and time settings of ``spec``."""
         times = self._check(spec)
@@ -101,8 +110,8 @@ class SimlinEngine(Engine):
 class SimlinCompiled:
     """A compiled pysimlin simulation, reset and re-run for each parameter set.
 
-    Values set in an earlier run are restored to the model's defaults first, since a pysimlin
-    ``Sim`` keeps them across ``reset()``. ``times`` holds the saved times shared by all runs.
+    Use :meth:`run` repeatedly, then :meth:`close` (or use it as a context manager).
+    ``times`` holds the saved times shared by all runs.
     """
 
     def __init__(self, engine: SimlinEngine, sim: Any, names: list[str], times: Times) -> None:
@@ -113,11 +122,21 @@ class SimlinCompiled:
         self._defaults = engine._flat(to_overrides({n: v.default for n, v in engine.info.constants().items()}))
         self._dirty: set[str] = set()
 
+    def run(self, params: Params | None = None) -> dict[str, np.ndarray]:
+        """Run with ``params`` (as for :meth:`Engine.run`) and return {name: array (time, *dims)}.
+
+        Values set in an earlier run are restored to the model's defaults first, since a
+        pysimlin ``Sim`` keeps them across ``reset()``.
+        """
+        return self.run_overrides(build_spec(self._engine.info, params).overrides())
+
     def run_overrides(self, overrides: Overrides) -> dict[str, np.ndarray]:
         """Run with checked overrides (canonical names, element tuples)."""
         info = self._engine.info
         flat = self._engine._flat(overrides)
         sim = self._sim
+        if sim is None:
+            raise EngineError("this compiled simulation has been closed")
         try:
             sim.reset()
             for key in self._dirty - flat.keys():
@@ -135,3 +154,15 @@ class SimlinCompiled:
         if len(next(iter(out.values()), self.times)) != len(self.times):
             raise EngineError(f"pysimlin saved an unexpected number of time points ({len(self.times)} expected)")
         return out
+
+    def close(self) -> None:
+        """Release the compiled simulation."""
+        if self._sim is not None:
+            self._sim.__exit__(None, None, None)
+            self._sim = None
+
+    def __enter__(self) -> SimlinCompiled:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
