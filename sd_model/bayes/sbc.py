@@ -12,7 +12,6 @@ per round for all of them), and each finished one is kept in the output folder
 """
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -24,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import SDModelError
-from ..files import atomic_write_json
+from ..files import atomic_write_json, sha256_bytes
 
 from .likelihood import Likelihood, build_likelihood
 from .posterior import LogPosterior, to_x
@@ -157,7 +156,7 @@ class SBCStore:
 
     @staticmethod
     def _digest(rows: list[dict[str, Any]]) -> str:
-        return hashlib.sha256(json.dumps(rows, sort_keys=True).encode()).hexdigest()
+        return sha256_bytes(json.dumps(rows, sort_keys=True).encode())
 
     def load(self, k: int) -> list[dict[str, Any]] | None:
         """The rows of data set ``k`` if stored intact under this fingerprint, else None."""
