@@ -88,7 +88,8 @@ def load_provincial_debt(data_dir: str | os.PathLike | None = None) -> pd.DataFr
             raise DataError(f"{path}, line {line}: unknown province {prov!r}{tail}")
         key = (prov, _date(path, line, row["date"]), _category(path, line, row["debt_category"]))
         if key in seen:
-            raise DataError(f"{path}, line {line}: duplicate (province, date, debt_category); first on line {seen[key]}")
+            raise DataError(f"{path}, line {line}: duplicate (province, date, debt_category); "
+                            f"first on line {seen[key]}")
         seen[key] = line
         value = _number(path, line, "value_100m_yuan", row["value_100m_yuan"])
         records.append((prov, regions[prov], *key[1:], value / 10, row["coverage"], row["source"]))
@@ -98,9 +99,10 @@ def load_provincial_debt(data_dir: str | os.PathLike | None = None) -> pd.DataFr
 
 
 def load_national_debt(data_dir: str | os.PathLike | None = None) -> pd.DataFrame:
-    """National audit totals: columns ``date``, ``level`` (all/central/local), ``category``, ``value`` (billion yuan)."""
+    """National audit totals: ``date``, ``level`` (all/central/local), ``category``, ``value`` (billion yuan)."""
     path = resolve_data_dir(data_dir) / NATIONAL_FILE
-    records, seen = [], {}
+    records: list[tuple] = []
+    seen: dict[tuple, int] = {}
     for line, row in _rows(path, ("date", "government_level", "debt_category", "value_100m_yuan")):
         if row["government_level"] not in LEVELS:
             raise DataError(f"{path}, line {line}: government_level {row['government_level']!r} is not one of "
