@@ -43,7 +43,8 @@ import sys
 
 from line_count import BASE, _git, counts
 
-BRANCH_ISSUE = {"arch": "9", "robust": "10", "model": "11 (model/data)", "speed": "11 (speed)", "bayes": "12",
+BRANCH_ISSUE = {"arch": "9", "robust": "10", "model": "11 (model/data)", "data": "11 (model/data)",
+                "speed": "11 (speed)", "bayes": "12",
                 "explore": "13", "structure": "14"}
 #: Commits the rules would misfile, with the reason: lead's commits of other issues' features.
 OVERRIDES = {"04360f4": "11 (model/data)",  # model equations: no NaN when deposits run out

@@ -10,7 +10,7 @@ out of the "now" side, because they carry behaviour b673acf did not have:
   in the explorer (issue 13, commit 82f8cd9 "Outputs a reader understands"; b673acf drew no data
   on its plots).
 - ``sd_model/structure/``, ``sd_model/commands/structure.py``: structure views and loops (issue 14).
-- ``sd_model/data_{deflator,demography,derived,finance,migration,panel,series}.py``: data series for
+- ``sd_model/data_{debt,deflator,demography,derived,finance,migration,panel,series}.py``: data series for
   Model 2.0 (issue 11) beyond the loaders of b673acf (``data.py`` itself is counted).
 - ``sd_model/calibration/targets.py``: derived calibration targets for Model 2.0 (issue 11).
 - ``sd_model/budget.py``, ``sd_model/interrupts.py``: resource budgets and Ctrl-C handling (issue 10).
@@ -36,7 +36,8 @@ ROOT = Path(__file__).resolve().parent.parent
 BASE = "b673acf"
 #: New features of other issues (glob patterns on paths), left out of the comparison.
 NEW_FEATURES = ("sd_model/bayes/*", "sd_model/explore/*", "sd_model/commands/explore.py", "sd_model/observed.py",
-                "sd_model/structure/*", "sd_model/commands/structure.py", "sd_model/data_deflator.py",
+                "sd_model/structure/*", "sd_model/commands/structure.py", "sd_model/data_debt.py",
+                "sd_model/data_deflator.py",
                 "sd_model/data_demography.py", "sd_model/data_derived.py", "sd_model/data_finance.py",
                 "sd_model/data_migration.py", "sd_model/data_panel.py", "sd_model/data_series.py",
                 "sd_model/calibration/targets.py", "sd_model/budget.py", "sd_model/interrupts.py")
