@@ -44,6 +44,8 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=11)
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--lockstep", type=int, default=None, help="data sets fitted at once (default 25)")
+    ap.add_argument("--first", type=int, default=0,
+                    help="fit only data sets FIRST.. (two processes can share one --out folder)")
     ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args()
     from sd_model.bayes.posterior import BatchRunner, ModelRunner
@@ -86,7 +88,7 @@ def main() -> None:
     t0 = time.perf_counter()
     try:
         table = sbc(lik, runner, datasets=args.datasets, walkers=args.walkers, steps=args.steps, seed=args.seed,
-                    thin=args.thin, lockstep=args.lockstep, out=args.out, **kw,
+                    thin=args.thin, lockstep=args.lockstep, out=args.out, first=args.first, **kw,
                     progress=lambda k: print(f"data set {k + 1}/{args.datasets} ({time.perf_counter() - t0:.0f} s)",
                                              file=sys.stderr))
     finally:
@@ -98,7 +100,7 @@ def main() -> None:
     cov.to_csv(args.out / "coverage.csv", index=False)
     print(cov.to_string(index=False))
     fits = table.groupby("dataset")["r_hat"].max()
-    print(f"{args.datasets} data sets, {args.walkers} walkers x {args.steps} steps each, lockstep {args.lockstep}, "
+    print(f"{len(fits)} data sets, {args.walkers} walkers x {args.steps} steps each, lockstep {args.lockstep}, "
           f"{time.perf_counter() - t0:.0f} s; overall 90% coverage {table['inside90'].mean():.3f}; fits with every "
           f"R-hat < 1.05: {int((fits < 1.05).sum())} of {len(fits)} (worst {fits.max():.3f})")
 

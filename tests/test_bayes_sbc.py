@@ -100,6 +100,11 @@ def test_sbc_keeps_finished_data_sets_and_skips_them_on_rerun(likelihood, tmp_pa
     third = Counting(BatchRunner(likelihood.problem))
     pd.testing.assert_frame_equal(sbc(likelihood, third, datasets=3, out=tmp_path, **SMALL), table3)
     assert third.rows == again.rows
+    # a process given the last data set only shares the folder: it finds it, fits nothing
+    last = Counting(BatchRunner(likelihood.problem))
+    pd.testing.assert_frame_equal(sbc(likelihood, last, datasets=3, out=tmp_path, first=2, **SMALL),
+                                  table3[table3["dataset"] == 2].reset_index(drop=True))
+    assert last.rows == 0
     with pytest.raises(SDModelError, match="other settings"):
         sbc(likelihood, third, datasets=1, out=tmp_path, **{**SMALL, "steps": 41})
     cov = sbc_coverage(table3)

@@ -188,7 +188,7 @@ def sbc_key(likelihood: Likelihood, settings: SBCSettings, given_truths: bool) -
 def sbc(likelihood: Likelihood, runner: Any, *, datasets: int, walkers: int, steps: int, seed: int,
         thin: int = 1, moves: str = "de", init: str = "truth", burn: float = 0.5, truths: np.ndarray | None = None,
         cap: float = 0.5, lockstep: int = 1, out: str | Path | None = None,
-        progress: Callable[[int], None] | None = None) -> pd.DataFrame:
+        progress: Callable[[int], None] | None = None, first: int = 0) -> pd.DataFrame:
     """Run simulation-based calibration.
 
     Parameters
@@ -212,6 +212,9 @@ def sbc(likelihood: Likelihood, runner: Any, *, datasets: int, walkers: int, ste
         is None (nothing kept).
     progress : callable, optional
         ``progress(k)`` after data set ``k`` is done (or found in ``out``).
+    first : int
+        Only data sets ``first, ..., datasets - 1`` (so that separate processes can share the
+        data sets of one ``out`` folder between them). Default is 0.
 
     Returns
     -------
@@ -227,7 +230,8 @@ def sbc(likelihood: Likelihood, runner: Any, *, datasets: int, walkers: int, ste
     arviz()  # imported once here, not by the fits' threads at once
     store = None if out is None else SBCStore(out, sbc_key(likelihood, settings, truths is not None))
     found: dict[int, list[dict[str, Any]]] = {}
-    for k in range(datasets):
+    wanted = range(max(0, int(first)), datasets)
+    for k in wanted:
         rows = None if store is None else store.load(k)
         if rows is not None and truths is not None and [r["true"] for r in rows] != [float(v) for v in truths[k]]:
             rows = None  # fitted at other true values
@@ -235,7 +239,7 @@ def sbc(likelihood: Likelihood, runner: Any, *, datasets: int, walkers: int, ste
             found[k] = rows
             if progress is not None:
                 progress(k)
-    todo = [k for k in range(datasets) if k not in found]
+    todo = [k for k in wanted if k not in found]
     size = max(1, int(lockstep))
     for group in (todo[i:i + size] for i in range(0, len(todo), size)):
         tasks = [partial(_fit_task, likelihood, k, settings, None if truths is None else truths[k]) for k in group]
@@ -248,7 +252,7 @@ def sbc(likelihood: Likelihood, runner: Any, *, datasets: int, walkers: int, ste
                 store.save(k, rows)
             if progress is not None:
                 progress(k)
-    return pd.DataFrame([row for k in range(datasets) for row in found[k]])
+    return pd.DataFrame([row for k in wanted for row in found[k]])
 
 
 def _fit_task(likelihood: Likelihood, k: int, settings: SBCSettings, truth: np.ndarray | None,
