@@ -9,7 +9,7 @@ from ..calibration import calibrate
 from ..calibration.config import METHODS, UNCERTAINTY
 from ..executor import default_workers
 from ..resources import EXPERIMENTS_DIR
-from .options import engine_option, force_option, model_option, quiet_option, scheduler_option, workers_option
+from .options import engine_option, shared
 
 DEFAULT_CONFIG = EXPERIMENTS_DIR / "calibration" / "default.toml"
 
@@ -33,20 +33,16 @@ DEFAULT_CONFIG = EXPERIMENTS_DIR / "calibration" / "default.toml"
 @click.option("--sample", type=click.Choice(("identified", "all")), default="identified", show_default=True,
               help="bayes: sample only the constants the data identify (the others fixed at their start "
                    "values), or all of them (docs/bayes.md).")
-@scheduler_option
 @click.option("--resume", is_flag=True, help="Continue the calibration checkpointed in --out.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Output folder (default: results/calibration/<config name>[-until<YEAR>]).")
-@workers_option
 @click.option("--seed", type=click.IntRange(min=0), default=None, help="Random seed (default: the file's).")
 @click.option("--starts", type=click.IntRange(min=1), default=None,
               help="Number of least-squares starts (default: the file's).")
 @click.option("--uncertainty", type=click.Choice(UNCERTAINTY), default=None,
               help="Confidence bounds from the Jacobian, or also from a residual bootstrap (default: the file's).")
-@quiet_option
-@force_option
 @engine_option()
-@model_option
+@shared("scheduler", "workers", "quiet", "force", "model")
 def calibrate_command(config, until, method, priors, walkers, steps, sample, scheduler, resume, out, workers, seed,
                       starts, uncertainty, quiet, force, engine, model):
     """Estimate model parameters against the historical data of a calibration file.

@@ -7,8 +7,7 @@ import click
 
 from ..engines import DEFAULT_ENSEMBLE_ENGINE
 from ..workflows import compare
-from .options import (engine_option, force_option, model_option, quiet_option, scheduler_option, seed_option,
-                      workers_option)
+from .options import engine_option, seed_option, shared
 
 
 @click.command("compare", short_help="Compare scenarios: HTML report, tables, uncertainty bands.")
@@ -29,15 +28,11 @@ from .options import (engine_option, force_option, model_option, quiet_option, s
                    "posterior medians); effects get posterior intervals and probabilities.")
 @click.option("--format", "fmt", type=click.Choice(["csv", "parquet"]), default="parquet", show_default=True,
               help="Format of the tidy results of every run.")
-@scheduler_option
-@workers_option
 @click.option("--structure", is_flag=True, help="Add the loop-dominance comparison and the sector views.")
-@quiet_option
 @engine_option(DEFAULT_ENSEMBLE_ENGINE, "--ensemble-engine",
                "Engine of the sampled runs (--engine runs the single runs)")
-@force_option
 @engine_option()
-@model_option
+@shared("scheduler", "workers", "quiet", "force", "model")
 def compare_command(scenarios, until, out, samples, seed, ranges, calibration, posterior, fmt, scheduler, workers,
                     structure, quiet, ensemble_engine, force, engine, model):
     """Run SCENARIO... (files, or names in experiments/) and write a comparison report.

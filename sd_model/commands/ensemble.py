@@ -8,8 +8,7 @@ import click
 from ..engines import DEFAULT_ENSEMBLE_ENGINE
 from ..sampling import METHODS
 from ..workflows import ensemble_to_folder
-from .options import (engine_option, force_option, model_option, quiet_option, scheduler_option, seed_option,
-                      workers_option)
+from .options import engine_option, seed_option, shared
 
 DEFAULT_OUTPUTS = ("National GDP", "GDP per Capita", "Theil Index", "Loan Share", "Net Credit Outflow")
 
@@ -30,17 +29,13 @@ DEFAULT_OUTPUTS = ("National GDP", "GDP per Capita", "Theil Index", "Loan Share"
               help="Comma-separated Vensim variables to keep (arrays keep their Region/Dest dims).")
 @click.option("--until", type=float, default=None, help="Final year (overrides the scenario's).")
 @engine_option(DEFAULT_ENSEMBLE_ENGINE)
-@workers_option
-@scheduler_option
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("results/ensemble"),
               show_default=True, help="Output folder.")
 @click.option("--format", "fmt", type=click.Choice(["netcdf", "parquet"]), default="netcdf", show_default=True,
               help="netcdf: ensemble.nc (xarray Dataset, dims member x time x Region/Dest); "
                    "parquet: ensemble.parquet (long table member, variable, time, Region, Dest, value).")
 @click.option("--resume", is_flag=True, help="Continue an interrupted ensemble in --out (finished chunks are kept).")
-@quiet_option
-@force_option
-@model_option
+@shared("scheduler", "workers", "quiet", "force", "model")
 def ensemble_command(samples, ranges_file, posterior, scenario_file, seed, method, outputs, until, engine, workers,
                      scheduler, out, fmt, resume, quiet, force, model):
     """Run the model once per sampled parameter set (an ensemble).

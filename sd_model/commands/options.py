@@ -45,6 +45,17 @@ model_option = click.option("--model", "model", type=click.Path(dir_okay=False, 
 #: ``--force``: replace an output folder (or file) that sd-model did not write.
 force_option = click.option("--force", is_flag=True, help="Replace --out even if sd-model did not write it (or "
                             "it holds files sd-model did not write).")
+_SHARED = {"scheduler": scheduler_option, "workers": workers_option, "quiet": quiet_option, "force": force_option,
+           "model": model_option}
+
+
+def shared(*names: str):
+    """The shared options ``names`` (``scheduler``, ``workers``, ``quiet``, ``force``, ``model``) in that order."""
+    def decorate(command):
+        for name in reversed(names):
+            command = _SHARED[name](command)
+        return command
+    return decorate
 
 
 class Terminated(KeyboardInterrupt):

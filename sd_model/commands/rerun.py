@@ -7,7 +7,7 @@ import click
 
 from ..results import FORMATS
 from ..workflows import rerun
-from .options import engine_option, force_option, model_option
+from .options import engine_option, shared
 
 
 @click.command("rerun", short_help="Repeat a recorded run exactly from its manifest.")
@@ -20,8 +20,7 @@ from .options import engine_option, force_option, model_option
 @click.option("--allow-model-change", is_flag=True,
               help="Rerun the recorded parameters on a model file whose hash differs from the recorded one.")
 @click.option("--no-plots", is_flag=True, help="Skip the PNG plots.")
-@force_option
-@model_option
+@shared("force", "model")
 def rerun_command(manifest, out, engine, fmt, allow_model_change, no_plots, force, model):
     """Repeat the run recorded in MANIFEST (a manifest.json or its folder) exactly.
 

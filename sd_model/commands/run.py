@@ -7,7 +7,7 @@ import click
 
 from ..results import FORMATS
 from ..workflows import run_to_folder
-from .options import engine_option, force_option, model_option
+from .options import engine_option, shared
 
 
 @click.command("run")
@@ -23,9 +23,8 @@ from .options import engine_option, force_option, model_option
               help="Comma-separated Vensim names of the variables to write (default: every variable); "
                    "the plots still show their own variables.")
 @click.option("--no-plots", is_flag=True, help="Skip the PNG plots.")
-@force_option
 @engine_option()
-@model_option
+@shared("force", "model")
 def run_command(scenarios, until, out, fmt, outputs, no_plots, force, engine, model):
     """Run the model for one or more scenarios.
 

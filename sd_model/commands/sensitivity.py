@@ -8,8 +8,7 @@ import click
 from ..engines import DEFAULT_ENSEMBLE_ENGINE
 from ..sensitivity import DEFAULT_OUTCOMES, METHODS
 from ..workflows import sensitivity_to_folder
-from .options import (engine_option, force_option, model_option, quiet_option, scheduler_option, seed_option,
-                      workers_option)
+from .options import engine_option, seed_option, shared
 
 
 @click.command("sensitivity", short_help="Morris or Sobol sensitivity of chosen outcomes (SALib).")
@@ -31,12 +30,8 @@ from .options import (engine_option, force_option, model_option, quiet_option, s
               help="Scenario file (or name in experiments/) the parameters are varied around.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("results/sensitivity"),
               show_default=True, help="Output folder (replaced as a whole when complete).")
-@scheduler_option
-@workers_option
-@quiet_option
 @engine_option(DEFAULT_ENSEMBLE_ENGINE)
-@force_option
-@model_option
+@shared("scheduler", "workers", "quiet", "force", "model")
 def sensitivity_command(method, ranges, calibration, posterior, outcomes, samples, seed, scenario, out, scheduler,
                         workers, quiet, engine, force, model):
     """Global sensitivity of chosen outcomes to the declared parameter ranges (SALib).
