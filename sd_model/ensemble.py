@@ -215,26 +215,13 @@ def run_ensemble(scenario: Scenario, parameter_sets: pd.DataFrame, outputs: Sequ
     if chunk_size is None:
         chunk_size = max(1, min(_MAX_CHUNK.get(engine, 100), math.ceil(len(members) / workers)))
     prints = fingerprint(info, job, spec, members, values)
-    created: list[Path] = []  # a store this call created and left empty is removed
-    fresh = False
-    if store is not None:
-        store = Path(store)
-        created = [p for p in (store, *store.parents) if not p.exists()]
-        fresh = not (store / "store.json").exists()
     chunks_store = ChunkStore.open(store, prints, int(chunk_size), len(members)) if store is not None else None
     try:
         return _run_chunks(info, job, members, values, prints, workers, chunk_size, chunks_store, scheduler,
                            progress, engine_type)
     except BaseException:
-        if fresh and chunks_store is not None and not chunks_store.finished():  # leave nothing behind
-            (chunks_store.folder / "store.json").unlink(missing_ok=True)
-            for folder in (chunks_store.folder, *chunks_store.folder.parents):
-                if folder not in created:
-                    break
-                try:
-                    folder.rmdir()  # only if empty: never anything else's files
-                except OSError:
-                    break
+        if chunks_store is not None:
+            chunks_store.discard_if_empty()  # a store this call created and left empty is removed
         raise
 
 

@@ -46,8 +46,8 @@ def fingerprint(info: Any, job: Any, scenario: Any, members: np.ndarray, values:
 class ChunkStore:
     """A folder of finished chunks of one ensemble; see :meth:`open`."""
 
-    def __init__(self, folder: Path, meta: dict[str, Any]) -> None:
-        self.folder, self.meta = folder, meta
+    def __init__(self, folder: Path, meta: dict[str, Any], created: tuple[Path, ...] | None = None) -> None:
+        self.folder, self.meta, self.created = folder, meta, created  # a new store: the folders made for it
         self.chunk_size = int(meta["chunk_size"])
 
     @classmethod
@@ -80,10 +80,22 @@ class ChunkStore:
         if folder.exists() and any(folder.iterdir()):
             raise SDModelError(f"{folder}: folder exists and is not an ensemble store (no {_META}); "
                                "choose an empty or new folder")
+        created = tuple(p for p in (folder, *folder.parents) if not p.exists())
         folder.mkdir(parents=True, exist_ok=True)
         meta = {**prints, "chunk_size": int(chunk_size), "members": int(members)}
         atomic_write_json(meta_path, meta)
-        return cls(folder, meta)
+        return cls(folder, meta, created)
+
+    def discard_if_empty(self) -> None:
+        """Remove a store :meth:`open` created if no chunk finished: its record, then the folders it made if empty."""
+        if self.created is None or self.finished():
+            return
+        (self.folder / _META).unlink(missing_ok=True)
+        for folder in self.created:
+            try:
+                folder.rmdir()  # only if empty: never anything else's files
+            except OSError:
+                break
 
     def path(self, index: int) -> Path:
         """File of chunk ``index``."""
