@@ -96,24 +96,18 @@ def load_manifest(path: Any) -> dict[str, Any]:
     for key in ("model", "time", "scenario", "parameters"):
         if not isinstance(manifest[key], dict):
             raise bad(key, "an object", manifest[key])
-    if not isinstance(manifest["engine"], str):
-        raise bad("engine", "an engine name", manifest["engine"])
-    if not isinstance(manifest["model"].get("sha256", ""), str):
-        raise bad("model.sha256", "a hex string", manifest["model"]["sha256"])
-    for key in ("final_time", "time_step"):
-        value = manifest["time"].get(key)
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise bad(f"time.{key}", "a number (years)", value)
-    fmt = manifest.get("format", "csv")
-    if not isinstance(fmt, str):
-        raise bad("format", "a format name", fmt)
-    for name, value in manifest["parameters"].items():
-        values = value.values() if isinstance(value, dict) else [value]
-        if any(isinstance(v, bool) or not isinstance(v, (int, float)) for v in values):
-            raise bad(f"parameters[{json.dumps(name)}]", "a number or an object of element -> number", value)
-    for key in ("name", "description"):
-        if key in manifest["scenario"] and not isinstance(manifest["scenario"][key], str):
-            raise bad(f"scenario.{key}", "a string", manifest["scenario"][key])
+    entries = [("engine", manifest["engine"], str, "an engine name"),  # (entry, value, type, what is valid)
+               ("model.sha256", manifest["model"].get("sha256", ""), str, "a hex string"),
+               *((f"time.{k}", manifest["time"].get(k), (int, float), "a number (years)")
+                 for k in ("final_time", "time_step")),
+               ("format", manifest.get("format", "csv"), str, "a format name"),
+               *((f"scenario.{k}", manifest["scenario"].get(k, ""), str, "a string") for k in ("name", "description")),
+               *((f"parameters[{json.dumps(k)}]", v, (int, float), "a number or an object of element -> number")
+                 for k, v in manifest["parameters"].items())]
+    for entry, value, kind, want in entries:
+        values = value.values() if isinstance(value, dict) and entry.startswith("parameters[") else [value]
+        if any(isinstance(v, bool) or not isinstance(v, kind) for v in values):
+            raise bad(entry, want, value)
     return manifest
 
 
