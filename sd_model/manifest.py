@@ -96,14 +96,15 @@ def load_manifest(path: Any) -> dict[str, Any]:
     for key in ("model", "time", "scenario", "parameters"):
         if not isinstance(manifest[key], dict):
             raise bad(key, "an object", manifest[key])
-    entries = [("engine", manifest["engine"], str, "an engine name"),  # (entry, value, type, what is valid)
-               ("model.sha256", manifest["model"].get("sha256", ""), str, "a hex string"),
-               *((f"time.{k}", manifest["time"].get(k), (int, float), "a number (years)")
-                 for k in ("final_time", "time_step")),
-               ("format", manifest.get("format", "csv"), str, "a format name"),
-               *((f"scenario.{k}", manifest["scenario"].get(k, ""), str, "a string") for k in ("name", "description")),
-               *((f"parameters[{json.dumps(k)}]", v, (int, float), "a number or an object of element -> number")
-                 for k, v in manifest["parameters"].items())]
+    entries: list[tuple[str, Any, Any, str]] = [  # (entry, value, type, what is valid)
+        ("engine", manifest["engine"], str, "an engine name"),
+        ("model.sha256", manifest["model"].get("sha256", ""), str, "a hex string"),
+        *((f"time.{k}", manifest["time"].get(k), (int, float), "a number (years)")
+          for k in ("final_time", "time_step")),
+        ("format", manifest.get("format", "csv"), str, "a format name"),
+        *((f"scenario.{k}", manifest["scenario"].get(k, ""), str, "a string") for k in ("name", "description")),
+        *((f"parameters[{json.dumps(k)}]", v, (int, float), "a number or an object of element -> number")
+          for k, v in manifest["parameters"].items())]
     for entry, value, kind, want in entries:
         values = value.values() if isinstance(value, dict) and entry.startswith("parameters[") else [value]
         if any(isinstance(v, bool) or not isinstance(v, kind) for v in values):

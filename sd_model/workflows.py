@@ -150,12 +150,13 @@ def _relative(path: str | Path, folder: Path) -> str:
     return os.path.relpath(Path(path).resolve(), folder.resolve())
 
 
-def _draws(samples: int, seed: int, ranges: Path | None, calibration: Path | None,
-           info: Any, posterior: Path | None = None,
-           shown: Callable[[str | Path], str] = str) -> tuple[pd.DataFrame | None, dict[str, float], list[str], str]:
+def _draws(samples: int, seed: int, ranges: Path | None, calibration: Path | None, info: Any,
+           posterior: Path | None = None, shown: Callable[[str | Path], str] = str,
+           method: str = "lhs") -> tuple[pd.DataFrame | None, dict[str, float], list[str], str]:
     """Parameter draws, the calibration's central values, notes, and a description of the source.
 
-    ``shown`` writes the paths in that description (e.g. relative to the output folder).
+    ``shown`` writes the paths in that description (e.g. relative to the output folder); ``method``
+    samples the ranges (:data:`sd_model.sampling.METHODS`).
     """
     if posterior is not None:
         from .bayes.draws import draws_from_posterior
@@ -178,8 +179,8 @@ def _draws(samples: int, seed: int, ranges: Path | None, calibration: Path | Non
     path = ranges or DEFAULT_RANGES
     if not Path(path).is_file():
         raise SDModelError(f"{path}: ranges file not found; give --ranges FILE or --from-calibration DIR")
-    source = f"uniform (Latin hypercube) in {shown(path)}"
-    return sample_parameters(load_ranges(path, info), samples, seed), {}, [], source
+    source = f"uniform ({'Latin hypercube' if method == 'lhs' else 'independent draws'}) in {shown(path)}"
+    return sample_parameters(load_ranges(path, info), samples, seed, method), {}, [], source
 
 
 @dataclass
@@ -289,17 +290,13 @@ def ensemble_to_folder(out: Path, samples: int, ranges_file: Path | None, output
               "posterior": None if posterior is None else str(posterior),
               "ranges": {k: list(v) for k, v in ranges.items()}, "outputs": list(outputs), "engine": engine,
               "until": until, "scenario": spec.name}
-    manifest_path = out / "manifest.json"
     if prepare_output(out, record, resume=resume, force=force) == "done":
         return None, [], 0.0
-    if posterior is not None:
-        from .bayes.draws import draws_from_posterior
-
-        sets, _, notes = draws_from_posterior(posterior, samples, seed)
-        for note in notes:
-            warnings.warn(note, stacklevel=2)
-    else:
-        sets = sample_parameters(ranges, samples, seed, method)
+    sets, _, notes, _ = _draws(samples, seed, ranges_file, None, info, posterior, method=method)
+    if sets is None:
+        raise SDModelError(f"number of samples must be a positive integer, got {samples!r}")
+    for note in notes:
+        warnings.warn(note, stacklevel=2)
     start = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", EnsembleWarning)
@@ -315,7 +312,7 @@ def ensemble_to_folder(out: Path, samples: int, ranges_file: Path | None, output
     extra = {"ensemble": record, "format": fmt, "files": [path.name, "parameters.csv"],
              "failed_members": int(ds.attrs["failed_members"]), "elapsed_seconds": round(elapsed, 3),
              "ensemble_sha256": ds.attrs["ensemble_sha256"], "scheduler": scheduler, "workers": workers}
-    atomic_write_json(manifest_path, build_manifest(info, spec.scenario, engine, seed=seed, extra=extra))
+    atomic_write_json(out / "manifest.json", build_manifest(info, spec.scenario, engine, seed=seed, extra=extra))
     stamp_manifest(out, "ensemble", exclude=(STORE_FOLDER,))
     shutil.rmtree(out / STORE_FOLDER, ignore_errors=True)
     return ds, failures, elapsed
