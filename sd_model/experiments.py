@@ -29,7 +29,7 @@ import xarray as xr
 from .errors import ScenarioError, SDModelError
 from .indicators import INDICATORS
 from .run import run_scenario
-from .scenario import Scenario, check_levers, load_scenario
+from .scenario import Scenario, load_scenario
 
 #: Outputs an ensemble saves: the key indicators, :data:`sd_model.indicators.INDICATORS` (all that the
 #: report's fan charts need).
@@ -37,26 +37,6 @@ ENSEMBLE_OUTPUTS = tuple(INDICATORS)
 
 
 # ---------------------------------------------------------------- scenarios
-
-
-def check_lever_starts(scenario: Scenario, info: Any) -> None:
-    """Check that every active lever starts within the run ``[INITIAL TIME, final time]``.
-
-    A lever (or one region's element of it) is active when its effective intensity
-    (the scenario's value, else the model's default) is above zero.
-
-    Parameters
-    ----------
-    scenario : a scenario validated with :func:`sd_model.scenario.validate`.
-    info : the model's :class:`sd_model.mdl.ModelInfo`.
-
-    Raises
-    ------
-    ScenarioError
-        Naming the file, the lever (and region), its start year and the run's span.
-    """
-    last = scenario.final_time if scenario.final_time is not None else info.final_time
-    check_levers(scenario.params, info, scenario.source or scenario.name, (info.initial_time, last))
 
 
 def prepare_scenarios(paths: Sequence[str | Path], info: Any, until: float | None = None) -> list[Scenario]:
@@ -82,9 +62,7 @@ def prepare_scenarios(paths: Sequence[str | Path], info: Any, until: float | Non
         raise ScenarioError("no scenario given; name at least one scenario file")
     out = []
     for arg in paths:
-        sc = load_scenario(arg).resolve(info, until=until).scenario  # a path, or the name of a shipped scenario
-        check_lever_starts(sc, info)
-        out.append(sc)
+        out.append(load_scenario(arg).resolve(info, until=until, levers_in_run=True).scenario)  # a path or a name
     names = [s.name for s in out]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:

@@ -113,10 +113,13 @@ class Scenario:
             raise ScenarioError(f"with_params takes a mapping of Vensim name -> number, got {type(params).__name__}")
         return replace(self, params=merge_params(self.params, params), **changes)
 
-    def resolve(self, info: Any, outputs: Sequence[str] | None = None, until: float | None = None) -> RunSpec:
+    def resolve(self, info: Any, outputs: Sequence[str] | None = None, until: float | None = None,
+                levers_in_run: bool = False) -> RunSpec:
         """Check this scenario against the model once and return its :class:`~sd_model.runspec.RunSpec`.
 
-        ``info`` is a :class:`sd_model.mdl.ModelInfo`; ``until`` overrides the final year. Raises
+        ``info`` is a :class:`sd_model.mdl.ModelInfo`; ``until`` overrides the final year; with
+        ``levers_in_run`` every active lever, the model's own included, must start within the run
+        (:func:`check_levers`; experiments compare scenarios over one span). Raises
         :class:`ScenarioError` (or :class:`UnknownNameError`) naming the file, the parameter and
         what is valid: unknown names (with close matches), non-constants, unknown elements,
         values outside the declared range, a final time not after the initial time or not
@@ -149,7 +152,7 @@ class Scenario:
         spec = build_spec(info, sc.params, final_time=sc.final_time, time_step=sc.time_step,
                           outputs=outputs, where=where, check_range=True, name=sc.name,
                           description=sc.description)
-        check_levers(spec.params, info, where)
+        check_levers(spec.params, info, where, (spec.times.initial, spec.times.final) if levers_in_run else None)
         return replace(spec, scenario=replace(sc, params=spec.params))
 
     def to_dict(self) -> dict[str, Any]:

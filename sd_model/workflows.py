@@ -28,7 +28,7 @@ from .engines import DEFAULT_ENGINE, DEFAULT_ENSEMBLE_ENGINE
 from .engines.base import row_params
 from .ensemble import EnsembleWarning, run_ensemble
 from .errors import SDModelError
-from .experiments import check_lever_starts, drop_failed, prepare_scenarios, run_ensembles, run_scenarios, store_key
+from .experiments import drop_failed, prepare_scenarios, run_ensembles, run_scenarios, store_key
 from .ensemble_store import STORE_FOLDER, prepare_output
 from .files import (atomic_dir, atomic_write_bytes, atomic_write_json, atomic_write_text, check_replaceable,
                     stamp_manifest)
@@ -352,8 +352,7 @@ def sensitivity_to_folder(out: Path, outcomes: Sequence[str], *, method: str = "
         if not info.initial_time <= o.year <= info.final_time:
             raise SDModelError(f"outcome {o.label!r}: year {o.year:g} is outside the model's span "
                                f"{info.initial_time:g}-{info.final_time:g}")
-    sc = load_scenario(scenario).resolve(info, until=max(o.year for o in parsed)).scenario
-    check_lever_starts(sc, info)
+    sc = load_scenario(scenario).resolve(info, until=max(o.year for o in parsed), levers_in_run=True).scenario
     if posterior is not None:
         from .bayes.draws import ranges_from_posterior
 

@@ -16,11 +16,11 @@ from click.testing import CliRunner
 from cli import main
 from sd_model.draws import draws_from_calibration, read_calibration_estimates
 from sd_model.errors import ScenarioError, SDModelError
-from sd_model.experiments import check_lever_starts, drop_failed, prepare_scenarios, run_ensembles
+from sd_model.experiments import drop_failed, prepare_scenarios, run_ensembles
 from sd_model.indicators import beat_shares, effects, ensemble_table, indicator_table
 from sd_model.sampling import load_ranges, sample_parameters
 from sd_model.run import run_scenario
-from sd_model.scenario import Scenario, resolve_scenario, validate
+from sd_model.scenario import Scenario, resolve_scenario
 
 EXPERIMENTS = Path(__file__).resolve().parent.parent / "experiments"
 
@@ -65,14 +65,14 @@ def test_every_shipped_scenario_validates_and_starts_its_levers_within_the_run(s
 
 def test_lever_starting_after_the_run_is_an_error(simlin_engine):
     info = simlin_engine.info
-    late = validate(Scenario(name="late", params={"Aid Start Year": 2060, "Aid Intensity": 1}, final_time=2050),
-                    info)
+    late = Scenario(name="late", params={"Aid Start Year": 2060, "Aid Intensity": 1}, final_time=2050)
+    late.resolve(info)  # a run on its own may end before a lever starts
     with pytest.raises(ScenarioError, match=r"lever 'Aid' starts in 2060, outside the run 1978-2050"):
-        check_lever_starts(late, info)
-    check_lever_starts(validate(Scenario(params={"Aid Start Year": 2060}, final_time=2050), info), info)
-    west = validate(Scenario(params={"Balanced Programme Start Year": {"West": 2060}}, final_time=2050), info)
+        late.resolve(info, levers_in_run=True)
+    Scenario(params={"Aid Start Year": 2060}, final_time=2050).resolve(info, levers_in_run=True)
+    west = Scenario(params={"Balanced Programme Start Year": {"West": 2060}}, final_time=2050)
     with pytest.raises(ScenarioError, match=r"'Balanced Programme\[West\]' starts in 2060"):
-        check_lever_starts(west, info)
+        west.resolve(info, levers_in_run=True)
 
 
 def test_until_before_a_lever_start_is_rejected_for_a_shipped_file(simlin_engine):
