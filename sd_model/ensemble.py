@@ -82,12 +82,11 @@ def _check_parameter_sets(info: ModelInfo, frame: pd.DataFrame) -> tuple[list[Pa
     return columns, values, members
 
 
-def _check_arguments(scenario: Any, outputs: Any, model: Any, until: Any, store: Any, workers: Any,
-                     chunk_size: Any) -> None:
-    """Type checks of :func:`run_ensemble`'s arguments: SDModelError instead of a TypeError deep inside."""
-    def integer(value: Any) -> bool:
-        return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+def _check_arguments(scenario: Any, outputs: Any, model: Any, store: Any, workers: Any, chunk_size: Any) -> None:
+    """Type checks of :func:`run_ensemble`'s arguments: SDModelError instead of a TypeError deep inside.
 
+    ``until`` is checked by :meth:`~sd_model.scenario.Scenario.resolve`.
+    """
     if not isinstance(scenario, Scenario):
         raise SDModelError(f"scenario must be a Scenario (see sd_model.scenario.load_scenario), got "
                            f"{type(scenario).__name__}")
@@ -96,10 +95,8 @@ def _check_arguments(scenario: Any, outputs: Any, model: Any, until: Any, store:
     for name, value in (("model", model), ("store", store)):
         if value is not None and not isinstance(value, (str, os.PathLike)):
             raise SDModelError(f"{name} must be a path, got {type(value).__name__}")
-    if until is not None and (isinstance(until, bool) or not isinstance(until, (int, float, np.number))):
-        raise SDModelError(f"until must be a year (a number), got {until!r}")
     for name, value in (("workers", workers), ("chunk_size", chunk_size)):
-        if value is not None and (not integer(value) or value < 1):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1):
             raise SDModelError(f"{name} must be a positive integer, got {value!r}")
 
 
@@ -202,7 +199,7 @@ def run_ensemble(scenario: Scenario, parameter_sets: pd.DataFrame, outputs: Sequ
         If some members failed (their values are NaN or non-finite and ``failed`` is True).
     """
     engine_type = engine_class(engine)  # an unknown engine fails here, before anything runs
-    _check_arguments(scenario, outputs, model, until, store, workers, chunk_size)
+    _check_arguments(scenario, outputs, model, store, workers, chunk_size)
     from .run import DEFAULT_MODEL
 
     path = Path(model) if model is not None else DEFAULT_MODEL
