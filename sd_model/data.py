@@ -367,12 +367,8 @@ def initial_values(year: int = 1978, data_dir: str | os.PathLike | None = None) 
     if year not in ds["year"].values:
         raise DataError(f"initial_values: year {year} is outside the data "
                         f"({int(ds.year.min())}-{int(ds.year.max())})")
-    out: dict[str, dict[str, float]] = {}
-    for reg in REGIONS:
-        out[reg] = {}
-        for key, var in variables.items():
-            value = float(ds[var].sel(year=year, region=reg))
-            if not math.isfinite(value):
-                raise DataError(f"initial_values: {var} for {reg} in {year} is missing in the data")
-            out[reg][key] = value
+    out = {reg: {key: float(ds[var].sel(year=year, region=reg)) for key, var in variables.items()} for reg in REGIONS}
+    missing = [(var, reg) for reg in REGIONS for key, var in variables.items() if not math.isfinite(out[reg][key])]
+    if missing:
+        raise DataError(f"initial_values: {missing[0][0]} for {missing[0][1]} in {year} is missing in the data")
     return out
