@@ -23,7 +23,7 @@ COMMANDS = [run_command, rerun_command, info_command, check_command, compare_com
             explore_command]
 
 
-@click.group(cls=SDGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=SDGroup, commands=COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="sd-model")
 def main() -> None:
     """sd-model: finance and growth across China's four macro-regions.
@@ -34,9 +34,6 @@ def main() -> None:
     Start with `sd-model info` (parameters and levers) and `sd-model run --help`.
     """
 
-
-for _cmd in COMMANDS:
-    main.add_command(_cmd)
 
 if __name__ == "__main__":  # pragma: no cover
     main()
