@@ -5,6 +5,7 @@ or a full disk half-way through leaves the previous results intact.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -283,7 +284,7 @@ def atomic_dir(path: str | Path, kind: str | None, force: bool = False) -> Itera
     force = force or kind is None
     check_replaceable(path, kind or "", force)
     path.parent.mkdir(parents=True, exist_ok=True)
-    _sweep_stale(path)
+    sweep_leftovers(path.parent, path.name)
     tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.partial-{os.getpid()}-"))
     os.chmod(tmp, 0o777 & ~_UMASK)  # mkdtemp makes 0700 folders
     try:
@@ -314,40 +315,30 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def _sweep_stale(path: Path) -> None:
-    """Remove hidden leftovers of earlier writes to ``path`` whose writing process is gone.
-
-    A process killed with SIGKILL cannot clean up its ``.<name>.partial-<pid>-*`` folder;
-    the next write of the same output removes it (never one of a process still running).
-    """
-    for leftover in path.parent.glob(f".{path.name}.partial-*"):
-        pid_text = leftover.name[len(f".{path.name}.partial-"):].split("-", 1)[0]
-        if pid_text.isdigit() and not _pid_alive(int(pid_text)):
-            shutil.rmtree(leftover, ignore_errors=True)
-    for leftover in path.parent.glob(f".{path.name}.old-*"):
-        if path.exists():  # the swap completed; the old copy is garbage
-            try:
-                remove_path(leftover)
-            except OSError:
-                pass
-
-
 _PARTIAL = re.compile(r"^\.(?P<name>.+)\.partial-(?P<pid>\d+)-")
 _TMP_FILE = re.compile(r"^\..+\.[a-z0-9_]{8}\.tmp$")
 
 
-def sweep_leftovers(folder: str | Path) -> None:
+def sweep_leftovers(folder: str | Path, name: str | None = None) -> None:
     """Remove what a killed writer left in ``folder`` (an output folder of this tool being resumed).
 
     That is: hidden ``.<name>.partial-<pid>-*`` folders of :func:`atomic_dir` whose process
-    is gone, and hidden ``.<name>.<random>.tmp`` files of the atomic file writers.
+    is gone, and hidden ``.<name>.<random>.tmp`` files of the atomic file writers. With ``name``
+    (:func:`atomic_dir`, before it writes ``folder/name``) only the leftovers of earlier writes of
+    that output: its partial folders whose process is gone (a process killed with SIGKILL cannot
+    clean up; never one of a process still running), and its ``.<name>.old-*`` copies once
+    ``folder/name`` exists (the swap completed; the old copy is garbage).
     """
     folder = Path(folder)
     if not folder.is_dir():
         return
     for path in folder.iterdir():
         partial = _PARTIAL.match(path.name)
-        if partial and path.is_dir() and not path.is_symlink() and not _pid_alive(int(partial["pid"])):
+        if (partial and (name is None or partial["name"] == name) and path.is_dir() and not path.is_symlink()
+                and not _pid_alive(int(partial["pid"]))):
             shutil.rmtree(path, ignore_errors=True)
-        elif _TMP_FILE.match(path.name) and path.is_file() and not path.is_symlink():
+        elif name is None and _TMP_FILE.match(path.name) and path.is_file() and not path.is_symlink():
             path.unlink(missing_ok=True)
+        elif name is not None and path.name.startswith(f".{name}.old-") and (folder / name).exists():
+            with contextlib.suppress(OSError):
+                remove_path(path)
