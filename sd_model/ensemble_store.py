@@ -125,16 +125,13 @@ class ChunkStore:
             path, record = self.path(k), self._record(k)
             if not path.is_file() or not record.is_file():
                 continue
-            try:
+            try:  # a seal that does not match is raised as it is (SDModelError is no ValueError)
                 data, seal = path.read_bytes(), record.read_text(encoding="ascii").strip()
-            except (OSError, UnicodeDecodeError) as exc:
-                raise SDModelError(f"{path}: unreadable chunk ({exc}); delete it to rerun it") from None
-            if seal != self._seal(k, data):
-                raise SDModelError(f"{path}: chunk fails its integrity check (edited, truncated or copied from "
-                                   "another ensemble); refusing to resume: delete it (and its .sha256) to rerun it")
-            try:
+                if seal != self._seal(k, data):
+                    raise SDModelError(f"{path}: chunk fails its integrity check (edited, truncated or copied from "
+                                       "another ensemble); refusing to resume: delete it (and its .sha256) to rerun it")
                 ds = xr.load_dataset(path, engine="netcdf4")
-            except (OSError, ValueError) as exc:
+            except (OSError, ValueError) as exc:  # UnicodeDecodeError is a ValueError
                 raise SDModelError(f"{path}: unreadable chunk ({exc}); delete it to rerun it") from None
             got = [plain(m) for m in ds["member"].values] if "member" in ds.coords else []
             want = [plain(m) for m in members[a:b]]
