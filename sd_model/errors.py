@@ -42,7 +42,6 @@ class EngineError(SDModelError, RuntimeError):
 
 def close_matches(name: str, valid: Iterable[str], n: int = 3) -> list[str]:
     """Return up to ``n`` names from ``valid`` that look like ``name`` (case-insensitive)."""
-    valid = list(valid)
     lowered = {v.lower(): v for v in valid}
     hits = difflib.get_close_matches(name.lower(), list(lowered), n=n, cutoff=0.6)
     return [lowered[h] for h in hits]

@@ -23,12 +23,8 @@ def _fmt_range(rng) -> str:
 
 def _matches(search, lever, info) -> bool:
     """A lever matches ``--search`` if its name or the name of one of its constants contains the text."""
-    if not search:
-        return True
-    text = search.lower()
-    names = [lever] + [f"{lever} {s}" for s in ("Start Year", "End Year", "Intensity")
-                       if f"{lever} {s}" in info.variables]
-    return any(text in n.lower() for n in names)
+    names = [f"{lever} {s}".strip() for s in ("", "Start Year", "End Year", "Intensity")]
+    return not search or any(search.lower() in n.lower() for n in names if n == lever or n in info.variables)
 
 
 @click.command("info")
