@@ -138,7 +138,7 @@ def _chunk_dataset(info: ModelInfo, names: Sequence[str], times: np.ndarray, mem
 
 
 def run_ensemble(scenario: Scenario, parameter_sets: pd.DataFrame, outputs: Sequence[str], *,
-                 engine: str = DEFAULT_ENSEMBLE_ENGINE, model: Path | None = None, until: float | None = None,
+                 engine: str = DEFAULT_ENSEMBLE_ENGINE, model: str | Path | None = None, until: float | None = None,
                  store: Path | None = None, workers: int | None = None, scheduler: Any = None,
                  progress: bool = True, chunk_size: int | None = None) -> xr.Dataset:
     """Run ``scenario`` once per row of ``parameter_sets`` and collect the chosen outputs.
@@ -159,7 +159,7 @@ def run_ensemble(scenario: Scenario, parameter_sets: pd.DataFrame, outputs: Sequ
         "batch": the vectorised engine generated from the .mdl (all members of a chunk at
         once; fastest); "simlin": one compiled pysimlin simulation reused; "pysd": the
         reference (about a minute per run). Default is "batch".
-    model : Path, optional
+    model : str or Path, optional
         The .mdl file. Default is the shipped model.
     until : float, optional
         Final year (Year), overriding the scenario's.

@@ -60,9 +60,7 @@ def prepare_scenarios(paths: Sequence[str | Path], info: Any, until: float | Non
     """
     if not paths:
         raise ScenarioError("no scenario given; name at least one scenario file")
-    out = []
-    for arg in paths:
-        out.append(load_scenario(arg).resolve(info, until=until, levers_in_run=True).scenario)  # a path or a name
+    out = [load_scenario(arg).resolve(info, until=until, levers_in_run=True).scenario for arg in paths]  # or names
     names = [s.name for s in out]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
@@ -123,9 +121,8 @@ def run_ensembles(scenarios: Sequence[Scenario], parameter_sets: pd.DataFrame,
     for sc in scenarios:
         store = (None if store_root is None
                  else Path(store_root) / f"{sc.name}-{store_key(sc, parameter_sets, outputs, model_sha)}")
-        out[sc.name] = run_ensemble(sc, parameter_sets, list(outputs), engine=engine,
-                                    model=None if model is None else Path(model),
-                                    store=store, workers=workers, scheduler=scheduler, progress=progress)
+        out[sc.name] = run_ensemble(sc, parameter_sets, list(outputs), engine=engine, model=model, store=store,
+                                    workers=workers, scheduler=scheduler, progress=progress)
     return out
 
 
