@@ -16,7 +16,6 @@ The tables and comparisons are in :mod:`sd_model.indicators`.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -27,6 +26,7 @@ import pandas as pd
 import xarray as xr
 
 from .errors import ScenarioError, SDModelError
+from .files import sha256_bytes
 from .indicators import INDICATORS
 from .run import run_scenario
 from .scenario import Scenario, load_scenario
@@ -86,10 +86,8 @@ def store_key(scenario: Scenario, parameter_sets: pd.DataFrame, outputs: Sequenc
     """Fingerprint (12 hex digits) of what an ensemble depends on, to name its resumable store."""
     blob = json.dumps({"scenario": scenario.to_dict() | {"source": None},
                        "outputs": list(outputs), "model": model_sha}, sort_keys=True, default=str)
-    digest = hashlib.sha256(blob.encode())
-    digest.update(pd.util.hash_pandas_object(parameter_sets, index=True).to_numpy().tobytes())
-    digest.update(",".join(map(str, parameter_sets.columns)).encode())
-    return digest.hexdigest()[:12]
+    return sha256_bytes(blob.encode() + pd.util.hash_pandas_object(parameter_sets, index=True).to_numpy().tobytes()
+                        + ",".join(map(str, parameter_sets.columns)).encode())[:12]
 
 
 def run_ensembles(scenarios: Sequence[Scenario], parameter_sets: pd.DataFrame,

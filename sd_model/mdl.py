@@ -14,7 +14,6 @@ Examples
 """
 from __future__ import annotations
 
-import hashlib
 import itertools
 import re
 from collections.abc import Mapping
@@ -22,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import ModelFileError, unknown_name
-from .files import read_input
+from .files import read_input, sha256_bytes
 
 __all__ = ["Variable", "ModelInfo", "read_model_info", "normalize_name", "set_constants"]
 
@@ -148,7 +147,7 @@ def read_model_info(path: str | Path) -> ModelInfo:
             grouped.setdefault(key, []).append(d)
     variables = {v.name: v for v in (_build_variable(g, subscripts, alias_names, path) for g in grouped.values())}
     times = _control_values(control, path)
-    return ModelInfo(path=path, sha256=hashlib.sha256(raw).hexdigest(), subscripts=subscripts,
+    return ModelInfo(path=path, sha256=sha256_bytes(raw), subscripts=subscripts,
                      variables=variables, initial_time=times[0], final_time=times[1], time_step=times[2],
                      saveper=times[3], saveper_is_time_step=normalize_name(control.get("saveper", "")) == "time step")
 
