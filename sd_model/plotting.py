@@ -75,8 +75,7 @@ def finish_axes(fig: plt.Figure, axes: list[plt.Axes]) -> plt.Figure:
     if seen:
         ncol = min(len(seen), 5)
         rows = -(-len(seen) // ncol)
-        height = fig.get_figheight()
-        bottom = min(0.45, (0.12 + 0.2 * rows) / height)
+        bottom = min(0.45, (0.12 + 0.2 * rows) / fig.get_figheight())
         fig.legend(list(seen.values()), list(seen), loc="lower center", ncol=ncol, fontsize=7, frameon=False)
         fig.tight_layout(rect=(0, bottom, 1, 1))
     else:
