@@ -3,7 +3,7 @@
 #     nice -n 10 sh scripts/bayes_figures.sh results/bayes
 # Needs the venv's sd-model and python on PATH (or run as: PATH=.venv/bin:$PATH sh scripts/bayes_figures.sh).
 # Steps: in-sample fit 1978-2015; fit to 2010 with 2011-2015 predicted; SBC of the test model and
-# of the shipped model (25 fits at once in lockstep, 32 walkers x 1600 steps each); compare under the posterior. Each step resumes after a kill
+# of the shipped model (two processes of 25 fits in lockstep, 38 walkers x 1600 steps each); compare under the posterior. Each step resumes after a kill
 # (the sd-model calibrate steps with --resume, the SBC steps keep their finished data sets; the others are rerun).
 set -e
 OUT=${1:-results/bayes}
@@ -12,7 +12,16 @@ mkdir -p "$OUT"
 sd-model calibrate --method bayes --workers "$WORKERS" --out "$OUT/fit" --resume -q    # the default configuration
 sd-model calibrate --method bayes --until 2010 --workers "$WORKERS" --out "$OUT/oos" --resume -q
 python scripts/bayes_sbc.py --datasets 50 --out "$OUT/sbc-linear"
-python scripts/bayes_sbc.py --shipped --datasets "${SBC_DATASETS:-50}" --workers "$WORKERS" --out "$OUT/sbc-shipped"
+# the shipped SBC as two one-core processes sharing the data sets of one folder (--first), then the tables
+N=${SBC_DATASETS:-50}
+python scripts/bayes_sbc.py --shipped --datasets $((N / 2)) --workers 1 --out "$OUT/sbc-shipped" > "$OUT/sbc-a.log" 2>&1 &
+A=$!
+python scripts/bayes_sbc.py --shipped --datasets "$N" --first $((N / 2)) --workers 1 --out "$OUT/sbc-shipped" \
+    > "$OUT/sbc-b.log" 2>&1 &
+B=$!
+wait $A
+wait $B
+python scripts/bayes_sbc.py --shipped --datasets "$N" --workers 1 --out "$OUT/sbc-shipped"
 sd-model compare historical unbalanced balanced --posterior "$OUT/fit/posterior.nc" --samples 200 --until 2050 \
     --workers "$WORKERS" --out "$OUT/compare" --no-progress
 python scripts/bayes_summary.py "$OUT"
