@@ -4,7 +4,7 @@ Measures, on this machine:
 
 1. PySD: one full run (``PysdEngine.run``; translation and loading excluded);
 2. pysimlin, plain ``model.run(analyze_loops=False)`` (all variables as a DataFrame);
-3. the project's reused compiled-simlin path (``SimlinEngine.compiled(...).run``);
+3. the project's simlin runner, one reused compiled ``Sim`` (``SimlinEngine.runner(spec).run_sets``, one member);
 4. the batch engine, one run alone and per run amortised over ``--members`` parameter sets;
 5. ensemble throughput (runs/s) of ``run_ensemble`` on all local cores, wall clock including
    worker start-up, for ``--ensemble`` members, batch and simlin engines;
@@ -40,6 +40,7 @@ from sd_model.executor import default_workers  # noqa: E402
 from sd_model.mdl import read_model_info  # noqa: E402
 from sd_model.run import DEFAULT_MODEL  # noqa: E402
 from sd_model.parameters import Parameter  # noqa: E402
+from sd_model.runspec import build_spec  # noqa: E402
 from sd_model.sampling import load_ranges, sample_parameters  # noqa: E402
 from sd_model.scenario import Scenario  # noqa: E402
 
@@ -88,11 +89,12 @@ def main() -> None:
     t = timed(lambda: model.run(analyze_loops=False), args.simlin_runs)
     rows.append(("pysimlin model.run(analyze_loops=False)", statistics.median(t), f"median of {len(t)}, all vars"))
 
-    compiled = SimlinEngine(DEFAULT_MODEL).compiled(OUTPUTS)
-    compiled.run({"Capital Elasticity": 0.4})
-    t = timed(lambda: compiled.run({"Capital Elasticity": 0.4}), args.simlin_runs)
-    compiled.close()
-    rows.append(("project compiled simlin (reused Sim)", statistics.median(t), f"median of {len(t)}"))
+    simlin = SimlinEngine(DEFAULT_MODEL)
+    runner = simlin.runner(build_spec(simlin.info, outputs=OUTPUTS))
+    elasticity, value = [Parameter.parse(simlin.info, "Capital Elasticity")], np.array([[0.4]])
+    assert not runner.run_sets({}, elasticity, value)[1].any(), "simlin run failed"
+    t = timed(lambda: runner.run_sets({}, elasticity, value), args.simlin_runs)
+    rows.append(("project simlin runner (reused Sim)", statistics.median(t), f"median of {len(t)}"))
 
     sim = BatchModel(DEFAULT_MODEL).compile(OUTPUTS)
     sets = sample_parameters(ranges, args.members, seed=0)

@@ -12,6 +12,7 @@ from sd_model.engines import Engine, get_engine
 from sd_model.engines.pysd_engine import PysdEngine
 from sd_model.engines.simlin_engine import SimlinEngine
 from sd_model.errors import EngineError, ModelFileError, SDModelError, UnknownNameError
+from sd_model.runspec import build_spec
 
 MODELS = Path(__file__).parent / "models"
 TOY = MODELS / "toy_two_region.mdl"
@@ -143,18 +144,17 @@ def test_time_settings_and_outputs(engines: dict[str, Engine]) -> None:
                                euler_population(500.0, 0.01, 0.125, years), rtol=1e-12)
 
 
-def test_simlin_compiled_matches_run_and_resets(engines: dict[str, Engine],
-                                                baseline: dict[str, xr.Dataset]) -> None:
+def test_simlin_runner_matches_run_and_resets(engines: dict[str, Engine],
+                                              baseline: dict[str, xr.Dataset]) -> None:
     simlin = engines["simlin"]
     assert isinstance(simlin, SimlinEngine)
-    with simlin.compiled(["Capital", "Credit Flow", "Total Output"]) as sim:
-        np.testing.assert_array_equal(sim.times, baseline["simlin"]["time"].values)
-        changed = sim.run(OVERRIDES)
-        again = sim.run()
+    spec = build_spec(simlin.info, OVERRIDES, outputs=["Capital", "Credit Flow", "Total Output"])
+    runner = simlin.runner(spec)  # one reused Sim: the second run must not keep the first run's values
+    changed, again = (runner.run_sets(params, [], np.empty((1, 0)))[0] for params in (spec.params, {}))
     reference = simlin.run(OVERRIDES)
     for name in ("Capital", "Credit Flow", "Total Output"):
-        np.testing.assert_array_equal(changed[name], reference[name].values)
-        np.testing.assert_array_equal(again[name], baseline["simlin"][name].values)
+        np.testing.assert_array_equal(changed[name][0], reference[name].values)
+        np.testing.assert_array_equal(again[name][0], baseline["simlin"][name].values)
 
 
 def test_translation_goes_to_cache_not_source_tree(engines: dict[str, Engine], cache: Path) -> None:

@@ -1,7 +1,7 @@
-"""The pysimlin engine (Euler), and :class:`SimlinCompiled`, a reusable runner for ensembles."""
+"""The pysimlin engine (Euler); its :class:`~sd_model.engines.base.Runner` reuses one compiled ``Sim``."""
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -10,8 +10,8 @@ import numpy as np
 from ..errors import EngineError
 from ..mdl import normalize_name
 from ..parameters import cells
-from ..runspec import RunSpec, Times, build_spec, to_overrides
-from .base import Engine, Overrides, Params, PerMember, Runner, _shape
+from ..runspec import RunSpec, Times, to_overrides
+from .base import Engine, Overrides, PerMember, Runner, _shape
 
 
 def _import_simlin() -> Any:
@@ -29,7 +29,7 @@ def _sim_key(name: str, cell: tuple[str, ...] = ()) -> str:
 
 
 class SimlinEngine(Engine):
-    """pysimlin engine (Euler); :meth:`compiled` gives a reusable runner for ensembles."""
+    """pysimlin engine (Euler); :meth:`runner` reuses one compiled ``Sim`` for many runs."""
 
     name = "simlin"
     methods = ("euler", "rk4")
@@ -83,86 +83,42 @@ class SimlinEngine(Engine):
             arrays[name] = values.reshape(len(df), *_shape(self.info, self.info.variables[name]))
         return df.index.to_numpy(dtype=float), arrays
 
-    def compiled(self, outputs: Sequence[str] | None = None, *, final_time: float | None = None,
-                 time_step: float | None = None) -> SimlinCompiled:
-        """Compile once and return a runner that reuses one pysimlin ``Sim`` for many runs.
+    def runner(self, spec: RunSpec) -> Runner:
+        """Runs many members through one compiled pysimlin ``Sim`` with ``spec``'s outputs and times.
 
-        The time settings are fixed at compile time (a ``Sim`` keeps the specs it was created with).
+        The time settings are fixed when the ``Sim`` is made (it keeps the specs it was created
+        with). Values set for one member are restored to the model's defaults before the next,
+        since a ``Sim`` keeps them across ``reset()``.
         """
-        return self.compile(build_spec(self.info, final_time=final_time, time_step=time_step, outputs=outputs))
-
-    def compile(self, spec: RunSpec) -> SimlinCompiled:
-        """A :class:`SimlinCompiled` for the outputs and time settings of ``spec``."""
         times = self._check(spec)
         self._set_specs(times)
         try:
             sim = self._model.simulate(enable_ltm=False)
         except self._simlin.SimlinError as exc:
             raise EngineError(f"pysimlin could not compile {self.mdl_path}: {exc}") from None
-        return SimlinCompiled(self, sim, list(spec.outputs), times)
+        columns = self._columns(list(spec.outputs))
+        defaults = self._flat(to_overrides({n: v.default for n, v in self.info.constants().items()}))
+        dirty: set[str] = set()
 
-    def runner(self, spec: RunSpec) -> Runner:
-        """Runs many members through one compiled ``Sim`` (see :meth:`compile`)."""
-        compiled = self.compile(spec)
-        return PerMember(lambda params: compiled.run_overrides(to_overrides(params)), self.info)
+        def run_one(params: Mapping[str, Any]) -> dict[str, np.ndarray]:
+            flat = self._flat(to_overrides(params))
+            try:
+                sim.reset()
+                for key in dirty - flat.keys():
+                    sim.set_value(key, defaults[key])
+                for key, value in flat.items():
+                    sim.set_value(key, value)
+                dirty.clear()
+                dirty.update(flat)
+                sim.run_to_end()
+                out = {}
+                for name, keys in columns.items():
+                    series = np.column_stack([sim.get_series(k) for k in keys])
+                    out[name] = series.reshape(len(series), *_shape(self.info, self.info.variables[name]))
+            except self._simlin.SimlinError as exc:
+                raise EngineError(f"pysimlin failed to run {self.mdl_path}: {exc}") from None
+            if len(next(iter(out.values()), times.coords())) != times.n:
+                raise EngineError(f"pysimlin saved an unexpected number of time points ({times.n} expected)")
+            return out
 
-
-class SimlinCompiled:
-    """A compiled pysimlin simulation, reset and re-run for each parameter set.
-
-    Use :meth:`run` repeatedly, then :meth:`close` (or use it as a context manager).
-    ``times`` holds the saved times shared by all runs.
-    """
-
-    def __init__(self, engine: SimlinEngine, sim: Any, names: list[str], times: Times) -> None:
-        self._engine, self._sim, self._times = engine, sim, times
-        self.names = names
-        self.times = times.coords()
-        self._columns = engine._columns(names)
-        self._defaults = engine._flat(to_overrides({n: v.default for n, v in engine.info.constants().items()}))
-        self._dirty: set[str] = set()
-
-    def run(self, params: Params | None = None) -> dict[str, np.ndarray]:
-        """Run with ``params`` (as for :meth:`Engine.run`) and return {name: array (time, *dims)}.
-
-        Values set in an earlier run are restored to the model's defaults first, since a
-        pysimlin ``Sim`` keeps them across ``reset()``.
-        """
-        return self.run_overrides(build_spec(self._engine.info, params).overrides())
-
-    def run_overrides(self, overrides: Overrides) -> dict[str, np.ndarray]:
-        """Run with checked overrides (canonical names, element tuples)."""
-        info = self._engine.info
-        flat = self._engine._flat(overrides)
-        sim = self._sim
-        if sim is None:
-            raise EngineError("this compiled simulation has been closed")
-        try:
-            sim.reset()
-            for key in self._dirty - flat.keys():
-                sim.set_value(key, self._defaults[key])
-            for key, value in flat.items():
-                sim.set_value(key, value)
-            self._dirty = set(flat)
-            sim.run_to_end()
-            out = {}
-            for name, columns in self._columns.items():
-                series = np.column_stack([sim.get_series(c) for c in columns])
-                out[name] = series.reshape(len(series), *_shape(info, info.variables[name]))
-        except self._engine._simlin.SimlinError as exc:
-            raise EngineError(f"pysimlin failed to run {self._engine.mdl_path}: {exc}") from None
-        if len(next(iter(out.values()), self.times)) != len(self.times):
-            raise EngineError(f"pysimlin saved an unexpected number of time points ({len(self.times)} expected)")
-        return out
-
-    def close(self) -> None:
-        """Release the compiled simulation."""
-        if self._sim is not None:
-            self._sim.__exit__(None, None, None)
-            self._sim = None
-
-    def __enter__(self) -> SimlinCompiled:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+        return PerMember(run_one, self.info)
