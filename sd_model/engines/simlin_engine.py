@@ -1,7 +1,7 @@
 """The pysimlin engine (Euler); its :class:`~sd_model.engines.base.Runner` reuses one compiled ``Sim``."""
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -64,44 +64,33 @@ class SimlinEngine(Engine):
                 flat[_sim_key(name)] = value
         return flat
 
-    def _columns(self, names: list[str]) -> dict[str, list[str]]:
-        return {n: [_sim_key(n, c) for c in cells(self.info, self.info.variables[n])] for n in names}
-
     def _simulate(self, overrides: Overrides, names: list[str],
                   times: Times) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-        self._set_specs(times)
-        try:
-            df = self._model.run(overrides=self._flat(overrides), analyze_loops=False).results
-        except self._simlin.SimlinError as exc:
-            raise EngineError(f"pysimlin failed to run {self.mdl_path}: {exc}") from None
-        arrays = {}
-        for name, columns in self._columns(names).items():
-            missing = [c for c in columns if c not in df.columns]
-            if missing:
-                raise EngineError(f"pysimlin returned no column {missing[0]!r} for {name!r}")
-            values = df[columns].to_numpy(dtype=float)
-            arrays[name] = values.reshape(len(df), *_shape(self.info, self.info.variables[name]))
-        return df.index.to_numpy(dtype=float), arrays
+        return self._compile(names, times)(overrides)
 
     def runner(self, spec: RunSpec) -> Runner:
-        """Runs many members through one compiled pysimlin ``Sim`` with ``spec``'s outputs and times.
+        """Runs many members through one compiled pysimlin ``Sim`` with ``spec``'s outputs and times."""
+        run = self._compile(list(spec.outputs), self._check(spec))
+        return PerMember(lambda params: run(to_overrides(params))[1], self.info)
+
+    def _compile(self, names: list[str], times: Times) -> Callable[[Overrides], tuple[np.ndarray, dict[str, Any]]]:
+        """One compiled ``Sim`` as a function: overrides -> (saved times, {name: array (time, *dims)}).
 
         The time settings are fixed when the ``Sim`` is made (it keeps the specs it was created
-        with). Values set for one member are restored to the model's defaults before the next,
+        with). Values set for one run are restored to the model's defaults before the next,
         since a ``Sim`` keeps them across ``reset()``.
         """
-        times = self._check(spec)
         self._set_specs(times)
         try:
             sim = self._model.simulate(enable_ltm=False)
         except self._simlin.SimlinError as exc:
             raise EngineError(f"pysimlin could not compile {self.mdl_path}: {exc}") from None
-        columns = self._columns(list(spec.outputs))
+        columns = {n: [_sim_key(n, c) for c in cells(self.info, self.info.variables[n])] for n in names}
         defaults = self._flat(to_overrides({n: v.default for n, v in self.info.constants().items()}))
         dirty: set[str] = set()
 
-        def run_one(params: Mapping[str, Any]) -> dict[str, np.ndarray]:
-            flat = self._flat(to_overrides(params))
+        def run(overrides: Overrides) -> tuple[np.ndarray, dict[str, Any]]:
+            flat = self._flat(overrides)
             try:
                 sim.reset()
                 for key in dirty - flat.keys():
@@ -111,14 +100,15 @@ class SimlinEngine(Engine):
                 dirty.clear()
                 dirty.update(flat)
                 sim.run_to_end()
+                saved = np.asarray(sim.get_series("time"), dtype=float)
                 out = {}
                 for name, keys in columns.items():
                     series = np.column_stack([sim.get_series(k) for k in keys])
                     out[name] = series.reshape(len(series), *_shape(self.info, self.info.variables[name]))
             except self._simlin.SimlinError as exc:
                 raise EngineError(f"pysimlin failed to run {self.mdl_path}: {exc}") from None
-            if len(next(iter(out.values()), times.coords())) != times.n:
-                raise EngineError(f"pysimlin saved an unexpected number of time points ({times.n} expected)")
-            return out
+            if len(saved) != times.n:
+                raise EngineError(f"pysimlin saved {len(saved)} time points, expected {times.n}")
+            return saved, out
 
-        return PerMember(run_one, self.info)
+        return run
