@@ -16,7 +16,7 @@ import xarray as xr
 
 from ..errors import EngineError
 from ..files import sha256_file
-from ..mdl import ModelInfo, Variable, normalize_name
+from ..mdl import normalize_name
 from ..parameters import cells
 from ..runspec import Times
 from .base import Engine, Overrides, _shape
@@ -106,7 +106,8 @@ class PysdEngine(Engine):
             base, _, inner = str(column).partition("[")
             var = self.info.variables[by_key[normalize_name(base)]]
             elements = inner.rstrip("]").split(",") if var.dims else []
-            index: tuple[int, ...] = tuple(_element_index(self.info, var, i, e) for i, e in enumerate(elements))
+            index = tuple([e.lower() for e in self.info.subscripts[d]].index(el.strip().lower())
+                          for d, el in zip(var.dims, elements))
             arrays[var.name][(slice(None), *index)] = df[column].to_numpy(dtype=float)  # type: ignore[index]
         for name, values in arrays.items():
             if np.isnan(values).all():
@@ -140,8 +141,3 @@ def _verified(folder: Path, model_sha256: str) -> bool:
                 and _file_hashes(folder) == files)
     except (OSError, ValueError, KeyError, TypeError):
         return False
-
-
-def _element_index(info: ModelInfo, var: Variable, pos: int, element: str) -> int:
-    elements = [e.lower() for e in info.subscripts[var.dims[pos]]]
-    return elements.index(element.strip().lower())

@@ -14,14 +14,6 @@ from ..runspec import RunSpec, Times, to_overrides
 from .base import Engine, Overrides, PerMember, Runner, _shape
 
 
-def _import_simlin() -> Any:
-    try:
-        import simlin
-    except ImportError as exc:
-        raise EngineError(f"pysimlin is not available (import simlin failed: {exc}); use --engine pysd") from None
-    return simlin
-
-
 def _sim_key(name: str, cell: tuple[str, ...] = ()) -> str:
     """Pysimlin's name for a variable (element): lower case, spaces as ``_``."""
     base = "_".join(normalize_name(name).split())
@@ -36,7 +28,11 @@ class SimlinEngine(Engine):
 
     def __init__(self, mdl_path: str | Path) -> None:
         super().__init__(mdl_path)
-        self._simlin = _import_simlin()
+        try:
+            import simlin
+        except ImportError as exc:
+            raise EngineError(f"pysimlin is not available (import simlin failed: {exc}); use --engine pysd") from None
+        self._simlin: Any = simlin
         try:
             self._model = self._simlin.load(str(self.mdl_path))
         except self._simlin.SimlinError as exc:
