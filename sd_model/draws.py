@@ -121,7 +121,8 @@ def draws_from_calibration(estimates: pd.DataFrame, n: int, seed: int,
         high_sd = (row["upper95"] - row["estimate"]) / _Z95
         values = row["estimate"] + z * np.where(z < 0, low_sd, high_sd)
         if info is not None:
-            values = np.clip(values, *_declared(info, name))
+            lo, hi = Parameter.parse(info, name).variable(info).range
+            values = np.clip(values, -np.inf if lo is None else lo, np.inf if hi is None else hi)
         out[name] = values
     for r in held.itertuples():
         out[str(r.parameter)] = np.full(n, float(r.estimate))
@@ -177,8 +178,3 @@ def check_parameter_sets(columns: Sequence[str], scenarios: Sequence[Any], info:
             if name in sc.params:
                 raise SDModelError(f"{name!r} is both sampled and set by scenario {sc.name!r}; "
                                    "remove it from the ranges or from the scenario")
-
-
-def _declared(info: Any, column: str) -> tuple[float, float]:
-    lo, hi = Parameter.parse(info, column).variable(info).range
-    return (-np.inf if lo is None else lo), (np.inf if hi is None else hi)

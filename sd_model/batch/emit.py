@@ -90,7 +90,7 @@ class _Emitter:
             return f"np.{'minimum' if node.func == 'MIN' else 'maximum'}({codes[0]}, {codes[1]})", axes, plain
         if node.func == "IF THEN ELSE":
             return f"np.where({codes[0]}, {codes[1]}, {codes[2]})", axes, plain
-        ident = _lookup_ident(self.m, self.m.index[normalize_name(node.func)])
+        ident = f"L{list(self.m.lookups).index(self.m.index[normalize_name(node.func)])}"  # as BatchSim names them
         return f"np.interp({codes[0]}, {ident}_x, {ident}_y)", axes, plain
 
     def align(self, eq: Eq, node: object, arg: tuple[str, tuple[str, ...], bool], target: tuple[str, ...], mode: str,
@@ -218,10 +218,6 @@ class _Emitter:
 
     def shape(self, dims: tuple[str, ...]) -> tuple[int, ...]:
         return tuple(len(self.m.info.subscripts[d.rstrip("!")]) for d in dims)
-
-
-def _lookup_ident(model: Model, name: str) -> str:
-    return "L" + str(list(model.lookups).index(name))
 
 
 def _merge(canon: list[str], *axes_lists: tuple[str, ...]) -> tuple[str, ...]:

@@ -1,7 +1,6 @@
 """Run the generated numpy code: many parameter sets at once, or one through the Engine interface."""
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -12,7 +11,7 @@ import numpy as np
 from ..engines.base import Engine, Runner, SetResults
 from ..errors import EngineError, ModelFileError, SDModelError
 from ..mdl import ModelInfo, read_model_info
-from ..parameters import Parameter
+from ..parameters import Parameter, cells
 from ..runspec import RunSpec, Times, resolve_outputs
 from .emit import emit_source
 from .translate import UnsupportedError, level, translate
@@ -114,8 +113,7 @@ class BatchSim:
         for name, ident in self.model.consts.items():
             var = self.info.variables[name]
             if var.dims:
-                cells = itertools.product(*[self.info.subscripts[d] for d in var.dims])
-                flat = np.array([var.default[",".join(c)] for c in cells], dtype=float)  # type: ignore
+                flat = np.array([var.default[",".join(c)] for c in cells(self.info, var)], dtype=float)  # type: ignore
                 arr = np.repeat(flat.reshape(self._shape(name))[..., None], n, axis=-1)
             else:
                 arr = np.full(n, float(var.default))  # type: ignore[arg-type]

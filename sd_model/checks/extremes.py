@@ -97,16 +97,12 @@ def check_baseline(ctx: Context) -> CheckResult:
                        "; ".join(problems) or f"finite, no negative stock to {float(ds.time[-1]):g}")
 
 
-def _bound_runs(ctx: Context) -> list[tuple[str, float, str]]:
-    return [(name, bound, side) for name, var in ctx.info.constants().items()
-            for side, bound in (("lower", var.range[0]), ("upper", var.range[1])) if bound is not None]
-
-
 def check_parameter_bounds(ctx: Context) -> CheckResult:
     """Each constant at each end of its declared range (one at a time) runs cleanly."""
     spec = ctx.spec_of(ctx.baseline_scenario())
     runner = ctx.get_engine().runner(spec)
-    runs = _bound_runs(ctx)
+    runs = [(name, bound, side) for name, var in ctx.info.constants().items()
+            for side, bound in (("lower", var.range[0]), ("upper", var.range[1])) if bound is not None]
     failures: list[tuple[str, float, str]] = []
     for name, bound, side in runs:
         arrays, failed, _ = runner.run_sets(spec.params, [Parameter(name)], np.array([[bound]]))
