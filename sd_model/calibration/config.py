@@ -51,6 +51,7 @@ with values). Every error names the file and the line. The dataclasses it return
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -162,9 +163,17 @@ def _line_of(lines: list[str], needle: str, start: int = 0) -> int:
     return next((i + 1 for i in range(start, len(lines)) if needle in lines[i]), 0)
 
 
-def _table_lines(lines: list[str], header: str) -> list[int]:
-    """1-based lines of every ``[[header]]`` array-of-tables header."""
-    return [i + 1 for i, text in enumerate(lines) if text.strip().startswith(f"[[{header}]]")]
+def _tables(items: list, path: Path, lines: list[str], header: str, keys: set[str],
+            what: str) -> Iterator[tuple[dict, int, str]]:
+    """(table, line, ``path:line: [[header]] name``) of each ``[[header]]`` table, its keys (``what``) checked."""
+    heads = [i + 1 for i, text in enumerate(lines) if text.strip().startswith(f"[[{header}]]")]
+    for i, item in enumerate(items):
+        line = heads[i] if i < len(heads) else 0
+        where = f"{path}:{line}: [[{header}]]" + (f" {item.get('name', i + 1)!r}" if header == "series" else "")
+        if not isinstance(item, dict):
+            raise CalibrationError(f"{where}: each [[{header}]] must be a table")
+        _check_keys(item, keys, where, what)
+        yield item, line, where
 
 
 def _check_keys(table: dict, valid: Any, where: str, what: str, lines: list[str] | None = None) -> None:
@@ -311,14 +320,8 @@ def _read_parameters(table: Any, path: Path, lines: list[str]) -> tuple[Paramete
 def _read_series(items: Any, path: Path, lines: list[str]) -> tuple[SeriesSpec, ...]:
     if not isinstance(items, list) or not items:
         raise CalibrationError(f"{path}: give at least one [[series]] to fit")
-    heads = _table_lines(lines, "series")
     out: list[SeriesSpec] = []
-    for i, item in enumerate(items):
-        line = heads[i] if i < len(heads) else 0
-        where = f"{path}:{line}: [[series]] {item.get('name', i + 1)!r}" if isinstance(item, dict) else str(path)
-        if not isinstance(item, dict):
-            raise CalibrationError(f"{where}: each [[series]] must be a table")
-        _check_keys(item, _SERIES_KEYS, where, "series key")
+    for item, line, where in _tables(items, path, lines, "series", _SERIES_KEYS, "series key"):
         for key in ("name", "model", "data"):
             if key not in item:
                 raise CalibrationError(f"{where}: missing {key!r}")
@@ -351,14 +354,8 @@ def _read_series(items: Any, path: Path, lines: list[str]) -> tuple[SeriesSpec, 
 def _read_targets(items: Any, path: Path, lines: list[str], names: set[str]) -> tuple[TargetSpec, ...]:
     if not isinstance(items, list):
         raise CalibrationError(f"{path}: targets must be [[targets]] tables")
-    heads = _table_lines(lines, "targets")
     out = []
-    for i, item in enumerate(items):
-        line = heads[i] if i < len(heads) else 0
-        where = f"{path}:{line}: [[targets]]"
-        if not isinstance(item, dict):
-            raise CalibrationError(f"{where}: each [[targets]] must be a table")
-        _check_keys(item, _TARGET_KEYS, where, "target key")
+    for item, line, where in _tables(items, path, lines, "targets", _TARGET_KEYS, "target key"):
         series = _string(item.get("series"), where, "series")
         if series not in names:
             tail = did_you_mean(series, names, f"series are {', '.join(sorted(names))}", n=1)
