@@ -25,7 +25,7 @@ from .errors import ScenarioError, UnknownNameError, check_number, did_you_mean,
 from .mdl import ModelInfo, Variable, normalize_name
 
 __all__ = ["Parameter", "ParamValue", "constant", "resolve_params", "range_text", "outside", "element_keys", "cells",
-           "merge_params", "lever_names"]
+           "element_tuple", "merge_params", "lever_names"]
 
 #: A scenario-style value: a number, or {element key: number} for a subscripted constant.
 ParamValue = float | Mapping[str, float]
@@ -97,7 +97,7 @@ def element_keys(info: ModelInfo, var: Variable) -> list[str]:
     return [",".join(c) for c in cells(info, var)] if var.dims else []
 
 
-def _cell(info: ModelInfo, var: Variable, key: str, where: str) -> tuple[str, ...]:
+def element_tuple(info: ModelInfo, var: Variable, key: str, where: str = "") -> tuple[str, ...]:
     """Match ``"east"`` / ``"East, West"`` to the element tuple of ``var`` (case and spaces ignored)."""
     parts = [p.strip() for p in str(key).split(",")]
     if not var.dims:
@@ -157,7 +157,7 @@ class Parameter:
         var = constant(info, base, where, verb)
         if inner is None:
             return cls(var.name)
-        return cls(var.name, _cell(info, var, inner, f"{_loc(where)}{text!r}".rstrip(": ")))
+        return cls(var.name, element_tuple(info, var, inner, f"{_loc(where)}{text!r}".rstrip(": ")))
 
     @property
     def label(self) -> str:
@@ -229,7 +229,7 @@ def resolve_params(info: ModelInfo, params: Mapping[str, Any] | None, where: str
         if isinstance(value, Mapping):
             if not var.dims:
                 raise ScenarioError(f"{_loc(where)}{var.name!r} is a scalar constant; give a number, not a table")
-            out[var.name] = {(cell := ",".join(_cell(info, var, key, where))): check(v, f"{var.name}[{cell}]")
+            out[var.name] = {(cell := ",".join(element_tuple(info, var, key, where))): check(v, f"{var.name}[{cell}]")
                              for key, v in value.items()}
         elif var.dims:
             out[var.name] = {k: check(value, f"{var.name}[{k}]") for k in element_keys(info, var)}

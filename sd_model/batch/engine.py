@@ -11,7 +11,7 @@ import numpy as np
 from ..engines.base import Engine, Runner, SetResults
 from ..errors import EngineError, ModelFileError, SDModelError
 from ..mdl import ModelInfo, read_model_info
-from ..parameters import Parameter, cells
+from ..parameters import Parameter, cells, element_tuple
 from ..runspec import RunSpec, Times, resolve_outputs
 from .emit import emit_source
 from .translate import UnsupportedError, level, translate
@@ -120,23 +120,19 @@ class BatchSim:
             over = (base or {}).get(name)
             if isinstance(over, Mapping):
                 for key, v in over.items():
-                    arr[self._cell(name, tuple(p.strip() for p in key.split(",")))] = float(v)
+                    arr[self._cell(name, key)] = float(v)
             elif over is not None:
                 arr[...] = float(over)
             out[ident] = arr
         for j, param in enumerate(columns):
             arr = out[self.model.consts[param.name]]
-            arr[self._cell(param.name, param.cell) if param.cell else ...] = values[:, j]  # type: ignore[index]
+            arr[self._cell(param.name, ",".join(param.cell)) if param.cell else ...] = values[:, j]  # type: ignore[index]
         return out
 
-    def _cell(self, name: str, cell: tuple[str, ...]) -> tuple[int, ...]:
-        index = []
-        for dim, el in zip(self._dims[name], cell):
-            elements = [e.lower() for e in self.info.subscripts[dim]]
-            if el.lower() not in elements:
-                raise SDModelError(f"{name!r} has no element {el!r} in {dim}")
-            index.append(elements.index(el.lower()))
-        return tuple(index)
+    def _cell(self, name: str, key: str) -> tuple[int, ...]:
+        """Index of the element ``key`` (``"East"``, ``"East,West"``; case and spaces ignored) of constant ``name``."""
+        var = self.info.variables[name]
+        return tuple(self.info.subscripts[d].index(e) for d, e in zip(var.dims, element_tuple(self.info, var, key)))
 
     def run_constants(self, K: dict[str, np.ndarray], n: int) -> dict[str, np.ndarray]:
         """Simulate ``n`` members from constant arrays ``K``; return {name: (member, time, *dims)}."""
