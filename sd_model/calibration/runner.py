@@ -145,10 +145,8 @@ def calibrate(config: str | Path | CalibrationConfig, *, out: str | Path | None 
     """
     t0 = time.perf_counter()
     cfg = config if isinstance(config, CalibrationConfig) else load_config(config)
-    opt = dict(cfg.optimizer)
-    for key, value in (("method", method), ("seed", seed), ("uncertainty", uncertainty), ("starts", starts)):
-        if value is not None:
-            opt[key] = value
+    given = {"method": method, "seed": seed, "uncertainty": uncertainty, "starts": starts}
+    opt = {**cfg.optimizer, **{key: value for key, value in given.items() if value is not None}}
     for key, valid in (("method", METHODS), ("uncertainty", UNCERTAINTY)):
         if opt[key] not in valid:
             raise CalibrationError(f"unknown {key} {opt[key]!r}; valid: {', '.join(valid)}")

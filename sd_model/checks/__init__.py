@@ -87,12 +87,11 @@ def iter_checks(model: str | Path = DEFAULT_MODEL, only: Sequence[str] | None = 
 def _run(ctx: Context, plan: list[tuple[str, Callable[[Context], CheckResult]]]) -> Iterator[CheckResult]:
     for name, fn in plan:
         try:
-            result = fn(ctx)
+            yield fn(ctx)
         except CheckSpecError:
             raise
         except SDModelError as exc:
-            result = CheckResult(name, False, "could not run", str(exc))
-        yield result
+            yield CheckResult(name, False, "could not run", str(exc))
 
 
 def run_checks(model: Path = DEFAULT_MODEL, only: Sequence[str] | None = None, engine: str = "simlin",
