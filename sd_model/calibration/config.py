@@ -75,23 +75,18 @@ class CalibrationError(SDModelError, ValueError):
 class ParameterSpec:
     """One parameter to estimate (one element of a subscripted constant, or all of them).
 
-    ``element`` is None for a scalar constant or for one value shared by every element.
-    ``lower``/``upper`` are the search bounds and ``start`` the first start value (None:
-    the model's value), in the constant's units. ``line`` is its line in the file.
+    ``key`` is as written in the file, ``"Name"`` (a scalar, or one value shared by every
+    element) or ``"Name[Element]"``, resolved against the model by
+    :meth:`sd_model.parameters.Parameter.parse`. ``lower``/``upper`` are the search bounds
+    and ``start`` the first start value (None: the model's value), in the constant's units.
+    ``line`` is its line in the file.
     """
 
     key: str
-    name: str
-    element: str | None
     lower: float | None
     upper: float | None
     start: float | None
     line: int
-
-    @property
-    def label(self) -> str:
-        """``Name`` or ``Name[Element]``."""
-        return f"{self.name}[{self.element}]" if self.element else self.name
 
 
 @dataclass(frozen=True)
@@ -304,16 +299,11 @@ def _read_parameters(table: Any, path: Path, lines: list[str]) -> tuple[Paramete
         if not isinstance(spec, dict):
             raise CalibrationError(f"{where}: give a table such as {{ lower = 0.1, upper = 0.5 }}")
         _check_keys(spec, _PARAM_KEYS, where, "setting")
-        name, element = key, None
-        if key.endswith("]") and "[" in key:
-            name, element = key[:-1].split("[", 1)
-            name, element = name.strip(), element.strip()
         lower, upper, start = (check_number(spec[k], k, where, CalibrationError) if k in spec else None
                                for k in ("lower", "upper", "start"))
         if lower is not None and upper is not None and lower >= upper:
             raise CalibrationError(f"{where}: bounds are reversed or empty (lower {lower:g} >= upper {upper:g})")
-        out.append(ParameterSpec(key=key, name=name, element=element, lower=lower, upper=upper, start=start,
-                                 line=line))
+        out.append(ParameterSpec(key=key, lower=lower, upper=upper, start=start, line=line))
     return tuple(out)
 
 

@@ -196,8 +196,7 @@ def _resolve_parameters(config: CalibrationConfig, info: ModelInfo,
     for spec in config.parameters:
         where = f"{config.where(spec.line)}: parameter {spec.key!r}"
         try:
-            param = Parameter.parse(info, spec.name if spec.element is None else f"{spec.name}[{spec.element}]",
-                                    where, verb="estimated")
+            param = Parameter.parse(info, spec.key, where, verb="estimated")
         except SDModelError as exc:
             raise CalibrationError(str(exc)) from None
         var = param.variable(info)
@@ -206,7 +205,7 @@ def _resolve_parameters(config: CalibrationConfig, info: ModelInfo,
         if clash:
             raise CalibrationError(f"{where}: {var.name!r} is estimated twice (also as {clash[0]!r})")
         seen.append((spec.key, param))
-        label = f"{var.name}[{chosen[0]}]" if spec.element is not None else var.name
+        label = param.label
         dlo, dhi = var.range
         lower = spec.lower if spec.lower is not None else dlo
         upper = spec.upper if spec.upper is not None else dhi
