@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ..errors import EngineError
-from ..mdl import normalize_name
+from ..engines.simlin_engine import simlin_name
 from ._context import Context
 from .result import CheckResult
 
@@ -31,10 +31,6 @@ def documented(ctx: Context) -> CheckResult:
                        "; ".join(parts) or "every variable has units and a comment")
 
 
-def _vensim_names(ctx: Context) -> dict[str, str]:
-    return {"_".join(normalize_name(n).split()): n for n in ctx.info.variables}
-
-
 def consistency(ctx: Context) -> CheckResult:
     """Pysimlin's checker reports no error and no unit warning."""
     try:
@@ -45,7 +41,7 @@ def consistency(ctx: Context) -> CheckResult:
         issues = simlin.load(str(ctx.model)).check()
     except simlin.SimlinError as exc:
         raise EngineError(f"pysimlin could not load {ctx.model}: {exc}") from None
-    names = _vensim_names(ctx)
+    names = {simlin_name(n): n for n in ctx.info.variables}  # pysimlin's name -> the Vensim name
     errors = [i for i in issues if i.severity == "error"]
     unit = [i for i in issues if i.severity != "error" and "unit" in i.message.lower()]
     other = [i for i in issues if i not in errors and i not in unit]

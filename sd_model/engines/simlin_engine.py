@@ -14,7 +14,7 @@ from ..runspec import RunSpec, Times, to_overrides
 from .base import Engine, Overrides, PerMember, Runner, _shape
 
 
-def _sim_key(name: str, cell: tuple[str, ...] = ()) -> str:
+def simlin_name(name: str, cell: tuple[str, ...] = ()) -> str:
     """Pysimlin's name for a variable (element): lower case, spaces as ``_``."""
     base = "_".join(normalize_name(name).split())
     return f"{base}[{','.join(e.strip().lower() for e in cell)}]" if cell else base
@@ -55,9 +55,9 @@ class SimlinEngine(Engine):
         flat: dict[str, float] = {}
         for name, value in overrides.items():
             if isinstance(value, dict):
-                flat.update({_sim_key(name, cell): v for cell, v in value.items()})
+                flat.update({simlin_name(name, cell): v for cell, v in value.items()})
             else:
-                flat[_sim_key(name)] = value
+                flat[simlin_name(name)] = value
         return flat
 
     def _simulate(self, overrides: Overrides, names: list[str],
@@ -81,7 +81,7 @@ class SimlinEngine(Engine):
             sim = self._model.simulate(enable_ltm=False)
         except self._simlin.SimlinError as exc:
             raise EngineError(f"pysimlin could not compile {self.mdl_path}: {exc}") from None
-        columns = {n: [_sim_key(n, c) for c in cells(self.info, self.info.variables[n])] for n in names}
+        columns = {n: [simlin_name(n, c) for c in cells(self.info, self.info.variables[n])] for n in names}
         defaults = self._flat(to_overrides({n: v.default for n, v in self.info.constants().items()}))
         dirty: set[str] = set()
 
