@@ -71,7 +71,7 @@ def sample_parameters(ranges: Mapping[str, tuple[float, float]], n: int, seed: i
         raise SDModelError(f"seed must be a non-negative integer, got {seed!r}")
     if not isinstance(ranges, Mapping):
         raise SDModelError(f"ranges must be a mapping of name -> (low, high), got {type(ranges).__name__}")
-    bounds = {name: _check_pair(name, pair, "ranges") for name, pair in ranges.items()}
+    bounds = {name: check_range(name, pair, "ranges") for name, pair in ranges.items()}
     if not bounds:
         raise SDModelError("ranges is empty; give at least one parameter to sample")
     k = len(bounds)
@@ -85,7 +85,8 @@ def sample_parameters(ranges: Mapping[str, tuple[float, float]], n: int, seed: i
     return pd.DataFrame(lo + u * (hi - lo), index=pd.RangeIndex(n, name="member"), columns=list(bounds))
 
 
-def _check_pair(name: str, pair: Any, where: str) -> tuple[float, float]:
+def check_range(name: str, pair: Any, where: str) -> tuple[float, float]:
+    """``pair`` as a finite (low, high) with low < high; :class:`SDModelError` naming ``where`` and ``name``."""
     if not isinstance(pair, (tuple, list)) or len(pair) != 2:
         raise SDModelError(f"{where}: range of {name!r} must be two numbers [low, high], got {pair!r}")
     lo, hi = (check_number(v, f"{end} of the range of {name!r}", where) for end, v in zip(("low", "high"), pair))
@@ -137,7 +138,7 @@ def load_ranges(path: str | Path, model: str | Path | ModelInfo | None = None) -
         line = _key_line(text, key)
         where = f"{path}:{line}" if line else str(path)
         param = Parameter.parse(info, key, where)
-        lo, hi = _check_pair(key, pair, where)
+        lo, hi = check_range(key, pair, where)
         label = param.label
         overlap = [c for c, q in params.items() if q.overlaps(param)]
         if overlap:

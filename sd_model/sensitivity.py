@@ -29,6 +29,7 @@ import pandas as pd
 from .errors import SDModelError
 from .budget import check_memory
 from .plotting import readable_units
+from .sampling import check_range
 
 METHODS = ("morris", "sobol")
 DEFAULT_OUTCOMES = ("Theil Index@2050", "National GDP@2050")
@@ -81,10 +82,8 @@ def make_problem(ranges: Mapping[str, tuple[float, float]]) -> dict[str, Any]:
     """
     if not ranges:
         raise SDModelError("no parameter ranges; declare at least one")
-    for name, (lo, hi) in ranges.items():
-        if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
-            raise SDModelError(f"range of {name!r} is [{lo}, {hi}]; it must be finite with low < high")
-    return {"num_vars": len(ranges), "names": list(ranges), "bounds": [list(map(float, r)) for r in ranges.values()]}
+    bounds = [list(check_range(name, pair, "ranges")) for name, pair in ranges.items()]  # the one range check
+    return {"num_vars": len(ranges), "names": list(ranges), "bounds": bounds}
 
 
 def sample(problem: Mapping[str, Any], method: str, n: int, seed: int) -> np.ndarray:
