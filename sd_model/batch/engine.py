@@ -1,7 +1,6 @@
 """Run the generated numpy code: many parameter sets at once, or one through the Engine interface."""
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -9,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from ..engines.base import Engine, Runner, SetResults
-from ..errors import EngineError, ModelFileError, SDModelError
+from ..errors import ModelFileError, SDModelError
 from ..mdl import ModelInfo, read_model_info
 from ..parameters import Parameter, cells, element_tuple
 from ..runspec import RunSpec, Times, resolve_outputs
@@ -60,10 +59,15 @@ class BatchModel:
         ----------
         outputs : sequence of str, optional
             Variables to return (Vensim names). Default is every variable except lookups.
-        final_time, time_step : float, optional
-            FINAL TIME and TIME STEP (Year). Default is the model's.
+        final_time, time_step, saveper : float, optional
+            FINAL TIME, TIME STEP and SAVEPER (Year). Default is the model's (SAVEPER follows
+            TIME STEP if the model defines ``SAVEPER = TIME STEP``).
         """
-        return BatchSim(self, list(resolve_outputs(self.info, outputs)), final_time, time_step, saveper)
+        info = self.info
+        dt = float(info.time_step if time_step is None else time_step)
+        saveper = float(saveper) if saveper is not None else dt if info.saveper_is_time_step else info.saveper
+        times = Times(info.initial_time, float(info.final_time if final_time is None else final_time), dt, saveper)
+        return BatchSim(self, list(resolve_outputs(info, outputs)), times)
 
 
 class BatchSim:
@@ -72,26 +76,21 @@ class BatchSim:
     ``times`` holds the saved times (Year). :meth:`run_sets` runs N parameter sets at once.
     """
 
-    def __init__(self, batch: BatchModel, names: list[str], final_time: float | None,
-                 time_step: float | None, saveper: float | None = None) -> None:
+    def __init__(self, batch: BatchModel, names: list[str], times: Times) -> None:
         info = self.info = batch.info
         self.model, self.names = batch.model, names
-        dt = float(info.time_step if time_step is None else time_step)
-        final = float(info.final_time if final_time is None else final_time)
-        if saveper is None:
-            saveper = dt if info.saveper_is_time_step else info.saveper
-        steps, every = (final - info.initial_time) / dt, saveper / dt
-        if not (dt > 0 and final >= info.initial_time):
-            raise SDModelError(f"bad time settings: final time {final:g}, time step {dt:g}")
+        dt, saveper, span = times.dt, times.saveper, times.final - times.initial
+        if not (dt > 0 and span >= 0):
+            raise SDModelError(f"bad time settings: final time {times.final:g}, time step {dt:g}")
+        steps, every = span / dt, saveper / dt
         if abs(steps - round(steps)) > 1e-9 or abs(every - round(every)) > 1e-9 or every < 0.5:
-            raise SDModelError(f"FINAL TIME - INITIAL TIME ({final - info.initial_time:g}) and SAVEPER "
+            raise SDModelError(f"FINAL TIME - INITIAL TIME ({span:g}) and SAVEPER "
                                f"({saveper:g}) must be whole multiples of TIME STEP ({dt:g})")
         self.n_steps, self.every = int(round(steps)), int(round(every))
-        n_save = int(math.floor((final - info.initial_time) / saveper + 1e-9)) + 1
-        self.times = info.initial_time + saveper * np.arange(n_save)
-        times = {"initial time": info.initial_time, "final time": final, "time step": dt, "saveper": saveper}
+        self.times = times.coords()
+        settings = {"initial time": times.initial, "final time": times.final, "time step": dt, "saveper": saveper}
         try:
-            self.source = emit_source(self.model, names, times)
+            self.source = emit_source(self.model, names, settings)
         except UnsupportedError as exc:
             raise ModelFileError(str(exc)) from None
         namespace: dict[str, Any] = {"np": np, "_perm": _perm, "_tfirst": _tfirst}
@@ -179,14 +178,10 @@ class BatchEngine(Engine):
         self._sims: dict[tuple, BatchSim] = {}
 
     def _sim(self, names: Sequence[str], times: Times) -> BatchSim:
-        key = (tuple(names), times.final, times.dt, times.saveper)
+        key = (tuple(names), times)
         if key not in self._sims:
-            self._sims = {key: self._batch.compile(list(names), final_time=times.final, time_step=times.dt,
-                                                   saveper=times.saveper)}
-        sim = self._sims[key]
-        if len(sim.times) != times.n:
-            raise EngineError(f"batch engine saved {len(sim.times)} times, expected {times.n}")
-        return sim
+            self._sims = {key: BatchSim(self._batch, list(names), times)}
+        return self._sims[key]
 
     def _simulate(self, overrides: dict, names: list[str], times: Any) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         sim = self._sim(names, times)
