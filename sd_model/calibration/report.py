@@ -28,11 +28,6 @@ def report_values(series: SeriesData, values: np.ndarray) -> np.ndarray:
     return np.exp(values) if series.spec.transform == "log" else values
 
 
-def _mask(series: SeriesData, period: str, until: int) -> np.ndarray:
-    years = series.years
-    return {"in-sample": years <= until, "out-of-sample": years > until}.get(period, np.ones(len(years), bool))
-
-
 def fit_table(problem: Problem, simulated: Mapping[str, np.ndarray]) -> pd.DataFrame:
     """Fit statistics per series, region and period (rows without years are left out).
 
@@ -43,8 +38,8 @@ def fit_table(problem: Problem, simulated: Mapping[str, np.ndarray]) -> pd.DataF
     for s in problem.series:
         sim = report_values(s, simulated[s.spec.name])
         obs = report_values(s, s.obs)
-        for period in ("in-sample", "out-of-sample", "all"):
-            mask = _mask(s, period, problem.until)
+        in_sample = s.years <= problem.until
+        for period, mask in (("in-sample", in_sample), ("out-of-sample", ~in_sample), ("all", in_sample | True)):
             if not mask.any():
                 continue
             for j, region in enumerate(s.regions):
@@ -141,9 +136,7 @@ def _fmt(v: Any, digits: int = 4) -> str:
         return "yes" if v else "no"
     if isinstance(v, (int, np.integer)):
         return str(int(v))
-    if isinstance(v, float) and not math.isfinite(v):
-        return "inf" if v == math.inf else ("-inf" if v == -math.inf else "")
-    return f"{v:.{digits}g}"
+    return "" if isinstance(v, float) and math.isnan(v) else f"{v:.{digits}g}"  # inf as "inf", "-inf"
 
 
 def markdown_table(df: pd.DataFrame, columns: Sequence[str], headers: Sequence[str] | None = None) -> str:
