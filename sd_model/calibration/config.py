@@ -180,12 +180,6 @@ def _check_keys(table: dict, valid: Any, where: str, what: str, lines: list[str]
             raise CalibrationError(f"{at}: unknown {what} {key!r}{tail}")
 
 
-def _integer(value: Any, where: str, what: str, low: int = 0) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise CalibrationError(f"{where}: {what} must be an integer >= {low}, got {value!r}")
-    return int(value)
-
-
 def _choice(value: Any, valid: tuple[str, ...], where: str, what: str) -> str:
     if not isinstance(value, str) or value not in valid:
         raise CalibrationError(f"{where}: {what} {value!r} is not one of {', '.join(valid)}"
@@ -277,7 +271,8 @@ def load_config(path: str | Path) -> CalibrationConfig:
     optimizer["method"] = _choice(optimizer["method"], METHODS, where, "method")
     optimizer["uncertainty"] = _choice(optimizer["uncertainty"], UNCERTAINTY, where, "uncertainty")
     for key, low in {"starts": 1, "max_nfev": 1, "popsize": 1, "maxiter": 1, "bootstrap": 2, "seed": 0}.items():
-        optimizer[key] = _integer(optimizer[key], where, key, low=low)
+        if isinstance(optimizer[key], bool) or not isinstance(optimizer[key], int) or optimizer[key] < low:
+            raise CalibrationError(f"{where}: {key} must be an integer >= {low}, got {optimizer[key]!r}")
     optimizer["diff_step"] = check_number(optimizer["diff_step"], "diff_step", where, CalibrationError, positive=True)
 
     parameters = _read_parameters(data.get("parameters"), path, lines)
