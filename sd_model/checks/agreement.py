@@ -7,8 +7,6 @@ within it), which exercises every structure of the model.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 
 from ..run import run_scenario
@@ -48,6 +46,3 @@ def every_variable(ctx: Context) -> CheckResult:
     message = "; ".join(problems) or (f"PySD and pysimlin agree to {spec.agreement_rtol:g} on every variable, "
                                       f"every lever on from {spec.agreement_levers_start:g}")
     return CheckResult("agreement.every_variable", not problems, figure, message)
-
-
-CHECKS: dict[str, Callable[[Context], CheckResult]] = {"every_variable": every_variable}

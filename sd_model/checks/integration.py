@@ -7,8 +7,6 @@ step too) estimates all of it.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from ._context import Context, max_relative_change
 from .result import CheckResult
 
@@ -49,6 +47,3 @@ def rk4(ctx: Context) -> CheckResult:
     message = "; ".join(problems) or (f"Euler's error at TIME STEP {dt:g} is at most {err:.3%} ({where}), "
                                       f"within {spec.max_rk4_vs_euler:.2%}")
     return CheckResult("integration.rk4", not problems, figure, message)
-
-
-CHECKS: dict[str, Callable[[Context], CheckResult]] = {"time_step": time_step, "rk4": rk4}

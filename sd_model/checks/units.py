@@ -5,8 +5,6 @@ reports each mismatch with the declared units as a warning naming the variable.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from ..errors import EngineError
 from ..engines.simlin_engine import simlin_name
 from ._context import Context
@@ -64,6 +62,3 @@ def consistency(ctx: Context) -> CheckResult:
         message = "dimensionally consistent" + (
             f"; other warnings: {' | '.join(describe(i) for i in other[:3])}" if other else "")
     return CheckResult("units.consistency", not failing, figure, message)
-
-
-CHECKS: dict[str, Callable[[Context], CheckResult]] = {"documented": documented, "consistency": consistency}
