@@ -198,8 +198,8 @@ def calibrate(config: str | Path | CalibrationConfig, *, out: str | Path | None 
     result = CalibrationResult(problem=problem, x=x, payoff=payoff, parameters=_parameter_table(problem, x, unc),
                                fit=(table := fit_table(problem, simulated)),
                                targets=check_targets(cfg.targets, table), starts=_starts_table(problem, fits),
-                               uncertainty=unc, simulated=simulated, runs=runs, replayed=replayed, out=out_path)
-    result.seconds = time.perf_counter() - t0
+                               uncertainty=unc, simulated=simulated, runs=runs, replayed=replayed, out=out_path,
+                               seconds=time.perf_counter() - t0)
     if out_path is not None:
         _write_outputs(result, cfg, info, opt, out_path)
     return result

@@ -52,13 +52,9 @@ class SimlinEngine(Engine):
             self._specs = specs
 
     def _flat(self, overrides: Overrides) -> dict[str, float]:
-        flat: dict[str, float] = {}
-        for name, value in overrides.items():
-            if isinstance(value, dict):
-                flat.update({simlin_name(name, cell): v for cell, v in value.items()})
-            else:
-                flat[simlin_name(name)] = value
-        return flat
+        """Pysimlin's name of every overridden constant or element -> its value."""
+        return {simlin_name(name, cell): v for name, value in overrides.items()
+                for cell, v in (value.items() if isinstance(value, dict) else [((), value)])}
 
     def _simulate(self, overrides: Overrides, names: list[str],
                   times: Times) -> tuple[np.ndarray, dict[str, np.ndarray]]:
