@@ -23,16 +23,12 @@ from ..mdl import normalize_name
 from .cse import eliminate_common_subexpressions
 from .euler import into, preamble, stock_groups, update
 from .translate import (_BINOPS, _REDUCE, _UFUNCS, TIME_NAMES, Bin, Call, Eq, Model, Num, Ref, Unary,
-                        UnsupportedError, level, node_level, order, refs, resolve)
+                        _fail, level, node_level, order, refs, resolve)
 
 __all__ = ["emit_source"]
 
 #: Operators whose number operand is expanded to an array in the time loop (see ``_Emitter.align``).
 _EXPANDABLE = ("+", "-", "*", "/")
-
-
-def _fail(model: Model, eq: Eq, what: str) -> UnsupportedError:
-    return UnsupportedError(f"{model.info.path}:{eq.line}: {eq.name!r}: {what}")
 
 
 class _Emitter:
@@ -77,7 +73,7 @@ class _Emitter:
             code, axes, _ = args[0]
             bang = [i for i, a in enumerate(axes) if a.endswith("!")]
             if not bang:
-                raise _fail(self.m, eq, f"{node.func} needs an argument with a '!' subscript, e.g. x[Region!]")
+                raise _fail(self.m.info, eq, f"{node.func} needs an argument with a '!' subscript, e.g. x[Region!]")
             axis = bang[0] if len(bang) == 1 else tuple(bang)
             return f"{_REDUCE[node.func]}({code}, axis={axis})", tuple(a for a in axes if not a.endswith("!")), False
         axes = _merge(canon, *[a for _, a, _ in args])
@@ -156,7 +152,7 @@ class _Emitter:
             if mode in ("init", "loop"):
                 return ("t" if mode == "loop" else repr(self.times["initial time"])), (), True
             if mode == "setup":
-                raise _fail(self.m, eq, "internal error: Time in a constant expression")
+                raise _fail(self.m.info, eq, "internal error: Time in a constant expression")
             return "T", (), False
         if name in self.m.consts:
             ident, dims, lvl = self.m.consts[name], self.m.info.variables[name].dims, 0
@@ -172,7 +168,7 @@ class _Emitter:
             self.uses[mode].add(ident)
             base = ident
         if len(node.subs) != len(dims):
-            raise _fail(self.m, eq, f"{node.name!r} has {len(dims)} subscript(s) {list(dims)}, "
+            raise _fail(self.m.info, eq, f"{node.name!r} has {len(dims)} subscript(s) {list(dims)}, "
                                     f"referenced with {len(node.subs)}")
         parts, axes = [], []
         subscripts = self.m.info.subscripts
@@ -180,22 +176,22 @@ class _Emitter:
             elements = subscripts[dim]
             if tok in subscripts:
                 if list(subscripts[tok]) != list(elements):
-                    raise _fail(self.m, eq, f"subscript {tok!r} of {node.name!r} does not match its range "
+                    raise _fail(self.m.info, eq, f"subscript {tok!r} of {node.name!r} does not match its range "
                                             f"{dim!r} (subranges and mappings are not supported)")
                 axis = tok + ("!" if bang else "")
                 if not bang and tok not in eq.dims:
-                    raise _fail(self.m, eq, f"subscript {tok!r} of {node.name!r} is not a dimension of the "
+                    raise _fail(self.m.info, eq, f"subscript {tok!r} of {node.name!r} is not a dimension of the "
                                             f"equation {list(eq.dims)}")
                 if bang and axis not in canon:
                     canon.append(axis)
                 if axis in axes:
-                    raise _fail(self.m, eq, f"{node.name!r} uses subscript {tok!r} twice")
+                    raise _fail(self.m.info, eq, f"{node.name!r} uses subscript {tok!r} twice")
                 parts.append(":")
                 axes.append(axis)
                 continue
             found = [i for i, e in enumerate(elements) if e.lower() == tok.lower()]
             if not found or bang:
-                raise _fail(self.m, eq, f"unknown subscript {tok!r} in {node.name!r}; valid: "
+                raise _fail(self.m.info, eq, f"unknown subscript {tok!r} in {node.name!r}; valid: "
                                         f"{dim}, {', '.join(elements)}")
             parts.append(str(found[0]))
         while parts and parts[-1] == ":":
@@ -208,7 +204,7 @@ class _Emitter:
         canon = list(eq.dims)
         code, axes, plain = self.expr(eq, node, mode, canon)
         if any(a.endswith("!") for a in axes):
-            raise _fail(self.m, eq, "a '!' subscript outside SUM, VMAX or VMIN")
+            raise _fail(self.m.info, eq, "a '!' subscript outside SUM, VMAX or VMIN")
         code = _align(code, axes, eq.dims, plain)
         if plain or set(axes) != set(eq.dims):
             code = f"np.broadcast_to({code}, {self.shape(eq.dims)} + B)"

@@ -18,10 +18,11 @@ import graphlib
 import re
 from dataclasses import dataclass, field
 
-from ..mdl import ModelInfo, normalize_name
+from ..mdl import ModelInfo, Variable, normalize_name
 from .parse import FUNCTIONS, Bin, Call, Num, Ref, Unary, UnsupportedError, parse, parse_lookup
 
-__all__ = ["Model", "Eq", "translate", "TIME_NAMES"]
+__all__ = ["Model", "Eq", "translate", "TIME_NAMES", "resolve", "node_level", "refs", "order", "Bin", "Call", "Num",
+           "Ref", "Unary", "_BINOPS", "_UFUNCS", "_REDUCE"]
 
 TIME_NAMES = {"time", "initial time", "final time", "time step", "saveper"}
 _BINOPS = {"+": "+", "-": "-", "*": "*", "/": "/", "^": "**", "=": "==", "<>": "!=", "<": "<", ">": ">",
@@ -65,8 +66,9 @@ def _ident(prefix: str, name: str, taken: set[str]) -> str:
     return ident
 
 
-def _fail(info: ModelInfo, line: int, name: str, what: str) -> UnsupportedError:
-    return UnsupportedError(f"{info.path}:{line}: {name!r}: {what}")
+def _fail(info: ModelInfo, item: Eq | Variable, what: str) -> UnsupportedError:
+    """The error for ``what`` in the equation of ``item`` (an equation or a variable), naming its file and line."""
+    return UnsupportedError(f"{info.path}:{item.line}: {item.name!r}: {what}")
 
 
 def translate(info: ModelInfo) -> Model:
@@ -90,10 +92,10 @@ def translate(info: ModelInfo) -> Model:
                 raise UnsupportedError("data variables without an equation")
             tree = parse(var.equation)
         except UnsupportedError as exc:
-            raise _fail(info, var.line, name, f"the batch engine cannot translate this equation: {exc}") from None
+            raise _fail(info, var, f"the batch engine cannot translate this equation: {exc}") from None
         if var.kind == "stock":
             if not (isinstance(tree, Call) and tree.func == "INTEG" and len(tree.args) == 2):
-                raise _fail(info, var.line, name, "a stock must be exactly INTEG(flow, initial value)")
+                raise _fail(info, var, "a stock must be exactly INTEG(flow, initial value)")
             eq = Eq(name, _ident("s_", name, taken), var.dims, "stock", tree.args[0], tree.args[1], var.line)
         else:
             eq = Eq(name, _ident("a_", name, taken), var.dims, "aux", tree, None, var.line)
@@ -115,7 +117,7 @@ def _extract_smooth(model: Model, eq: Eq, node: object, taken: set[str]) -> obje
         args = tuple(_extract_smooth(model, eq, a, taken) for a in node.args)
         if node.func == "SMOOTHI":
             if len(args) != 3:
-                raise _fail(model.info, eq.line, eq.name, "SMOOTHI takes (input, delay time, initial value)")
+                raise _fail(model.info, eq, "SMOOTHI takes (input, delay time, initial value)")
             name = f"SMOOTHI {len(model.eqs)} of {eq.name}"
             ref = Ref(name, tuple((d, False) for d in eq.dims))
             flow = Bin("/", Bin("-", args[0], ref), args[1])
@@ -134,16 +136,16 @@ def _check_calls(model: Model, eq: Eq, node: object) -> None:
     if isinstance(node, Call):
         if node.func in FUNCTIONS:
             if node.func in ("INTEG", "SMOOTHI"):
-                raise _fail(model.info, eq.line, eq.name, f"{node.func} is only supported as a whole equation")
+                raise _fail(model.info, eq, f"{node.func} is only supported as a whole equation")
             if len(node.args) != FUNCTIONS[node.func]:
-                raise _fail(model.info, eq.line, eq.name,
+                raise _fail(model.info, eq,
                             f"{node.func} takes {FUNCTIONS[node.func]} argument(s), got {len(node.args)}")
         elif model.index.get(normalize_name(node.func)) not in model.lookups:
-            raise _fail(model.info, eq.line, eq.name,
+            raise _fail(model.info, eq,
                         f"function {node.func!r} is not supported by the batch engine; supported: "
                         "MIN, MAX, EXP, LN, SQRT, ABS, SUM, VMAX, VMIN, IF THEN ELSE, INTEG, SMOOTHI and lookups")
         elif len(node.args) != 1:
-            raise _fail(model.info, eq.line, eq.name, f"lookup {node.func!r} takes one argument")
+            raise _fail(model.info, eq, f"lookup {node.func!r} takes one argument")
     for child in _children(node):
         _check_calls(model, eq, child)
 
@@ -163,13 +165,13 @@ def resolve(model: Model, eq: Eq, ref: Ref) -> str:
     key = normalize_name(ref.name)
     if key in TIME_NAMES:
         if ref.subs:
-            raise _fail(model.info, eq.line, eq.name, f"{ref.name} takes no subscripts")
+            raise _fail(model.info, eq, f"{ref.name} takes no subscripts")
         return key
     name = model.index.get(key)
     if name is None:
-        raise _fail(model.info, eq.line, eq.name, f"unknown variable {ref.name!r}")
+        raise _fail(model.info, eq, f"unknown variable {ref.name!r}")
     if name in model.lookups:
-        raise _fail(model.info, eq.line, eq.name, f"lookup {name!r} used without an argument")
+        raise _fail(model.info, eq, f"lookup {name!r} used without an argument")
     return name
 
 
@@ -187,7 +189,7 @@ def level(model: Model, name: str, stack: tuple[str, ...]) -> int:
         return eq.level
     if name in stack:
         loop = " -> ".join((*stack[stack.index(name):], name))
-        raise _fail(model.info, eq.line, name, f"simultaneous equations (no stock in the loop {loop})")
+        raise _fail(model.info, eq, f"simultaneous equations (no stock in the loop {loop})")
     eq.level = node_level(model, eq, eq.tree, (*stack, name))
     return eq.level
 
@@ -213,9 +215,4 @@ def order(model: Model, names: set[str], deps) -> list[str]:
         return list(sorter.static_order())
     except graphlib.CycleError as exc:
         loop = exc.args[1][::-1]  # each name, then the one its value needs
-        raise _fail(model.info, model.eqs[loop[0]].line, loop[0], f"circular initial values ({' -> '.join(loop)})"
-                    ) from None
-
-
-__all__ += ["resolve", "node_level", "refs", "order", "Bin", "Call", "Num", "Ref", "Unary",
-            "_BINOPS", "_UFUNCS", "_REDUCE"]
+        raise _fail(model.info, model.eqs[loop[0]], f"circular initial values ({' -> '.join(loop)})") from None
