@@ -268,7 +268,6 @@ def load_spec(path: str | Path = DEFAULT_SPEC) -> CheckSpec:
         agreement_rtol=agr.number("rtol", positive=True),
         behaviour=tuple(_series(name, raw, path) for name, raw in beh.items()),
     )
-    ext.used.add("case")
     for table in (units, integ, ext, bal, agr, top):
         table.finish()
     return spec
