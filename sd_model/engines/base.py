@@ -129,20 +129,17 @@ class PerMember:
 
     def run_sets(self, base: Mapping[str, Any], columns: Sequence[Parameter], values: np.ndarray) -> SetResults:
         """Run each row; a failing member is recorded (NaN, failed, message), never fatal."""
-        out: dict[str, list[Any]] = {}
-        failed, messages, template = np.zeros(len(values), bool), [""] * len(values), None
+        runs: list[dict[str, np.ndarray] | None] = []
+        failed, messages = np.zeros(len(values), bool), [""] * len(values)
         for i, row in enumerate(values):
             try:
-                res = self._run_one(merge_params(base, row_params(self._info, columns, row)))
-                template = template or {k: np.full_like(v, np.nan) for k, v in res.items()}
+                runs.append(self._run_one(merge_params(base, row_params(self._info, columns, row))))
             except Exception as exc:  # one failing member must not stop the chunk
-                res, failed[i], messages[i] = None, True, f"{type(exc).__name__}: {exc}"
-            for k, v in (res or {}).items():
-                out.setdefault(k, [None] * len(values))[i] = v
-        if template is None:
-            return {}, failed, messages
-        arrays = {k: np.stack([template[k] if v is None else v for v in vs]) for k, vs in out.items()}
-        return arrays, failed, messages
+                runs.append(None)
+                failed[i], messages[i] = True, f"{type(exc).__name__}: {exc}"
+        first = next((run for run in runs if run is not None), {})  # its shapes, NaN-filled, for failed members
+        return ({k: np.stack([np.full_like(v, np.nan) if run is None else run[k] for run in runs])
+                 for k, v in first.items()}, failed, messages)
 
 
 def row_params(info: ModelInfo, columns: Sequence[Parameter], row: Iterable[float]) -> dict[str, Any]:
