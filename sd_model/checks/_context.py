@@ -179,7 +179,3 @@ def pick(ds: xr.Dataset, info: ModelInfo, name: str, *, year: float | None = Non
         da = da.sel(time=year)
     return da
 
-
-def as_float(value: Any) -> float:
-    """A 0-d array or number as a float."""
-    return float(np.asarray(value))

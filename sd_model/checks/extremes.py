@@ -18,7 +18,7 @@ import xarray as xr
 from ..parameters import Parameter, merge_params
 from ..run import run
 from ..runspec import build_spec
-from ._context import Context, as_float, integrity_problems, pick
+from ._context import Context, integrity_problems, pick
 from .result import CheckResult
 from .spec import CheckSpec, CheckSpecError, Expectation, ExtremeCase
 
@@ -47,7 +47,7 @@ def evaluate(exp: Expectation, ds: xr.Dataset, baseline: xr.Dataset, ctx: Contex
         if x.ndim or b.ndim:
             raise CheckSpecError(f"{ctx.spec.path}: expectation on {exp.variable!r} picks {x.size} values; "
                                  f"give region (and dest) to pick one")
-        v, ref = as_float(x), as_float(b)
+        v, ref = float(x), float(b)  # one value each (checked above)
         met = v < ref if exp.relation == "lower" else v > ref
         change = (v - ref) / abs(ref) if ref else float("inf") * np.sign(v - ref)
         figure = f"{label} {change:+.1%}"
