@@ -219,12 +219,9 @@ def _parameter_table(problem: Problem, x: np.ndarray, unc: Uncertainty) -> pd.Da
 
 
 def _starts_table(problem: Problem, fits: list[LocalFit]) -> pd.DataFrame:
-    rows = []
-    for f in fits:
-        row = {"start": f.start, "payoff": f.payoff, "nfev": f.nfev, "status": f.status, "message": f.message}
-        row.update({f"x0:{p.label}": v for p, v in zip(problem.parameters, f.x0)})
-        row.update({f"x:{p.label}": v for p, v in zip(problem.parameters, f.x)})
-        rows.append(row)
+    x0, x = [f"x0:{p.label}" for p in problem.parameters], [f"x:{p.label}" for p in problem.parameters]
+    rows = [{"start": f.start, "payoff": f.payoff, "nfev": f.nfev, "status": f.status, "message": f.message,
+             **dict(zip(x0, f.x0)), **dict(zip(x, f.x))} for f in fits]
     return pd.DataFrame(rows)
 
 
