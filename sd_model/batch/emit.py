@@ -134,15 +134,13 @@ class _Emitter:
         code, axes, plain = self.expr(eq, node, mode, canon)
         if plain:
             return code, axes, plain
-        table = self.hoisted[mode]
-        if code not in table:
-            table[code] = f"h{len(self.hoisted['setup']) + len(self.hoisted['block'])}"
-        name = table[code]
         if mode == "setup":
-            self.uses["loop"].add(name)
-            return name, axes, False
-        self.step_vars[name] = None
-        return f"v_{name}", axes, False
+            return self.expanded(code), axes, False
+        table = self.hoisted["block"]
+        if code not in table:
+            table[code] = f"h{len(self.hoisted['setup']) + len(table)}"
+        self.step_vars[table[code]] = None
+        return f"v_{table[code]}", axes, False
 
     def ref(self, eq: Eq, node: Ref, mode: str, canon: list[str]) -> tuple[str, tuple[str, ...], bool]:
         name = resolve(self.m, eq, node)
