@@ -219,12 +219,12 @@ def test_store_drops_a_record_cut_short_by_a_kill(tmp_path):
     folder = tmp_path / "checkpoint"
     folder.mkdir()
     store = EvaluationStore(folder, "k", n=2, m=3)
-    store.add_full(np.array([[1.0, 2.0], [3.0, 4.0]]), np.arange(6.0).reshape(2, 3))
+    store.add(np.array([[1.0, 2.0], [3.0, 4.0]]), np.arange(6.0).reshape(2, 3), full=True)
     with (folder / "full.bin").open("ab") as fh:
         fh.write(b"\x00" * 17)  # a partial third record
     again = EvaluationStore(folder, "k", n=2, m=3, resume=True)
     assert again.loaded == 2
-    np.testing.assert_array_equal(again.get_full(np.array([3.0, 4.0])), [3.0, 4.0, 5.0])
+    np.testing.assert_array_equal(again.get(np.array([3.0, 4.0]), full=True), [3.0, 4.0, 5.0])
     assert (folder / "full.bin").stat().st_size == 2 * 5 * 8
 
 

@@ -117,10 +117,10 @@ FILES = ["meta.json", "stages.json", "full.bin", "payoff.bin", "full.bin.sha256"
 
 def _checkpoint(folder: Path) -> None:
     store = EvaluationStore(folder, "key", N, M)
-    store.add_full(np.array([[9.0, 9.0]]), np.array([[1.0, 1.0, 1.0]]))
+    store.add(np.array([[9.0, 9.0]]), np.array([[1.0, 1.0, 1.0]]), full=True)
     store.finish_stage("start-0", STAGE["start-0"])
-    store.add_full(X1, R1)
-    store.add_payoff(X2, F2)
+    store.add(X1, R1, full=True)
+    store.add(X2, F2, full=False)
 
 
 def _numbers(obj: Any, path: tuple = ()) -> list[tuple]:
@@ -175,12 +175,12 @@ def test_damaged_checkpoints_are_refused_or_yield_only_what_was_written(data, na
             assert str(exc) and "\n" not in str(exc)
             return
         for x, r in zip(X1, R1):  # dropped (re-evaluated later) or exactly as written
-            got = store.get_full(x)
+            got = store.get(x, full=True)
             assert got is None or np.array_equal(got, r)
-        got = store.get_payoff(X2[0])
+        got = store.get(X2[0], full=False)
         assert got is None or got == F2[0]
         assert store.stage("start-0") in (None, STAGE["start-0"])
-        assert store.get_full(np.array([9.0, 9.0])) is None  # cleared by the finished stage
+        assert store.get(np.array([9.0, 9.0]), full=True) is None  # cleared by the finished stage
 
 
 # ---------------------------------------------------------------- ensemble chunk stores

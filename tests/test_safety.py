@@ -415,7 +415,7 @@ def test_calibration_evaluations_edited_on_disk_are_refused(tmp_path):
     folder = tmp_path / "checkpoint"
     folder.mkdir()
     store = EvaluationStore(folder, "key", n=2, m=3)
-    store.add_full(np.array([[1.0, 2.0]]), np.array([[0.1, 0.2, 0.3]]))
+    store.add(np.array([[1.0, 2.0]]), np.array([[0.1, 0.2, 0.3]]), full=True)
     raw = bytearray((folder / "full.bin").read_bytes())
     raw[-1] ^= 0x01
     (folder / "full.bin").write_bytes(bytes(raw))
@@ -429,9 +429,9 @@ def test_calibration_checkpoint_files_of_the_wrong_shape_are_refused(tmp_path, n
     folder = tmp_path / "checkpoint"
     folder.mkdir()
     store = EvaluationStore(folder, "key", n=2, m=3)
-    store.add_full(np.array([[1.0, 2.0]]), np.array([[0.1, 0.2, 0.3]]))
+    store.add(np.array([[1.0, 2.0]]), np.array([[0.1, 0.2, 0.3]]), full=True)
     store.finish_stage("s", {"payoff": 1.0})
-    store.add_full(np.array([[1.0, 2.0]]), np.array([[0.1, 0.2, 0.3]]))
+    store.add(np.array([[1.0, 2.0]]), np.array([[0.1, 0.2, 0.3]]), full=True)
     (folder / name).write_text(text)
     with pytest.raises(CalibrationError, match=name.replace(".", r"\.")):
         EvaluationStore(folder, "key", n=2, m=3, resume=True)

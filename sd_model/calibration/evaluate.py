@@ -124,20 +124,19 @@ class Evaluator:
 
     def residuals(self, X: np.ndarray) -> np.ndarray:
         """Residual vectors (k, m) of the parameter vectors ``X`` (k, n)."""
-        return self._evaluate(X, self.store.get_full, self.store.add_full, full=True)
+        return self._evaluate(X, full=True)
 
     def payoffs(self, X: np.ndarray) -> np.ndarray:
         """Payoffs (sum of squared residuals) of ``X`` (k, n); only the payoff is stored."""
-        return self._evaluate(X, self.store.get_payoff, self.store.add_payoff, full=False)
+        return self._evaluate(X, full=False)
 
-    def _evaluate(self, X: np.ndarray, get: Callable[[np.ndarray], Any], add: Callable[[np.ndarray, np.ndarray], None],
-                  full: bool) -> np.ndarray:
-        """Answer the rows of ``X`` the checkpoint knows (``get``), run and store (``add``) the others."""
+    def _evaluate(self, X: np.ndarray, full: bool) -> np.ndarray:
+        """Answer the rows of ``X`` the checkpoint knows, run and store the others (residual vectors if ``full``)."""
         X = np.atleast_2d(np.asarray(X, dtype=float))
         out = np.empty((len(X), self.problem.n_residuals) if full else (len(X),))
         todo = []
         for i, x in enumerate(X):
-            known = get(x)
+            known = self.store.get(x, full)
             if known is None:
                 todo.append(i)
             else:
@@ -147,7 +146,7 @@ class Evaluator:
             R = self._run(X[todo])
             self.runs += len(todo)
             out[todo] = R if full else np.einsum("ij,ij->i", R, R)
-            add(X[todo], out[todo])
+            self.store.add(X[todo], out[todo], full)
         f = np.einsum("ij,ij->i", out, out) if full else out
         i = int(np.argmin(f)) if len(f) else -1
         if i >= 0 and f[i] < self.best:

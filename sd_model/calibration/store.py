@@ -123,27 +123,20 @@ class EvaluationStore:
             os.fsync(fh.fileno())
         self._write_seal(name)
 
-    def get_full(self, x: np.ndarray) -> np.ndarray | None:
-        """The residual vector stored for ``x``, or None."""
-        return self.full.get(np.asarray(x, dtype=float).tobytes())
-
-    def get_payoff(self, x: np.ndarray) -> float | None:
-        """The payoff stored for ``x`` (from either file), or None."""
+    def get(self, x: np.ndarray, full: bool) -> Any:
+        """The residual vector (``full``) or the payoff (from either file) stored for ``x``, or None."""
         key = np.asarray(x, dtype=float).tobytes()
-        if key in self.payoff:
+        if not full and key in self.payoff:
             return self.payoff[key]
         r = self.full.get(key)
-        return None if r is None else float(r @ r)
+        return r if full or r is None else float(r @ r)
 
-    def add_full(self, X: np.ndarray, R: np.ndarray) -> None:
-        """Store residual vectors ``R`` (k, m) of the points ``X`` (k, n) and flush them to disk."""
-        self.full.update({np.asarray(x, dtype=float).tobytes(): np.array(r) for x, r in zip(X, R)})
-        self._append("full.bin", np.hstack([X, R]) if len(X) else X)
-
-    def add_payoff(self, X: np.ndarray, f: np.ndarray) -> None:
-        """Store payoffs ``f`` (k,) of the points ``X`` (k, n) and flush them to disk."""
-        self.payoff.update({np.asarray(x, dtype=float).tobytes(): float(v) for x, v in zip(X, f)})
-        self._append("payoff.bin", np.hstack([X, np.asarray(f, dtype=float)[:, None]]) if len(X) else X)
+    def add(self, X: np.ndarray, values: np.ndarray, full: bool) -> None:
+        """Store residual vectors (``full``: (k, m)) or payoffs (k,) of the points ``X`` (k, n); flush them to disk."""
+        X, values = np.asarray(X, dtype=float), np.asarray(values, dtype=float)
+        target: dict[bytes, Any] = self.full if full else self.payoff
+        target.update({x.tobytes(): (np.array(v) if full else float(v)) for x, v in zip(X, values)})
+        self._append(_FILES[0 if full else 1], np.hstack([X, values.reshape(len(X), -1)]) if len(X) else X)
 
     def stage(self, name: str) -> dict | None:
         """The recorded result of a finished stage, or None."""
