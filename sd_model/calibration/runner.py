@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -155,7 +156,7 @@ def calibrate(config: str | Path | CalibrationConfig, *, out: str | Path | None 
     problem = build_problem(cfg, info, obs, until, engine=engine)
     # connect to a Dask cluster before writing anything: an unreachable one leaves no output folder
     client, own_client = dask_client(scheduler) if scheduler is not None else (None, False)  # type: Any, bool
-    try:
+    with client if own_client else nullcontext():  # a Client closes itself on exit
         out_path = Path(out) if out is not None else None
         if out_path is not None:
             prepare_output(out_path, resume=resume, force=force)
@@ -190,9 +191,6 @@ def calibrate(config: str | Path | CalibrationConfig, *, out: str | Path | None 
                                                 replicates=opt["bootstrap"], seed=opt["seed"], **common)
                 unc = replace(unc, boot_low=low, boot_high=high, boot_n=opt["bootstrap"], method="jacobian+bootstrap")
             runs, replayed = ev.runs, ev.replayed
-    finally:
-        if own_client:
-            client.close()
     simulated = problem.simulated(run_one(compile_runner(problem), problem.params(x)))
     payoff = float(r @ r)
     result = CalibrationResult(problem=problem, x=x, payoff=payoff, parameters=_parameter_table(problem, x, unc),
