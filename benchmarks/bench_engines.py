@@ -94,7 +94,7 @@ def main() -> None:
     elasticity, value = [Parameter.parse(simlin.info, "Capital Elasticity")], np.array([[0.4]])
     assert not runner.run_sets({}, elasticity, value)[1].any(), "simlin run failed"
     t = timed(lambda: runner.run_sets({}, elasticity, value), args.simlin_runs)
-    rows.append(("project simlin runner (reused Sim)", statistics.median(t), f"median of {len(t)}"))
+    rows.append(("project compiled simlin (reused Sim)", statistics.median(t), f"median of {len(t)}"))
 
     sim = BatchModel(DEFAULT_MODEL).compile(OUTPUTS)
     sets = sample_parameters(ranges, args.members, seed=0)
