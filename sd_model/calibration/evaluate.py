@@ -118,7 +118,7 @@ class Evaluator:
         return np.vstack(self._pool.map(_work, [(self.problem, c) for c in chunks]))
 
     def note_best(self, x: np.ndarray, payoff: float) -> None:
-        """Record a payoff found earlier (a finished stage restored from the checkpoint)."""
+        """Record ``payoff`` at ``x`` if it is the best so far (also a finished stage restored from the checkpoint)."""
         if payoff < self.best:
             self.best, self.best_x = float(payoff), np.array(x)
 
@@ -148,9 +148,8 @@ class Evaluator:
             out[todo] = R if full else np.einsum("ij,ij->i", R, R)
             self.store.add(X[todo], out[todo], full)
         f = np.einsum("ij,ij->i", out, out) if full else out
-        i = int(np.argmin(f)) if len(f) else -1
-        if i >= 0 and f[i] < self.best:
-            self.best, self.best_x = float(f[i]), np.array(X[i])
+        if len(f):
+            self.note_best(X[int(np.argmin(f))], float(np.min(f)))
         if self._bar is not None:
             self._bar.update(len(todo))
             self._bar.set_postfix_str(f"{self.stage} best payoff {self.best:.6g}", refresh=False)
