@@ -55,9 +55,10 @@ class WriteCost:
 
 #: Per engine, measured on Model 2.0 (359 variables, 1,070 values) by ``python benchmarks/bench_budget.py`` (CPU time,
 #: 2-core machine at load 4-5, 2026-11-30 03:30 UTC); its runs not fitted on gave measured/estimated 0.59-1.03, the
-#: lowest short later runs that do not pay the first run's extra time included in ``start``.
+#: lowest short later runs that do not pay the first run's extra time included in ``start``. simlin re-measured
+#: (``--engines simlin``, load 1, 12:31 UTC) after its single runs took the runner's compiled path: checks 0.65-0.89.
 ENGINE_COSTS = {
-    "simlin": EngineCost(start=0.532, step_ns=24.3, saved_ns=0.0),
+    "simlin": EngineCost(start=0.342, step_ns=22.7, saved_ns=6.62),
     "batch": EngineCost(start=0.155, step_ns=197.0, saved_ns=0.0),
     "pysd": EngineCost(start=0.479, step_ns=121000.0, saved_ns=0.0),
 }
