@@ -3,7 +3,7 @@
 #     nice -n 10 sh scripts/bayes_figures.sh results/bayes
 # Needs the venv's sd-model and python on PATH (or run as: PATH=.venv/bin:$PATH sh scripts/bayes_figures.sh).
 # Steps: in-sample fit 1978-2015; fit to 2010 with 2011-2015 predicted; SBC of the test model and
-# of the shipped model (two processes of 25 fits in lockstep, 38 walkers x 1600 steps each); compare under the posterior. Each step resumes after a kill
+# of the shipped model (two processes of 25 fits in lockstep, 38 walkers x 2400 steps each, about two hours); compare under the posterior. Each step resumes after a kill
 # (the sd-model calibrate steps with --resume, the SBC steps keep their finished data sets; the others are rerun).
 set -e
 OUT=${1:-results/bayes}
