@@ -46,6 +46,9 @@ def main() -> None:
     ap.add_argument("--lockstep", type=int, default=None, help="data sets fitted at once (default 25)")
     ap.add_argument("--first", type=int, default=0,
                     help="fit only data sets FIRST.. (two processes can share one --out folder)")
+    ap.add_argument("--matched-priors", action="store_true",
+                    help="with --shipped: fit with normal priors at the Laplace approximation's means and sds and "
+                         "draw the true values from them (SBC as its theory states it)")
     ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args()
     from sd_model.bayes.posterior import BatchRunner, ModelRunner
@@ -70,12 +73,22 @@ def main() -> None:
         keep = np.asarray(ident.table["sampled"])
         real = laplace(LogPosterior(lik, runner), centre(start_values(full)[keep], lik.priors.lower, lik.priors.upper))
         truths = to_x(real.draw(args.datasets, args.seed, cap=np.inf), lik.priors.lower, lik.priors.upper)
+        if args.matched_priors:
+            from sd_model.bayes.likelihood import build_likelihood
+            from sd_model.bayes.sbc import matched_priors
+
+            laplace_x = to_x(real.draw(4000, args.seed, cap=np.inf), lik.priors.lower, lik.priors.upper)
+            lik = build_likelihood(lik.problem, matched_priors(
+                lik.priors, laplace_x, "Laplace approximation of the real-data posterior (scripts/bayes_sbc.py)"))
+            truths = None  # drawn from the matched priors by each fit (again while the model fails there)
         settings = BayesSettings()
         dim = len(lik.priors.priors)
         args.walkers = args.walkers or 2 * dim
         args.steps = args.steps or 2400
         args.lockstep = args.lockstep or 25
-        kw = {"init": "laplace", "burn": settings.burn, "truths": truths, "cap": settings.cap}
+        kw = {"init": "laplace", "burn": settings.burn, "cap": settings.cap}
+        if truths is not None:
+            kw["truths"] = truths
         print(f"{dim} sampled quantities, {len(ident.fixed)} constants fixed", file=sys.stderr)
     else:
         args.walkers, args.steps, args.lockstep = args.walkers or 16, args.steps or 1000, args.lockstep or 25

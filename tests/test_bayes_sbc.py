@@ -109,3 +109,36 @@ def test_sbc_keeps_finished_data_sets_and_skips_them_on_rerun(likelihood, tmp_pa
         sbc(likelihood, third, datasets=1, out=tmp_path, **{**SMALL, "steps": 41})
     cov = sbc_coverage(table3)
     assert list(cov["datasets"]) == [3, 3] and (cov["r_hat_max"] >= cov["fits_r_hat_over_1_05"] * 0).all()
+
+
+def test_matched_priors_are_truncated_normals_at_the_draws_mean_and_sd(likelihood):  # noqa: F811
+    from scipy import stats
+
+    from sd_model.bayes.likelihood import build_likelihood
+    from sd_model.bayes.sbc import matched_priors
+
+    base = likelihood.priors
+    rng = np.random.default_rng(5)
+    centre = (base.lower + base.upper) / 2 if np.all(np.isfinite(base.upper)) else np.ones(len(base.priors))
+    spread = 0.05 * np.abs(centre) + 0.01
+    draws = centre + spread * rng.standard_normal((20000, len(base.priors)))
+    new = matched_priors(base, draws, "test draws")
+    assert new.labels == base.labels
+    np.testing.assert_array_equal(new.lower, base.lower)
+    np.testing.assert_array_equal(new.upper, base.upper)
+    for p, c, s in zip(new.priors, centre, spread):
+        assert p.dist == "normal" and abs(dict(p.params)["mu"] - c) < 0.05 * s
+        assert abs(dict(p.params)["sigma"] / s - 1) < 0.03
+    # the log prior is the sum of truncated-normal log densities (scipy, independently)
+    x = draws[:3]
+    expect = sum(stats.truncnorm.logpdf(x[:, j], (p.lower - dict(p.params)["mu"]) / dict(p.params)["sigma"],
+                                        (p.upper - dict(p.params)["mu"]) / dict(p.params)["sigma"],
+                                        loc=dict(p.params)["mu"], scale=dict(p.params)["sigma"])
+                 for j, p in enumerate(new.priors))
+    np.testing.assert_allclose(new.log_prior(x), expect, rtol=1e-10)
+    # estimated error terms are replaced too, and an SBC folder of the old priors is not reused
+    assert all(q.dist == "normal" for q in new.error_model.estimated())
+    assert new.text != base.text
+    build_likelihood(likelihood.problem, new)  # a usable likelihood
+    with pytest.raises(ValueError, match="at least 2 draws"):
+        matched_priors(base, draws[:1], "too few")

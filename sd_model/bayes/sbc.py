@@ -26,6 +26,7 @@ from ..errors import SDModelError
 from ..files import atomic_write_json, sha256_bytes
 
 from .likelihood import Likelihood, build_likelihood
+from .priors import Prior, PriorSet
 from .posterior import LogPosterior, to_x
 from .predictive import _ar1_path
 from .sampler import initial_ensemble, run_chain
@@ -51,6 +52,34 @@ def synthetic(likelihood: Likelihood, theta: np.ndarray, outputs: dict[str, np.n
                 obs[rows, j] = sim[s.spec.name][rows, j] + _ar1_path(len(years), sigma, rho, rng, starts)
         series.append(replace(s, obs=obs))
     return build_likelihood(replace(problem, series=tuple(series)), likelihood.priors)
+
+
+def matched_priors(priors: PriorSet, draws: np.ndarray, source: str) -> PriorSet:
+    """Normal priors at the mean and sd of ``draws``, for an SBC whose true values come from them.
+
+    SBC's guarantee (uniform ranks, 90% coverage) holds when the true values are drawn from the
+    priors the fits use. To keep synthetic histories near the real data, ``draws`` (n, D) in the
+    quantities' units (e.g. of the Laplace approximation of the real-data posterior) give each
+    quantity a normal prior with their mean and sd, truncated to the bounds of ``priors``; the
+    fits then use these priors and the true values are drawn from them. Returns a
+    :class:`PriorSet` with the same labels, bounds, error model and breaks; its ``text`` (which
+    fingerprints the SBC folder) lists the new priors.
+    """
+    draws = np.atleast_2d(np.asarray(draws, dtype=float))
+    if draws.shape[1] != len(priors.priors) or len(draws) < 2:
+        raise ValueError(f"need at least 2 draws of {len(priors.priors)} quantities, got shape {draws.shape}")
+    mu, sd = draws.mean(axis=0), draws.std(axis=0, ddof=1)
+    new = tuple(Prior(label=p.label, dist="normal", params=(("mu", float(m)), ("sigma", float(max(s, 1e-12)))),
+                      lower=p.lower, upper=p.upper, source=source)
+                for p, m, s in zip(priors.priors, mu, sd))
+    by_label = {p.label: p for p in new}
+    em = priors.error_model
+    em = replace(em, rho=by_label[em.rho.label] if isinstance(em.rho, Prior) else em.rho,
+                 sigma_scale=by_label[em.sigma_scale.label] if isinstance(em.sigma_scale, Prior) else em.sigma_scale)
+    text = f"# matched priors ({source}) for {priors.path}\n" + "".join(
+        f"{p.label!r} = normal({dict(p.params)['mu']!r}, {dict(p.params)['sigma']!r}) on [{p.lower!r}, {p.upper!r}]\n"
+        for p in new)
+    return replace(priors, priors=new, error_model=em, text=priors.text + "\n" + text)
 
 
 @dataclass(frozen=True)
