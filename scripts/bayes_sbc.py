@@ -72,23 +72,21 @@ def main() -> None:
 
         keep = np.asarray(ident.table["sampled"])
         real = laplace(LogPosterior(lik, runner), centre(start_values(full)[keep], lik.priors.lower, lik.priors.upper))
-        truths = to_x(real.draw(args.datasets, args.seed, cap=np.inf), lik.priors.lower, lik.priors.upper)
-        if args.matched_priors:
+        draws = to_x(real.draw(4000 if args.matched_priors else args.datasets, args.seed, cap=np.inf),
+                     lik.priors.lower, lik.priors.upper)
+        kw = {"init": "laplace", "burn": BayesSettings().burn, "cap": BayesSettings().cap}
+        if args.matched_priors:  # each fit draws its true value from the matched priors (again while the model fails)
             from sd_model.bayes.likelihood import build_likelihood
             from sd_model.bayes.sbc import matched_priors
 
-            laplace_x = to_x(real.draw(4000, args.seed, cap=np.inf), lik.priors.lower, lik.priors.upper)
             lik = build_likelihood(lik.problem, matched_priors(
-                lik.priors, laplace_x, "Laplace approximation of the real-data posterior (scripts/bayes_sbc.py)"))
-            truths = None  # drawn from the matched priors by each fit (again while the model fails there)
-        settings = BayesSettings()
+                lik.priors, draws, "Laplace approximation of the real-data posterior (scripts/bayes_sbc.py)"))
+        else:
+            kw["truths"] = draws
         dim = len(lik.priors.priors)
         args.walkers = args.walkers or 2 * dim
         args.steps = args.steps or 2400
         args.lockstep = args.lockstep or 25
-        kw = {"init": "laplace", "burn": settings.burn, "cap": settings.cap}
-        if truths is not None:
-            kw["truths"] = truths
         print(f"{dim} sampled quantities, {len(ident.fixed)} constants fixed", file=sys.stderr)
     else:
         args.walkers, args.steps, args.lockstep = args.walkers or 16, args.steps or 1000, args.lockstep or 25

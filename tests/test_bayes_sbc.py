@@ -117,7 +117,14 @@ def test_matched_priors_are_truncated_normals_at_the_draws_mean_and_sd(likelihoo
     from sd_model.bayes.likelihood import build_likelihood
     from sd_model.bayes.sbc import matched_priors
 
-    base = likelihood.priors
+    from dataclasses import replace
+
+    from sd_model.bayes.priors import RHO, Prior
+
+    # the fixture fixes rho: estimate it here, so that the error model's prior is replaced too
+    fixed = likelihood.priors
+    rho = Prior(label=RHO, dist="uniform", params=(), lower=0.0, upper=0.99, source="test")
+    base = replace(fixed, priors=fixed.priors + (rho,), error_model=replace(fixed.error_model, rho=rho))
     rng = np.random.default_rng(5)
     centre = (base.lower + base.upper) / 2 if np.all(np.isfinite(base.upper)) else np.ones(len(base.priors))
     spread = 0.05 * np.abs(centre) + 0.01
@@ -137,8 +144,8 @@ def test_matched_priors_are_truncated_normals_at_the_draws_mean_and_sd(likelihoo
                  for j, p in enumerate(new.priors))
     np.testing.assert_allclose(new.log_prior(x), expect, rtol=1e-10)
     # estimated error terms are replaced too, and an SBC folder of the old priors is not reused
-    assert all(q.dist == "normal" for q in new.error_model.estimated())
+    assert new.error_model.rho is new.priors[-1] and new.error_model.rho.dist == "normal"
     assert new.text != base.text
-    build_likelihood(likelihood.problem, new)  # a usable likelihood
+    build_likelihood(likelihood.problem, matched_priors(fixed, draws[:, :-1], "test draws"))  # a usable likelihood
     with pytest.raises(ValueError, match="at least 2 draws"):
         matched_priors(base, draws[:1], "too few")
