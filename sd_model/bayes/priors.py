@@ -180,8 +180,11 @@ def default_priors_path(calibration_file: str | Path) -> Path:
     return path.with_name(f"{path.stem}.priors.toml")
 
 
-def _prior(label: str, spec: Any, lower: float, upper: float, where: str, line: int) -> Prior:
-    """Check one prior table and truncate it to ``[lower, upper]``."""
+def make_prior(label: str, spec: Any, lower: float, upper: float, where: str, line: int) -> Prior:
+    """One prior from its table (``dist``, its parameters, ``source``), checked and truncated to ``[lower, upper]``.
+
+    ``where`` and ``line`` name the table in error messages; raises :class:`PriorError` on a bad table.
+    """
     if not isinstance(spec, dict):
         raise PriorError(f"{where}: give a table such as {{ dist = \"normal\", mu = 0.4, sigma = 0.1, "
                          f"source = \"...\" }}, got {spec!r}")
@@ -280,7 +283,7 @@ def load_priors(path: str | Path, problem: Any) -> PriorSet:
         if label in chosen:
             raise PriorError(f"{loc}: {label!r} has two priors")
         p = params[label]
-        chosen[label] = _prior(label, spec, p.lower, p.upper, f"{loc}: prior of {key!r}", line)
+        chosen[label] = make_prior(label, spec, p.lower, p.upper, f"{loc}: prior of {key!r}", line)
     missing = [label for label in params if label not in chosen]
     if missing:
         raise PriorError(f"{path}: no prior for {len(missing)} estimated parameter(s): "
@@ -307,7 +310,7 @@ def _error_model(table: Any, path: Path, text: str, problem: Any) -> ErrorModel:
         line = _key_line(text, key) or head
         at = f"{path}:{line}: [error_model] {key}"
         if isinstance(value, dict):
-            return _prior(label, value, lower, upper, at, line)
+            return make_prior(label, value, lower, upper, at, line)
         v = check_number(value, key, at, PriorError)
         if not lower <= v < upper or (key == "sigma_scale" and v <= 0):
             raise PriorError(f"{at}: {v:g} is outside ({lower:g}, {upper:g})")

@@ -26,7 +26,7 @@ from ..errors import SDModelError
 from ..files import atomic_write_json, sha256_bytes
 
 from .likelihood import Likelihood, build_likelihood
-from .priors import Prior, PriorSet, _prior
+from .priors import Prior, PriorSet, make_prior
 from .posterior import LogPosterior, to_x
 from .predictive import _ar1_path
 from .sampler import initial_ensemble, run_chain
@@ -70,7 +70,7 @@ def matched_priors(priors: PriorSet, draws: np.ndarray, source: str) -> PriorSet
         raise ValueError(f"need at least 2 draws of {len(priors.priors)} quantities, got shape {draws.shape}")
     mu, sd = draws.mean(axis=0), draws.std(axis=0, ddof=1)
     # through the priors file's own constructor, so that its checks (sigma > 0, mass inside the bounds) apply
-    new = tuple(_prior(p.label, {"dist": "normal", "mu": float(m), "sigma": float(s), "source": source},
+    new = tuple(make_prior(p.label, {"dist": "normal", "mu": float(m), "sigma": float(s), "source": source},
                        p.lower, p.upper, f"matched prior of {p.label!r}", 0)
                 for p, m, s in zip(priors.priors, mu, sd))
     by_label = {p.label: p for p in new}
