@@ -19,6 +19,13 @@ Finished data sets are kept in ``--out``/datasets (checksummed); a re-run with t
 (or more ``--datasets``) skips them. Writes sbc.csv (one row per data set and parameter, with
 each fit's R-hat, bulk ESS and tau) and coverage.csv (90% interval coverage, rank histogram,
 fits with R-hat >= 1.05 per parameter), and prints the coverage table.
+
+``--matched-priors`` (with --shipped): the fits' priors are truncated normals at the means and
+sds of 4,000 draws of that Laplace approximation and the true values are drawn from them, the
+SBC of the theory (docs/bayes.md "Session 7"). ``--laplace-only``: no sampler; the Laplace
+approximation of each data set's posterior (the fits' start) gives its 90% intervals on the same
+true values and data (laplace.csv, laplace_coverage.csv), and, if ``--out`` holds the SBC's
+sbc.csv, the sampler's interval widths are compared with them.
 """
 from __future__ import annotations
 
@@ -49,6 +56,9 @@ def main() -> None:
     ap.add_argument("--matched-priors", action="store_true",
                     help="with --shipped: fit with normal priors at the Laplace approximation's means and sds and "
                          "draw the true values from them (SBC as its theory states it)")
+    ap.add_argument("--laplace-only", action="store_true",
+                    help="no sampler: the Laplace approximation's 90%% intervals on the same data sets (laplace.csv, "
+                         "laplace_coverage.csv), and their widths against sbc.csv's if --out holds one")
     ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args()
     from sd_model.bayes.posterior import BatchRunner, ModelRunner
@@ -96,6 +106,9 @@ def main() -> None:
         lik = setup(models / "bayes_linear.toml", models / "bayes_linear.priors.toml",
                     model=models / "bayes_linear.mdl", observations=obs)
         runner = BatchRunner(lik.problem)
+    if args.laplace_only:
+        _laplace_only(args, lik, runner, kw.get("truths"))
+        return
     t0 = time.perf_counter()
     try:
         table = sbc(lik, runner, datasets=args.datasets, walkers=args.walkers, steps=args.steps, seed=args.seed,
@@ -114,6 +127,40 @@ def main() -> None:
     print(f"{len(fits)} data sets, {args.walkers} walkers x {args.steps} steps each, lockstep {args.lockstep}, "
           f"{time.perf_counter() - t0:.0f} s; overall 90% coverage {table['inside90'].mean():.3f}; fits with every "
           f"R-hat < 1.05: {int((fits < 1.05).sum())} of {len(fits)} (worst {fits.max():.3f})")
+
+
+def _laplace_only(args: argparse.Namespace, lik, runner, truths) -> None:
+    """The Laplace approximation's coverage on the SBC's data sets, and the sampler's interval widths against it."""
+    import pandas as pd
+
+    from sd_model.bayes.sbc import laplace_dataset, sbc_coverage
+
+    rows = []
+    try:
+        for k in range(args.first, args.datasets):
+            rows += laplace_dataset(lik, runner, k, args.seed, None if truths is None else truths[k])
+    finally:
+        if hasattr(runner, "close"):
+            runner.close()
+    table = pd.DataFrame(rows)
+    args.out.mkdir(parents=True, exist_ok=True)
+    table.to_csv(args.out / "laplace.csv", index=False)
+    cov = sbc_coverage(table)
+    cov.to_csv(args.out / "laplace_coverage.csv", index=False)
+    print(cov.to_string(index=False))
+    print(f"Laplace approximation, {args.datasets - args.first} data sets: overall 90% coverage "
+          f"{table['inside90'].mean():.3f}")
+    fitted = args.out / "sbc.csv"
+    if fitted.exists():
+        m = pd.read_csv(fitted).merge(table, on=["dataset", "parameter"], suffixes=("", "_laplace"))
+        if len(m) and not (m["true"] - m["true_laplace"]).abs().max() > 1e-12 * m["true"].abs().max():
+            ratio = (m["q95"] - m["q05"]) / (m["q95_laplace"] - m["q05_laplace"])
+            per = ratio.groupby(m["parameter"], sort=False).median()
+            print(f"sampler's 90% width / Laplace's, median over data sets: {per.min():.2f}-{per.max():.2f} by "
+                  f"parameter (overall {ratio.median():.3f}); narrower in {(ratio < 1).mean():.1%} of "
+                  f"{len(ratio)} (data set, parameter) pairs")
+        else:
+            print(f"{fitted} holds other data sets (true values differ): widths not compared")
 
 
 if __name__ == "__main__":

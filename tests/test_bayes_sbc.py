@@ -149,3 +149,23 @@ def test_matched_priors_are_truncated_normals_at_the_draws_mean_and_sd(likelihoo
     build_likelihood(likelihood.problem, matched_priors(fixed, draws[:, :-1], "test draws"))  # a usable likelihood
     with pytest.raises(ValueError, match="at least 2 draws"):
         matched_priors(base, draws[:1], "too few")
+
+
+def test_laplace_dataset_uses_the_fits_data_and_gives_the_closed_form_interval(likelihood):  # noqa: F811
+    """Same true value as the fit of data set k; on the linear model (a normal posterior) its 90% interval is the
+    generalised-least-squares posterior's mean +- 1.645 sd, computed from that data set's synthetic observations."""
+    from sd_model.bayes.sbc import _dataset, laplace_dataset
+    from test_bayes_sampler import gls_posterior
+
+    runner = BatchRunner(likelihood.problem)
+    fit = fit_dataset(likelihood, runner, 1, SBCSettings(**SMALL))
+    rows = laplace_dataset(likelihood, runner, 1, SMALL["seed"], n_draws=8000)
+    theta, lik_1, _ = _dataset(likelihood, runner, 1, SMALL["seed"], None)
+    assert [r["true"] for r in rows] == [r["true"] for r in fit] == list(theta)
+    mean, cov = gls_posterior(lik_1.problem.series[0].obs[:, 0])
+    sd = np.sqrt(np.diag(cov))
+    for j, r in enumerate(rows):
+        assert r["parameter"] == likelihood.priors.labels[j] and r["draws"] == 8000
+        assert abs(r["q05"] - (mean[j] - 1.645 * sd[j])) < 0.1 * sd[j], (r, mean, sd)
+        assert abs(r["q95"] - (mean[j] + 1.645 * sd[j])) < 0.1 * sd[j], (r, mean, sd)
+        assert r["inside90"] == (r["q05"] <= r["true"] <= r["q95"])
