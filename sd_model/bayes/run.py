@@ -29,7 +29,7 @@ from .likelihood import Likelihood, build_likelihood
 from .posterior import LogPosterior, ModelRunner, to_x
 from .predictive import bands, coverage, draw_indices, replicate
 from .priors import default_priors_path, load_priors
-from .sampler import ChainResult, centre, initial_ensemble, run_chain
+from .sampler import MOVES_KEY, ChainResult, centre, initial_ensemble, run_chain
 from .store import ChainStore
 
 
@@ -110,7 +110,7 @@ def run_key(likelihood: Likelihood, settings: BayesSettings) -> str:
     from ..calibration.runner import problem_key
 
     return fingerprint(problem_key(likelihood.problem), likelihood.priors.text, settings.walkers, settings.seed,
-                       settings.spread, settings.moves, settings.start, settings.cap)
+                       settings.spread, settings.moves, MOVES_KEY.get(settings.moves), settings.start, settings.cap)
 
 
 def start_values(likelihood: Likelihood) -> np.ndarray:

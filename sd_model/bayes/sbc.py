@@ -29,7 +29,7 @@ from .likelihood import Likelihood, build_likelihood
 from .priors import Prior, PriorSet, make_prior
 from .posterior import LogPosterior, to_x
 from .predictive import _ar1_path
-from .sampler import initial_ensemble, run_chain
+from .sampler import MOVES_KEY, initial_ensemble, run_chain
 from .store import ChainStore
 
 
@@ -247,7 +247,8 @@ def sbc_key(likelihood: Likelihood, settings: SBCSettings, given_truths: bool) -
     from ..calibration.runner import problem_key
     from ..calibration.store import fingerprint
 
-    return fingerprint(problem_key(likelihood.problem), likelihood.priors.text, repr(settings), given_truths)
+    return fingerprint(problem_key(likelihood.problem), likelihood.priors.text, repr(settings),
+                       MOVES_KEY.get(settings.moves), given_truths)
 
 
 def sbc(likelihood: Likelihood, runner: Any, *, datasets: int, walkers: int, steps: int, seed: int,
