@@ -97,8 +97,8 @@ def run_chain(log_prob: Callable[[np.ndarray], np.ndarray], z0: np.ndarray, step
     progress : bool
         Show acceptance rate and log posterior on stderr. Default is False.
     moves : {"de", "stretch"}
-        emcee's differential-evolution move (80%) mixed with its snooker move (20%), or its
-        stretch move (:data:`MOVES_KEY`). Default is "de".
+        emcee's differential-evolution move (80%) mixed with its stretch move (20%), or its
+        stretch move alone (:data:`MOVES_KEY`). Default is "de".
     callback : callable, optional
         ``callback(step, coords, log_prob)`` after each stored step.
 
