@@ -56,15 +56,15 @@ def centre(x0: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
     return to_z(np.clip(x0, lo, hi), lower, upper)
 
 
-#: Proposal moves: emcee's stretch move, or differential evolution with 20% stretch updates.
-MOVES = ("de", "stretch")
-
-#: What each name runs, in the fingerprints of stored chains and SBC data sets: a chain or data
+#: What each name of the proposal moves runs, in the fingerprints of stored chains and SBC data sets: a chain or data
 #: set sampled with other moves is not resumed or reused. "de" no longer includes emcee's
 #: DESnookerMove: in emcee <= 3.1.6 its direction is not a unit vector and its Metropolis factor is
 #: half the (d - 1) log |x* - z| / |x - z| of ter Braak & Vrugt (2008), so its stationary
 #: distribution is not the posterior (fixed upstream in dfm/emcee#531, not released).
 MOVES_KEY = {"de": "DEMove 0.8 + StretchMove 0.2", "stretch": "StretchMove"}
+
+#: Proposal moves: differential evolution with 20% stretch updates, or emcee's stretch move alone.
+MOVES = tuple(MOVES_KEY)
 
 
 def _moves(name: str) -> Any:

@@ -139,14 +139,23 @@ def fit_dataset(likelihood: Likelihood, runner: Any, k: int, settings: SBCSettin
     first = 1 + int(settings.burn * settings.steps)
     kept = to_x(chain.coords[first:], lower, upper)
     diag = diagnostics(kept)
-    draws = kept[::settings.thin].reshape(-1, len(theta))
+    rows = _interval_rows(k, priors.labels, theta, kept[::settings.thin].reshape(-1, len(theta)))
+    for j, row in enumerate(rows):
+        row.update({"r_hat": float(diag["r_hat"].iloc[j]), "ess_bulk": float(diag["ess_bulk"].iloc[j]),
+                    "tau_steps": float(diag["tau_steps"].iloc[j])})
+    return rows
+
+
+def _interval_rows(k: int, labels: list[str], theta: np.ndarray, draws: np.ndarray) -> list[dict[str, Any]]:
+    """Per parameter of data set ``k``: true value, median and 90% interval of ``draws`` (n, D).
+
+    Also the rank of the true value among the draws and whether the interval holds it.
+    """
     q = np.quantile(draws, [0.05, 0.5, 0.95], axis=0)
     return [{"dataset": int(k), "parameter": label, "true": float(theta[j]), "median": float(q[1, j]),
              "q05": float(q[0, j]), "q95": float(q[2, j]), "rank": int(np.sum(draws[:, j] < theta[j])),
-             "draws": int(len(draws)), "inside90": bool(q[0, j] <= theta[j] <= q[2, j]),
-             "r_hat": float(diag["r_hat"].iloc[j]), "ess_bulk": float(diag["ess_bulk"].iloc[j]),
-             "tau_steps": float(diag["tau_steps"].iloc[j])}
-            for j, label in enumerate(priors.labels)]
+             "draws": int(len(draws)), "inside90": bool(q[0, j] <= theta[j] <= q[2, j])}
+            for j, label in enumerate(labels)]
 
 
 def _dataset(likelihood: Likelihood, runner: Any, k: int, seed: int,
@@ -184,12 +193,8 @@ def laplace_dataset(likelihood: Likelihood, runner: Any, k: int, seed: int, trut
     theta, lik_k, _ = _dataset(likelihood, runner, k, seed, truth)
     lower, upper = likelihood.priors.lower, likelihood.priors.upper
     approx = laplace(LogPosterior(lik_k, runner), centre(theta, lower, upper))
-    draws = to_x(approx.draw(n_draws, seed + k + 1, cap=np.inf), lower, upper)
-    q = np.quantile(draws, [0.05, 0.5, 0.95], axis=0)
-    return [{"dataset": int(k), "parameter": label, "true": float(theta[j]), "median": float(q[1, j]),
-             "q05": float(q[0, j]), "q95": float(q[2, j]), "rank": int(np.sum(draws[:, j] < theta[j])),
-             "draws": int(len(draws)), "inside90": bool(q[0, j] <= theta[j] <= q[2, j])}
-            for j, label in enumerate(likelihood.priors.labels)]
+    return _interval_rows(k, likelihood.priors.labels, theta,
+                          to_x(approx.draw(n_draws, seed + k + 1, cap=np.inf), lower, upper))
 
 
 class SBCStore:
