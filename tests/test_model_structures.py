@@ -255,3 +255,49 @@ def test_income_pull_is_the_softplus_of_the_net_log_wage_gap_by_hand(historical,
     x = (np.log(pw[None, :] / pw[:, None]) - cost - const(simlin_engine, "Distance Cost") * dist) / soft
     want = soft * np.log1p(np.exp(x)) * (1 - np.eye(4))
     np.testing.assert_allclose(s["Income Pull"].transpose("Region", "Dest").values, want, rtol=1e-12, atol=1e-15)
+
+
+def test_financing_vehicle_factors_are_the_2013_audit_pattern(simlin_engine):
+    """Fifth round: the factors are set from data. Recomputed here from the provincial debt files: June-2013
+    repay-liable debt / 2013 nominal GDP by region (covered provinces), over the mean weighted by whole-region
+    2013 GDP, so that the national borrowing keeps the audited path (4 decimals, as in the model file)."""
+    from sd_model.data import load_provincial, load_regions
+    from sd_model.data_debt import provincial_repay_liable
+
+    debt = provincial_repay_liable()["stock_2013h1"].dropna()
+    gdp = load_provincial("gdp_nominal").query("year == 2013").set_index("province")["value"]
+    region = load_regions()
+    ratio = {r: debt[[p for p in debt.index if region[p] == r]].sum()
+             / gdp[[p for p in debt.index if region[p] == r]].sum() for r in REGIONS}
+    weight = {r: gdp[[p for p in gdp.index if region[p] == r]].sum() / gdp.sum() for r in REGIONS}
+    mean = sum(ratio[r] * weight[r] for r in REGIONS)
+    assert 0.17 < mean < 0.18   # repay-liable local debt / GDP, June 2013: 10.9 of about 59 trillion yuan is 0.18
+    for r in REGIONS:
+        assert const(simlin_engine, "Financing Vehicle Borrowing Factor", r) == pytest.approx(ratio[r] / mean,
+                                                                                              abs=5e-5), r
+    national = sum(const(simlin_engine, "Financing Vehicle Borrowing Factor", r) * weight[r] for r in REGIONS)
+    assert national == pytest.approx(1.0, abs=1e-4)
+
+
+def test_each_programme_raises_its_own_regions_claim_on_the_central_pool_by_hand(historical, simlin_engine):
+    """Central Allocation Weight = Population x (1 + ... + Programme Investment Priority[r] x Activity[r]):
+    the programme term of each region uses its own intensity; the pool is not enlarged, so the shares add to 1."""
+    s = historical.sel(time=2010)
+    eq, old_w = const(simlin_engine, "Equalisation Weight"), const(simlin_engine, "Old Industry Transfer Weight")
+    for r in REGIONS:
+        x = s.sel(Region=r)
+        expected = float(x["Population"]) * (
+            1 + eq * float(x["Development Need"]) + old_w * float(x["Old Industrial Share"]) * 1.0  # obsolescence 1 from 2003
+            + const(simlin_engine, "Programme Investment Priority", r) * float(x["Balanced Programme Activity"]))
+        assert float(x["Central Allocation Weight"]) == pytest.approx(expected, rel=1e-12), r   # no east-first, no aid in 2010
+    assert float(s["Central Allocation Share"].sum("Region")) == pytest.approx(1.0, abs=1e-12)
+    boost = run_scenario(Scenario(params={"Programme Investment Priority": {"Northeast": 2.0}}, final_time=2010),
+                         simlin_engine).sel(time=2010)
+    base = historical.sel(time=2010)
+    assert float(boost["Central Allocation Share"].sel(Region="Northeast")) > float(
+        base["Central Allocation Share"].sel(Region="Northeast"))
+    for r in ("East", "Central", "West"):   # who pays: the other regions' shares of the same pool fall
+        assert float(boost["Central Allocation Share"].sel(Region=r)) < float(base["Central Allocation Share"].sel(Region=r))
+    rate = 0.081 + (0.097 - 0.081) / 6   # Central Transfer Rate Path in 2010 (fiscal data): the pool is not enlarged
+    for run in (base, boost):
+        np.testing.assert_allclose(run["Public Funds Raised"].values, run["GDP"].values * rate, rtol=1e-12)
