@@ -291,9 +291,11 @@ def test_each_programme_raises_its_own_regions_claim_on_the_central_pool_by_hand
             + const(simlin_engine, "Programme Investment Priority", r) * float(x["Balanced Programme Activity"]))
         assert float(x["Central Allocation Weight"]) == pytest.approx(expected, rel=1e-12), r   # no east-first, no aid in 2010
     assert float(s["Central Allocation Share"].sum("Region")) == pytest.approx(1.0, abs=1e-12)
-    boost = run_scenario(Scenario(params={"Programme Investment Priority": {"Northeast": 2.0}}, final_time=2010),
-                         simlin_engine).sel(time=2010)
-    base = historical.sel(time=2010)
+    # the Northeast's programme switched off: its share falls, the other three regions' shares rise
+    base = run_scenario(Scenario(params={"Programme Investment Priority": {"Northeast": 0.0}}, final_time=2010),
+                        simlin_engine).sel(time=2010)
+    boost = historical.sel(time=2010)
+    assert const(simlin_engine, "Programme Investment Priority", "Northeast") > 0
     assert float(boost["Central Allocation Share"].sel(Region="Northeast")) > float(
         base["Central Allocation Share"].sel(Region="Northeast"))
     for r in ("East", "Central", "West"):   # who pays: the other regions' shares of the same pool fall
