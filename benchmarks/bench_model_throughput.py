@@ -15,10 +15,10 @@ shared machine disturb less than the wall clock.
 
 Each model runs at the TIME STEP its own file declares, the step at which its integration checks
 pass (``sd-model check``: Euler against RK4 and against half the step, 1% on every key
-indicator): 1/32 year for both (3,904 steps to 2100). The current model does not pass at 1/16
-(docs/calibration.md, fourth round: the 2009 financing-vehicle loans and, with the calibrated
-migration threshold, Net Migration), so halving the steps is not available to it; the per-step
-cost is measured by ``profile_batch_ops.py``.
+indicator): 1/32 year for model 1 (3,904 steps to 2100), 1/20 for the current model (2,440 steps).
+The current model fails that check at 1/16 (Euler's lag of half a step in stocks growing 15-30% a
+year, 1.01-1.13%; docs/calibration.md, sixth round); its per-step cost is measured by
+``profile_batch_ops.py``.
 
 Usage::
 

@@ -153,18 +153,22 @@ def test_guarantee_fund_pays_defaults_in_lagging_regions_only(simlin_engine):
 
 
 def test_financing_vehicle_loans_by_hand_in_2009(historical, simlin_engine):
-    """National Audit Office flows: 9.9% of GDP in 2009, 79% of it bank loans (end-2010)."""
+    """National Audit Office flows: 9.9% of GDP in 2009, 79% of it bank loans (end-2010).
+
+    At TIME STEP 1/20 the engine's clock reaches 2009 by adding 0.05 (not a binary fraction) 620
+    times, so the lookup's peak is read within about 1e-10 years of it: 1e-9, not 1e-12.
+    """
     s = historical.sel(time=2009)
     for r in REGIONS:
         gdp = float(s["GDP"].sel(Region=r))
         borrowing = gdp * 0.099 * const(simlin_engine, "Financing Vehicle Borrowing Factor", r)
-        assert float(s["Financing Vehicle Borrowing"].sel(Region=r)) == pytest.approx(borrowing, rel=1e-12)
-        assert float(s["Financing Vehicle Bank Loans"].sel(Region=r)) == pytest.approx(borrowing * 0.79, rel=1e-12)
+        assert float(s["Financing Vehicle Borrowing"].sel(Region=r)) == pytest.approx(borrowing, rel=1e-9)
+        assert float(s["Financing Vehicle Bank Loans"].sel(Region=r)) == pytest.approx(borrowing * 0.79, rel=1e-9)
     s = historical.sel(time=2014)   # 57% bank loans from June 2013 (audit report 2013 no. 32)
     np.testing.assert_allclose(s["Financing Vehicle Bank Loans"].values,
                                s["GDP"].values * 0.063 * 0.57
                                * np.array([const(simlin_engine, "Financing Vehicle Borrowing Factor", r)
-                                           for r in REGIONS]), rtol=1e-12)
+                                           for r in REGIONS]), rtol=1e-9)
 
 
 def test_financing_vehicles_raise_public_investment_and_loans(simlin_engine, historical):
@@ -243,6 +247,33 @@ def test_financing_vehicles_spend_their_borrowing_with_a_delay(simlin_engine):
     np.testing.assert_allclose((borrowed - spent).values, ds["Financing Vehicle Funds"].sel(time=2015).values,
                                rtol=1e-9)
     assert float(ds["Financing Vehicle Funds"].sel(time=2009, Region="Central")) > 0
+
+
+def test_low_return_vehicle_capital_by_hand(simlin_engine):
+    """Vehicle Capital Effectiveness e: the share 1 - e of the vehicles' spending is a stock that wears
+    out like other capital and is left out of Effective Capital and of productive public capital (Euler at
+    one-year steps, so each year is one step); at e = 1 (the default) it is 0 and changes nothing."""
+    e, delta = 0.4, const(simlin_engine, "Depreciation Rate")
+    slow = {"Financing Vehicle Spending Time": 2.0}   # longer than the one-year step, so Euler stays stable
+    ds = run_scenario(Scenario(params={**slow, "Vehicle Capital Effectiveness": e}, time_step=1.0,
+                               final_time=2012), simlin_engine)
+    low = ds["Low Return Vehicle Capital"]
+    for year in (1999, 2005, 2010):
+        want = low.sel(time=year - 1) * (1 - delta) + ds["Financing Vehicle Spending"].sel(time=year - 1) * (1 - e)
+        np.testing.assert_allclose(low.sel(time=year).values, want.values, rtol=1e-12)
+    s = ds.sel(time=2010)
+    assert (s["Low Return Vehicle Capital"].values > 0).all()
+    np.testing.assert_allclose(s["Effective Capital"].values,
+                               (s["Modern Capital"] + s["Old Industrial Capital"] * s["Old Industry Efficiency"]
+                                - s["Low Return Vehicle Capital"]).values, rtol=1e-12)
+    np.testing.assert_allclose(s["Public Capital per Person"].values,
+                               ((s["Public Capital"] - s["Low Return Vehicle Capital"]) / s["Population"]).values,
+                               rtol=1e-12)
+    full = run_scenario(Scenario(params=slow, time_step=1.0, final_time=2012), simlin_engine)
+    assert const(simlin_engine, "Vehicle Capital Effectiveness") == 1
+    assert float(np.abs(full["Low Return Vehicle Capital"]).max()) == 0.0
+    # less productive capital, less output in every region once the vehicles have borrowed
+    assert (ds["GDP"].sel(time=2012).values < full["GDP"].sel(time=2012).values).all()
 
 
 def test_income_pull_is_the_softplus_of_the_net_log_wage_gap_by_hand(historical, simlin_engine):
