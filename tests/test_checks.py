@@ -147,16 +147,17 @@ def test_leaking_credit_fails_credit_balance(tmp_path):
 
 
 def test_negative_stock_fails_extremes_naming_the_stock(tmp_path):
-    # withdrawals larger than what is deposited: the stock is drained below zero
-    path = broken_copy(tmp_path, "Deposit Withdrawal[Region] = MIN(Deposits[Region] / TIME STEP, Deposits[Region] * "
-                       "Deposit \\\n\tWithdrawal Rate + Deposit Repayment[Region])",
-                       "Deposit Withdrawal[Region] = Deposits[Region] * Deposit Withdrawal Rate + 2 * "
-                       "Deposit Mobilisation[Region]")
+    # the financing vehicles spend their funds and twice their borrowing: the stock is drained below
+    # zero (a drained Deposits stock, the example before, now turns the run non-finite within the year)
+    path = broken_copy(tmp_path, "Financing Vehicle Spending[Region] = Financing Vehicle Funds[Region] / Financing "
+                       "Vehicle \\\n\tSpending Time",
+                       "Financing Vehicle Spending[Region] = Financing Vehicle Funds[Region] / Financing "
+                       "Vehicle \\\n\tSpending Time + 2 * Financing Vehicle Borrowing[Region]")
     results = by_name(run_checks(path, only=["extremes.baseline", "units.consistency"]))
     assert results["units.consistency"].passed
     bad = results["extremes.baseline"]
     assert not bad.passed
-    assert "negative stock Deposits[" in bad.message
+    assert "negative stock Financing Vehicle Funds[" in bad.message
 
 
 def test_range_the_model_cannot_run_at_fails_the_bounds_sweep(tmp_path):

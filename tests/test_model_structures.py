@@ -120,8 +120,9 @@ def test_old_industrial_base_loses_efficiency_after_the_1990s(historical, simlin
     depth = const(simlin_engine, "Obsolescence Depth")
     s = historical.sel(time=2010)   # obsolescence complete from 2003
     np.testing.assert_allclose(s["Effective Capital"].values,
-                               s["Modern Capital"].values + s["Old Industrial Capital"].values * (1 - depth), rtol=1e-12)
-    s = historical.sel(time=1985)   # no obsolescence before 1990
+                               s["Modern Capital"].values + s["Old Industrial Capital"].values * (1 - depth)
+                               - s["Low Return Vehicle Capital"].values, rtol=1e-12)
+    s = historical.sel(time=1985)   # no obsolescence before 1990 (and no vehicle borrowing before 1998)
     np.testing.assert_allclose(s["Effective Capital"].values, s["Capital"].values, rtol=1e-12)
 
 
@@ -252,7 +253,7 @@ def test_financing_vehicles_spend_their_borrowing_with_a_delay(simlin_engine):
 def test_low_return_vehicle_capital_by_hand(simlin_engine):
     """Vehicle Capital Effectiveness e: the share 1 - e of the vehicles' spending is a stock that wears
     out like other capital and is left out of Effective Capital and of productive public capital (Euler at
-    one-year steps, so each year is one step); at e = 1 (the default) it is 0 and changes nothing."""
+    one-year steps, so each year is one step); at e = 1 it is 0 and changes nothing."""
     e, delta = 0.4, const(simlin_engine, "Depreciation Rate")
     slow = {"Financing Vehicle Spending Time": 2.0}   # longer than the one-year step, so Euler stays stable
     ds = run_scenario(Scenario(params={**slow, "Vehicle Capital Effectiveness": e}, time_step=1.0,
@@ -269,8 +270,8 @@ def test_low_return_vehicle_capital_by_hand(simlin_engine):
     np.testing.assert_allclose(s["Public Capital per Person"].values,
                                ((s["Public Capital"] - s["Low Return Vehicle Capital"]) / s["Population"]).values,
                                rtol=1e-12)
-    full = run_scenario(Scenario(params=slow, time_step=1.0, final_time=2012), simlin_engine)
-    assert const(simlin_engine, "Vehicle Capital Effectiveness") == 1
+    full = run_scenario(Scenario(params={**slow, "Vehicle Capital Effectiveness": 1.0}, time_step=1.0,
+                                 final_time=2012), simlin_engine)
     assert float(np.abs(full["Low Return Vehicle Capital"]).max()) == 0.0
     # less productive capital, less output in every region once the vehicles have borrowed
     assert (ds["GDP"].sel(time=2012).values < full["GDP"].sel(time=2012).values).all()

@@ -11,7 +11,8 @@ first, batch axes last):
     level-1 auxiliaries and hoisted level-1 sub-expressions for the times ``T`` (shape
     ``(Bt, 1)``), returned time-first: ``(Bt, *dims, N)``;
 ``run(K, S, N, n_steps, every, saved, BT)``
-    the Euler loop: auxiliaries from the stocks at t, then every stock += dt * net flow
+    the Euler loop: auxiliaries from the stocks at t = ``CLOCK[k]`` (the engine's clock, see
+    :class:`sd_model.batch.engine.BatchSim`), then every stock += dt * net flow
     (stocks of one shape stacked, see :mod:`.euler`);
     stocks are written into ``saved`` every ``every`` steps;
 ``post(K, S, T, N)``
@@ -307,14 +308,14 @@ def emit_source(model: Model, outputs: list[str], times: dict[str, float]) -> st
     lines += [f"    {u} = K[{u!r}]" for u in ext("loop", stock_ids | {eqs[n].ident for n in loop_set})]
     lines += preamble(groups, "    ")
     lines += ["    k = 0", "    while k < n_steps:", "        nb = min(BT, n_steps - k)",
-              "        T = t0 + dt * np.arange(k, k + nb, dtype=float)[:, None]",
+              "        T = CLOCK[k:k + nb, None]",
               "        blk = block(K, T, N)"]
     # one step's rows of the block arrays, unpacked by zip (views made in C, no indexing per use)
     step = list(em.step_vars)
     lines += [f"        for {''.join(f'v_{o}, ' for o in step)}in zip({', '.join(f'blk[{o!r}]' for o in step)}):"
               if step else "        for _ in range(nb):", "            if k % every == 0:"]
     lines += [f"                saved[{eqs[s].ident!r}][k // every] = {eqs[s].ident}" for s in stocks]
-    lines += ["            t = t0 + dt * k"] + loop + ["            k += 1", "    if k % every == 0:"]
+    lines += ["            t = CLOCK[k]"] + loop + ["            k += 1", "    if k % every == 0:"]
     lines += [f"        saved[{eqs[s].ident!r}][k // every] = {eqs[s].ident}" for s in stocks]
     lines += ["    return saved", "", "def post(K, S, T, N):", "    B = (T.shape[0], N)"]
     post_local = {eqs[n].ident for n in post_set}

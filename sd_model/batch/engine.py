@@ -88,6 +88,9 @@ class BatchSim:
                                f"({saveper:g}) must be whole multiples of TIME STEP ({dt:g})")
         self.n_steps, self.every = int(round(steps)), int(round(every))
         self.times = times.coords()
+        # the clock adds TIME STEP once per step, as pysimlin and PySD do: with a step that is not a
+        # binary fraction (1/20) INITIAL TIME + k x dt differs from it in the last bits
+        self._clock = np.cumsum(np.r_[times.initial, np.full(self.n_steps, dt)])
         settings = {"initial time": times.initial, "final time": times.final, "time step": dt, "saveper": saveper}
         try:
             self.source = emit_source(self.model, names, settings)
@@ -96,6 +99,7 @@ class BatchSim:
         namespace: dict[str, Any] = {"np": np, "_perm": _perm, "_tfirst": _tfirst}
         for k, (xs, ys) in enumerate(self.model.lookups.values()):
             namespace[f"L{k}_x"], namespace[f"L{k}_y"] = np.array(xs, float), np.array(ys, float)
+        namespace["CLOCK"] = self._clock
         exec(compile(self.source, f"<batch code of {info.path.name}>", "exec"), namespace)  # noqa: S102
         self._fn = namespace
         self._dims = {n: v.dims for n, v in info.variables.items()}
@@ -141,7 +145,7 @@ class BatchSim:
             S = fn["init"](K, n)
             saved = {ident: np.empty((len(self.times), *arr.shape)) for ident, arr in S.items()}
             fn["run"](K, S, n, self.n_steps, self.every, saved, BLOCK_STEPS)
-            post = fn["post"](K, saved, self.times[:, None], n)
+            post = fn["post"](K, saved, self._clock[::self.every, None], n)
         out = {}
         for name in self.names:
             full = self._shape(name) + (len(self.times), n)
