@@ -70,18 +70,20 @@ def test_until_100000_is_refused_before_it_starts(tmp_path, monkeypatch):
 
 def test_a_run_over_the_time_limit_says_estimate_limit_and_how_to_raise_it(tmp_path, monkeypatch, cache_dir):
     monkeypatch.setattr(budget, "available_memory", lambda: 1 << 50)  # memory is not what refuses it here
-    # PySD at ~0.13 s per step: 7,104 steps are about a quarter of an hour, over the 10-minute limit
-    values = budget.model_values(read_model_info(DEFAULT_MODEL))
-    out = _refused_before_running(monkeypatch, ["run", "--engine", "pysd", "--until", "2200",
+    # PySD at ~0.13 s per step: to 2300 at TIME STEP 1/20, 6,440 steps are about a quarter of an hour, over
+    # the 10-minute limit
+    info = read_model_info(DEFAULT_MODEL)
+    values, steps = budget.model_values(info), round((2300 - info.initial_time) / info.time_step)
+    out = _refused_before_running(monkeypatch, ["run", "--engine", "pysd", "--until", "2300",
                                                 "--out", str(tmp_path / "o")])
-    assert f"7,104 time steps of {values:,} values: about 1" in out and "minutes with pysd" in out
+    assert f"{steps:,} time steps of {values:,} values: about 1" in out and "minutes with pysd" in out
     assert "over the limit of 10.0 minutes" in out and "SD_MODEL_MAX_RUN_SECONDS" in out
     # the limit can be raised (here the run itself is then stopped by the test's stand-in)
     with pytest.raises(AssertionError, match="the run started"):
         from sd_model.workflows import run_to_folder
 
         monkeypatch.setenv("SD_MODEL_MAX_RUN_SECONDS", "3600")
-        run_to_folder([], tmp_path / "o", until=2200, engine="pysd", plots=False)
+        run_to_folder([], tmp_path / "o", until=2300, engine="pysd", plots=False)
     assert not (tmp_path / "o").exists()
 
 

@@ -84,7 +84,9 @@ class Engine(ABC):
         times = self._check(spec)
         times_out, arrays = self._simulate(spec.overrides(), list(spec.outputs), times)
         expected = times.coords()
-        if len(times_out) != len(expected) or not np.allclose(times_out, expected, rtol=0, atol=1e-9):
+        # engines add TIME STEP once per step: with a step that is not a binary fraction (1/20) the clock drifts
+        # by rounding (more than 1e-9 years by 2600), never by a whole step
+        if len(times_out) != len(expected) or not np.allclose(times_out, expected, rtol=0, atol=1e-3 * times.dt):
             raise EngineError(f"{self.name} saved {len(times_out)} time points, expected {len(expected)} "
                               f"from {times.initial} to {times.final} every {times.saveper}")
         return _dataset(self.info, expected, arrays, self.name)
