@@ -1,5 +1,5 @@
 """Derived calibration targets (sd_model/calibration/targets.py): capital rebuilt without GFCF
-over-reporting, adjusted investment at 2000 prices, the national NPL ratio."""
+over-reporting, adjusted investment at 2000 prices, the national NPL ratio, the PWT anchors."""
 from __future__ import annotations
 
 import numpy as np
@@ -44,3 +44,14 @@ def test_national_npl_ratio_from_the_cbrc_file(obs):
     npl = obs["npl_ratio_national"]
     assert float(npl.sel(year=2003)) == pytest.approx(0.1776)   # national_npl_commercial_banks.csv
     assert np.isnan(float(npl.sel(year=2008)))                  # not found: left blank
+
+
+def test_pwt_anchors_from_the_penn_world_table_file(obs):
+    """Capital share = 1 - PWT labour share from 1993 (before: PWT repeats a fill value, NaN here); TFP level
+    relative to the USA as written (national_pwt1001_china.csv: labsh 0.548 and ctfp 0.422 in 2010)."""
+    share = obs["capital_share_pwt"]
+    assert float(share.sel(year=2010)) == pytest.approx(1 - 0.548)
+    assert float(share.sel(year=1993)) == pytest.approx(1 - 0.567)
+    assert np.isnan(float(share.sel(year=1992)))
+    assert float(obs["tfp_relative_us_pwt"].sel(year=2010)) == pytest.approx(0.422)
+    assert share.dims == ("year",) and obs["tfp_relative_us_pwt"].attrs["source"] == "national_pwt1001_china.csv"

@@ -335,3 +335,28 @@ def test_each_programme_raises_its_own_regions_claim_on_the_central_pool_by_hand
     rate = 0.081 + (0.097 - 0.081) / 6   # Central Transfer Rate Path in 2010 (fiscal data): the pool is not enlarged
     for run in (base, boost):
         np.testing.assert_allclose(run["Public Funds Raised"].values, run["GDP"].values * rate, rtol=1e-12)
+
+
+def test_schooling_absorption_is_a_power_of_relative_schooling_by_hand(historical, simlin_engine):
+    """Seventh round: Human Capital Absorption = (Schooling / Reference Schooling) ^ elasticity. At the
+    default 1 it is proportional (the sixth round's form); at 0 catch-up no longer depends on schooling
+    (absorption 1 everywhere); in between, concave: below 1 where schooling exceeds the reference it
+    grows less than proportionally."""
+    ref = const(simlin_engine, "Reference Schooling")
+    s = historical.sel(time=2010)
+    np.testing.assert_allclose(s["Human Capital Absorption"].values, s["Schooling"].values / ref, rtol=1e-12)
+    half = run_scenario(Scenario(params={"Schooling Absorption Elasticity": 0.5}, time_step=1.0,
+                                 final_time=1990), simlin_engine).sel(time=1990)
+    np.testing.assert_allclose(half["Human Capital Absorption"].values, np.sqrt(half["Schooling"].values / ref),
+                               rtol=1e-12)
+    flat = run_scenario(Scenario(params={"Schooling Absorption Elasticity": 0.0}, time_step=1.0,
+                                 final_time=1980), simlin_engine).sel(time=1980)
+    np.testing.assert_array_equal(flat["Human Capital Absorption"].values, np.ones(4))
+
+
+def test_national_tfp_relative_to_frontier_is_the_output_weighted_mean_by_hand(historical):
+    """The anchor of the technology gap (PWT 10.01 ctfp): regional TFP over frontier TFP, weighted by GDP."""
+    for year in (1978, 2010):
+        s = historical.sel(time=year)
+        want = float((s["TFP"] / s["Frontier TFP"] * s["GDP"]).sum("Region") / s["GDP"].sum("Region"))
+        assert float(s["National TFP Relative to Frontier"]) == pytest.approx(want, rel=1e-12)

@@ -21,6 +21,12 @@ Series the model is fitted to that the data files do not hold directly:
   ``gdp_real_2000`` it gives the investment share at constant prices, as the model computes it.
 - ``npl_ratio_national`` (fraction of loans, dim ``year``): commercial-bank NPL ratio, 2003-2015
   with gaps (``national_npl_commercial_banks.csv``; 2003 covers the major banks only).
+- ``capital_share_pwt`` (fraction of GDP, dim ``year``): China's capital income share, one minus PWT
+  10.01's labour share, 1993-2015 (before 1993 PWT repeats a constant: NaN). In the model's
+  competitive Cobb-Douglas it is ``Capital Elasticity``.
+- ``tfp_relative_us_pwt`` (USA = 1, dim ``year``): China's TFP level at current PPPs (PWT ``ctfp``),
+  1978-2015; only its level near the ICP benchmark years (2005, 2011) is comparable with the model
+  (PWT's real GDP growth for China is not the official series; ``data/raw/SOURCES.md``).
 """
 from __future__ import annotations
 
@@ -31,6 +37,7 @@ import xarray as xr
 
 from ..data import load_national
 from ..data_finance import load_national_npl
+from ..data_pwt import PWT_FILE, load_pwt_china
 
 #: Depreciation rate of the capital-stock data (Zhang, Wu and Zhang 2004), 1/year; the data stock
 #: satisfies K(t) = (1 - d) K(t-1) + I(t) with I(t) / GFCF(t) = 1 exactly in 2000.
@@ -79,6 +86,16 @@ def add_derived(obs: xr.Dataset) -> xr.Dataset:
                                                  attrs={"units": "fraction of loans",
                                                         "source": "national_npl_commercial_banks.csv",
                                                         "note": "Commercial-bank NPL ratio (2003: major banks)."})
+    if folder.is_dir() and (folder / PWT_FILE).is_file():
+        pwt = load_pwt_china(folder).reindex(obs["year"].values)
+        for var, values, units, note in (
+                ("capital_share_pwt", 1 - pwt["labour_share"], "1 (fraction of GDP)",
+                 "One minus PWT 10.01's labour share of GDP, China (NaN before 1993: a constant fill)."),
+                ("tfp_relative_us_pwt", pwt["tfp_relative_us"], "1 (USA = 1)",
+                 "PWT 10.01 ctfp, China: TFP level at current PPPs relative to the USA; compare levels near "
+                 "the ICP benchmark years only.")):
+            out[var] = xr.DataArray(values.to_numpy(), dims="year", coords={"year": obs["year"].values},
+                                    attrs={"units": units, "source": PWT_FILE, "note": note})
     return out
 
 

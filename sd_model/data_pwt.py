@@ -1,0 +1,41 @@
+"""Penn World Table 10.01, China: the labour share and the TFP level relative to the United States.
+
+National only (PWT has no provinces). Used as calibration anchors for the output elasticity of capital
+and for the size of the technology gap (:mod:`sd_model.calibration.targets`); caveats in
+``data/raw/SOURCES.md``: ``labsh`` is a constant fill before 1993, and PWT's real GDP for China is not
+the official series, so only the *level* of ``ctfp`` near the ICP benchmark years is comparable.
+"""
+from __future__ import annotations
+
+import os
+
+import pandas as pd
+
+from .data import read_yearly, resolve_data_dir
+
+PWT_FILE = "national_pwt1001_china.csv"
+
+#: CSV column -> name, units.
+COLUMNS = {"labsh": ("labour_share", "1 (fraction of GDP)"),
+           "ctfp": ("tfp_relative_us", "1 (USA = 1, current PPPs)"),
+           "cwtfp": ("welfare_tfp_relative_us", "1 (USA = 1, current PPPs)"),
+           "hc": ("human_capital_index", "1 (index)")}
+
+#: First year in which PWT's labour share for China is an observation (1978-1992 repeat one value).
+FIRST_OBSERVED_LABOUR_SHARE = 1993
+
+
+def load_pwt_china(data_dir: str | os.PathLike | None = None) -> pd.DataFrame:
+    """China's rows of PWT 10.01, indexed by year (1978-2015).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``labour_share`` (labour compensation / GDP; NaN before :data:`FIRST_OBSERVED_LABOUR_SHARE`,
+        where PWT repeats a constant), ``tfp_relative_us`` (``ctfp``), ``welfare_tfp_relative_us``
+        (``cwtfp``), ``human_capital_index`` (``hc``); ``df.attrs["units"]`` maps column -> units.
+    """
+    df = read_yearly(resolve_data_dir(data_dir) / PWT_FILE, {c: n for c, (n, _) in COLUMNS.items()})
+    df.loc[df.index < FIRST_OBSERVED_LABOUR_SHARE, "labour_share"] = float("nan")
+    df.attrs.update(source=PWT_FILE, units={n: u for n, u in COLUMNS.values()})
+    return df
