@@ -81,7 +81,7 @@ class _Split(ast.NodeTransformer):
 def instrument(sim: BatchSim) -> tuple[list[str], list[str]]:
     """Rewrite ``sim``'s time loop one timed operation per line; return (kind, equation) of each op."""
     lines = sim.source.splitlines()
-    start = next(i for i, s in enumerate(lines) if s.strip() == "t = t0 + dt * k") + 1
+    start = next(i for i, s in enumerate(lines) if s.strip() in ("t = CLOCK[k]", "t = t0 + dt * k")) + 1
     end = next(i for i in range(start, len(lines)) if lines[i].strip() == "k += 1")
     ident_name = {e.ident: n for n, e in sim.model.eqs.items()}
     out, kinds, owner = [], [], []
