@@ -22,7 +22,9 @@ from click.testing import CliRunner
 from sd_model import ensemble_store
 from sd_model.ensemble import EnsembleWarning, run_ensemble
 from sd_model.errors import ScenarioError, SDModelError, UnknownNameError
-from sd_model.run import run_scenario
+from sd_model.mdl import read_model_info
+from sd_model.parameters import Parameter
+from sd_model.run import DEFAULT_MODEL, run_scenario
 from sd_model.sampling import load_ranges, sample_parameters
 from sd_model.scenario import Scenario
 
@@ -77,9 +79,19 @@ def test_samples_lie_in_their_ranges_and_lhs_fills_every_stratum(method):
 
 def test_load_ranges_reads_the_shipped_file():
     ranges = load_ranges(RANGES_FILE)
-    assert 10 <= len(ranges) <= 30
-    assert ranges["Capital Elasticity"] == (0.36, 0.53) and "Institutional Capacity Limit[West]" in ranges
+    assert 10 <= len(ranges) <= 35
+    assert ranges["Capital Elasticity"] == (0.43, 0.535) and "Institutional Capacity Limit[West]" in ranges
     assert ranges["Head Office Pooling Scale"] == (1.0, 2.0)    # one-sided: 2 is the calibration's bound
+
+
+def test_every_shipped_range_holds_the_models_default():
+    """The file's rule: each range is centred on (or, cut at a bound, still holds) the model's default."""
+    info = read_model_info(DEFAULT_MODEL)
+    for label, (lo, hi) in load_ranges(RANGES_FILE).items():
+        param = Parameter.parse(info, label)
+        default = param.variable(info).default
+        values = ([default[",".join(c)] for c in param.cells(info)] if isinstance(default, dict) else [default])
+        assert all(lo - 1e-12 <= float(v) <= hi + 1e-12 for v in values), (label, (lo, hi), values)
 
 
 @pytest.mark.parametrize("body, error, message", [
