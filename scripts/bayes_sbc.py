@@ -10,9 +10,9 @@ true values are drawn from the Laplace approximation of the real-data posterior
 needs true values drawn from the fit's own prior, so with uniform priors this is a check near
 the data, not over the whole prior); each fit starts from the Laplace approximation found from
 its true values and runs ``--walkers`` (default twice the sampled quantities) x ``--steps``
-(default 2400, burn-in 10%, the default calibration's length: at 800 steps no fit converged, at
-2,400 steps 36 of 50 fits had every R-hat below 1.05, worst 1.141, docs/bayes.md "Session 6";
-each fit's R-hat is reported). ``--lockstep`` data sets are fitted at once, their model runs
+(default the default calibration's length, ``BayesSettings.steps``, burn-in 10%; with the fixed moves at
+1,200 steps no fit of the seventh-round model converged, docs/bayes.md "Session 8"; each fit's R-hat is
+reported). ``--lockstep`` data sets are fitted at once, their model runs
 in one engine call per round (default 25). The test model: 16 walkers x 1000 steps per fit (burn-in 50%).
 
 Finished data sets are kept in ``--out``/datasets (checksummed); a re-run with the same command
@@ -95,7 +95,7 @@ def main() -> None:
             kw["truths"] = draws
         dim = len(lik.priors.priors)
         args.walkers = args.walkers or 2 * dim
-        args.steps = args.steps or 2400
+        args.steps = args.steps or BayesSettings.steps
         args.lockstep = args.lockstep or 25
         print(f"{dim} sampled quantities, {len(ident.fixed)} constants fixed", file=sys.stderr)
     else:

@@ -28,8 +28,9 @@ DEFAULT_CONFIG = EXPERIMENTS_DIR / "calibration" / "default.toml"
 @click.option("--walkers", type=click.IntRange(min=2), default=None,
               help="bayes: walkers of the ensemble sampler (even, at least twice the sampled quantities; "
                    "default: twice the sampled quantities, at least 128).")
-@click.option("--steps", type=click.IntRange(min=4), default=2400, show_default=True,
-              help="bayes: steps per walker; the first 10% are discarded as burn-in.")
+@click.option("--steps", type=click.IntRange(min=4), default=None,
+              help="bayes: steps per walker; the first 10% are discarded as burn-in (default: "
+                   "sd_model.bayes.BayesSettings.steps, 4000).")
 @click.option("--sample", type=click.Choice(("identified", "all")), default="identified", show_default=True,
               help="bayes: sample only the constants the data identify (the others fixed at their start "
                    "values), or all of them (docs/bayes.md).")
@@ -68,7 +69,8 @@ def calibrate_command(config, until, method, priors, walkers, steps, sample, sch
     if method == "bayes":
         from ..bayes import BayesSettings, calibrate_bayes
 
-        settings = BayesSettings(walkers=walkers or 0, steps=steps, seed=1 if seed is None else seed, sample=sample)
+        settings = BayesSettings(walkers=walkers or 0, steps=steps or BayesSettings.steps,
+                                 seed=1 if seed is None else seed, sample=sample)
         res = calibrate_bayes(config, priors=priors, out=out, until=until, settings=settings, resume=resume,
                               workers=workers or default_workers(), scheduler=scheduler, model=model,
                               progress=not quiet)
