@@ -169,3 +169,36 @@ def test_laplace_dataset_uses_the_fits_data_and_gives_the_closed_form_interval(l
         assert abs(r["q05"] - (mean[j] - 1.645 * sd[j])) < 0.1 * sd[j], (r, mean, sd)
         assert abs(r["q95"] - (mean[j] + 1.645 * sd[j])) < 0.1 * sd[j], (r, mean, sd)
         assert r["inside90"] == (r["q05"] <= r["true"] <= r["q95"])
+
+
+class Failing(Counting):
+    """A runner whose engine fails after ``calls`` calls, as a killed process would stop."""
+
+    def __init__(self, runner, calls):
+        super().__init__(runner)
+        self.limit = calls
+
+    def run(self, X):
+        if self.calls >= self.limit:
+            raise RuntimeError("engine stopped")
+        return super().run(X)
+
+
+def test_an_interrupted_sbc_continues_its_fits_from_their_checkpoints_to_the_uninterrupted_result(
+        likelihood, tmp_path):  # noqa: F811
+    whole = Counting(BatchRunner(likelihood.problem))
+    expected = sbc(likelihood, whole, datasets=2, lockstep=2, out=tmp_path / "whole", **SMALL)
+    assert not list((tmp_path / "whole" / "chains").iterdir())  # checkpoints removed once kept
+    # stop both fits part way through: their chains are on disk, no data set is finished
+    with pytest.raises(RuntimeError):
+        sbc(likelihood, Failing(BatchRunner(likelihood.problem), whole.calls // 2), datasets=2, lockstep=2,
+            out=tmp_path / "cut", **SMALL)
+    chains = sorted((tmp_path / "cut" / "chains").iterdir())
+    assert [c.name for c in chains] == ["0000", "0001"] and not list((tmp_path / "cut" / "datasets").iterdir())
+    assert all((c / "chain.bin").stat().st_size > 0 for c in chains)
+    again = Counting(BatchRunner(likelihood.problem))
+    pd.testing.assert_frame_equal(sbc(likelihood, again, datasets=2, lockstep=2, out=tmp_path / "cut", **SMALL),
+                                  expected)
+    # the continued run did only the rest of the work (the cut-off round is run again)
+    assert 0 < again.rows < whole.rows
+    assert not list((tmp_path / "cut" / "chains").iterdir())

@@ -8,11 +8,15 @@ the ranks are uniform and the 90% intervals cover about 90% of the true values.
 
 Many data sets are fitted at once in lockstep (:mod:`sd_model.bayes.lockstep`: one engine call
 per round for all of them), and each finished one is kept in the output folder
-(:class:`SBCStore`), so an interrupted SBC continues where it stopped.
+(:class:`SBCStore`). While a fit runs, its chain is checkpointed step by step in
+``folder/chains/NNNN`` (the sampler's :class:`~sd_model.bayes.store.ChainStore`), so an
+interrupted SBC continues each unfinished fit from its last complete step, to the result an
+uninterrupted run gives; the checkpoint is removed once the data set's rows are kept.
 """
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import partial
@@ -109,13 +113,16 @@ class SBCSettings:
 
 
 def fit_dataset(likelihood: Likelihood, runner: Any, k: int, settings: SBCSettings,
-                truth: np.ndarray | None = None) -> list[dict[str, Any]]:
+                truth: np.ndarray | None = None, checkpoint: str | Path | None = None,
+                key: str = "") -> list[dict[str, Any]]:
     """Simulate data set ``k`` at its true value, fit it, and return one row per parameter.
 
     The true value is ``truth``, or drawn from the priors (again until the model runs). Each
     row: true value, posterior median, 5% and 95% quantiles, rank of the true value among the
     kept draws, their number, ``inside90``, and the fit's convergence (ArviZ R-hat and bulk
-    ESS, emcee's tau in steps) for that parameter.
+    ESS, emcee's tau in steps) for that parameter. With ``checkpoint`` (a folder), the chain is
+    stored there step by step under the fingerprint ``key`` and a chain found there is continued
+    (its start is not searched for again).
     """
     from .diagnostics import diagnostics
 
@@ -123,7 +130,11 @@ def fit_dataset(likelihood: Likelihood, runner: Any, k: int, settings: SBCSettin
     priors = likelihood.priors
     lower, upper = priors.lower, priors.upper
     walkers, seed = settings.walkers, settings.seed + k + 1
-    if settings.init == "truth":
+    store = ChainStore.memory(walkers, len(theta)) if checkpoint is None else \
+        _checkpoint(Path(checkpoint), f"{key}|{k}|{theta.tolist()!r}", walkers, len(theta))
+    if store.steps:
+        z0 = store.steps[0].coords  # resumed: run_chain continues from the last stored step
+    elif settings.init == "truth":
         z0 = initial_ensemble(theta, lower, upper, walkers, seed, spread=0.1)
     elif settings.init == "laplace":
         from .laplace import laplace
@@ -134,8 +145,7 @@ def fit_dataset(likelihood: Likelihood, runner: Any, k: int, settings: SBCSettin
         from .posterior import to_z
 
         z0 = to_z(priors.draw(walkers, rng), lower, upper)
-    chain = run_chain(LogPosterior(lik_k, runner), z0, settings.steps, seed, ChainStore.memory(walkers, len(theta)),
-                      moves=settings.moves)
+    chain = run_chain(LogPosterior(lik_k, runner), z0, settings.steps, seed, store, moves=settings.moves)
     first = 1 + int(settings.burn * settings.steps)
     kept = to_x(chain.coords[first:], lower, upper)
     diag = diagnostics(kept)
@@ -144,6 +154,19 @@ def fit_dataset(likelihood: Likelihood, runner: Any, k: int, settings: SBCSettin
         row.update({"r_hat": float(diag["r_hat"].iloc[j]), "ess_bulk": float(diag["ess_bulk"].iloc[j]),
                     "tau_steps": float(diag["tau_steps"].iloc[j])})
     return rows
+
+
+def _checkpoint(folder: Path, key: str, walkers: int, dim: int) -> ChainStore:
+    """The chain stored in ``folder`` for this fit, or a new one there.
+
+    A chain of another fit (other true values, after the SBC's true values were changed) can
+    never be continued: it is removed, and the fit starts afresh.
+    """
+    try:
+        return ChainStore(folder, key, walkers, dim, resume=True)
+    except SDModelError:
+        shutil.rmtree(folder)
+        return ChainStore(folder, key, walkers, dim)
 
 
 def _interval_rows(k: int, labels: list[str], theta: np.ndarray, draws: np.ndarray) -> list[dict[str, Any]]:
@@ -239,8 +262,13 @@ class SBCStore:
         return rows if ok else None
 
     def save(self, k: int, rows: list[dict[str, Any]]) -> None:
-        """Store the rows of data set ``k`` (atomically)."""
+        """Store the rows of data set ``k`` (atomically), then remove its fit's checkpoint."""
         atomic_write_json(self._path(k), {"key": self.key, "dataset": k, "rows": rows, "sha256": self._digest(rows)})
+        shutil.rmtree(self.checkpoint(k), ignore_errors=True)
+
+    def checkpoint(self, k: int) -> Path:
+        """The folder of data set ``k``'s chain while it is fitted (:class:`~sd_model.bayes.store.ChainStore`)."""
+        return self.folder / "chains" / f"{k:04d}"
 
 
 def sbc_key(likelihood: Likelihood, settings: SBCSettings, given_truths: bool) -> str:
@@ -279,8 +307,9 @@ def sbc(likelihood: Likelihood, runner: Any, *, datasets: int, walkers: int, ste
         (:mod:`sd_model.bayes.lockstep`); the results are those of fitting them one by one.
         Default is 1.
     out : path, optional
-        Folder keeping each finished data set (:class:`SBCStore`); a re-run skips them. Default
-        is None (nothing kept).
+        Folder keeping each finished data set (:class:`SBCStore`) and each running fit's chain
+        step by step; a re-run skips the finished data sets and continues the running fits from
+        their last complete step. Default is None (nothing kept).
     progress : callable, optional
         ``progress(k)`` after data set ``k`` is done (or found in ``out``).
     first : int
@@ -313,7 +342,9 @@ def sbc(likelihood: Likelihood, runner: Any, *, datasets: int, walkers: int, ste
     todo = [k for k in wanted if k not in found]
     size = max(1, int(lockstep))
     for group in (todo[i:i + size] for i in range(0, len(todo), size)):
-        tasks = [partial(_fit_task, likelihood, k, settings, None if truths is None else truths[k]) for k in group]
+        tasks = [partial(_fit_task, likelihood, k, settings, None if truths is None else truths[k],
+                         None if store is None else store.checkpoint(k), "" if store is None else store.key)
+                 for k in group]
         results = run_lockstep(tasks, runner) if len(tasks) > 1 else [tasks[0](runner)]
         for k, rows in zip(group, results):
             if isinstance(rows, BaseException):
@@ -327,8 +358,8 @@ def sbc(likelihood: Likelihood, runner: Any, *, datasets: int, walkers: int, ste
 
 
 def _fit_task(likelihood: Likelihood, k: int, settings: SBCSettings, truth: np.ndarray | None,
-              runner: Any) -> list[dict[str, Any]]:
-    return fit_dataset(likelihood, runner, k, settings, truth)
+              checkpoint: Path | None, key: str, runner: Any) -> list[dict[str, Any]]:
+    return fit_dataset(likelihood, runner, k, settings, truth, checkpoint, key)
 
 
 def sbc_coverage(table: pd.DataFrame, bins: int = 10) -> pd.DataFrame:
