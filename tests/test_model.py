@@ -84,13 +84,35 @@ def test_credit_reallocation_conserves_the_national_pool(historical):
 
 def test_fiscal_and_ecological_transfers_conserve_funds(simlin_engine):
     ds = run_scenario(Scenario(params=ALL_LEVERS_ON, final_time=2030), simlin_engine)
-    raised = ds["Public Funds Raised"].sum("Region")
+    raised = (ds["Public Funds Raised"] + ds["Aid Paid"]).sum("Region")
+    assert float(ds["Aid Paid"].sum("Region").sel(time=2020)) > 0
     np.testing.assert_allclose(ds["Fiscal Inflow"].sum("Dest").values, raised.values, rtol=1e-12)
     assert float(np.abs(ds["Net Fiscal Transfer"].sum("Region")).max()) <= 1e-9 * float(raised.max())
     paid = ds["Ecological Compensation"].sum(("Region", "Dest"))
     assert float(paid.sel(time=2020)) > 0
     np.testing.assert_allclose(ds["Ecological Compensation Received"].sum("Dest").values, paid.values,
                                rtol=1e-12)
+
+
+def test_aid_is_a_fund_of_its_own_paid_by_the_donors_and_leaves_the_central_pool_as_it_is(simlin_engine):
+    """Aid at intensity 1 costs the East 4% of its GDP (the rate the model states) and goes to the lagging regions only.
+
+    The reference values come from the pool's own shares: without aid, the East's net transfer
+    would be its pool share of everything raised less what it raises; aid subtracts exactly its
+    aid payment from that, and the lagging regions' extra receipts sum to it.
+    """
+    ds = run_scenario(Scenario(params={"Aid Start Year": 2020, "Aid Intensity": 1}, final_time=2030), simlin_engine)
+    y = ds.sel(time=[2018, 2024, 2030])
+    east = {"Region": "East"}
+    pool_part = (y["Public Funds Raised"].sum("Region") * y["Central Allocation Share"].sel(east)
+                 - y["Public Funds Raised"].sel(east))
+    aid = (y["Net Fiscal Transfer"].sel(east) - pool_part).values
+    gdp = y["GDP"].sel(east).values
+    np.testing.assert_allclose(aid, [0.0, -0.04 * gdp[1], -0.04 * gdp[2]], rtol=1e-9, atol=1e-9)
+    received = y["Fiscal Inflow"].rename(Dest="Region") - y["Public Funds Raised"].sum("Region") * y["Central Allocation Share"]
+    np.testing.assert_allclose(received.sel(Region=["Central", "West", "Northeast"]).sum("Region").values,
+                               -aid, rtol=1e-9, atol=1e-9)
+    assert (received.sel(Region=["Central", "West", "Northeast"]).sel(time=2030) > 0).all()
 
 
 def test_initial_values_match_the_data(historical):

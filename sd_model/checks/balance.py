@@ -102,12 +102,12 @@ CREDIT = (
 )
 
 FISCAL = (
-    Identity("Fiscal Outflow", "Fiscal Outflow = Public Funds Raised (row sums of Fiscal Transfer)",
-             _v("Fiscal Outflow"), _v("Public Funds Raised")),
-    Identity("Fiscal Inflow", "sum of Fiscal Inflow = sum of Public Funds Raised", _sum("Fiscal Inflow", "Dest"),
-             _sum("Public Funds Raised", "Region")),
+    Identity("Fiscal Outflow", "Fiscal Outflow = Public Funds Raised + Aid Paid (row sums of Fiscal Transfer)",
+             _v("Fiscal Outflow"), _plus(_v("Public Funds Raised"), _v("Aid Paid"))),
+    Identity("Fiscal Inflow", "sum of Fiscal Inflow = sum of Public Funds Raised and Aid Paid",
+             _sum("Fiscal Inflow", "Dest"), _plus(_sum("Public Funds Raised", "Region"), _sum("Aid Paid", "Region"))),
     Identity("Net Fiscal Transfer", "national sum of Net Fiscal Transfer = 0", _sum("Net Fiscal Transfer", "Region"),
-             _zero, _sum("Public Funds Raised", "Region")),
+             _zero, _plus(_sum("Public Funds Raised", "Region"), _sum("Aid Paid", "Region"))),
     Identity("Ecological Compensation Received", "sum received = sum paid (Ecological Compensation matrix)",
              _sum("Ecological Compensation Received", "Dest"), _sum("Ecological Compensation", ("Region", "Dest"))),
     Identity("Ecological Compensation Paid", "Ecological Compensation Paid = row sums of Ecological Compensation",
