@@ -4,7 +4,8 @@ The statistics system-dynamics practice recommends (Sterman 1984, "Appropriate s
 statistics for evaluating the historical fit of system dynamics models", Dynamica 10(2)):
 mean absolute percent error, root mean square error, R², and Theil's decomposition of the
 mean square error into bias (U^M), unequal variation (U^S) and unequal covariation (U^C),
-which sum to one.
+which sum to one. For flows whose direction matters more than their size (net migration), also
+whether the simulated and observed sums over a period have the same sign.
 """
 from __future__ import annotations
 
@@ -60,9 +61,22 @@ def theil_decomposition(sim: np.ndarray, obs: np.ndarray) -> tuple[float, float,
     return um, us, uc
 
 
+def same_sign_sum(sim: np.ndarray, obs: np.ndarray) -> float:
+    """1.0 if the simulated and observed totals over the pairs have the same sign, else 0.0.
+
+    NaN when there are no pairs or the observed total is 0 (no direction to match). For flows
+    summed over a period, e.g. a region's net migration in a decade: is it a net sender or a
+    net receiver, as in the data?
+    """
+    s, o = _pair(sim, obs)
+    if s.size == 0 or float(np.sum(o)) == 0.0:
+        return float("nan")
+    return float(np.sign(np.sum(s)) == np.sign(np.sum(o)))
+
+
 def fit_statistics(sim: np.ndarray, obs: np.ndarray) -> dict[str, float]:
-    """All statistics at once: n, mape, rmse, r2, um, us, uc."""
+    """All statistics at once: n, mape, rmse, r2, um, us, uc, same_sign_sum."""
     s, o = _pair(sim, obs)
     um, us, uc = theil_decomposition(s, o)
     return {"n": int(s.size), "mape": mape(s, o), "rmse": rmse(s, o), "r2": r_squared(s, o),
-            "um": um, "us": us, "uc": uc}
+            "um": um, "us": us, "uc": uc, "same_sign_sum": same_sign_sum(s, o)}

@@ -319,6 +319,16 @@ def test_missing_years_and_nan_in_the_data(tmp_path, engine):
     short = obs.sel(year=slice(1978, 1992))
     with pytest.raises(CalibrationError, match=r"missing \(NaN\) in 1993-1995; it has values for 1978-1992"):
         calibrate(write(tmp_path, CONFIG), observations=short)
+    # a series only reported (weight 0) may have gaps, e.g. break years left out: its statistics skip them
+    reported = CONFIG.replace("error = 0.01\n[[targets]]", "error = 0.01\nweight = 0\n[[targets]]", 1)
+    assert reported != CONFIG
+    fit = calibrate(write(tmp_path, reported, "reported.toml"), observations=gaps, method="none").fit
+    rows = fit[(fit["series"] == "population") & (fit["period"] == "all")].set_index("region")["n"]
+    assert rows["West"] == 18 - 3 and rows["East"] == 18
+    # but not a series without a single value in its years
+    gaps["pop"].loc[{"region": "West"}] = np.nan
+    with pytest.raises(CalibrationError, match=r"data 'pop' for West is missing \(NaN\) in 1978-1995; it has none"):
+        calibrate(write(tmp_path, reported, "reported.toml"), observations=gaps, method="none")
 
 
 def test_wrong_regions_in_the_data(tmp_path, engine):

@@ -110,3 +110,17 @@ def test_theil_shares_sum_to_one(pairs):
         return
     assert um + us + uc == pytest.approx(1.0, abs=1e-7)
     assert min(um, us, uc) >= -1e-9
+
+
+def test_same_sign_sum_compares_the_direction_of_the_totals():
+    # totals: sim 12, obs 13 -> same sign; a net sender against a net receiver -> 0
+    assert metrics.same_sign_sum(SIM, OBS) == 1.0
+    assert metrics.same_sign_sum(np.array([-1.0, 0.5]), np.array([0.2, 0.3])) == 0.0
+    # single years of either sign do not matter, only the totals: -3 + 4 = 1 against -1 + 2 = 1
+    assert metrics.same_sign_sum(np.array([-3.0, 4.0]), np.array([-1.0, 2.0])) == 1.0
+    # a NaN pair is skipped (0.4 against NaN), leaving -1 against -0.5
+    assert metrics.same_sign_sum(np.array([-1.0, 0.4]), np.array([-0.5, np.nan])) == 1.0
+    # no direction to match: no pairs, or an observed total of exactly 0
+    assert math.isnan(metrics.same_sign_sum(np.array([1.0, -1.0]), np.array([1.0, -1.0])))
+    assert math.isnan(metrics.same_sign_sum(np.array([np.nan]), np.array([1.0])))
+    assert metrics.fit_statistics(SIM, OBS)["same_sign_sum"] == 1.0

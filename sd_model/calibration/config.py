@@ -61,7 +61,7 @@ from ..files import read_toml
 
 TRANSFORMS = ("level", "log", "share", "ratio", "growth")
 NORMALISATIONS = ("mean", "error", "none")
-STATISTICS = ("mape", "rmse", "r2", "max_abs_error")
+STATISTICS = ("mape", "rmse", "r2", "max_abs_error", "same_sign_sum")
 PERIODS = ("in-sample", "out-of-sample", "all")
 METHODS = ("local", "global", "none")
 UNCERTAINTY = ("jacobian", "bootstrap")

@@ -146,7 +146,9 @@ def resolve_series(spec: SeriesSpec, config: CalibrationConfig, info: ModelInfo,
     obs = obs[:, list(index)] if regional else obs
     for j, reg in enumerate(chosen):
         bad = years[~np.isfinite(obs[:, j])]
-        if bad.size:
+        # a reported-only series (weight 0) may have gaps (e.g. statistical break years left out):
+        # its statistics skip them; a fitted series may not
+        if bad.size and (spec.weight > 0 or bad.size == years.size):
             avail = years[np.isfinite(obs[:, j])]
             have = f"; it has values for {avail.min()}-{avail.max()}" if avail.size else "; it has none"
             raise CalibrationError(f"{where}: data {spec.data!r}{'' if not regional else f' for {reg}'} is missing "

@@ -27,6 +27,12 @@ Series the model is fitted to that the data files do not hold directly:
 - ``tfp_relative_us_pwt`` (USA = 1, dim ``year``): China's TFP level at current PPPs (PWT ``ctfp``),
   1978-2015; only its level near the ICP benchmark years (2005, 2011) is comparable with the model
   (PWT's real GDP growth for China is not the official series; ``data/raw/SOURCES.md``).
+- ``net_migration_residual`` (million persons/year, 2001-2015): change of year-end population minus
+  natural increase, by region (:func:`sd_model.data_demography.load_regional_demography`), with the
+  years of :data:`POPULATION_REBASING_YEARS` left out (NaN): in those years the provincial
+  populations were re-based on a census or 1% sample survey, and the residual there is mostly the
+  revision (e.g. the West +0.89 million in 2015 against -0.41 to +0.11 in 2011-2014). A residual
+  carrying the remaining breaks, so only the signs of multi-year sums are compared.
 """
 from __future__ import annotations
 
@@ -42,6 +48,15 @@ from ..data_pwt import PWT_FILE, load_pwt_china
 #: Depreciation rate of the capital-stock data (Zhang, Wu and Zhang 2004), 1/year; the data stock
 #: satisfies K(t) = (1 - d) K(t-1) + I(t) with I(t) / GFCF(t) = 1 exactly in 2000.
 DATA_DEPRECIATION = 0.096
+
+#: Years whose provincial year-end populations follow a census or 1% sample survey (2005 and 2015
+#: surveys, 2010 census): the population change of those years carries the revision, not migration.
+POPULATION_REBASING_YEARS = (2005, 2010, 2015)
+
+#: Files :func:`sd_model.data_demography.load_regional_demography` reads (the net migration residual).
+_DEMOGRAPHY_FILES = ("provincial_birth_death_rates.csv", "provincial_age_structure_sample_survey.csv",
+                     "provincial_life_expectancy_census.csv", "provincial_population.csv")
+
 
 def add_derived(obs: xr.Dataset) -> xr.Dataset:
     """``obs`` with the derived target series added (see the module docstring).
@@ -96,6 +111,14 @@ def add_derived(obs: xr.Dataset) -> xr.Dataset:
                  "the ICP benchmark years only.")):
             out[var] = xr.DataArray(values.to_numpy(), dims="year", coords={"year": obs["year"].values},
                                     attrs={"units": units, "source": PWT_FILE, "note": note})
+    if folder.is_dir() and all((folder / f).is_file() for f in _DEMOGRAPHY_FILES):
+        from ..data_demography import load_regional_demography
+
+        resid = load_regional_demography(folder)["net_migration_residual"]
+        resid = resid.where(~resid["year"].isin(POPULATION_REBASING_YEARS))
+        out["net_migration_residual"] = resid.reindex(year=obs["year"].values).transpose("year", "region").assign_attrs(
+            note=resid.attrs.get("note", "") + " Re-basing years " + ", ".join(map(str, POPULATION_REBASING_YEARS))
+            + " left out (NaN).")
     return out
 
 

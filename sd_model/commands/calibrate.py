@@ -88,4 +88,10 @@ def calibrate_command(config, until, method, priors, walkers, steps, sample, sch
                f"/{int(result.targets['pass'].notna().sum())} -> {out}")
     for _, row in (failed.iterrows() if len(failed) else []):
         click.echo(f"  target not met: {row['series']} {row['region']} {row['period']} {row['statistic']} "
-                   f"{row['value']:.4g} (limit {row['max'] if row['max'] is not None else row['min']})")
+                   f"{row['value']:.4g} ({_limit(row)})")
+
+
+def _limit(row) -> str:
+    """The target's threshold as text: "max 0.05", "min 1" or both."""
+    parts = [f"{k} {row[k]:g}" for k in ("min", "max") if row[k] is not None and row[k] == row[k]]  # NaN != NaN
+    return ", ".join(parts) or "no limit"
