@@ -21,11 +21,12 @@ YEAR = 2050
 
 #: (scenario, indicator, region or None, mechanism-off params, minimum |effect| with the mechanism on)
 CASES = [
-    # aid: donors' taxes -> central pool -> lagging regions' public investment -> capital, public capital;
+    # aid: donors' taxes -> the aid fund -> lagging regions' public investment -> capital, public capital;
     # the donors' taxes also lower their savings, which reach the Northeast through the three funds channels
     # (head offices, postal placement, securities bought in other regions): with only the investment switched
-    # off that cost is -1.2% of the Northeast's GDP per capita (aid's effect with everything on: +4.4%), and
-    # with pooling and postal placement also off the securities part alone is -0.45 points, so all are off
+    # off that cost is -1.2% of the Northeast's GDP per capita (aid's effect with everything on: +1.7% on model
+    # 866da7052f54, +4.4% when aid re-weighted the whole central pool), and with pooling and postal placement
+    # also off the securities part alone is -0.51 points, so all are off (then -0.07%)
     ("aid", "GDP per Capita", "Northeast", {"Transfer Investment Share": 0.0, "Head Office Pooling Scale": 0.0,
                                              "Regional Postal Factor": 0.0, "Securities Home Share": 1.0}, 0.01),
     # differential finance: directed credit and reserve cuts -> more loans in lagging regions
