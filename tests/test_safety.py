@@ -234,6 +234,17 @@ _SLOW_WRITER = textwrap.dedent("""
 """)
 
 
+def _default_sigint() -> None:  # pragma: no cover - runs in the child before exec
+    """Let the child take SIGINT as a terminal's Ctrl-C reaches it, whatever the test runner's own disposition.
+
+    A test suite started as a background job (``pytest &`` in a non-interactive shell) inherits
+    SIGINT ignored; so would the command under test, and Python installs no KeyboardInterrupt
+    handler for a signal ignored at its start: the interrupt tests would then see the command
+    finish (exit 0) instead of being interrupted (130).
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _signal_when(cmd: list[str], ready, sig: int, delay: float = 0.0, group: bool = False) -> tuple[int | None, str]:
     """Start ``cmd``, wait until ``ready()`` (or its end), wait ``delay`` s more and send ``sig``.
 
@@ -241,7 +252,7 @@ def _signal_when(cmd: list[str], ready, sig: int, delay: float = 0.0, group: boo
     Returns the exit code and standard error; the process never outlives the call.
     """
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                            start_new_session=group)
+                            start_new_session=group, preexec_fn=_default_sigint)
     try:
         deadline = time.monotonic() + 300
         while not ready() and proc.poll() is None:
