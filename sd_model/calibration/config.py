@@ -29,14 +29,14 @@ A calibration file is TOML::
     transform = "log"                # level | log | share | ratio | growth
     normalise = "error"              # mean | error | none
     error = 0.05                     # measurement error in transformed units (normalise = "error")
-    weight = 1.0                     # 0: reported, not fitted
+    weight = 1.0                     # 0: reported, not fitted (its data may then have gaps)
     years = [1978, 2015]             # default: the span
     regions = ["East", "West"]       # default: all four
 
     [[targets]]                      # pass/fail lines of the fit report
     series = "real GDP"
-    statistic = "mape"               # mape | rmse | r2 | max_abs_error
-    max = 0.10
+    statistic = "mape"               # mape | rmse | r2 | max_abs_error | same_sign_sum
+    max = 0.10                       # and/or min (same_sign_sum: min = 1, the period sums agree in sign)
     period = "all"                   # in-sample | out-of-sample | all
 
 ``ratio`` needs ``model_denominator`` and ``data_denominator`` (a regional data
