@@ -25,6 +25,11 @@ WPP_POP = "national_un_wpp2015_population.csv"
 WPP_RATES = "national_un_wpp2015_fertility_life_expectancy.csv"
 NBS_NATIONAL = "national_demography_nbs.csv"
 
+#: The provincial files :func:`load_regional_demography` reads (through ``load_provincial``);
+#: callers that use it only when the data are there check for these.
+REGIONAL_DEMOGRAPHY_FILES = ("provincial_birth_death_rates.csv", "provincial_age_structure_sample_survey.csv",
+                             "provincial_life_expectancy_census.csv", "provincial_population.csv")
+
 
 def _attrs(units, source, note):
     return {"units": units, "source": source, "note": note}

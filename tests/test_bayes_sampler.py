@@ -129,6 +129,9 @@ def test_store_drops_a_damaged_record_and_refuses_a_foreign_chain(tmp_path):
         ChainStore(tmp_path, "key", 4, 3)
     with pytest.raises(SDModelError, match="another run"):
         ChainStore(tmp_path, "other", 4, 3, resume=True)
+    assert ChainStore.holds_other_run(tmp_path, "other", 4, 3) and ChainStore.holds_other_run(tmp_path, "key", 5, 3)
+    assert not ChainStore.holds_other_run(tmp_path, "key", 4, 3)
+    assert not ChainStore.holds_other_run(tmp_path / "empty", "other", 4, 3)  # no chain there
 
 
 def test_calibrate_bayes_writes_arviz_readable_draws(tmp_path):

@@ -196,9 +196,14 @@ def test_an_interrupted_sbc_continues_its_fits_from_their_checkpoints_to_the_uni
     chains = sorted((tmp_path / "cut" / "chains").iterdir())
     assert [c.name for c in chains] == ["0000", "0001"] and not list((tmp_path / "cut" / "datasets").iterdir())
     assert all((c / "chain.bin").stat().st_size > 0 for c in chains)
+    # the second fit's checkpoint belongs to other true values (as after a change of the SBC's
+    # truths): it is not continued but replaced, and that fit starts afresh
+    meta = json.loads((chains[1] / "meta.json").read_text())
+    (chains[1] / "meta.json").write_text(json.dumps({**meta, "key": "other true values"}))
     again = Counting(BatchRunner(likelihood.problem))
     pd.testing.assert_frame_equal(sbc(likelihood, again, datasets=2, lockstep=2, out=tmp_path / "cut", **SMALL),
                                   expected)
-    # the continued run did only the rest of the work (the cut-off round is run again)
-    assert 0 < again.rows < whole.rows
+    # the continued run did only the rest of the work: the first fit from its checkpoint (the
+    # cut-off round is run again), the second from its start
+    assert whole.rows // 2 < again.rows < whole.rows
     assert not list((tmp_path / "cut" / "chains").iterdir())

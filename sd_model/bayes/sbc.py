@@ -160,13 +160,12 @@ def _checkpoint(folder: Path, key: str, walkers: int, dim: int) -> ChainStore:
     """The chain stored in ``folder`` for this fit, or a new one there.
 
     A chain of another fit (other true values, after the SBC's true values were changed) can
-    never be continued: it is removed, and the fit starts afresh.
+    never be continued: it is removed, and the fit starts afresh. ``folder`` is inside the
+    SBC's own output folder, which the SBC's fingerprint guards; nothing else is removed.
     """
-    try:
-        return ChainStore(folder, key, walkers, dim, resume=True)
-    except SDModelError:
+    if ChainStore.holds_other_run(folder, key, walkers, dim):
         shutil.rmtree(folder)
-        return ChainStore(folder, key, walkers, dim)
+    return ChainStore(folder, key, walkers, dim, resume=True)
 
 
 def _interval_rows(k: int, labels: list[str], theta: np.ndarray, draws: np.ndarray) -> list[dict[str, Any]]:

@@ -84,18 +84,31 @@ class ChainStore:
         self.folder = Path(folder)
         self.path = self.folder / "chain.bin"
         meta_path = self.folder / "meta.json"
-        meta = {"format": _FORMAT, "key": key, "walkers": self.walkers, "dim": self.dim}
+        meta = self._meta(key, self.walkers, self.dim)
         if self.path.exists() and self.path.stat().st_size > 0:
             if not resume:
                 raise SDModelError(f"{self.folder}: holds a sampler chain; pass --resume to continue it, "
                                    "or choose another --out")
-            old = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.is_file() else {}
-            if old != meta:
+            if self.holds_other_run(self.folder, key, self.walkers, self.dim):
                 raise SDModelError(f"{self.folder}: the chain there belongs to another run (different priors, "
                                    "data, model, walkers or seed); choose another --out")
         self.folder.mkdir(parents=True, exist_ok=True)
         atomic_write_json(meta_path, meta)
         self._load()
+
+    @staticmethod
+    def _meta(key: str, walkers: int, dim: int) -> dict:
+        return {"format": _FORMAT, "key": key, "walkers": int(walkers), "dim": int(dim)}
+
+    @classmethod
+    def holds_other_run(cls, folder: str | Path, key: str, walkers: int, dim: int) -> bool:
+        """Whether ``folder`` holds a non-empty chain of a run other than (key, walkers, dim)."""
+        folder = Path(folder)
+        chain, meta_path = folder / "chain.bin", folder / "meta.json"
+        if not chain.is_file() or chain.stat().st_size == 0:
+            return False
+        old = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.is_file() else {}
+        return bool(old != cls._meta(key, walkers, dim))
 
     @classmethod
     def memory(cls, walkers: int, dim: int) -> ChainStore:

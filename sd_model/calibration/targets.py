@@ -42,6 +42,7 @@ import numpy as np
 import xarray as xr
 
 from ..data import load_national
+from ..data_demography import REGIONAL_DEMOGRAPHY_FILES, load_regional_demography
 from ..data_finance import load_national_npl
 from ..data_pwt import PWT_FILE, load_pwt_china
 
@@ -52,10 +53,6 @@ DATA_DEPRECIATION = 0.096
 #: Years whose provincial year-end populations follow a census or 1% sample survey (2005 and 2015
 #: surveys, 2010 census): the population change of those years carries the revision, not migration.
 POPULATION_REBASING_YEARS = (2005, 2010, 2015)
-
-#: Files :func:`sd_model.data_demography.load_regional_demography` reads (the net migration residual).
-_DEMOGRAPHY_FILES = ("provincial_birth_death_rates.csv", "provincial_age_structure_sample_survey.csv",
-                     "provincial_life_expectancy_census.csv", "provincial_population.csv")
 
 
 def add_derived(obs: xr.Dataset) -> xr.Dataset:
@@ -111,8 +108,7 @@ def add_derived(obs: xr.Dataset) -> xr.Dataset:
                  "the ICP benchmark years only.")):
             out[var] = xr.DataArray(values.to_numpy(), dims="year", coords={"year": obs["year"].values},
                                     attrs={"units": units, "source": PWT_FILE, "note": note})
-    if folder.is_dir() and all((folder / f).is_file() for f in _DEMOGRAPHY_FILES):
-        from ..data_demography import load_regional_demography
+    if folder.is_dir() and all((folder / f).is_file() for f in REGIONAL_DEMOGRAPHY_FILES):
 
         resid = load_regional_demography(folder)["net_migration_residual"]
         resid = resid.where(~resid["year"].isin(POPULATION_REBASING_YEARS))
