@@ -18,7 +18,8 @@ in one engine call per round (default 25). The test model: 16 walkers x 1000 ste
 Finished data sets are kept in ``--out``/datasets (checksummed); a re-run with the same command
 (or more ``--datasets``) skips them. Writes sbc.csv (one row per data set and parameter, with
 each fit's R-hat, bulk ESS and tau) and coverage.csv (90% interval coverage, rank histogram,
-fits with R-hat >= 1.05 per parameter), and prints the coverage table.
+fits with R-hat >= 1.05 per parameter) and rank_histograms.png (one panel per parameter over the band of
+uniform ranks), and prints the coverage table.
 
 ``--matched-priors`` (with --shipped): the fits' priors are truncated normals at the means and
 sds of 4,000 draws of that Laplace approximation and the true values are drawn from them, the
@@ -64,6 +65,7 @@ def main() -> None:
     from sd_model.bayes.posterior import BatchRunner, ModelRunner
     from sd_model.bayes.run import setup
     from sd_model.bayes.sbc import sbc, sbc_coverage
+    from sd_model.bayes.sbc_plots import plot_rank_histograms
 
     kw: dict = {}
     if args.shipped:
@@ -123,6 +125,8 @@ def main() -> None:
     table.to_csv(args.out / "sbc.csv", index=False)
     cov.to_csv(args.out / "coverage.csv", index=False)
     print(cov.to_string(index=False))
+    title = f"SBC: {table['dataset'].nunique()} data sets, {args.walkers} walkers x {args.steps} steps"
+    plot_rank_histograms(table, args.out / "rank_histograms.png", title=title)
     fits = table.groupby("dataset")["r_hat"].max()
     print(f"{len(fits)} data sets, {args.walkers} walkers x {args.steps} steps each, lockstep {args.lockstep}, "
           f"{time.perf_counter() - t0:.0f} s; overall 90% coverage {table['inside90'].mean():.3f}; fits with every "
@@ -134,6 +138,7 @@ def _laplace_only(args: argparse.Namespace, lik, runner, truths) -> None:
     import pandas as pd
 
     from sd_model.bayes.sbc import laplace_dataset, sbc_coverage
+    from sd_model.bayes.sbc_plots import plot_rank_histograms
 
     rows = []
     try:
@@ -148,6 +153,8 @@ def _laplace_only(args: argparse.Namespace, lik, runner, truths) -> None:
     cov = sbc_coverage(table)
     cov.to_csv(args.out / "laplace_coverage.csv", index=False)
     print(cov.to_string(index=False))
+    plot_rank_histograms(table, args.out / "laplace_rank_histograms.png",
+                         title=f"Laplace approximation on the SBC's {table['dataset'].nunique()} data sets")
     print(f"Laplace approximation, {args.datasets - args.first} data sets: overall 90% coverage "
           f"{table['inside90'].mean():.3f}")
     fitted = args.out / "sbc.csv"
