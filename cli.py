@@ -15,12 +15,13 @@ from sd_model.commands.info import info_command
 from sd_model.commands.options import SDGroup
 from sd_model.commands.rerun import rerun_command
 from sd_model.commands.run import run_command
+from sd_model.commands.sbc import sbc_command
 from sd_model.commands.sensitivity import sensitivity_command
 from sd_model.commands.structure import diagram_command, export_command, loops_command, sketch_command
 
 COMMANDS = [run_command, rerun_command, info_command, check_command, compare_command, sensitivity_command,
-            calibrate_command, ensemble_command, sketch_command, diagram_command, loops_command, export_command,
-            explore_command]
+            calibrate_command, sbc_command, ensemble_command, sketch_command, diagram_command, loops_command,
+            export_command, explore_command]
 
 
 @click.group(cls=SDGroup, commands=COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})

@@ -1,5 +1,9 @@
 r"""Simulation-based calibration of the Bayesian calibration (docs/bayes.md).
 
+For a calibration file, ``sd-model sbc`` is the command (the same library,
+``sd_model.bayes.sbc_run``; ``--shipped --matched-priors`` here equals ``sd-model sbc`` with its
+defaults and finds the same folders). This script also runs the linear test model:
+
     python scripts/bayes_sbc.py --datasets 50 --out results/bayes-sbc-linear          # test model
     python scripts/bayes_sbc.py --shipped --datasets 50 --workers 2 --out results/bayes-sbc-shipped
 
@@ -32,7 +36,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -62,113 +65,50 @@ def main() -> None:
                          "laplace_coverage.csv), and their widths against sbc.csv's if --out holds one")
     ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args()
-    from sd_model.bayes.posterior import BatchRunner, ModelRunner
-    from sd_model.bayes.run import setup
-    from sd_model.bayes.sbc import sbc, sbc_coverage
-    from sd_model.bayes.sbc_plots import plot_rank_histograms
+    from sd_model.bayes.sbc_run import SBCSetup, laplace_check, prepare, sbc_manifest, sbc_tables, write_sbc
 
-    kw: dict = {}
+    say = lambda msg: print(msg, file=sys.stderr)  # noqa: E731
     if args.shipped:
-        from sd_model.bayes.identify import identify, reduced
-        from sd_model.bayes.posterior import to_x
-        from sd_model.bayes.run import BayesSettings, start_values
-
-        full = setup(ROOT / "experiments" / "calibration" / "default.toml")
-        with ModelRunner(full.problem, workers=args.workers) as first:
-            ident = identify(full, first, start_values(full))
-        lik = reduced(full, ident.fixed)
-        runner = ModelRunner(lik.problem, workers=args.workers)
-        from sd_model.bayes.laplace import laplace
-        from sd_model.bayes.posterior import LogPosterior
-        from sd_model.bayes.sampler import centre
-
-        keep = np.asarray(ident.table["sampled"])
-        real = laplace(LogPosterior(lik, runner), centre(start_values(full)[keep], lik.priors.lower, lik.priors.upper))
-        draws = to_x(real.draw(4000 if args.matched_priors else args.datasets, args.seed, cap=np.inf),
-                     lik.priors.lower, lik.priors.upper)
-        kw = {"init": "laplace", "burn": BayesSettings().burn, "cap": BayesSettings().cap}
-        if args.matched_priors:  # each fit draws its true value from the matched priors (again while the model fails)
-            from sd_model.bayes.likelihood import build_likelihood
-            from sd_model.bayes.sbc import matched_priors
-
-            lik = build_likelihood(lik.problem, matched_priors(
-                lik.priors, draws, "Laplace approximation of the real-data posterior (scripts/bayes_sbc.py)"))
-        else:
-            kw["truths"] = draws
-        dim = len(lik.priors.priors)
-        args.walkers = args.walkers or 2 * dim
-        args.steps = args.steps or BayesSettings.steps
-        args.lockstep = args.lockstep or 25
-        print(f"{dim} sampled quantities, {len(ident.fixed)} constants fixed", file=sys.stderr)
+        setup = prepare(ROOT / "experiments" / "calibration" / "default.toml", matched=args.matched_priors,
+                        seed=args.seed, datasets=args.datasets, workers=args.workers)
+        say(f"{len(setup.likelihood.priors.priors)} sampled quantities, {len(setup.fixed)} constants fixed")
+        walkers, steps = args.walkers, args.steps  # defaults: twice the sampled quantities, BayesSettings.steps
     else:
-        args.walkers, args.steps, args.lockstep = args.walkers or 16, args.steps or 1000, args.lockstep or 25
+        from sd_model.bayes.posterior import BatchRunner
+        from sd_model.bayes.run import setup as bayes_setup
+
         models = ROOT / "tests" / "models"
         years = np.arange(2000, 2011)
         obs = xr.Dataset({"level": ("year", np.zeros(len(years)))}, coords={"year": years})  # replaced by SBC
-        lik = setup(models / "bayes_linear.toml", models / "bayes_linear.priors.toml",
-                    model=models / "bayes_linear.mdl", observations=obs)
-        runner = BatchRunner(lik.problem)
-    if args.laplace_only:
-        _laplace_only(args, lik, runner, kw.get("truths"))
-        return
-    t0 = time.perf_counter()
+        lik = bayes_setup(models / "bayes_linear.toml", models / "bayes_linear.priors.toml",
+                          model=models / "bayes_linear.mdl", observations=obs)
+        setup = SBCSetup(lik, BatchRunner(lik.problem), {}, ())
+        walkers, steps = args.walkers or 16, args.steps or 1000
     try:
-        table = sbc(lik, runner, datasets=args.datasets, walkers=args.walkers, steps=args.steps, seed=args.seed,
-                    thin=args.thin, lockstep=args.lockstep, out=args.out, first=args.first, **kw,
-                    progress=lambda k: print(f"data set {k + 1}/{args.datasets} ({time.perf_counter() - t0:.0f} s)",
-                                             file=sys.stderr))
+        if args.laplace_only:
+            _table, cov, line = laplace_check(setup, out=args.out, datasets=args.datasets, seed=args.seed,
+                                              first=args.first)
+            print(cov.to_string(index=False))
+            print(line)
+            return
+        result = sbc_tables(setup, out=args.out, datasets=args.datasets, walkers=walkers, steps=steps,
+                            seed=args.seed, thin=args.thin, lockstep=args.lockstep or 25, first=args.first,
+                            progress=say)
     finally:
-        if isinstance(runner, ModelRunner):
-            runner.close()  # its worker processes
-    cov = sbc_coverage(table)
-    args.out.mkdir(parents=True, exist_ok=True)
-    table.to_csv(args.out / "sbc.csv", index=False)
-    cov.to_csv(args.out / "coverage.csv", index=False)
-    print(cov.to_string(index=False))
-    title = f"SBC: {table['dataset'].nunique()} data sets, {args.walkers} walkers x {args.steps} steps"
-    plot_rank_histograms(table, args.out / "rank_histograms.png", title=title)
-    fits = table.groupby("dataset")["r_hat"].max()
-    print(f"{len(fits)} data sets, {args.walkers} walkers x {args.steps} steps each, lockstep {args.lockstep}, "
-          f"{time.perf_counter() - t0:.0f} s; overall 90% coverage {table['inside90'].mean():.3f}; fits with every "
-          f"R-hat < 1.05: {int((fits < 1.05).sum())} of {len(fits)} (worst {fits.max():.3f})")
-
-
-def _laplace_only(args: argparse.Namespace, lik, runner, truths) -> None:
-    """The Laplace approximation's coverage on the SBC's data sets, and the sampler's interval widths against it."""
-    import pandas as pd
-
-    from sd_model.bayes.sbc import laplace_dataset, sbc_coverage
-    from sd_model.bayes.sbc_plots import plot_rank_histograms
-
-    rows = []
-    try:
-        for k in range(args.first, args.datasets):
-            rows += laplace_dataset(lik, runner, k, args.seed, None if truths is None else truths[k])
-    finally:
-        if hasattr(runner, "close"):
-            runner.close()
-    table = pd.DataFrame(rows)
-    args.out.mkdir(parents=True, exist_ok=True)
-    table.to_csv(args.out / "laplace.csv", index=False)
-    cov = sbc_coverage(table)
-    cov.to_csv(args.out / "laplace_coverage.csv", index=False)
-    print(cov.to_string(index=False))
-    plot_rank_histograms(table, args.out / "laplace_rank_histograms.png",
-                         title=f"Laplace approximation on the SBC's {table['dataset'].nunique()} data sets")
-    print(f"Laplace approximation, {args.datasets - args.first} data sets: overall 90% coverage "
-          f"{table['inside90'].mean():.3f}")
-    fitted = args.out / "sbc.csv"
-    if fitted.exists():
-        m = pd.read_csv(fitted).merge(table, on=["dataset", "parameter"], suffixes=("", "_laplace"))
-        if len(m) and not (m["true"] - m["true_laplace"]).abs().max() > 1e-12 * m["true"].abs().max():
-            ratio = (m["q95"] - m["q05"]) / (m["q95_laplace"] - m["q05_laplace"])
-            per = ratio.groupby(m["parameter"], sort=False).median()
-            print(f"sampler's 90% width / Laplace's, median over data sets: {per.min():.2f}-{per.max():.2f} by "
-                  f"parameter (overall {ratio.median():.3f}); narrower in {(ratio < 1).mean():.1%} of "
-                  f"{len(ratio)} (data set, parameter) pairs")
-        else:
-            print(f"{fitted} holds other data sets (true values differ): widths not compared")
+        if hasattr(setup.runner, "close"):
+            setup.runner.close()  # its worker processes
+    print(result.coverage.to_string(index=False))
+    if not args.first:
+        write_sbc(result, args.out, sbc_manifest(setup, result, seed=args.seed, thin=args.thin,
+                                                 matched=args.matched_priors))
+    print(result.summary())
 
 
 if __name__ == "__main__":
-    main()
+    from sd_model.errors import SDModelError
+
+    try:
+        main()
+    except SDModelError as exc:  # a bad --out or settings: one line, as the sd-model commands do
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)

@@ -92,6 +92,7 @@ COMMANDS = {
     "ensemble": ["ensemble", "-n", "2", "--ranges", str(RANGES), "--until", "1980", "--workers", "1",
                  "--no-progress", "--out", "{out}"],
     "calibrate": ["calibrate", "--method", "none", "-q", "--workers", "1", "--out", "{out}"],
+    "sbc": ["sbc", "-q", "--datasets", "2", "--steps", "8", "--out", "{out}"],
 }
 
 
