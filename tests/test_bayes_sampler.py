@@ -132,6 +132,10 @@ def test_store_drops_a_damaged_record_and_refuses_a_foreign_chain(tmp_path):
     assert ChainStore.holds_other_run(tmp_path, "other", 4, 3) and ChainStore.holds_other_run(tmp_path, "key", 5, 3)
     assert not ChainStore.holds_other_run(tmp_path, "key", 4, 3)
     assert not ChainStore.holds_other_run(tmp_path / "empty", "other", 4, 3)  # no chain there
+    (tmp_path / "meta.json").write_text("{damaged")
+    assert ChainStore.holds_other_run(tmp_path, "key", 4, 3)  # unreadable: not shown to be this run's
+    with pytest.raises(SDModelError, match="another run"):
+        ChainStore(tmp_path, "key", 4, 3, resume=True)
 
 
 def test_calibrate_bayes_writes_arviz_readable_draws(tmp_path):

@@ -107,7 +107,10 @@ class ChainStore:
         chain, meta_path = folder / "chain.bin", folder / "meta.json"
         if not chain.is_file() or chain.stat().st_size == 0:
             return False
-        old = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.is_file() else {}
+        try:
+            old = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.is_file() else {}
+        except (OSError, UnicodeDecodeError, ValueError):  # unreadable: no proof it is this run's
+            old = {}
         return bool(old != cls._meta(key, walkers, dim))
 
     @classmethod
