@@ -3,8 +3,8 @@
 #     nice -n 10 sh scripts/bayes_figures.sh results/bayes
 # Needs the venv's sd-model and python on PATH (or run as: PATH=.venv/bin:$PATH sh scripts/bayes_figures.sh).
 # Steps: in-sample fit 1978-2015; fit to 2010 with 2011-2015 predicted; SBC of the test model and
-# of the shipped model with matched priors (two processes of fits in lockstep, 38 walkers x 4000 steps each, about
-# 3.8 hours for SBC_DATASETS=100 on the seventh-round model) and the Laplace yardstick on its data sets; compare under the posterior. Each step resumes after a kill
+# of the shipped model with matched priors (`sd-model sbc`: two processes of fits in lockstep, 38 walkers x 4000
+# steps each unless SBC_STEPS says otherwise, about 3.3 hours of two idle cores for SBC_DATASETS=50) and the Laplace yardstick on its data sets; compare under the posterior. Each step resumes after a kill
 # (the sd-model calibrate steps with --resume, the SBC steps keep their finished data sets; the others are rerun).
 set -e
 OUT=${1:-results/bayes}
@@ -15,16 +15,15 @@ sd-model calibrate --method bayes --until 2010 --workers "$WORKERS" --out "$OUT/
 python scripts/bayes_sbc.py --datasets 50 --out "$OUT/sbc-linear"
 # the shipped SBC as two one-core processes sharing the data sets of one folder (--first), then the tables
 N=${SBC_DATASETS:-50}
-python scripts/bayes_sbc.py --shipped --matched-priors --datasets $((N / 2)) --workers 1 --out "$OUT/sbc-shipped" > "$OUT/sbc-a.log" 2>&1 &
+STEPS=${SBC_STEPS:+--steps $SBC_STEPS}
+sd-model sbc --datasets $((N / 2)) $STEPS --out "$OUT/sbc-shipped" > "$OUT/sbc-a.log" 2>&1 &
 A=$!
-python scripts/bayes_sbc.py --shipped --matched-priors --datasets "$N" --first $((N / 2)) --workers 1 --out "$OUT/sbc-shipped" \
-    > "$OUT/sbc-b.log" 2>&1 &
+sd-model sbc --datasets "$N" --first $((N / 2)) $STEPS --out "$OUT/sbc-shipped" > "$OUT/sbc-b.log" 2>&1 &
 B=$!
 wait $A
 wait $B
-python scripts/bayes_sbc.py --shipped --matched-priors --datasets "$N" --workers 1 --out "$OUT/sbc-shipped"
-python scripts/bayes_sbc.py --shipped --matched-priors --laplace-only --datasets "$N" --workers "$WORKERS" \
-    --out "$OUT/sbc-shipped"
+sd-model sbc --datasets "$N" $STEPS --out "$OUT/sbc-shipped"
+sd-model sbc --laplace-only --datasets "$N" --workers "$WORKERS" --out "$OUT/sbc-shipped"
 sd-model compare historical unbalanced balanced --posterior "$OUT/fit/posterior.nc" --samples 200 --until 2050 \
     --workers "$WORKERS" --out "$OUT/compare" --no-progress
 python scripts/bayes_summary.py "$OUT"
