@@ -1,6 +1,6 @@
 """Simulation-based calibration of a calibration file, end to end (``sd-model sbc``).
 
-:func:`run_sbc` sets up the SBC the way ``sd-model calibrate --method bayes`` fits real data:
+:func:`prepare` sets up the SBC the way ``sd-model calibrate --method bayes`` fits real data:
 the constants the data identify are sampled (the others fixed at their least-squares values),
 the error terms too; the true values and priors come from the Laplace approximation of the
 real-data posterior (``matched``: normal priors at its means and sds, truncated to the bounds,
