@@ -153,15 +153,20 @@ def inventory(folder: str | Path, exclude: tuple[str, ...] = ()) -> dict[str, st
     return {rel: sha256_file(p) for rel, p in files.items() if rel != MANIFEST and rel.split("/", 1)[0] not in exclude}
 
 
-def stamp_manifest(folder: str | Path, kind: str, exclude: tuple[str, ...] = ()) -> None:
+def stamp_manifest(folder: str | Path, kind: str, exclude: tuple[str, ...] = (),
+                   base: dict[str, Any] | None = None) -> None:
     """Record in ``folder/manifest.json`` (created if absent) every file the tool wrote there.
 
     The record (``"written_by"``: the command ``kind``; ``"written"``: path -> SHA-256) is
-    how a later command recognises the folder as its own: see :func:`ownership_problem`.
+    how a later command recognises the folder as its own: see :func:`ownership_problem`. It is
+    added to ``base`` if given (a new manifest), else to the manifest already in ``folder``.
     """
     folder = Path(folder)
     path = folder / MANIFEST
-    manifest: Any = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    if base is not None:
+        manifest: Any = dict(base)
+    else:
+        manifest = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
     if not isinstance(manifest, dict):
         raise OutputError(f"{path}: not a JSON object")
     manifest["written_by"] = kind
@@ -206,6 +211,22 @@ def ownership_problem(path: str | Path, kind: str, exclude: tuple[str, ...] = ()
         return f"holds {extra[0]}{more}, which sd-model did not write"
     changed = sorted(f for f in actual if actual[f] != written[f])
     return f"holds {changed[0]}, changed since sd-model wrote it" if changed else None
+
+
+def resumable_problem(path: str | Path, kind: str, outputs: frozenset[str] | set[str],
+                      exclude: tuple[str, ...] = ()) -> str | None:
+    """Why command ``kind`` may not continue writing into the folder ``path``, or None if it may.
+
+    For commands that keep an unfinished run's state in their output folder (``calibrate``,
+    ``sbc``); the caller has already found that state there. With a ``manifest.json`` (the run
+    finished once), :func:`ownership_problem` decides; without one, every top-level entry must
+    be one of ``outputs``, the names the command writes.
+    """
+    path = Path(path)
+    if (path / MANIFEST).is_file():
+        return ownership_problem(path, kind, exclude)
+    extra = sorted(p.name for p in path.iterdir() if p.name not in outputs and not p.name.startswith("."))
+    return f"holds {extra[0]}, which sd-model {kind} did not write" if extra else None
 
 
 def _unwritable(path: Path) -> Path | None:

@@ -69,6 +69,17 @@ class BayesSettings:
         return self.walkers or max(MIN_WALKERS, 2 * dim)
 
 
+def check_walkers(walkers: int, dim: int) -> None:
+    """Raise :class:`SDModelError` unless ``walkers`` suits emcee's stretch move on ``dim`` quantities.
+
+    The ensemble is split in two halves that update each other, so it must be even, and it needs
+    at least twice as many walkers as dimensions to span the space.
+    """
+    if walkers < 2 * dim or walkers % 2:
+        raise SDModelError(f"walkers must be even and at least twice the number of sampled quantities "
+                           f"({2 * dim}), got {walkers}")
+
+
 @dataclass
 class BayesResult:
     """What a Bayesian calibration found (the tables are also written to ``out``)."""
@@ -188,9 +199,7 @@ def calibrate_bayes(config: str | Path | CalibrationConfig, *, priors: str | Pat
                 runner = ModelRunner(lik.problem, workers=workers, scheduler=scheduler)
         dim = len(lik.priors.priors)
         walkers = settings.walkers_for(dim)
-        if walkers < 2 * dim or walkers % 2:
-            raise SDModelError(f"walkers must be even and at least twice the number of sampled quantities "
-                               f"({2 * dim}), got {walkers}")
+        check_walkers(walkers, dim)
         settings = replace(settings, walkers=walkers)
         return _sample(lik, runner, settings, out=out, resume=resume, progress=progress, t0=t0,
                        identification=None if ident is None else ident.table)

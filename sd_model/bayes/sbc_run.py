@@ -24,7 +24,7 @@ import pandas as pd
 import xarray as xr
 
 from ..errors import SDModelError
-from ..files import MANIFEST, OutputError, atomic_write_json, atomic_write_text, ownership_problem, stamp_manifest
+from ..files import MANIFEST, OutputError, atomic_write_text, resumable_problem, stamp_manifest
 from .likelihood import Likelihood
 from .sbc import SBCSettings, laplace_dataset, sbc, sbc_coverage
 from .sbc_plots import plot_rank_histograms
@@ -98,13 +98,9 @@ def check_out(out: str | Path) -> None:
         return
     if not (MANIFEST in names or "sbc_meta.json" in names):
         raise OutputError(f"{out}: holds files sd-model sbc did not write; choose another --out")
-    extra = sorted(names - _OUTPUTS)
-    if extra:
-        raise OutputError(f"{out}: holds {extra[0]}, which sd-model sbc did not write; choose another --out")
-    if MANIFEST in names:
-        problem = ownership_problem(out, "sbc", exclude=_STATE)
-        if problem is not None:
-            raise OutputError(f"{out} {problem}; refusing to write into it: choose another --out")
+    problem = resumable_problem(out, "sbc", _OUTPUTS, exclude=_STATE)
+    if problem is not None:
+        raise OutputError(f"{out} {problem}; refusing to write into it: choose another --out")
 
 
 def prepare(config: str | Path, priors: str | Path | None = None, *, matched: bool = True, seed: int = 11,
@@ -172,14 +168,13 @@ def sbc_tables(setup: SBCSetup, *, out: str | Path, datasets: int = 50, walkers:
     given ``first > 0`` returns only its own). ``walkers`` default to twice the sampled quantities,
     ``steps`` to the Bayesian calibration's default (:class:`~sd_model.bayes.run.BayesSettings`).
     """
-    from .run import BayesSettings
+    from .run import BayesSettings, check_walkers
 
     check_out(out)
     dim = len(setup.likelihood.priors.priors)
     walkers = walkers or 2 * dim
     steps = steps or BayesSettings.steps
-    if walkers < 2 * dim or walkers % 2:
-        raise SDModelError(f"walkers must be even and at least twice the sampled quantities ({2 * dim}), got {walkers}")
+    check_walkers(walkers, dim)
     if not 0 <= first < datasets:
         raise SDModelError(f"first must be in 0..datasets-1 (datasets {datasets}), got {first}")
     t0 = time.perf_counter()
@@ -198,9 +193,7 @@ def write_sbc(result: SBCResult, out: str | Path, manifest: dict[str, Any] | Non
     atomic_write_text(out / "coverage.csv", result.coverage.to_csv(index=False))
     title = f"SBC: {result.table['dataset'].nunique()} data sets, {result.walkers} walkers x {result.steps} steps"
     plot_rank_histograms(result.table, out / "rank_histograms.png", title=title)
-    if manifest is not None:
-        atomic_write_json(out / MANIFEST, manifest)
-    stamp_manifest(out, "sbc", exclude=_STATE)
+    stamp_manifest(out, "sbc", exclude=_STATE, base=manifest)
     return out
 
 

@@ -206,7 +206,7 @@ def prepare_output(out: Path, *, resume: bool, force: bool) -> None:
     CalibrationError
         For a file, a folder of other files, or a checkpoint without ``resume``.
     """
-    from ..files import check_replaceable, fresh_start, ownership_problem, sweep_leftovers
+    from ..files import check_replaceable, fresh_start, resumable_problem, sweep_leftovers
 
     out = Path(out)
     if fresh_start(out, "calibrate", force, resume):
@@ -222,11 +222,6 @@ def prepare_output(out: Path, *, resume: bool, force: bool) -> None:
                                "--resume, start afresh with --force, or choose another --out")
     for folder in (out, out / CHECKPOINT, out / "plots"):
         sweep_leftovers(folder)  # of a killed run
-    extra = sorted({p.name for p in out.iterdir()} - _OUTPUTS)
-    if (out / "manifest.json").is_file():
-        problem = ownership_problem(out, "calibrate", exclude=(CHECKPOINT,))
-        if problem is not None:
-            raise CalibrationError(f"{out} {problem}; refusing to write into it: choose another --out")
-    elif extra:
-        raise CalibrationError(f"{out}: holds {extra[0]}, which sd-model calibrate did not write; refusing to "
-                               "write into it: choose another --out")
+    problem = resumable_problem(out, "calibrate", _OUTPUTS, exclude=(CHECKPOINT,))
+    if problem is not None:
+        raise CalibrationError(f"{out} {problem}; refusing to write into it: choose another --out")
