@@ -78,6 +78,10 @@ SERIES = {
                      "yuan per employee per year, current prices"),
     "real_wage_index": ("provincial_average_wage.csv", "urban_unit_staff_real_wage_index_prev_year_eq100", 1.0,
                         "index, previous year = 100"),
+    "rural_employed": ("provincial_rural_employment.csv", "rural_employed_10k_persons", 0.01,
+                       "million persons (rural survey, year end)"),
+    "rural_agriculture_employed": ("provincial_rural_employment.csv", "rural_agriculture_employed_10k_persons", 0.01,
+                                   "million persons (rural survey, agriculture, forestry, animal husbandry, fishery)"),
 }
 
 # national_nbs.csv column -> (model name, factor, units)
