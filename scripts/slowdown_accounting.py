@@ -1,0 +1,51 @@
+"""Print the growth accounting of the 2011-2015 slowdown: data against the historical run, and the
+gain from labour leaving farming (docs/calibration.md, "The slowdown in the data").
+
+python scripts/slowdown_accounting.py            # the shipped model, historical scenario
+python scripts/slowdown_accounting.py --model vensim/other.mdl
+"""
+from __future__ import annotations
+
+import argparse
+
+import pandas as pd
+
+from sd_model.calibration.targets import add_derived
+from sd_model.data import load_observations, resolve_data_dir
+from sd_model.data_employment import load_national_employment, us_tfp_growth
+from sd_model.growth_accounting import (decompose_data, decompose_model, national_primary_va_share,
+                                        reallocation_gain)
+from sd_model.run import load_engine, run_scenario
+from sd_model.scenario import load_scenario, resolve_scenario
+
+COLUMNS = ["start", "end", "region", "output", "capital", "labour", "capital_part", "labour_part", "residual"]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model", default=None, help="Vensim model (default: the shipped model)")
+    ap.add_argument("--scenario", default="historical")
+    args = ap.parse_args()
+    engine = load_engine("simlin", args.model)
+    ds = run_scenario(load_scenario(resolve_scenario(args.scenario)), engine, until=2015)
+    alpha = float(ds["Capital Elasticity"].values.ravel()[0])
+    pd.set_option("display.width", 160)
+    print(f"alpha = Capital Elasticity = {alpha:.3f}; log growth, % a year; labour = population")
+    print("\nData (gdp_real_2000, capital_adjusted, population):")
+    print(decompose_data(add_derived(load_observations()), alpha)[COLUMNS].round(2).to_string(index=False))
+    print(f"\nModel ({args.scenario}, GDP, Capital, Population; model {engine.info.sha256[:12]}):")
+    print(decompose_model(ds, alpha)[COLUMNS].round(2).to_string(index=False))
+    sectors = pd.read_csv(resolve_data_dir() / "provincial_gdp_by_sector.csv")
+    emp = load_national_employment()
+    gain = reallocation_gain(national_primary_va_share(sectors), emp["primary"] / emp["employment"])
+    print("\nLabour leaving farming: gain in % of output a year (national), mean over each period")
+    for start, end in ((2000, 2005), (2005, 2010), (2010, 2015)):
+        print(f"  {start + 1}-{end}: {gain.loc[start + 1:end, 'gain'].mean():.2f}")
+    us = us_tfp_growth()
+    print("\nUS TFP growth (PWT 10.01 rtfpna), % a year, mean over each period:")
+    for start, end in ((1978, 2004), (2000, 2005), (2005, 2010), (2010, 2015)):
+        print(f"  {start + 1}-{end}: {100 * us.loc[start + 1:end].mean():.2f}")
+
+
+if __name__ == "__main__":
+    main()
