@@ -1,5 +1,7 @@
-"""Print the growth accounting of the 2011-2015 slowdown: data against the historical run, and the
-gain from labour leaving farming (docs/calibration.md, "The slowdown in the data").
+"""Print the growth accounting of the 2011-2015 slowdown: data against the historical run.
+
+Also the gain from labour leaving farming and US TFP growth (docs/calibration.md, "The slowdown in
+the data").
 
 python scripts/slowdown_accounting.py            # the shipped model, historical scenario
 python scripts/slowdown_accounting.py --model vensim/other.mdl
@@ -22,6 +24,7 @@ COLUMNS = ["start", "end", "region", "output", "capital", "labour", "capital_par
 
 
 def main() -> None:
+    """Run the scenario to 2015 and print the tables."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", default=None, help="Vensim model (default: the shipped model)")
     ap.add_argument("--scenario", default="historical")

@@ -1,5 +1,4 @@
-"""Growth accounting of the data and of a model run on the same terms, and the gain from moving
-labour out of agriculture.
+"""Growth accounting of the data and of a model run on the same terms; the gain from labour leaving farming.
 
 Used to read the 2011-2015 slowdown (issue 11): how much of it is slower capital growth, slower
 labour growth and a slower residual (total factor productivity), in the data and in the model, and
