@@ -13,7 +13,7 @@ import argparse
 import pandas as pd
 
 from sd_model.calibration.targets import add_derived
-from sd_model.data import load_observations, resolve_data_dir
+from sd_model.data import load_observations
 from sd_model.data_employment import load_national_employment, us_tfp_growth
 from sd_model.growth_accounting import (decompose_data, decompose_model, national_primary_va_share,
                                         reallocation_gain)
@@ -34,13 +34,13 @@ def main() -> None:
     alpha = float(ds["Capital Elasticity"].values.ravel()[0])
     pd.set_option("display.width", 160)
     print(f"alpha = Capital Elasticity = {alpha:.3f}; log growth, % a year; labour = population")
+    obs = add_derived(load_observations())
     print("\nData (gdp_real_2000, capital_adjusted, population):")
-    print(decompose_data(add_derived(load_observations()), alpha)[COLUMNS].round(2).to_string(index=False))
+    print(decompose_data(obs, alpha)[COLUMNS].round(2).to_string(index=False))
     print(f"\nModel ({args.scenario}, GDP, Capital, Population; model {engine.info.sha256[:12]}):")
     print(decompose_model(ds, alpha)[COLUMNS].round(2).to_string(index=False))
-    sectors = pd.read_csv(resolve_data_dir() / "provincial_gdp_by_sector.csv")
     emp = load_national_employment()
-    gain = reallocation_gain(national_primary_va_share(sectors), emp["primary"] / emp["employment"])
+    gain = reallocation_gain(national_primary_va_share(obs), emp["primary_share"])
     print("\nLabour leaving farming: gain in % of output a year (national), mean over each period")
     for start, end in ((2000, 2005), (2005, 2010), (2010, 2015)):
         print(f"  {start + 1}-{end}: {gain.loc[start + 1:end, 'gain'].mean():.2f}")

@@ -202,7 +202,8 @@ def load_national(data_dir: str | os.PathLike | None = None) -> pd.DataFrame:
 _CORE = ["gdp_nominal", "gdp_nominal_compendium_vintage", "gdp_real_2000prices", "population",
          "urban_population", "gfcf_nominal", "capital_stock_1952prices", "investment_price_index",
          "retail_price_index", "loans_fi", "deposits_fi", "household_savings_deposits",
-         "fiscal_revenue", "fiscal_expenditure", "fai_growth", "secondary_va", "industry_va", "soe_industry_assets",
+         "fiscal_revenue", "fiscal_expenditure", "fai_growth", "primary_va", "secondary_va", "industry_va",
+         "soe_industry_assets",
          "soe_industry_profit", "above_scale_industry_assets", "above_scale_industry_profit", "average_wage"]
 
 

@@ -112,6 +112,10 @@ def _structure(wide, regions, core) -> dict[str, _Series]:
              "others above a sales threshold (5 million yuan until 2010, 20 million from 2011), so the "
              "universe changes in 2011.")
     return {
+        "primary_share": (rsum("primary_va") / gdp, _attrs(
+            "1 (fraction of GDP)", "provincial_gdp_by_sector.csv, provincial_gdp_nominal.csv",
+            "Primary-industry (farming, forestry, animal husbandry, fishery) value added / GDP, regional sums, "
+            "current prices, 2000-2015.")),
         "secondary_share": (rsum("secondary_va") / gdp, _attrs(
             "1 (fraction of GDP)", "provincial_gdp_by_sector.csv, provincial_gdp_nominal.csv",
             "Secondary-industry value added / GDP, regional sums, current prices, 2000-2015.")),

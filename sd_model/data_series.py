@@ -63,6 +63,8 @@ SERIES = {
                             "per 1000 persons per year"),
     "life_expectancy": ("provincial_life_expectancy_census.csv", "life_expectancy_years", 1.0,
                         "years at birth (census)"),
+    "primary_va": ("provincial_gdp_by_sector.csv", "primary_va_100m_yuan", 0.1,
+                   "billion yuan/year, current prices"),
     "secondary_va": ("provincial_gdp_by_sector.csv", "secondary_va_100m_yuan", 0.1,
                      "billion yuan/year, current prices"),
     "industry_va": ("provincial_gdp_by_sector.csv", "industry_va_100m_yuan", 0.1, "billion yuan/year, current prices"),

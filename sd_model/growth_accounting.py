@@ -112,13 +112,12 @@ def reallocation_gain(primary_va_share: pd.Series, primary_employment_share: pd.
     return df
 
 
-def national_primary_va_share(sector_table: pd.DataFrame) -> pd.Series:
-    """Farming's share of value added, summed over the provinces of ``provincial_gdp_by_sector.csv``.
+def national_primary_va_share(obs: xr.Dataset) -> pd.Series:
+    """Farming's share of national value added by year: ``primary_share`` weighted by nominal GDP.
 
-    Years where any province lacks the figure are left out (no partial sums).
+    ``obs`` are the observations (:func:`sd_model.data.load_observations`); a year is NaN unless
+    all four regions have both series (no partial sums).
     """
-    need = ["gdp_100m_yuan", "primary_va_100m_yuan"]
-    wide = sector_table.pivot_table(index="year", columns="province", values=need, aggfunc="first")
-    complete = wide.notna().all(axis=1)
-    sums = {c: wide[c].sum(axis=1)[complete] for c in need}
-    return (sums["primary_va_100m_yuan"] / sums["gdp_100m_yuan"]).rename("primary_va_share")
+    gdp = obs["gdp_nominal"]
+    share = (obs["primary_share"] * gdp).sum("region", min_count=4) / gdp.sum("region", min_count=4)
+    return share.to_series().rename("primary_va_share")

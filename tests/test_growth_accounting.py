@@ -72,8 +72,29 @@ def test_reallocation_gain_by_hand():
     assert same.loc[2, "gain"] == pytest.approx(0.0)
 
 
-def test_primary_share_skips_years_with_a_missing_province():
-    rows = [("A", 2000, 100.0, 20.0), ("B", 2000, 300.0, 30.0), ("A", 2001, 110.0, 20.0), ("B", 2001, 330.0, None)]
-    table = pd.DataFrame(rows, columns=["province", "year", "gdp_100m_yuan", "primary_va_100m_yuan"])
-    share = national_primary_va_share(table)
-    assert list(share.index) == [2000] and share.loc[2000] == pytest.approx(50.0 / 400.0)
+def test_national_primary_share_weights_regions_by_gdp_and_needs_all_four():
+    years = [2000, 2001]
+    gdp = xr.DataArray([[100.0, 50.0, 30.0, 20.0], [110.0, 55.0, 33.0, np.nan]], dims=("year", "region"),
+                       coords={"year": years, "region": REGIONS})
+    share = xr.DataArray([[0.10, 0.20, 0.30, 0.20], [0.1, 0.2, 0.3, 0.2]], dims=("year", "region"),
+                         coords={"year": years, "region": REGIONS})
+    out = national_primary_va_share(xr.Dataset({"gdp_nominal": gdp, "primary_share": share}))
+    assert out.loc[2000] == pytest.approx((10 + 10 + 9 + 4) / 200)
+    assert math.isnan(out.loc[2001])
+
+
+def test_primary_share_of_the_data_matches_the_provincial_file():
+    """The observations' national farm share against a sum of the CSV rows done here."""
+    import csv
+
+    from sd_model.data import load_observations, resolve_data_dir
+
+    with open(resolve_data_dir() / "provincial_gdp_by_sector.csv", newline="", encoding="utf-8") as f:
+        rows = [r for r in csv.DictReader(f) if r["year"] == "2010"]
+    with open(resolve_data_dir() / "provincial_gdp_nominal.csv", newline="", encoding="utf-8") as f:
+        gdp_rows = [r for r in csv.DictReader(f) if r["year"] == "2010"]
+    primary = sum(float(r["primary_va_100m_yuan"]) for r in rows)
+    gdp_col = next(c for c in gdp_rows[0] if c not in ("province", "year", "source"))
+    gdp = sum(float(r[gdp_col]) for r in gdp_rows)
+    assert len(rows) == len(gdp_rows) == 31
+    assert national_primary_va_share(load_observations()).loc[2010] == pytest.approx(primary / gdp, rel=1e-9)
