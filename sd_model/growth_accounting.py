@@ -29,7 +29,8 @@ MODEL_NAMES = ("GDP", "Capital", "Population")
 
 def _log_growth(da: xr.DataArray, dim: str, start: int, end: int) -> xr.DataArray:
     """Log growth of ``da`` from ``start`` to ``end`` in percent per year."""
-    return np.log(da.sel({dim: end}) / da.sel({dim: start})) / (end - start) * 100.0
+    ratio = da.sel({dim: end}) / da.sel({dim: start})
+    return ratio.copy(data=np.log(ratio.values)) / (end - start) * 100.0
 
 
 def decompose(output: xr.DataArray, capital: xr.DataArray, labour: xr.DataArray, alpha: float,
