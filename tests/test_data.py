@@ -16,6 +16,7 @@ import pytest
 
 from sd_model import data
 from sd_model.errors import DataError, UnknownNameError
+from raw_csv import provinces_of
 
 RAW = Path(__file__).resolve().parent.parent / "data" / "raw"
 SHARED = Path("/work/shared/data")
@@ -26,11 +27,6 @@ def raw_table(fname):
     with (RAW / fname).open(newline="", encoding="utf-8") as fh:
         rows = list(csv.reader(fh))
     return {(r[0], int(r[1])): float(r[2]) for r in rows[1:]}
-
-
-def provinces_of(region):
-    with (RAW / "regions.csv").open(newline="", encoding="utf-8") as fh:
-        return [r["province"] for r in csv.DictReader(fh) if r["region"] == region]
 
 
 def regional(fname, region, year):

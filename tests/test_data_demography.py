@@ -2,7 +2,6 @@
 the csv module, or are published figures of the sources (UN WPP 2015, NBS)."""
 from __future__ import annotations
 
-import csv
 import math
 import shutil
 from pathlib import Path
@@ -13,17 +12,9 @@ import pytest
 from sd_model.data_demography import (WPP_POP, load_national_demography, load_regional_demography,
                                       load_wpp2015)
 from sd_model.errors import DataError
+from raw_csv import provinces_of, rows
 
 RAW = Path(__file__).resolve().parent.parent / "data" / "raw"
-
-
-def rows(fname):
-    with (RAW / fname).open(newline="", encoding="utf-8") as fh:
-        return list(csv.DictReader(fh))
-
-
-def provinces_of(region):
-    return [r["province"] for r in rows("regions.csv") if r["region"] == region]
 
 
 @pytest.fixture(scope="module")

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from sd_model import data
+from raw_csv import provinces_of
 
 RAW = Path(__file__).resolve().parent.parent / "data" / "raw"
 
@@ -21,11 +22,6 @@ def table(fname, col=2):
     with (RAW / fname).open(newline="", encoding="utf-8") as fh:
         rows = list(csv.reader(fh))
     return {(r[0], int(r[1])): float(r[col]) for r in rows[1:] if r[col] != ""}
-
-
-def provinces_of(region):
-    with (RAW / "regions.csv").open(newline="", encoding="utf-8") as fh:
-        return [r["province"] for r in csv.DictReader(fh) if r["region"] == region]
 
 
 def rsum(fname, region, year):

@@ -2,7 +2,6 @@
 the csv module; tolerances are the ones measured when the files were added (data/raw/SOURCES.md)."""
 from __future__ import annotations
 
-import csv
 import math
 import shutil
 from pathlib import Path
@@ -12,18 +11,10 @@ import pytest
 
 from sd_model.data_employment import (PWT_USA_FILE, RURAL_FILE, load_national_employment, load_pwt_usa,
                                       load_regional_rural_employment, us_tfp_growth)
+from raw_csv import provinces_of, rows
 
 RAW = Path(__file__).resolve().parent.parent / "data" / "raw"
 NEW_FILES = (RURAL_FILE, PWT_USA_FILE, "national_employment_nbs.csv", "national_employment_by_sector_csy2025.csv")
-
-
-def rows(fname, folder=RAW):
-    with (folder / fname).open(newline="", encoding="utf-8") as fh:
-        return list(csv.DictReader(fh))
-
-
-def provinces_of(region):
-    return [r["province"] for r in rows("regions.csv") if r["region"] == region]
 
 
 @pytest.fixture(scope="module")
