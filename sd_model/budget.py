@@ -57,10 +57,12 @@ class WriteCost:
 #: 2-core machine at load 4-5, 2026-11-30 03:30 UTC); its runs not fitted on gave measured/estimated 0.59-1.03, the
 #: lowest short later runs that do not pay the first run's extra time included in ``start``. simlin re-measured
 #: (``--engines simlin``, load 1, 12:31 UTC) after its single runs took the runner's compiled path: checks 0.65-0.89.
+#: pysd re-measured on model ``866da7052f54`` (``--engines pysd``, load 0.6-0.9, 2026-12-01 06:14 UTC; check 1.06):
+#: the earlier constants, from a model at TIME STEP 1/32 with fewer values, put a PySD run at half its cost.
 ENGINE_COSTS = {
     "simlin": EngineCost(start=0.342, step_ns=22.7, saved_ns=6.62),
     "batch": EngineCost(start=0.155, step_ns=197.0, saved_ns=0.0),
-    "pysd": EngineCost(start=0.479, step_ns=121000.0, saved_ns=0.0),
+    "pysd": EngineCost(start=2.1, step_ns=263000.0, saved_ns=199000.0),
 }
 #: Per results format (:func:`sd_model.results.write_results`), measured likewise: CPU time, and the growth of
 #: peak resident memory beyond the run's own.

@@ -70,13 +70,13 @@ def test_until_100000_is_refused_before_it_starts(tmp_path, monkeypatch):
 
 def test_a_run_over_the_time_limit_says_estimate_limit_and_how_to_raise_it(tmp_path, monkeypatch, cache_dir):
     monkeypatch.setattr(budget, "available_memory", lambda: 1 << 50)  # memory is not what refuses it here
-    # PySD at ~0.13 s per step: to 2300 at TIME STEP 1/20, 6,440 steps are about a quarter of an hour, over
-    # the 10-minute limit
+    # PySD at ~0.3 s per step (benchmarks/bench_budget.py: 25.9 s of CPU for 80 steps): to 2300 at TIME STEP
+    # 1/20, 6,440 steps are over half an hour, over the 10-minute limit
     info = read_model_info(DEFAULT_MODEL)
     values, steps = budget.model_values(info), round((2300 - info.initial_time) / info.time_step)
     out = _refused_before_running(monkeypatch, ["run", "--engine", "pysd", "--until", "2300",
                                                 "--out", str(tmp_path / "o")])
-    assert f"{steps:,} time steps of {values:,} values: about 1" in out and "minutes with pysd" in out
+    assert f"{steps:,} time steps of {values:,} values: about 3" in out and "minutes with pysd" in out
     assert "over the limit of 10.0 minutes" in out and "SD_MODEL_MAX_RUN_SECONDS" in out
     # the limit can be raised (here the run itself is then stopped by the test's stand-in)
     with pytest.raises(AssertionError, match="the run started"):
