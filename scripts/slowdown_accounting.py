@@ -15,7 +15,7 @@ import pandas as pd
 from sd_model.calibration.targets import add_derived
 from sd_model.data import load_observations
 from sd_model.data_employment import load_national_employment, us_tfp_growth
-from sd_model.growth_accounting import (decompose_data, decompose_model, national_primary_va_share,
+from sd_model.growth_accounting import (PERIODS, decompose_data, decompose_model, national_primary_va_share,
                                         reallocation_gain)
 from sd_model.run import load_engine, run_scenario
 from sd_model.scenario import load_scenario, resolve_scenario
@@ -42,11 +42,11 @@ def main() -> None:
     emp = load_national_employment()
     gain = reallocation_gain(national_primary_va_share(obs), emp["primary_share"])
     print("\nLabour leaving farming: gain in % of output a year (national), mean over each period")
-    for start, end in ((2000, 2005), (2005, 2010), (2010, 2015)):
+    for start, end in PERIODS:
         print(f"  {start + 1}-{end}: {gain.loc[start + 1:end, 'gain'].mean():.2f}")
     us = us_tfp_growth()
     print("\nUS TFP growth (PWT 10.01 rtfpna), % a year, mean over each period:")
-    for start, end in ((1978, 2004), (2000, 2005), (2005, 2010), (2010, 2015)):
+    for start, end in ((1978, 2004), *PERIODS):
         print(f"  {start + 1}-{end}: {100 * us.loc[start + 1:end].mean():.2f}")
 
 
