@@ -4,6 +4,8 @@ from __future__ import annotations
 import json
 import threading
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -146,6 +148,9 @@ def test_matched_priors_are_truncated_normals_at_the_draws_mean_and_sd(likelihoo
     # estimated error terms are replaced too, and an SBC folder of the old priors is not reused
     assert new.error_model.rho is new.priors[-1] and new.error_model.rho.dist == "normal"
     assert new.text != base.text
+    # the same priors file in another folder gives the same text (the SBC folder resumes from any clone)
+    moved = matched_priors(replace(base, path=Path("/elsewhere") / Path(base.path).name), draws, "test draws")
+    assert moved.text == new.text and str(Path(base.path).parent) not in new.text
     build_likelihood(likelihood.problem, matched_priors(fixed, draws[:, :-1], "test draws"))  # a usable likelihood
     with pytest.raises(ValueError, match="at least 2 draws"):
         matched_priors(base, draws[:1], "too few")

@@ -81,7 +81,8 @@ def matched_priors(priors: PriorSet, draws: np.ndarray, source: str) -> PriorSet
     em = priors.error_model
     em = replace(em, rho=by_label[em.rho.label] if isinstance(em.rho, Prior) else em.rho,
                  sigma_scale=by_label[em.sigma_scale.label] if isinstance(em.sigma_scale, Prior) else em.sigma_scale)
-    text = f"# matched priors ({source}) for {priors.path}\n" + "".join(
+    # the file's name, not its path: the text fingerprints the SBC folder, which must resume from any clone
+    text = f"# matched priors ({source}) for {Path(priors.path).name}\n" + "".join(
         f"{p.label!r} = normal({dict(p.params)['mu']!r}, {dict(p.params)['sigma']!r}) on [{p.lower!r}, {p.upper!r}]\n"
         for p in new)
     return replace(priors, priors=new, error_model=em, text=priors.text + "\n" + text)
