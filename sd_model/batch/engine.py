@@ -21,13 +21,15 @@ __all__ = ["BatchModel", "BatchSim", "BatchEngine"]
 BLOCK_STEPS = 128
 
 #: Members advanced together through the time loop, by default (:attr:`BatchSim.members_per_pass`).
-#: Larger runs are split into passes of about this many members, run one after the other: every
-#: member's arithmetic is independent of the others', so the values are the same, but each numpy
-#: operation then works on arrays small enough to stay in the core's cache (and below the size
-#: from which the C library's malloc maps fresh pages for each temporary), while still spreading
-#: the fixed cost of a numpy call over many members. Measured in benchmarks/README.md ("Members
-#: per pass").
-MEMBERS_PER_PASS = 256
+#: Larger calls are split into passes of about this many members, run one after the other: every
+#: member's arithmetic is independent of the others', so the values are the same bit for bit. The
+#: size trades the fixed cost of each numpy call (~1 us, spread over the members of a pass) against
+#: the cost of large temporaries: at 1,000 members a [Region, Dest] temporary is 128 kB, the size
+#: from which glibc's malloc gives freed memory back to the system (trim threshold), and the
+#: current model's step then page-faults about 150 times (twice model 1's: it has three times as
+#: many [Region, Dest] operations). 512 (64 kB) was the fastest for the current model and the best
+#: ratio to model 1, measured with benchmarks/bench_members_per_pass.py (benchmarks/README.md).
+MEMBERS_PER_PASS = 512
 
 
 def _perm(x: np.ndarray, order: tuple[int, ...]) -> np.ndarray:
