@@ -24,11 +24,12 @@ BLOCK_STEPS = 128
 #: Larger calls are split into passes of about this many members, run one after the other: every
 #: member's arithmetic is independent of the others', so the values are the same bit for bit. The
 #: size trades the fixed cost of each numpy call (~1 us, spread over the members of a pass) against
-#: the cost of large temporaries: at 1,000 members a [Region, Dest] temporary is 128 kB, the size
-#: from which glibc's malloc gives freed memory back to the system (trim threshold), and the
-#: current model's step then page-faults about 150 times (twice model 1's: it has three times as
-#: many [Region, Dest] operations). 512 (64 kB) was the fastest for the current model and the best
-#: ratio to model 1, measured with benchmarks/bench_members_per_pass.py (benchmarks/README.md).
+#: the cost of large temporaries: at 1,000 members a [Region, Dest] temporary is 128 kB, about
+#: glibc malloc's trim threshold (freed memory above it at the top of the heap goes back to the
+#: system, to be faulted in again), and the current model's step then page-faults about 150 times
+#: (model 1's 85-90: it has a third as many [Region, Dest] operations). 512 (64 kB) was as fast
+#: as any for the current model and gave the best ratio to model 1, measured with
+#: benchmarks/bench_members_per_pass.py (benchmarks/README.md, "Members per pass").
 MEMBERS_PER_PASS = 512
 
 
