@@ -25,7 +25,7 @@ from test_model import ALL_LEVERS_ON
 
 from sd_model.batch import BatchEngine, BatchModel
 from sd_model.engines import get_engine
-from sd_model.errors import ModelFileError
+from sd_model.errors import ModelFileError, SDModelError
 from sd_model.run import DEFAULT_MODEL
 from sd_model.parameters import Parameter
 from sd_model.sampling import sample_parameters
@@ -270,3 +270,41 @@ def test_time_as_an_operand_in_the_loop_equals_simlin(tmp_path, cache_dir):
     b = get_engine("simlin", path).run({})
     assert_equal_runs({n: a[n].values for n in a.data_vars}, b, list(a.data_vars))
     assert float(a["Effective Savings Rate"][-1]) > 1.05 * float(a["Effective Savings Rate"][0])
+
+
+def test_members_run_in_passes_give_the_same_values(cache_dir):
+    """Members split into passes of the time loop (``members_per_pass``) give each member the
+    values of simlin (an independent implementation, one member at a time) and, bit for bit,
+    those of one pass over all members."""
+    from sd_model.runspec import build_spec
+
+    simlin = get_engine("simlin", TOY)
+    toy = BatchModel(TOY)
+    columns = [Parameter.parse(toy.info, c) for c in ("Savings Rate", "Credit Share[West,East]",
+                                                        "Initial Capital[East]")]
+    values = np.column_stack([np.linspace(0.15, 0.35, 7), np.linspace(0.05, 0.3, 7), np.linspace(80, 140, 7)])
+    passes = toy.compile(None, members_per_pass=3)  # 7 members: passes of 2, 3 and 2
+    one = toy.compile(None, members_per_pass=100)
+    got = passes.run_sets({}, columns, values)[0]
+    ref, failed, messages = simlin.runner(build_spec(simlin.info, outputs=passes.names)).run_sets({}, columns, values)
+    assert not failed.any(), messages
+    assert_equal_runs(got, ref, passes.names)
+    single = one.run_sets({}, columns, values)[0]
+    for name in passes.names:
+        np.testing.assert_array_equal(got[name], single[name])
+    assert got["Capital"].shape == (7, 21, 2) and rel_diff(got["Capital"][0], got["Capital"][6]) > 0.01
+
+
+def test_shipped_model_in_passes_equals_one_pass(shipped):
+    """Every variable of the shipped model, five members with different parameters, in passes of
+    two members against one pass: bit for bit (every member's arithmetic is its own)."""
+    sets = sample_parameters(RANGES, 5, seed=4)
+    columns = [Parameter.parse(shipped.info, c) for c in sets.columns]
+    base = validate(Scenario(params=ALL_LEVERS_ON), shipped.info).params
+    runs = [shipped.compile(None, final_time=2010, members_per_pass=m).run_sets(base, columns, sets.to_numpy())[0]
+            for m in (2, 5)]
+    assert runs[0].keys() == runs[1].keys() and len(runs[0]) > 200
+    for name in runs[0]:
+        np.testing.assert_array_equal(runs[0][name], runs[1][name])
+    with pytest.raises(SDModelError, match="members_per_pass"):
+        shipped.compile(["GDP"], members_per_pass=0)

@@ -20,6 +20,18 @@ __all__ = ["BatchModel", "BatchSim", "BatchEngine"]
 #: Time steps computed together for the Time-only parts of the equations.
 BLOCK_STEPS = 128
 
+#: Members advanced together through the time loop, by default (:attr:`BatchSim.members_per_pass`).
+#: Larger calls are split into passes of about this many members, run one after the other: every
+#: member's arithmetic is independent of the others', so the values are the same bit for bit. The
+#: size trades the fixed cost of each numpy call (~1 us, spread over the members of a pass) against
+#: the cost of large temporaries: at 1,000 members a [Region, Dest] temporary is 128 kB, about
+#: glibc malloc's trim threshold (freed memory above it at the top of the heap goes back to the
+#: system, to be faulted in again), and the current model's step then page-faults about 150 times
+#: (model 1's 85-90: it has a third as many [Region, Dest] operations). 512 (64 kB) was as fast
+#: as any for the current model and gave the best ratio to model 1, measured with
+#: benchmarks/bench_members_per_pass.py (benchmarks/README.md, "Members per pass").
+MEMBERS_PER_PASS = 512
+
 
 def _perm(x: np.ndarray, order: tuple[int, ...]) -> np.ndarray:
     return x.transpose(order + tuple(range(len(order), x.ndim)))
@@ -52,7 +64,8 @@ class BatchModel:
             raise ModelFileError(str(exc)) from None
 
     def compile(self, outputs: Sequence[str] | None = None, *, final_time: float | None = None,
-                time_step: float | None = None, saveper: float | None = None) -> BatchSim:
+                time_step: float | None = None, saveper: float | None = None,
+                members_per_pass: int = MEMBERS_PER_PASS) -> BatchSim:
         """Generate and compile the code for ``outputs`` and these time settings.
 
         Parameters
@@ -62,21 +75,29 @@ class BatchModel:
         final_time, time_step, saveper : float, optional
             FINAL TIME, TIME STEP and SAVEPER (Year). Default is the model's (SAVEPER follows
             TIME STEP if the model defines ``SAVEPER = TIME STEP``).
+        members_per_pass : int, optional
+            Members advanced together through the time loop (default :data:`MEMBERS_PER_PASS`);
+            changes the speed only, never a value.
         """
         info = self.info
         dt = float(info.time_step if time_step is None else time_step)
         saveper = float(saveper) if saveper is not None else dt if info.saveper_is_time_step else info.saveper
         times = Times(info.initial_time, float(info.final_time if final_time is None else final_time), dt, saveper)
-        return BatchSim(self, list(resolve_outputs(info, outputs)), times)
+        return BatchSim(self, list(resolve_outputs(info, outputs)), times, members_per_pass)
 
 
 class BatchSim:
     """Compiled code of one :class:`BatchModel` for fixed outputs and time settings.
 
-    ``times`` holds the saved times (Year). :meth:`run_sets` runs N parameter sets at once.
+    ``times`` holds the saved times (Year). :meth:`run_sets` runs N parameter sets, in passes of
+    at most ``members_per_pass`` members (see :data:`MEMBERS_PER_PASS`).
     """
 
-    def __init__(self, batch: BatchModel, names: list[str], times: Times) -> None:
+    def __init__(self, batch: BatchModel, names: list[str], times: Times,
+                 members_per_pass: int = MEMBERS_PER_PASS) -> None:
+        if int(members_per_pass) < 1:
+            raise SDModelError(f"members_per_pass must be a positive whole number, got {members_per_pass!r}")
+        self.members_per_pass = int(members_per_pass)
         info = self.info = batch.info
         self.model, self.names = batch.model, names
         dt, saveper, span = times.dt, times.saveper, times.final - times.initial
@@ -138,7 +159,28 @@ class BatchSim:
         return tuple(self.info.subscripts[d].index(e) for d, e in zip(var.dims, element_tuple(self.info, var, key)))
 
     def run_constants(self, K: dict[str, np.ndarray], n: int) -> dict[str, np.ndarray]:
-        """Simulate ``n`` members from constant arrays ``K``; return {name: (member, time, *dims)}."""
+        """Simulate ``n`` members from constant arrays ``K``; return {name: (member, time, *dims)}.
+
+        ``K`` maps each constant's identifier to an array (dims..., n), as :meth:`constants`
+        makes it. More than :attr:`members_per_pass` members run in passes of equal size (within
+        one member), one after the other, each on its own contiguous copy of its members'
+        constants; the results are the same as from one pass.
+        """
+        passes = -(-n // self.members_per_pass)
+        if passes <= 1:
+            return self._run_pass(K, n)
+        out: dict[str, np.ndarray] = {}
+        bounds = np.linspace(0, n, passes + 1).round().astype(int)
+        for a, b in zip(bounds[:-1], bounds[1:]):
+            part = self._run_pass({k: np.ascontiguousarray(v[..., a:b]) for k, v in K.items()}, int(b - a))
+            for name, arr in part.items():
+                if name not in out:
+                    out[name] = np.empty((n, *arr.shape[1:]), dtype=arr.dtype)
+                out[name][a:b] = arr
+        return out
+
+    def _run_pass(self, K: dict[str, np.ndarray], n: int) -> dict[str, np.ndarray]:
+        """:meth:`run_constants` for ``n`` members in one pass of the time loop."""
         fn = self._fn
         with np.errstate(all="ignore"):
             K = {**K, **fn["setup"](K, n)}
