@@ -27,8 +27,9 @@ BLOCK_STEPS = 128
 #: the cost of large temporaries: at 1,000 members a [Region, Dest] temporary is 128 kB, about
 #: glibc malloc's trim threshold (freed memory above it at the top of the heap goes back to the
 #: system, to be faulted in again), and the current model's step then page-faults about 150 times
-#: (model 1's 85-90: it has a third as many [Region, Dest] operations). 512 (64 kB) was as fast
-#: as any for the current model and gave the best ratio to model 1, measured with
+#: (model 1's 85-90: it has a third as many [Region, Dest] operations). 512 (64 kB) was the
+#: current model's fastest size in one of two runs, within 12% of it in the other, and gave the best
+#: ratio to model 1 in both, measured with
 #: benchmarks/bench_members_per_pass.py (benchmarks/README.md, "Members per pass").
 MEMBERS_PER_PASS = 512
 
