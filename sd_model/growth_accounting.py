@@ -21,6 +21,10 @@ import xarray as xr
 #: The periods of the slowdown question: before, into and after the 2009 stimulus.
 PERIODS: tuple[tuple[int, int], ...] = ((2000, 2005), (2005, 2010), (2010, 2015))
 
+#: Five-year periods over the whole fit, 1980-2015: the slowdowns of 1985-1990 and 1995-2000 beside
+#: that of 2010-2015 (before 2000 the data's real GDP rests on the proxy deflator).
+LONG_PERIODS: tuple[tuple[int, int], ...] = tuple((y, y + 5) for y in range(1980, 2015, 5))
+
 #: Names of output, capital and labour: in the observations (sd_model.data plus
 #: sd_model.calibration.targets.add_derived) and in the model's results.
 DATA_NAMES = ("gdp_real_2000", "capital_adjusted", "population")
