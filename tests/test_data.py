@@ -16,9 +16,8 @@ import pytest
 
 from sd_model import data
 from sd_model.errors import DataError, UnknownNameError
-from raw_csv import provinces_of
+from raw_csv import RAW, provinces_of
 
-RAW = Path(__file__).resolve().parent.parent / "data" / "raw"
 SHARED = Path("/work/shared/data")
 
 

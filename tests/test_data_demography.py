@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import shutil
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,9 +11,8 @@ import pytest
 from sd_model.data_demography import (WPP_POP, load_national_demography, load_regional_demography,
                                       load_wpp2015)
 from sd_model.errors import DataError
-from raw_csv import provinces_of, rows
+from raw_csv import RAW, provinces_of, rows
 
-RAW = Path(__file__).resolve().parent.parent / "data" / "raw"
 
 
 @pytest.fixture(scope="module")

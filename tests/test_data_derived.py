@@ -7,15 +7,13 @@ from __future__ import annotations
 
 import csv
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from sd_model import data
-from raw_csv import provinces_of
+from raw_csv import RAW, provinces_of
 
-RAW = Path(__file__).resolve().parent.parent / "data" / "raw"
 
 
 def table(fname, col=2):

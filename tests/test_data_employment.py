@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import math
 import shutil
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from sd_model.data_employment import (PWT_USA_FILE, RURAL_FILE, load_national_employment, load_pwt_usa,
                                       load_regional_rural_employment, us_tfp_growth)
-from raw_csv import provinces_of, rows
+from raw_csv import RAW, provinces_of, rows
 
-RAW = Path(__file__).resolve().parent.parent / "data" / "raw"
 NEW_FILES = (RURAL_FILE, PWT_USA_FILE, "national_employment_nbs.csv", "national_employment_by_sector_csy2025.csv")
 
 
