@@ -23,6 +23,8 @@ AGE_GROUPS = ("0-14", "15-64", "65+")
 _AGE_SERIES = {"0-14": "age_sample_0_14", "15-64": "age_sample_15_64", "65+": "age_sample_65plus"}
 WPP_POP = "national_un_wpp2015_population.csv"
 WPP_RATES = "national_un_wpp2015_fertility_life_expectancy.csv"
+WPP_CHILDREN = "national_un_wpp2015_children.csv"
+CHILD_AGE_GROUPS = ("0-4", "5-9", "10-14")
 NBS_NATIONAL = "national_demography_nbs.csv"
 
 #: The provincial files :func:`load_regional_demography` reads (through ``load_provincial``);
@@ -164,6 +166,50 @@ def load_wpp2015(data_dir: str | os.PathLike | None = None) -> xr.Dataset:
         ds[v] = rx[v].assign_attrs(units=u, source=WPP_RATES)
     ds.attrs.update(vintage="WPP 2015 revision (published July 2015)", area="China (mainland), UN code 156")
     return ds
+
+
+def load_wpp2015_children(data_dir: str | os.PathLike | None = None) -> xr.DataArray:
+    """Children of China by five-year age group, UN WPP 2015 (``national_un_wpp2015_children.csv``).
+
+    Returns
+    -------
+    xarray.DataArray
+        Million persons at mid-year, dims (year, age_group) with age groups ``0-4``, ``5-9``,
+        ``10-14``: the ``estimate`` variant for 1975-2015 and the ``medium`` variant (projections
+        made in 2015) for 2020-2100, every five years.
+    """
+    path = resolve_data_dir(data_dir) / WPP_CHILDREN
+    recs: dict[tuple[int, str], float] = {}
+    for line, row in _rows(path, ("variant", "year", "age_group", "population_1000_persons")):
+        if row["variant"] not in ("estimate", "medium"):
+            raise DataError(f"{path}, line {line}: variant {row['variant']!r}; valid: estimate, medium")
+        if row["age_group"] not in CHILD_AGE_GROUPS:
+            raise DataError(f"{path}, line {line}: age_group {row['age_group']!r}; valid: "
+                            + ", ".join(CHILD_AGE_GROUPS))
+        key = (_year(path, line, row["year"]), row["age_group"])
+        if key in recs:
+            raise DataError(f"{path}, line {line}: duplicate {key}")
+        recs[key] = _number(path, line, "population_1000_persons", row["population_1000_persons"]) / 1000
+    s = pd.Series(recs)
+    s.index.names = ["year", "age_group"]
+    return xr.DataArray.from_series(s).reindex(age_group=list(CHILD_AGE_GROUPS)).assign_attrs(
+        units="million persons (mid-year)", source=WPP_CHILDREN)
+
+
+def maturation_rate_path(data_dir: str | os.PathLike | None = None) -> pd.Series:
+    """Share of the 0-14 population turning 15 per year, national, by five-year period (1/year).
+
+    For the period starting in year ``t``: the 10-14 group at ``t`` over five (those turning 15
+    in the next five years; deaths at 10-19 are negligible), divided by the mean of the 0-14
+    population at ``t`` and ``t + 5``. Indexed by the middle of the period (``t + 2.5``); the
+    model's ``Maturation Rate Path`` is this series rounded to four decimals.
+    """
+    kids = load_wpp2015_children(data_dir)
+    total = kids.sum("age_group").to_series()
+    older = kids.sel(age_group="10-14").to_series()
+    years = list(total.index)
+    rate = {y + 2.5: older[y] / 5 / ((total[y] + total[nxt]) / 2) for y, nxt in zip(years, years[1:])}
+    return pd.Series(rate, name="maturation_rate").rename_axis("year")
 
 
 def load_national_fertility(data_dir: str | os.PathLike | None = None) -> pd.DataFrame:

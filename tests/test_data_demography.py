@@ -119,3 +119,39 @@ def test_net_migration_residual_independent(reg):
     # the East gains and the Central region loses over 2011-2015 in sum
     five = reg["net_migration_residual"].sel(year=slice(2011, 2015)).sum("year")
     assert float(five.sel(region="East")) > 0 > float(five.sel(region="Central"))
+
+
+def test_wpp_children_add_up_to_the_0_14_group():
+    """The five-year groups of national_un_wpp2015_children.csv (a second extract of the same WPP
+    files) sum to the 0-14 group of national_un_wpp2015_population.csv in every year."""
+    from sd_model.data_demography import load_wpp2015_children
+    kids = load_wpp2015_children(RAW).sum("age_group")
+    broad = {(r["variant"], int(r["year"])): float(r["population_1000_persons"]) / 1000
+             for r in rows("national_un_wpp2015_population.csv") if r["age_group"] == "0-14"}
+    for year in kids["year"].values:
+        variant = "estimate" if year <= 2015 else "medium"
+        assert float(kids.sel(year=year)) == pytest.approx(broad[(variant, int(year))], abs=2e-6)
+
+
+def test_maturation_rate_path_from_the_csv_and_in_the_model():
+    """Recomputed with the csv module: 10-14 at t / 5 over the mean 0-14 of t and t + 5, at t + 2.5;
+    the model's Maturation Rate Path holds the same points rounded to four decimals."""
+    import re
+    from pathlib import Path
+
+    from sd_model.data_demography import maturation_rate_path
+    groups: dict[int, dict[str, float]] = {}
+    for r in rows("national_un_wpp2015_children.csv"):
+        groups.setdefault(int(r["year"]), {})[r["age_group"]] = float(r["population_1000_persons"])
+    years = sorted(groups)
+    expected = {y + 2.5: groups[y]["10-14"] / 5 / ((sum(groups[y].values()) + sum(groups[n].values())) / 2)
+                for y, n in zip(years, years[1:])}
+    path = maturation_rate_path(RAW)
+    assert list(path.index) == list(expected)
+    np.testing.assert_allclose(path.to_numpy(), list(expected.values()), rtol=1e-12)
+    # 2000-2005: 131.1 million aged 10-14 in 2000 entered working age, 0.090 of the 0-14 stock a year
+    assert path[2002.5] == pytest.approx(0.0903, abs=5e-5)
+    text = (Path(__file__).resolve().parents[1] / "vensim" / "regional_finance_economy.mdl").read_text(encoding="utf-8")
+    block = re.search(r"^Maturation Rate Path\((.*?)\)\s*~", text, re.S | re.M).group(1)
+    points = [(float(x), float(v)) for x, v in re.findall(r"\(([\d.]+),([\d.]+)\)", block)]
+    assert points == [(y, round(v, 4)) for y, v in path.items()]
