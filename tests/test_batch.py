@@ -297,14 +297,19 @@ def test_members_run_in_passes_give_the_same_values(cache_dir):
 
 def test_shipped_model_in_passes_equals_one_pass(shipped):
     """Every variable of the shipped model, five members with different parameters, in passes of
-    two members against one pass: bit for bit (every member's arithmetic is its own)."""
+    two members against one pass: the same to the last bit or so. Every member's arithmetic is its
+    own, but numpy's SIMD power (and its other vectorised maths) can round an element one unit in
+    the last place differently depending on the length of the array: on model 3905ccbf9d52,
+    `Receiving Capacity` = `Land Adequacy` ^ 2 differed by 3.3e-16 of itself in one element, and the
+    migration flows after it by as little."""
     sets = sample_parameters(RANGES, 5, seed=4)
     columns = [Parameter.parse(shipped.info, c) for c in sets.columns]
     base = validate(Scenario(params=ALL_LEVERS_ON), shipped.info).params
     runs = [shipped.compile(None, final_time=2010, members_per_pass=m).run_sets(base, columns, sets.to_numpy())[0]
             for m in (2, 5)]
     assert runs[0].keys() == runs[1].keys() and len(runs[0]) > 200
-    for name in runs[0]:
-        np.testing.assert_array_equal(runs[0][name], runs[1][name])
+    worst = {name: rel_diff(runs[0][name], runs[1][name]) for name in runs[0]}
+    assert max(worst.values()) <= 1e-13, {n: w for n, w in worst.items() if w > 1e-13}
+    assert sum(w == 0 for w in worst.values()) > 0.9 * len(worst)  # nearly every variable bit for bit
     with pytest.raises(SDModelError, match="members_per_pass"):
         shipped.compile(["GDP"], members_per_pass=0)

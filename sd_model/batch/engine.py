@@ -22,7 +22,8 @@ BLOCK_STEPS = 128
 
 #: Members advanced together through the time loop, by default (:attr:`BatchSim.members_per_pass`).
 #: Larger calls are split into passes of about this many members, run one after the other: every
-#: member's arithmetic is independent of the others', so the values are the same bit for bit. The
+#: member's arithmetic is independent of the others', so the values are the same to the last bit or so (numpy's SIMD
+#: power can round an element one unit in the last place differently depending on the array's length). The
 #: size trades the fixed cost of each numpy call (~1 us, spread over the members of a pass) against
 #: the cost of large temporaries: at 1,000 members a [Region, Dest] temporary is 128 kB, about
 #: glibc malloc's trim threshold (freed memory above it at the top of the heap goes back to the
