@@ -2,7 +2,8 @@
 
 The estimates' constants were measured by ``benchmarks/bench_budget.py``; here short runs are
 timed independently (CPU time of this process, which load on the shared machine changes far
-less than wall time) and each estimate must lie within a factor of 2 of what was measured. No
+less than wall time) and each estimate must lie within a factor of 2 of what was measured (PySD relative to
+the machine's speed, measured with a simlin run). No
 test asserts an absolute speed.
 """
 from __future__ import annotations
@@ -40,10 +41,20 @@ def test_estimates_are_within_a_factor_of_two_of_timed_runs(simlin_engine, name,
 
 
 @pytest.mark.slow
-def test_pysd_estimate_is_within_a_factor_of_two_of_the_shared_pysd_run(pysd_engine, pysd_reference):
+def test_pysd_estimate_is_within_a_factor_of_two_of_the_shared_pysd_run(pysd_engine, pysd_reference, simlin_engine):
+    """The PySD estimate against the suite's PySD run, relative to this machine's speed.
+
+    The constants were measured on one 2-core machine; machines of the same kind differ by up to about
+    two in speed (the same PySD run took 73.8 s of CPU on 2026-12-01 at 06:00 UTC and 38.0 s at 11:10 UTC on
+    another), which a factor-of-two check of one engine cannot absorb. So the machine's speed is measured
+    with a simlin run timed here (measured over estimated, 0.6-0.9 on the machine of the constants) and the
+    PySD ratio is taken relative to it."""
     spec = pysd_reference.scenario.resolve(pysd_engine.info)
     estimated = _estimate(pysd_engine, spec)
-    assert 0.5 <= pysd_reference.cpu_seconds / estimated <= 2.0, (pysd_reference.cpu_seconds, estimated)
+    probe = Scenario(name="t").resolve(simlin_engine.info, until=3100)
+    speed = min(_cpu(simlin_engine, probe) for _ in range(2)) / _estimate(simlin_engine, probe)
+    ratio = pysd_reference.cpu_seconds / estimated / speed
+    assert 0.5 <= ratio <= 2.0, (pysd_reference.cpu_seconds, estimated, speed)
 
 
 def _refused_before_running(monkeypatch, args, env=None):

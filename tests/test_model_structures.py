@@ -28,7 +28,9 @@ def const(engine, name, region=None):
 
 
 def test_ageing_chain_one_euler_step_by_hand(simlin_engine, yearly_steps):
-    """Children(1979) = Children + births - maturation (C/15) - deaths + child migrants in - out."""
+    """Children(1979) = Children + births - maturation - deaths + child migrants in - out, with
+    maturation = Children x the cohorts' rate of 1978, interpolated by hand between the path's
+    points 1977.5 (0.0594) and 1982.5 (0.0764) (UN WPP 2015; see test_data_demography)."""
     ds, eng = yearly_steps, simlin_engine
     share_mig, ref = const(eng, "Migrant Child Share"), const(eng, "Reference Child Share")
     s0 = ds.sel(time=1978)
@@ -42,10 +44,11 @@ def test_ageing_chain_one_euler_step_by_hand(simlin_engine, yearly_steps):
         births = float(s["Working Age Population"]) * 0.031 * const(eng, "Regional Fertility Factor", r)  # NBS 1978
         children = float(s["Children"])
         c_in, c_out = float(child_in.sel(Region=r)), float(child_out.sel(Region=r))
-        expected = children + births - children / 15 - children * 0.003 + c_in - c_out
+        maturation = children * (0.0594 + (0.0764 - 0.0594) * (1978 - 1977.5) / 5)
+        expected = children + births - maturation - children * 0.003 + c_in - c_out
         assert float(ds["Children"].sel(Region=r, time=1979)) == pytest.approx(expected, rel=1e-12)
         wa = float(s["Working Age Population"])
-        expected_wa = (wa + children / 15 - wa * 0.0079 - wa * 0.0028
+        expected_wa = (wa + maturation - wa * 0.0079 - wa * 0.0028
                        + float(s["Net Migration"]) - c_in + c_out)
         assert float(ds["Working Age Population"].sel(Region=r, time=1979)) == pytest.approx(expected_wa, rel=1e-12)
     pop = ds["Children"] + ds["Working Age Population"] + ds["Elderly"]
