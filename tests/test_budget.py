@@ -45,8 +45,8 @@ def test_pysd_estimate_is_within_a_factor_of_two_of_the_shared_pysd_run(pysd_eng
     """The PySD estimate against the suite's PySD run, relative to this machine's speed.
 
     The constants were measured on one 2-core machine; machines of the same kind differ by up to about
-    two in speed (the same PySD run took 73.8 s of CPU on 2026-12-01 at 06:00 UTC and 38.0 s at 11:10 UTC on
-    another), which a factor-of-two check of one engine cannot absorb. So the machine's speed is measured
+    two in speed (the suite's PySD run took 73.8 s of CPU in session 11 and 38.0 s in session 13, on
+    2026-12-01, on an idle machine each time), which a factor-of-two check of one engine cannot absorb. So the machine's speed is measured
     with a simlin run timed here (measured over estimated, 0.6-0.9 on the machine of the constants) and the
     PySD ratio is taken relative to it."""
     spec = pysd_reference.scenario.resolve(pysd_engine.info)
