@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import re
-import subprocess
 import sys
 import tempfile
 import time
@@ -37,6 +36,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from sd_model.batch import BatchModel  # noqa: E402
+
+from bench_model_throughput import committed_model  # noqa: E402  (benchmarks/ is on sys.path when run)
 
 OLD_COMMIT, MODEL_COMMIT = "b673acf", "7fde741"
 OUTPUTS = ["National GDP", "GDP per Capita", "Theil Index", "Loan Share", "Net Credit Outflow"]
@@ -61,11 +62,6 @@ NEW = [  # (equation, units) of the [Region] auxiliaries the rewrites use
 ]
 
 
-def committed(commit: str) -> str:
-    return subprocess.run(["git", "-C", str(ROOT), "show", f"{commit}:vensim/regional_finance_economy.mdl"],
-                          check=True, capture_output=True, text=True).stdout
-
-
 def rewritten(text: str) -> str:
     for pattern, rhs in REWRITES.items():
         match = re.search(r"^(" + pattern + r"\s*=)(.*?)(\n\t~)", text, re.S | re.M)
@@ -83,8 +79,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3, help="alternating repetitions, best kept (default 3)")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
-        texts = {f"model 1 ({OLD_COMMIT})": committed(OLD_COMMIT),
-                 f"Model 2.0 ({MODEL_COMMIT})": committed(MODEL_COMMIT)}
+        texts = {f"model 1 ({OLD_COMMIT})": committed_model(OLD_COMMIT, Path(tmp)).read_text(encoding="utf-8"),
+                 f"Model 2.0 ({MODEL_COMMIT})": committed_model(MODEL_COMMIT, Path(tmp)).read_text(encoding="utf-8")}
         texts["Model 2.0 rewritten"] = rewritten(texts[f"Model 2.0 ({MODEL_COMMIT})"])
         sims = {}
         for k, (label, text) in enumerate(texts.items()):

@@ -58,11 +58,15 @@ RANGES = {"Capital Elasticity": (0.4, 0.5), "Depreciation Rate": (0.085, 0.105),
           "Frontier Growth Rate": (0.008, 0.012), "Loan Maturity": (3.0, 5.0)}
 
 
-def old_model(folder: Path) -> Path:
-    """Model 1 as committed at OLD_COMMIT, written to ``folder``."""
-    text = subprocess.run(["git", "-C", str(ROOT), "show", f"{OLD_COMMIT}:vensim/regional_finance_economy.mdl"],
+def committed_model(commit: str, folder: Path) -> Path:
+    """The model file as committed at ``commit``, written to ``folder``; returns its path.
+
+    The one reader of past model versions that the benchmarks share (profile_batch_ops.py and
+    bench_equivalent_rewrites.py import it).
+    """
+    text = subprocess.run(["git", "-C", str(ROOT), "show", f"{commit}:vensim/regional_finance_economy.mdl"],
                           check=True, capture_output=True).stdout
-    path = folder / "model1.mdl"
+    path = folder / f"model_{commit}.mdl"
     path.write_bytes(text)
     return path
 
@@ -107,7 +111,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     workers = default_workers()
     with tempfile.TemporaryDirectory() as tmp:
-        models = {"model 1 (" + OLD_COMMIT + ")": old_model(Path(tmp)), "current model": DEFAULT_MODEL}
+        models = {"model 1 (" + OLD_COMMIT + ")": committed_model(OLD_COMMIT, Path(tmp)),
+                  "current model": DEFAULT_MODEL}
         info = {k: read_model_info(p) for k, p in models.items()}
         sets = parameter_sets(args.members)
         rates: dict[str, list[float]] = {k: [] for k in models}

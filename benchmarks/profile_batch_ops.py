@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import ast
-import subprocess
 import sys
 import tempfile
 import time
@@ -38,6 +37,8 @@ sys.path.insert(0, str(ROOT))
 from sd_model.batch import BatchModel  # noqa: E402
 from sd_model.batch.engine import BatchSim  # noqa: E402
 from sd_model.run import DEFAULT_MODEL  # noqa: E402
+
+from bench_model_throughput import committed_model  # noqa: E402  (benchmarks/ is on sys.path when run)
 
 OLD_COMMIT = "b673acf"
 OUTPUTS = ["National GDP", "GDP per Capita", "Theil Index", "Loan Share", "Net Credit Outflow"]
@@ -164,10 +165,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.models:
             models = {p: Path(p) for p in args.models}
         else:
-            old = Path(tmp) / "model1.mdl"
-            old.write_bytes(subprocess.run(["git", "-C", str(ROOT), "show",
-                                            f"{OLD_COMMIT}:vensim/regional_finance_economy.mdl"],
-                                           check=True, capture_output=True).stdout)
+            old = committed_model(OLD_COMMIT, Path(tmp))
             models = {f"model 1 ({OLD_COMMIT})": old, "current model": DEFAULT_MODEL}
         for label, path in models.items():
             with np.errstate(all="ignore"):
