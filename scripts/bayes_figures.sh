@@ -3,8 +3,8 @@
 #     nice -n 10 sh scripts/bayes_figures.sh results/bayes
 # Needs the venv's sd-model and python on PATH (or run as: PATH=.venv/bin:$PATH sh scripts/bayes_figures.sh).
 # Steps: in-sample fit 1978-2015; fit to 2010 with 2011-2015 predicted; SBC of the test model and
-# of the shipped model with matched priors (`sd-model sbc`: two processes of fits in lockstep, 38 walkers x 4000
-# steps each unless SBC_STEPS says otherwise, about 3.3 hours of two idle cores for SBC_DATASETS=50) and the Laplace yardstick on its data sets; compare under the posterior. Each step resumes after a kill
+# of the shipped model with matched priors (`sd-model sbc`: two processes of fits in lockstep, 38 walkers x the
+# calibration's default steps, 6,000, unless SBC_STEPS says otherwise: about 5 hours of two idle cores for SBC_DATASETS=50) and the Laplace yardstick on its data sets; compare under the posterior. Each step resumes after a kill
 # (the sd-model calibrate steps with --resume, the SBC steps keep their finished data sets; the others are rerun).
 set -e
 OUT=${1:-results/bayes}
