@@ -153,6 +153,9 @@ def test_calibrate_bayes_writes_arviz_readable_draws(tmp_path):
         assert (out / name).is_file(), name
     periods = set(res.coverage["period"])
     assert periods == {"in-sample", "out-of-sample"}
+    # the report says which constants the held-out years may inform (none here: both are sampled)
+    assert ("- out of sample 2008-2010: 0 constants are not sampled"
+            in (out / "bayes_report.md").read_text(encoding="utf-8"))
     # --posterior: joint draws for sd-model ensemble
     from click.testing import CliRunner
 
