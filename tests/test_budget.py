@@ -2,9 +2,8 @@
 
 The estimates' constants were measured by ``benchmarks/bench_budget.py``; here short runs are
 timed independently (CPU time of this process, which load on the shared machine changes far
-less than wall time) and each estimate must lie within a factor of 2 of what was measured (PySD relative to
-the machine's speed, measured with a simlin run). No
-test asserts an absolute speed.
+less than wall time) and each estimate must lie within a factor of 2 of what was measured, relative to the
+machine's speed (measured with a simlin run). No test asserts an absolute speed.
 """
 from __future__ import annotations
 
@@ -31,28 +30,37 @@ def _cpu(engine, spec) -> float:
     return time.process_time() - t0
 
 
-@pytest.mark.parametrize("name, untils", [("simlin", (2600, 3100)), ("batch", (1990, 2010))])
-def test_estimates_are_within_a_factor_of_two_of_timed_runs(simlin_engine, name, untils):
-    engine = simlin_engine if name == "simlin" else load_engine(name)
-    for until in untils:
-        spec = Scenario(name="t").resolve(engine.info, until=until)
-        measured, estimated = _cpu(engine, spec), _estimate(engine, spec)
-        assert 0.5 <= measured / estimated <= 2.0, (name, until, measured, estimated)
+def _machine_speed(simlin_engine) -> float:
+    """This machine's speed against the one the constants were measured on: a simlin run to 3100 timed here,
+    measured over estimated (the best of two), 0.6-0.9 on the machine of the constants.
+
+    Machines of the same kind differ by up to about two in speed (the suite's PySD run took 73.8 s of CPU in
+    session 11 and 38.0 s in session 13, on an idle machine each time; in the session of 2026-12-02 a batch run
+    to 1990 took 0.47 of its estimate), which a factor-of-two check of one engine cannot absorb.
+    """
+    probe = Scenario(name="t").resolve(simlin_engine.info, until=3100)
+    return min(_cpu(simlin_engine, probe) for _ in range(2)) / _estimate(simlin_engine, probe)
+
+
+def test_estimates_are_within_a_factor_of_two_of_timed_runs(simlin_engine):
+    """Each estimate within a factor of two of a run timed here, relative to the machine's speed; the speed itself
+    within a factor of three of the machine the constants were measured on."""
+    speed = _machine_speed(simlin_engine)
+    assert 1 / 3 <= speed <= 3, speed
+    for name, untils in [("simlin", (2600,)), ("batch", (1990, 2010))]:
+        engine = simlin_engine if name == "simlin" else load_engine(name)
+        for until in untils:
+            spec = Scenario(name="t").resolve(engine.info, until=until)
+            measured, estimated = _cpu(engine, spec), _estimate(engine, spec)
+            assert 0.5 <= measured / estimated / speed <= 2.0, (name, until, measured, estimated, speed)
 
 
 @pytest.mark.slow
 def test_pysd_estimate_is_within_a_factor_of_two_of_the_shared_pysd_run(pysd_engine, pysd_reference, simlin_engine):
-    """The PySD estimate against the suite's PySD run, relative to this machine's speed.
-
-    The constants were measured on one 2-core machine; machines of the same kind differ by up to about
-    two in speed (the suite's PySD run took 73.8 s of CPU in session 11 and 38.0 s in session 13, on
-    2026-12-01, on an idle machine each time), which a factor-of-two check of one engine cannot absorb. So the machine's speed is measured
-    with a simlin run timed here (measured over estimated, 0.6-0.9 on the machine of the constants) and the
-    PySD ratio is taken relative to it."""
+    """The PySD estimate against the suite's PySD run, relative to this machine's speed (_machine_speed)."""
     spec = pysd_reference.scenario.resolve(pysd_engine.info)
     estimated = _estimate(pysd_engine, spec)
-    probe = Scenario(name="t").resolve(simlin_engine.info, until=3100)
-    speed = min(_cpu(simlin_engine, probe) for _ in range(2)) / _estimate(simlin_engine, probe)
+    speed = _machine_speed(simlin_engine)
     ratio = pysd_reference.cpu_seconds / estimated / speed
     assert 0.5 <= ratio <= 2.0, (pysd_reference.cpu_seconds, estimated, speed)
 
