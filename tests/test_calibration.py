@@ -12,6 +12,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
+import pandas as pd
 import pytest
 import xarray as xr
 
@@ -399,6 +400,21 @@ def test_cli_calibrate_on_real_data(tmp_path):
     assert set(scenario.params) >= {"Regional Fertility Factor", "Base Migration Rate", "East First Start Year"}
     bad = CliRunner().invoke(main, ["calibrate", "--config", str(config), "--out", str(out), "--quiet"])
     assert bad.exit_code == 2 and "--resume" in bad.output
+    # --base: the same file laid over the fit just made; the start values are that fit's (as the
+    # scenario file states them), and the payoff is that of the fit's estimates
+    again = CliRunner().invoke(main, ["calibrate", "--config", str(config), "--base", str(out / "calibrated.toml"),
+                                      "--method", "none", "--until", "2010", "--workers", "1", "--quiet",
+                                      "--out", str(tmp_path / "again")])
+    assert again.exit_code == 0, again.output
+    starts = pd.read_csv(tmp_path / "again" / "parameters.csv", index_col="parameter")["start"]
+    assert starts["Base Migration Rate"] == pytest.approx(float(scenario.params["Base Migration Rate"]), rel=1e-12)
+    assert (starts["Regional Fertility Factor[Northeast]"]
+            == pytest.approx(float(scenario.params["Regional Fertility Factor"]["Northeast"]), rel=1e-12))
+    assert float(again.output.split("payoff ")[1].split(";")[0]) == pytest.approx(
+        float(result.output.split("payoff ")[1].split(";")[0]), rel=1e-5)
+    missing = CliRunner().invoke(main, ["calibrate", "--config", str(config), "--base", str(tmp_path / "no.toml"),
+                                        "--out", str(tmp_path / "none"), "--quiet"])
+    assert missing.exit_code == 2 and "--base" in missing.output and "no.toml" in missing.output
 
 
 # ------------------------------------------------------------------ scripts/apply_calibration.py

@@ -154,8 +154,8 @@ def _out_of_sample_note(result: Any) -> list[str]:
     n_fixed = 0 if ident is None else int((~ident["sampled"]).sum())
     return [f"- out of sample {p.until + 1}-{p.span[1]}: {n_fixed} constants are not sampled and keep the calibration "
             "file's start values (its base scenario); unless that base is a fit to data up to "
-            f"{p.until} only, the held-out years inform them (for a clean test, base the file on "
-            f"`sd-model calibrate --until {p.until}`'s calibrated.toml: docs/bayes.md)"]
+            f"{p.until} only, the held-out years inform them (for a clean test, pass `--base` the calibrated.toml "
+            f"of `sd-model calibrate --until {p.until}`: docs/bayes.md)"]
 
 
 def _markdown_report(result: Any) -> str:

@@ -52,7 +52,7 @@ with values). Every error names the file and the line. The dataclasses it return
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -212,6 +212,22 @@ def _years(value: Any, where: str) -> tuple[int, int]:
 
 
 # ------------------------------------------------------------------ reading
+
+
+def load_config_with_base(path: str | Path, base: str | Path | None) -> CalibrationConfig:
+    """:func:`load_config`, with the scenario the estimates are laid over (and start from) replaced by ``base``.
+
+    ``base`` None keeps the file's own. Used for a clean out-of-sample fit: a Bayesian fit with ``--until YEAR``
+    keeps the constants it does not sample at their start values, so its base should be a least-squares fit to
+    YEAR (``calibrate --until YEAR``'s ``calibrated.toml``), not the shipped fit to the whole span (docs/bayes.md).
+    """
+    config = load_config(path)
+    if base is None:
+        return config
+    resolved = Path(base).resolve()
+    if not resolved.is_file():
+        raise CalibrationError(f"--base: scenario file {base} not found")
+    return replace(config, base=resolved)
 
 
 def load_config(path: str | Path) -> CalibrationConfig:

@@ -6,7 +6,7 @@ from pathlib import Path
 import click
 
 from ..calibration import calibrate
-from ..calibration.config import METHODS, UNCERTAINTY
+from ..calibration.config import METHODS, UNCERTAINTY, load_config_with_base
 from ..executor import default_workers
 from ..resources import EXPERIMENTS_DIR
 from .options import engine_option, shared
@@ -23,6 +23,9 @@ DEFAULT_CONFIG = EXPERIMENTS_DIR / "calibration" / "default.toml"
               help="local: multi-start least squares; global: differential evolution + least squares; "
                    "none: evaluate the start values; bayes: sample the posterior with emcee (docs/bayes.md). "
                    "Default: the file's.")
+@click.option("--base", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Scenario the estimates are laid over and start from, instead of the file's `base`; for a clean "
+                   "out-of-sample Bayesian fit, the calibrated.toml of `calibrate --until YEAR` (docs/bayes.md).")
 @click.option("--priors", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="bayes: priors TOML file (default: <config stem>.priors.toml beside --config).")
 @click.option("--walkers", type=click.IntRange(min=2), default=None,
@@ -44,8 +47,8 @@ DEFAULT_CONFIG = EXPERIMENTS_DIR / "calibration" / "default.toml"
               help="Confidence bounds from the Jacobian, or also from a residual bootstrap (default: the file's).")
 @engine_option()
 @shared("scheduler", "workers", "quiet", "force", "model")
-def calibrate_command(config, until, method, priors, walkers, steps, sample, scheduler, resume, out, workers, seed,
-                      starts, uncertainty, quiet, force, engine, model):
+def calibrate_command(config, until, method, base, priors, walkers, steps, sample, scheduler, resume, out, workers,
+                      seed, starts, uncertainty, quiet, force, engine, model):
     """Estimate model parameters against the historical data of a calibration file.
 
     Writes to OUT: calibrated.toml (a scenario overlay for `sd-model run --scenario`),
@@ -62,10 +65,13 @@ def calibrate_command(config, until, method, priors, walkers, steps, sample, sch
       sd-model calibrate --workers 2
       sd-model calibrate --until 2010 --workers 2        # out-of-sample test 2011-2015
       sd-model calibrate --method bayes --workers 2 --out results/bayes
+      sd-model calibrate --method bayes --until 2010 --base results/calibration/default-until2010/calibrated.toml
     """  # noqa: D301 (\b is Click's no-rewrap marker)
     if out is None:
         out = Path("results") / "calibration" / (config.stem + (f"-until{until}" if until is not None else "")
                                                  + ("-bayes" if method == "bayes" else ""))
+    if base is not None:
+        config = load_config_with_base(config, base)
     if method == "bayes":
         from ..bayes import BayesSettings, calibrate_bayes
 
