@@ -43,10 +43,10 @@ def _machine_speed(simlin_engine) -> float:
 
 
 def test_estimates_are_within_a_factor_of_two_of_timed_runs(simlin_engine):
-    """Each estimate within a factor of two of a run timed here, relative to the machine's speed; the speed itself
-    within a factor of three of the machine the constants were measured on."""
+    """Each estimate within a factor of two of a run timed here: the simlin run to 3100 absolutely (the speed), the
+    others relative to that speed."""
     speed = _machine_speed(simlin_engine)
-    assert 1 / 3 <= speed <= 3, speed
+    assert 0.5 <= speed <= 2.0, speed
     for name, untils in [("simlin", (2600,)), ("batch", (1990, 2010))]:
         engine = simlin_engine if name == "simlin" else load_engine(name)
         for until in untils:
