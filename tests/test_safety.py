@@ -503,23 +503,53 @@ def calibration_inputs(tmp_path_factory, cache_dir):
     obs.to_netcdf(folder / "obs.nc")
     (folder / "cal.toml").write_text(_CAL_CONFIG)
     ref = folder / "reference"
-    done = subprocess.run([sys.executable, "-c", _CALIBRATION, folder / "cal.toml", folder / "obs.nc", ref, "0"],
-                          cwd=ROOT, capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr[-2000:]
-    return folder, ref
+    # The reference run is timed from its first checkpoint to its end, so that the tests below can
+    # send their signal at a random point *inside* that window (a fixed window of 1.5 s let a fast
+    # machine finish first, and the test skipped instead of testing the resume).
+    proc = subprocess.Popen([sys.executable, "-c", _CALIBRATION, folder / "cal.toml", folder / "obs.nc", ref, "0"],
+                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    first_checkpoint = None
+    deadline = time.monotonic() + 600
+    while proc.poll() is None:
+        assert time.monotonic() < deadline, "the reference calibration did not finish in 600 s"
+        if first_checkpoint is None and (ref / "checkpoint" / "full.bin.sha256").exists():
+            first_checkpoint = time.monotonic()
+        time.sleep(0.01)
+    ended = time.monotonic()
+    _, err = proc.communicate()
+    assert proc.returncode == 0, err[-2000:]
+    assert first_checkpoint is not None, "the reference calibration wrote no checkpoint"
+    return folder, ref, ended - first_checkpoint
+
+
+def _interrupt_calibration(cmd: list[str], out: Path, sig: int, rng: random.Random, window: float,
+                           group: bool = False) -> tuple[int | None, str]:
+    """Start the calibration ``cmd`` (writing ``out``) and send ``sig`` at a random point after its first checkpoint.
+
+    The delay is drawn within the first 60% of ``window``, the reference run's time from its first
+    checkpoint to its end (the margin covers a run that meets a less loaded machine). Should the run
+    still finish first, it is started again with the signal sent as soon as its first checkpoint exists,
+    so that the resume is tested on every machine rather than skipped. Returns the exit code and
+    standard error of the interrupted run.
+    """
+    for delay in (rng.uniform(0.0, 0.6 * window), 0.0):
+        returncode, err = _signal_when([*cmd, "0"], (out / "checkpoint" / "full.bin.sha256").exists, sig, delay,
+                                       group=group)
+        if returncode != 0:
+            return returncode, err
+        shutil.rmtree(out)  # the test's own temporary folder: a finished run, started again
+    raise AssertionError(f"the calibration finished before the signal twice (window {window:.2f} s)")
 
 
 @pytest.mark.parametrize("sig", [signal.SIGKILL])  # SIGINT: test_calibrate_ctrl_c_..., below
 def test_calibration_killed_at_a_random_point_resumes_byte_identical(tmp_path, calibration_inputs, sig):
-    folder, ref = calibration_inputs
+    folder, ref, window = calibration_inputs
     rng = random.Random(os.environ.get("KILL_SEED", f"calibration-{int(sig)}"))
     out = tmp_path / "killed"
     cmd = [sys.executable, "-c", _CALIBRATION, str(folder / "cal.toml"), str(folder / "obs.nc"), str(out)]
-    returncode, err = _signal_when([*cmd, "0"], (out / "checkpoint" / "full.bin.sha256").exists, sig,
-                                   rng.uniform(0.0, 1.5))
+    returncode, err = _interrupt_calibration(cmd, out, sig, rng, window)
     assert "Traceback" not in err, err
-    if returncode == 0:
-        pytest.skip("the calibration finished before the signal")  # pragma: no cover
+    assert returncode == -sig
     res = subprocess.run([*cmd, "1"], cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert res.returncode == 0, res.stderr[-2000:]
     for name in ("calibrated.toml", "parameters.csv", "starts.csv", "fit_statistics.csv", "correlation.csv"):
@@ -527,16 +557,13 @@ def test_calibration_killed_at_a_random_point_resumes_byte_identical(tmp_path, c
 
 
 def test_calibrate_ctrl_c_prints_no_worker_traceback_and_resumes_byte_identical(tmp_path, calibration_inputs):
-    folder, ref = calibration_inputs
+    folder, ref, window = calibration_inputs
     code = _CALIBRATION.replace("workers=1", "workers=2")
     out = tmp_path / "c"
     cmd = [sys.executable, "-c", code, str(folder / "cal.toml"), str(folder / "obs.nc"), str(out)]
     # as a terminal's Ctrl-C: to the whole process group
-    returncode, err = _signal_when([*cmd, "0"], (out / "checkpoint" / "full.bin.sha256").exists, signal.SIGINT,
-                                   random.Random("ctrl-c").uniform(0.0, 1.0), group=True)
+    returncode, err = _interrupt_calibration(cmd, out, signal.SIGINT, random.Random("ctrl-c"), window, group=True)
     assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
-    if returncode == 0:
-        pytest.skip("the calibration finished before the signal")  # pragma: no cover
     assert returncode == 130
     res = subprocess.run([*cmd, "1"], cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert res.returncode == 0, res.stderr[-2000:]
