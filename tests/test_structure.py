@@ -283,6 +283,18 @@ def test_aid_loops_act_under_aid_with_the_expected_polarity():
         assert all(p == "B" for p, s in zip(n.polarity, n.shares) if s > 0), (n.name, n.polarity)
 
 
+def test_aid_loops_file_resolves_and_measures_the_expected_polarities():
+    # experiments/loops/aid.toml, quoted in docs/structure.md: every cycle exists in the model and, under
+    # aid (from 2025), each loop is active with the polarity its causal argument expects
+    a = analyze_loops(DEFAULT_MODEL, load_scenario(ROOT / "experiments" / "aid.toml"), start=2015, end=2060,
+                      loops_file=ROOT / "experiments" / "loops" / "aid.toml")
+    assert [n.name for n in a.named] == ["Aid need", "Aid population", "Aid drain", "Pool need", "Pool population"]
+    for n in a.named:
+        assert n.active > 0 and any(s > 0 for s in n.shares), n.name
+        expected = "B" if n.name.endswith(("need", "drain")) else "R"
+        assert all(p == expected for p, s in zip(n.polarity, n.shares) if s > 0), (n.name, n.polarity)
+
+
 def test_loops_scenario_constants_change_the_scores(loops_hist):
     # the unbalanced counterfactual keeps the east-first strategy after 2000, where the historical
     # run phases it out: the named finance-growth loop's share in 2000-2010 must differ
