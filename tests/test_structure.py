@@ -291,8 +291,8 @@ def test_aid_loops_file_resolves_and_measures_the_expected_polarities():
     assert [n.name for n in a.named] == ["Aid need", "Aid population", "Aid drain", "Pool need", "Pool population"]
     for n in a.named:
         assert n.active > 0 and any(s > 0 for s in n.shares), n.name
-        expected = "B" if n.name.endswith(("need", "drain")) else "R"
-        assert all(p == expected for p, s in zip(n.polarity, n.shares) if s > 0), (n.name, n.polarity)
+        assert n.expected in ("R", "B")
+        assert all(p == n.expected for p, s in zip(n.polarity, n.shares) if s > 0), (n.name, n.expected, n.polarity)
 
 
 def test_loops_scenario_constants_change_the_scores(loops_hist):
