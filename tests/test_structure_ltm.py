@@ -160,3 +160,31 @@ def test_missing_or_malformed_loops_file_exits_2(tmp_path):
     for path, text in ((tmp_path / "nope.toml", "loops file not found"), (bad, "cannot read the loops file")):
         r = runner.invoke(main, ["loops", "--model", str(POP), "--loops", str(path), "--out", str(tmp_path / "o")])
         assert r.exit_code == 2 and text in r.output and "Traceback" not in r.output, r.output
+
+
+def test_several_loops_files_score_as_one_file_holding_them_all(tmp_path):
+    # the births loop in one file, crowding and deaths in another: one analysis scores the three,
+    # in the files' order, exactly as the single file of all three does (the same normalisation)
+    one = tmp_path / "all.toml"
+    one.write_text(LOOPS)
+    births, rest = LOOPS.split("[[loop]]", 2)[1], "[[loop]]" + "[[loop]]".join(LOOPS.split("[[loop]]")[2:])
+    first, second = tmp_path / "births.toml", tmp_path / "rest.toml"
+    first.write_text("[[loop]]" + births)
+    second.write_text(rest)
+    whole = analyze_loops(POP, loops_file=one, start=1, end=20)
+    split = analyze_loops(POP, loops_file=[first, second], start=1, end=20)
+    assert [n.name for n in split.named] == ["Births", "Crowding", "Deaths"]
+    for a, b in zip(whole.named, split.named):
+        np.testing.assert_array_equal(a.signed_series, b.signed_series)
+        assert a.polarity == b.polarity
+
+
+def test_a_loop_name_in_two_loops_files_is_a_clear_error(tmp_path):
+    a, b = tmp_path / "a.toml", tmp_path / "b.toml"
+    a.write_text(LOOPS)
+    b.write_text('[[loop]]\nname = "Deaths"\npolarity = "B"\nvariables = ["Population", "Deaths"]\n')
+    r = CliRunner().invoke(main, ["loops", "--model", str(POP), "--loops", str(a), "--loops", str(b),
+                                  "--out", str(tmp_path / "o")])
+    assert r.exit_code == 2, r.output
+    assert "b.toml" in r.output and "'Deaths' is also named in" in r.output and "Traceback" not in r.output
+    assert not (tmp_path / "o").exists()

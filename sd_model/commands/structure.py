@@ -48,15 +48,16 @@ def diagram_command(view, fmt, out, force, model):
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("results/loops"),
               show_default=True,
               help="Folder for loops.csv, periods.csv, named_loops.csv, named_links.csv and dominance.png.")
-@click.option("--loops", "loops_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Named loops TOML (default: vensim/loops.toml).")
+@click.option("--loops", "loops_file", type=click.Path(dir_okay=False, path_type=Path), multiple=True,
+              help="Named loops TOML (default: vensim/loops.toml); repeat it to score the loops of several files "
+                   "in the same run.")
 @click.option("--force", is_flag=True, help="Replace an output folder that sd-model loops did not write.")
 @model_option
 def loops_command(scenario, start, end, top, out, loops_file, force, model):
     """Loops That Matter: the loops that dominate behaviour by period (Simlin discovery + the pinned named loops)."""
     from ..structure.loop_run import run_loops
 
-    click.echo(run_loops(model, scenario, start, end, top, out, force, loops_file=loops_file))
+    click.echo(run_loops(model, scenario, start, end, top, out, force, loops_file=loops_file or None))
 
 
 @click.command("export")

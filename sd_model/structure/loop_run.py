@@ -1,6 +1,7 @@
 """``sd-model loops`` end to end: scenario -> loop analysis -> tables, plot, summary text."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from ..files import atomic_dir
@@ -15,12 +16,14 @@ INDICATORS = ("GDP", "Loans", "East West Ratio")
 
 
 def run_loops(model: str | Path, scenario_path: str | Path | None, start: float | None, end: float | None,
-              top: int, out: str | Path, force: bool = False, loops_file: str | Path | None = None) -> str:
+              top: int, out: str | Path, force: bool = False,
+              loops_file: str | Path | Sequence[str | Path] | None = None) -> str:
     """Analyse the loops of one scenario and return the summary text.
 
     Writes loops.csv (every discovered loop), periods.csv, named_loops.csv, named_links.csv and
     dominance.png to the folder ``out/<scenario>`` (built aside and swapped in; a folder that
-    ``sd-model loops`` did not write is only replaced with ``force``).
+    ``sd-model loops`` did not write is only replaced with ``force``). ``loops_file``: one named-loops
+    TOML or several scored together (default :data:`~sd_model.structure.loops.DEFAULT_LOOPS`).
     """
     scenario = load_scenario(scenario_path) if scenario_path else Scenario(name="default")
     a = analyze_loops(model, scenario, start=start, end=end, loops_file=loops_file or DEFAULT_LOOPS)

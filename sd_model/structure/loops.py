@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -261,7 +261,7 @@ def _link_medians(scorer: LinkScorer, nodes, times: np.ndarray, pers) -> tuple[t
 
 
 def analyze_loops(model: str | Path, scenario: Scenario | None = None, *, start: float | None = None,
-                  end: float | None = None, loops_file: str | Path = DEFAULT_LOOPS,
+                  end: float | None = None, loops_file: str | Path | Sequence[str | Path] = DEFAULT_LOOPS,
                   timeout: float = 60.0) -> LoopAnalysis:
     """Discover the loops that matter in one run, score them and the named loops, by period.
 
@@ -272,7 +272,8 @@ def analyze_loops(model: str | Path, scenario: Scenario | None = None, *, start:
     start, end : float, optional
         Window (Year) for the table and the periods; default the whole run. The run stops at
         ``end`` (beyond the model's FINAL TIME extends it).
-    loops_file : the named loops TOML.
+    loops_file : the named loops TOML, or several (their loops are scored together in one run, in the
+        files' order; a name may appear only once across them).
     timeout : seconds allowed for Simlin's candidate search.
 
     Raises
@@ -283,7 +284,18 @@ def analyze_loops(model: str | Path, scenario: Scenario | None = None, *, start:
     """
     info = read_model_info(model)
     scenario = validate(scenario or Scenario(), info)
-    named = load_named_loops(loops_file)
+    files = [loops_file] if isinstance(loops_file, (str, Path)) else list(loops_file)
+    if not files:
+        raise SDModelError("no loops file given: name at least one named-loops TOML")
+    by_file = [(f, load_named_loops(f)) for f in files]
+    named = [nl for _, nls in by_file for nl in nls]
+    first: dict[str, str | Path] = {}
+    for f, nls in by_file:
+        for nl in nls:
+            if nl.name in first:
+                raise SDModelError(f"{f}: loop {nl.name!r} is also named in {first[nl.name]}; "
+                                   "a loop name may appear once across the loops files")
+            first[nl.name] = f
     final = scenario.final_time if scenario.final_time is not None else info.final_time
     start = info.initial_time if start is None else float(start)
     end = final if end is None else float(end)
@@ -292,7 +304,7 @@ def analyze_loops(model: str | Path, scenario: Scenario | None = None, *, start:
                            f"{max(final, info.final_time):g} (the run's final year)")
     dt = scenario.time_step or info.time_step
     scorer = LinkScorer(model, scenario.params, final_time=end, time_step=dt)
-    variants = resolve_named(scorer, named, where=str(loops_file))
+    variants = {name: vs for f, nls in by_file for name, vs in resolve_named(scorer, nls, where=str(f)).items()}
     an = _discover(model, info, scenario, end, dt, timeout)
     times = scorer.times
     pers = periods(start, end)
