@@ -6,6 +6,12 @@ mean absolute percent error, root mean square error, R², and Theil's decomposit
 mean square error into bias (U^M), unequal variation (U^S) and unequal covariation (U^C),
 which sum to one. For flows whose direction matters more than their size (net migration), also
 whether the simulated and observed sums over a period have the same sign.
+
+For out-of-sample years, a naive benchmark forecast (:func:`naive_forecast`): the last in-sample
+observation carried forward, with its compound growth over the last in-sample years for levels
+(a random walk with drift). A structural model that forecasts no better than that has not shown
+that its structure adds to forecasting (Armstrong 2001, *Principles of Forecasting*, on relative
+absolute errors against the no-change forecast).
 """
 from __future__ import annotations
 
@@ -80,3 +86,44 @@ def fit_statistics(sim: np.ndarray, obs: np.ndarray) -> dict[str, float]:
     um, us, uc = theil_decomposition(s, o)
     return {"n": int(s.size), "mape": mape(s, o), "rmse": rmse(s, o), "r2": r_squared(s, o),
             "um": um, "us": us, "uc": uc, "same_sign_sum": same_sign_sum(s, o)}
+
+
+def naive_forecast(years: np.ndarray, values: np.ndarray, until: int, *, drift: bool,
+                   window: int = 5) -> np.ndarray:
+    """The naive forecast of ``values`` after year ``until`` (NaN up to ``until``).
+
+    Parameters
+    ----------
+    years : (n,) integer years of ``values``' first axis.
+    values : (n,) or (n, k) observations (NaN where missing).
+    until : the last in-sample year; its observation is the forecast origin.
+    drift : True for levels: the origin grown at the compound growth rate of ``until - window`` to
+        ``until``, value(t) = v(until) (v(until) / v(until - window)) ** ((t - until) / window);
+        False: the origin's value carried forward unchanged (for shares, ratios and rates).
+    window : years over which the drift is measured.
+
+    Returns
+    -------
+    numpy.ndarray of the shape of ``values``: NaN for years up to ``until``, and for every year of a
+    column whose origin (or, with drift, the value ``window`` years before it) is missing or, with
+    drift, not positive.
+    """
+    y = np.asarray(years)
+    v = np.asarray(values, dtype=float)
+    col = v.reshape(len(y), -1)
+    out = np.full_like(col, np.nan)
+    at = np.flatnonzero(y == until)
+    if at.size == 0:
+        return out.reshape(v.shape)
+    origin = col[at[0]]
+    later = y > until
+    h = (y[later] - until)[:, None].astype(float)
+    if drift:
+        back = np.flatnonzero(y == until - window)
+        base = col[back[0]] if back.size else np.full_like(origin, np.nan)
+        ok = (origin > 0) & (base > 0)
+        ratio = np.divide(origin, base, out=np.full_like(origin, np.nan), where=ok)
+        out[later] = origin * ratio ** (h / window)
+    else:
+        out[later] = np.broadcast_to(origin, (int(later.sum()), origin.size))
+    return out.reshape(v.shape)

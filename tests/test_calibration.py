@@ -137,7 +137,7 @@ def test_global_method_recovers_the_truth(tmp_path, engine):
 def test_out_of_sample_split(tmp_path, engine):
     obs = synthetic(engine, NOISE)
     full = calibrate(write(tmp_path, CONFIG), observations=obs)
-    split = calibrate(write(tmp_path, CONFIG), observations=obs, until=1990)
+    split = calibrate(write(tmp_path, CONFIG), observations=obs, until=1990, out=tmp_path / "oos")
     assert split.problem.n_residuals == full.problem.n_residuals * 13 // 18  # 1978-1990 of 1978-1995
     oos = split.fit[split.fit["period"] == "out-of-sample"]
     assert set(oos["first_year"]) == {1991} and set(oos["last_year"]) == {1995}
@@ -150,6 +150,16 @@ def test_out_of_sample_split(tmp_path, engine):
     by_hand = np.mean(np.abs(np.exp(gdp_sim[late, 0]) / np.exp(s.obs[late, 0]) - 1))
     got = oos[(oos["series"] == "GDP") & (oos["region"] == "East")]["mape"].iloc[0]
     assert got == pytest.approx(by_hand, rel=1e-12)
+    # the naive forecast (1990 level grown at its 1985-1990 compound growth), by hand, and the ratio
+    obs_late = np.exp(s.obs[late, 0])
+    origin, back = np.exp(s.obs[s.years == 1990, 0][0]), np.exp(s.obs[s.years == 1985, 0][0])
+    naive = origin * (origin / back) ** ((s.years[late] - 1990) / 5)
+    row = oos[(oos["series"] == "GDP") & (oos["region"] == "East")].iloc[0]
+    assert row["naive_mape"] == pytest.approx(np.mean(np.abs(naive / obs_late - 1)), rel=1e-12)
+    assert row["relative_mape"] == pytest.approx(by_hand / row["naive_mape"], rel=1e-12)
+    assert split.fit.loc[split.fit["period"] != "out-of-sample", "naive_mape"].isna().all()
+    report = (tmp_path / "oos" / "fit_report.md").read_text(encoding="utf-8")
+    assert "naive forecast from 1990" in report and "| naive_mape | relative_mape |" in report
     target = split.targets
     assert len(target) == 4 and target["pass"].notna().all()
     assert full.targets["pass"].isna().all()  # no out-of-sample years: n/a
@@ -294,6 +304,8 @@ BAD_SERIES = [
     ('[optimizer]', '[optimiser]', r"unknown key 'optimiser'; did you mean 'optimizer'"),
     ('[[targets]]\nseries = "GDP"', '[[targets]]\nseries = "GPD"', r"unknown series 'GPD'; did you mean 'GDP'"),
     ('name = "synthetic"', 'name = "synthetic', r"malformed TOML"),
+    ('statistic = "mape"\nmax = 0.05\nperiod = "out-of-sample"', 'statistic = "relative_mape"\nmax = 1',
+     r'statistic "relative_mape" \(against the naive forecast\) needs period = "out-of-sample"'),
 ]
 
 

@@ -124,3 +124,28 @@ def test_same_sign_sum_compares_the_direction_of_the_totals():
     assert math.isnan(metrics.same_sign_sum(np.array([1.0, -1.0]), np.array([1.0, -1.0])))
     assert math.isnan(metrics.same_sign_sum(np.array([np.nan]), np.array([1.0])))
     assert metrics.fit_statistics(SIM, OBS)["same_sign_sum"] == 1.0
+
+
+
+def test_naive_forecast_by_hand():
+    # levels 100 in 1990 and 150 in 1995: the drift is (150/100)^(1/5) a year, so h years after 1995
+    # the forecast is 150 * 1.5^(h/5); the observations after 1995 play no part
+    years = np.arange(1990, 1999)
+    level = np.array([100.0, 110, 120, 130, 140, 150, 999, 999, 999])
+    f = metrics.naive_forecast(years, level, 1995, drift=True)
+    assert np.isnan(f[:6]).all()
+    np.testing.assert_allclose(f[6:], [150 * 1.5 ** 0.2, 150 * 1.5 ** 0.4, 150 * 1.5 ** 0.6], rtol=1e-12)
+    # without drift (shares, ratios): the 1995 value unchanged
+    np.testing.assert_array_equal(metrics.naive_forecast(years, level, 1995, drift=False)[6:], [150.0] * 3)
+    # two columns at once, one with its origin missing: that column is NaN throughout
+    two = np.column_stack([level, np.where(years == 1995, np.nan, level)])
+    f2 = metrics.naive_forecast(years, two, 1995, drift=True)
+    np.testing.assert_allclose(f2[6:, 0], f[6:], rtol=1e-12)
+    assert np.isnan(f2[:, 1]).all()
+    # drift needs the value `window` years back, and positive levels
+    assert np.isnan(metrics.naive_forecast(years, level, 1993, drift=True)).all()
+    np.testing.assert_allclose(metrics.naive_forecast(years, level, 1993, drift=True, window=3)[4:6],
+                               [130 * (130 / 100) ** (1 / 3), 130 * (130 / 100) ** (2 / 3)], rtol=1e-12)
+    assert np.isnan(metrics.naive_forecast(years, -level, 1995, drift=True)).all()
+    # an origin year outside the data: nothing to forecast from
+    assert np.isnan(metrics.naive_forecast(years, level, 2005, drift=False)).all()

@@ -35,7 +35,7 @@ A calibration file is TOML::
 
     [[targets]]                      # pass/fail lines of the fit report
     series = "real GDP"
-    statistic = "mape"               # mape | rmse | r2 | max_abs_error | same_sign_sum
+    statistic = "mape"               # mape | rmse | r2 | max_abs_error | same_sign_sum | relative_mape (out-of-sample)
     max = 0.10                       # and/or min (same_sign_sum: min = 1, the period sums agree in sign)
     period = "all"                   # in-sample | out-of-sample | all
 
@@ -61,7 +61,7 @@ from ..files import read_toml
 
 TRANSFORMS = ("level", "log", "share", "ratio", "growth")
 NORMALISATIONS = ("mean", "error", "none")
-STATISTICS = ("mape", "rmse", "r2", "max_abs_error", "same_sign_sum")
+STATISTICS = ("mape", "rmse", "r2", "max_abs_error", "same_sign_sum", "relative_mape")
 PERIODS = ("in-sample", "out-of-sample", "all")
 METHODS = ("local", "global", "none")
 UNCERTAINTY = ("jacobian", "bootstrap")
@@ -363,6 +363,9 @@ def _read_targets(items: Any, path: Path, lines: list[str], names: set[str]) -> 
             raise CalibrationError(f"{where}: unknown series {series!r}{tail}")
         if "max" not in item and "min" not in item:
             raise CalibrationError(f"{where}: give max (or min) for the statistic")
+        if item.get("statistic") == "relative_mape" and item.get("period", "all") != "out-of-sample":
+            raise CalibrationError(f"{where}: statistic \"relative_mape\" (against the naive forecast) needs "
+                                   f"period = \"out-of-sample\"")
         out.append(TargetSpec(
             series=series, statistic=_choice(item.get("statistic"), STATISTICS, where, "statistic"),
             max=check_number(item["max"], "max", where, CalibrationError) if "max" in item else None,

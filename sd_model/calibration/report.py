@@ -28,16 +28,26 @@ def report_values(series: SeriesData, values: np.ndarray) -> np.ndarray:
     return np.exp(values) if series.spec.transform == "log" else values
 
 
+#: Years over which the naive out-of-sample forecast measures its drift (the last in-sample years).
+NAIVE_WINDOW = 5
+
+
 def fit_table(problem: Problem, simulated: Mapping[str, np.ndarray]) -> pd.DataFrame:
     """Fit statistics per series, region and period (rows without years are left out).
 
     Columns: series, region, period, first_year, last_year, n, mape (fraction), rmse,
-    r2, um, us, uc, max_abs_error (in the series' report units), weight, units.
+    r2, um, us, uc, max_abs_error (in the series' report units), weight, units, and for the
+    out-of-sample rows naive_mape and relative_mape: the MAPE of the naive forecast from the last
+    in-sample year (:func:`sd_model.metrics.naive_forecast`: with drift for log series, whose levels
+    grow; unchanged for the others) and the model's MAPE over it (below 1: the model forecasts
+    better than the naive rule); NaN elsewhere.
     """
     rows = []
     for s in problem.series:
         sim = report_values(s, simulated[s.spec.name])
         obs = report_values(s, s.obs)
+        naive = metrics.naive_forecast(s.years, obs, problem.until, drift=s.spec.transform == "log",
+                                       window=NAIVE_WINDOW)
         in_sample = s.years <= problem.until
         for period, mask in (("in-sample", in_sample), ("out-of-sample", ~in_sample), ("all", in_sample | True)):
             if not mask.any():
@@ -46,10 +56,13 @@ def fit_table(problem: Problem, simulated: Mapping[str, np.ndarray]) -> pd.DataF
                 a, b = sim[mask, j], obs[mask, j]
                 stats = metrics.fit_statistics(a, b)
                 err = np.abs(a - b)
+                naive_mape = metrics.mape(naive[mask, j], b) if period == "out-of-sample" else math.nan
                 rows.append({"series": s.spec.name, "region": region, "period": period,
                              "first_year": int(s.years[mask][0]), "last_year": int(s.years[mask][-1]),
                              **stats, "max_abs_error": float(np.nanmax(err)) if err.size else math.nan,
-                             "weight": s.spec.weight, "units": "level" if s.spec.transform == "log" else s.units})
+                             "weight": s.spec.weight, "units": "level" if s.spec.transform == "log" else s.units,
+                             "naive_mape": naive_mape,
+                             "relative_mape": stats["mape"] / naive_mape if naive_mape > 0 else math.nan})
     return pd.DataFrame(rows)
 
 

@@ -30,7 +30,7 @@ from .config import METHODS, UNCERTAINTY, CalibrationConfig, CalibrationError, l
 from .evaluate import Evaluator, compile_runner, run_one
 from .optimize import LocalFit, Space, global_fit, jacobian, multistart
 from .problem import Problem, build_problem
-from .report import check_targets, fit_table, markdown_table, overlay_toml, write_plots
+from .report import NAIVE_WINDOW, check_targets, fit_table, markdown_table, overlay_toml, write_plots
 from .store import CHECKPOINT, EvaluationStore, fingerprint, prepare_output
 from .targets import add_derived
 from .uncertainty import Uncertainty, bootstrap_bounds, jacobian_bounds
@@ -279,9 +279,16 @@ def markdown_report(result: CalibrationResult, cfg: CalibrationConfig, opt: dict
     for period in ("in-sample", "out-of-sample"):
         sub = fit[fit["period"] == period]
         if len(sub):
-            lines += [f"### {period}", "", markdown_table(sub, ["series", "region", "first_year", "last_year", "n",
-                                                                  "mape", "rmse", "r2", "um", "us", "uc",
-                                                                  "max_abs_error", "weight"]), ""]
+            cols = ["series", "region", "first_year", "last_year", "n", "mape", "rmse", "r2", "um", "us", "uc",
+                    "max_abs_error", "weight"]
+            note = []
+            if period == "out-of-sample":
+                cols[6:6] = ["naive_mape", "relative_mape"]
+                note = [f"naive_mape: MAPE of the naive forecast from {p.until} (log series: the {p.until} value "
+                        f"grown at its compound growth of {p.until - NAIVE_WINDOW}-{p.until}; other series: the "
+                        f"{p.until} value unchanged); relative_mape: the model's MAPE over it (below 1: the model "
+                        "forecasts better).", ""]
+            lines += [f"### {period}", "", *note, markdown_table(sub, cols), ""]
     cols = ["parameter", "lower", "upper", "start", "estimate", "std_error", "ci_low", "ci_high"]
     if "boot_low" in result.parameters:
         cols += ["boot_low", "boot_high"]
