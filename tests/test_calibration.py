@@ -547,3 +547,16 @@ def test_pysd_engine_gives_the_same_payoff_as_simlin(tmp_path, engine):
     r = evaluate_one(problem, compile_runner(problem), problem.start)
     assert r @ r == pytest.approx(res_simlin.payoff, rel=1e-9)
     assert res_simlin.payoff > 0
+
+
+def test_a_target_with_both_limits_passes_only_between_them():
+    # "national growth within 1 point a year": mean_error between -0.01 and 0.01
+    from sd_model.calibration.config import TargetSpec
+    from sd_model.calibration.report import check_targets
+
+    table = pd.DataFrame({"series": ["g"] * 3, "region": ["national", "a", "b"], "period": ["out-of-sample"] * 3,
+                          "mean_error": [0.005, 0.02, -0.0101]})
+    spec = TargetSpec(series="g", statistic="mean_error", max=0.01, min=-0.01, period="out-of-sample",
+                      regions=None, line=1)
+    got = check_targets([spec], table)
+    assert list(got["pass"]) == [True, False, False]

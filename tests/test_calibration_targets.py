@@ -72,3 +72,22 @@ def test_net_migration_residual_leaves_out_the_re_basing_years(obs):
     kept = [y for y in range(2001, 2015) if y not in POPULATION_REBASING_YEARS]
     np.testing.assert_array_equal(got.sel(year=kept).values, full.sel(year=kept).transpose("year", "region").values)
     assert "left out" in got.attrs["note"]
+
+
+def test_national_real_gdp_is_the_provinces_summed(obs):
+    # independent of sd_model.data: the 31 provinces' real GDP at 2000 prices read from the raw file, summed;
+    # 100 million yuan -> billion yuan
+    import csv
+    from pathlib import Path
+
+    raw = Path(__file__).resolve().parent.parent / "data" / "raw" / "provincial_gdp_real_2000prices.csv"
+    with raw.open(encoding="utf-8") as f:
+        rows = [r for r in csv.DictReader(f) if r["year"] in ("2010", "2015")]
+    column = next(c for c in rows[0] if c.startswith("gdp_real"))
+    for year in (2010, 2015):
+        total = sum(float(r[column]) for r in rows if int(r["year"]) == year) / 10
+        assert float(obs["gdp_real_2000_national"].sel(year=year)) == pytest.approx(total, rel=1e-9)
+    # a year where a region is missing is NaN, not a partial sum
+    gap = obs.copy(deep=True)
+    gap["gdp_real_2000"].loc[{"year": 2010, "region": "West"}] = np.nan
+    assert np.isnan(float(add_derived(gap)["gdp_real_2000_national"].sel(year=2010)))

@@ -149,3 +149,10 @@ def test_naive_forecast_by_hand():
     assert np.isnan(metrics.naive_forecast(years, -level, 1995, drift=True)).all()
     # an origin year outside the data: nothing to forecast from
     assert np.isnan(metrics.naive_forecast(years, level, 2005, drift=False)).all()
+
+
+def test_mean_error_by_hand():
+    # errors 1, 0, -2: mean -1/3, in the series' units (the bias; negative: the model is low)
+    assert metrics.mean_error(SIM, OBS) == pytest.approx(-1 / 3, rel=1e-12)
+    assert metrics.fit_statistics(SIM, OBS)["mean_error"] == pytest.approx(-1 / 3, rel=1e-12)
+    assert np.isnan(metrics.mean_error(np.array([np.nan]), np.array([1.0])))

@@ -35,8 +35,8 @@ A calibration file is TOML::
 
     [[targets]]                      # pass/fail lines of the fit report
     series = "real GDP"
-    statistic = "mape"               # mape | rmse | r2 | max_abs_error | same_sign_sum | relative_mape (out-of-sample)
-    max = 0.10                       # and/or min (same_sign_sum: min = 1, the period sums agree in sign)
+    statistic = "mape"               # mape | rmse | r2 | max_abs_error | same_sign_sum | mean_error | relative_mape
+    max = 0.10                       # and/or min (same_sign_sum: min = 1; relative_mape: out-of-sample only)
     period = "all"                   # in-sample | out-of-sample | all
 
 ``ratio`` needs ``model_denominator`` and ``data_denominator`` (a regional data
@@ -61,7 +61,7 @@ from ..files import read_toml
 
 TRANSFORMS = ("level", "log", "share", "ratio", "growth")
 NORMALISATIONS = ("mean", "error", "none")
-STATISTICS = ("mape", "rmse", "r2", "max_abs_error", "same_sign_sum", "relative_mape")
+STATISTICS = ("mape", "rmse", "r2", "max_abs_error", "same_sign_sum", "mean_error", "relative_mape")
 PERIODS = ("in-sample", "out-of-sample", "all")
 METHODS = ("local", "global", "none")
 UNCERTAINTY = ("jacobian", "bootstrap")

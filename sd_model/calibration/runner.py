@@ -269,7 +269,9 @@ def markdown_report(result: CalibrationResult, cfg: CalibrationConfig, opt: dict
              f"({result.uncertainty.dof} degrees of freedom)", ""]
     if len(result.targets):
         t = result.targets.copy()
-        t["threshold"] = [f"<= {a:g}" if a is not None and a == a else f">= {b:g}" for a, b in zip(t["max"], t["min"])]
+        t["threshold"] = [" and ".join(([f">= {b:g}"] if b is not None and b == b else [])  # NaN != NaN
+                                       + ([f"<= {a:g}"] if a is not None and a == a else []))
+                          for a, b in zip(t["max"], t["min"])]
         t["result"] = ["n/a" if v is None else ("pass" if v else "FAIL") for v in t["pass"]]
         lines += ["## Targets", "", markdown_table(t, ["series", "region", "period", "statistic", "value",
                                                          "threshold", "result"]), ""]

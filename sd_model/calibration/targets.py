@@ -27,6 +27,9 @@ Series the model is fitted to that the data files do not hold directly:
 - ``tfp_relative_us_pwt`` (USA = 1, dim ``year``): China's TFP level at current PPPs (PWT ``ctfp``),
   1978-2015; only its level near the ICP benchmark years (2005, 2011) is comparable with the model
   (PWT's real GDP growth for China is not the official series; ``data/raw/SOURCES.md``).
+- ``gdp_real_2000_national`` (billion yuan/year, 2000 prices, dim ``year``): the four regions' real
+  GDP summed (NaN in a year where a region is missing), the data beside the model's ``National
+  GDP``; its annual growth is the national growth that issue 11's out-of-sample target speaks of.
 - ``net_migration_residual`` (million persons/year, 2001-2015): change of year-end population minus
   natural increase, by region (:func:`sd_model.data_demography.load_regional_demography`), with the
   years of :data:`POPULATION_REBASING_YEARS` left out (NaN): in those years the provincial
@@ -84,6 +87,10 @@ def add_derived(obs: xr.Dataset) -> xr.Dataset:
             units="billion yuan/year, current prices", source="provincial_gfcf_nominal.csv, national_nbs.csv",
             note="Regional GFCF scaled by national GFCF / sum of provinces (over-reporting removed "
                  "proportionally).")
+    if "gdp_real_2000" in obs:
+        out["gdp_real_2000_national"] = obs["gdp_real_2000"].sum("region", min_count=4).assign_attrs(
+            units="billion yuan/year, 2000 prices", source=obs["gdp_real_2000"].attrs.get("source", ""),
+            note="gdp_real_2000 summed over the four regions (NaN where one is missing).")
     if "net_fiscal_inflow" in obs and "gdp_nominal" in obs:
         net = obs["net_fiscal_inflow"]
         share = obs["gdp_nominal"] / obs["gdp_nominal"].sum("region", min_count=4)
