@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import click
 
+from sd_model.commands.backtest import backtest_command
 from sd_model.commands.calibrate import calibrate_command
 from sd_model.commands.check import check_command
 from sd_model.commands.compare import compare_command
@@ -20,8 +21,8 @@ from sd_model.commands.sensitivity import sensitivity_command
 from sd_model.commands.structure import diagram_command, export_command, loops_command, sketch_command
 
 COMMANDS = [run_command, rerun_command, info_command, check_command, compare_command, sensitivity_command,
-            calibrate_command, sbc_command, ensemble_command, sketch_command, diagram_command, loops_command,
-            export_command, explore_command]
+            calibrate_command, backtest_command, sbc_command, ensemble_command, sketch_command, diagram_command,
+            loops_command, export_command, explore_command]
 
 
 @click.group(cls=SDGroup, commands=COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})

@@ -10,6 +10,7 @@
 - :mod:`.uncertainty`: confidence bounds and identification.
 - :mod:`.report`: statistics, targets, plots, overlay scenario.
 - :mod:`.runner`: :func:`calibrate`, which ties them together.
+- :mod:`.backtest`: :func:`~.backtest.backtest`, fits to several origin years scored against a naive forecast.
 """
 from .config import CalibrationConfig, CalibrationError, load_config
 from .problem import Problem, build_problem

@@ -32,8 +32,11 @@ def report_values(series: SeriesData, values: np.ndarray) -> np.ndarray:
 NAIVE_WINDOW = 5
 
 
-def fit_table(problem: Problem, simulated: Mapping[str, np.ndarray]) -> pd.DataFrame:
+def fit_table(problem: Problem, simulated: Mapping[str, np.ndarray], horizon: int | None = None) -> pd.DataFrame:
     """Fit statistics per series, region and period (rows without years are left out).
+
+    ``horizon`` (years) limits the out-of-sample period to the years ``until + 1`` to
+    ``until + horizon`` (default: every year after ``until``).
 
     Columns: series, region, period, first_year, last_year, n, mape (fraction), rmse,
     r2, um, us, uc, max_abs_error (in the series' report units), weight, units, and for the
@@ -49,7 +52,8 @@ def fit_table(problem: Problem, simulated: Mapping[str, np.ndarray]) -> pd.DataF
         naive = metrics.naive_forecast(s.years, obs, problem.until, drift=s.spec.transform == "log",
                                        window=NAIVE_WINDOW)
         in_sample = s.years <= problem.until
-        for period, mask in (("in-sample", in_sample), ("out-of-sample", ~in_sample), ("all", in_sample | True)):
+        ahead = ~in_sample if horizon is None else ~in_sample & (s.years <= problem.until + horizon)
+        for period, mask in (("in-sample", in_sample), ("out-of-sample", ahead), ("all", in_sample | True)):
             if not mask.any():
                 continue
             for j, region in enumerate(s.regions):
