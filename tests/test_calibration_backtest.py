@@ -85,3 +85,28 @@ def test_bad_origins_are_clear_errors(tmp_path, args, message):
     assert r.exit_code == 2, r.output
     assert message in r.output and "Traceback" not in r.output
     assert not (tmp_path / "o").exists()
+
+
+def test_an_interrupted_backtest_resumes_without_redoing_the_finished_origins(tmp_path, obs, monkeypatch):
+    import sd_model.calibration.backtest as bt
+
+    whole = backtest(write(tmp_path, CONFIG), [1985, 1990], horizon=3, observations=obs)
+    real, calls = bt.calibrate, []
+
+    def interrupted(*args, **kwargs):
+        calls.append(kwargs["until"])
+        if kwargs["until"] == 1990:
+            raise KeyboardInterrupt  # Ctrl-C while the second origin is being fitted
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(bt, "calibrate", interrupted)
+    out = tmp_path / "bt"
+    with pytest.raises(KeyboardInterrupt):
+        backtest(write(tmp_path, CONFIG), [1985, 1990], horizon=3, observations=obs, out=out)
+    assert calls == [1985, 1990] and (out / "fits" / "until1985" / "calibrated.toml").is_file()
+    assert not (out / "backtest.csv").exists()
+    monkeypatch.setattr(bt, "calibrate", real)
+    resumed = backtest(write(tmp_path, CONFIG), [1985, 1990], horizon=3, observations=obs, out=out, resume=True)
+    assert resumed.fits[1985].runs == 0 and resumed.fits[1985].replayed > 0  # finished work kept
+    assert resumed.fits[1990].runs > 0
+    np.testing.assert_array_equal(resumed.table["mape"].to_numpy(), whole.table["mape"].to_numpy())
