@@ -110,3 +110,42 @@ def test_an_interrupted_backtest_resumes_without_redoing_the_finished_origins(tm
     assert resumed.fits[1985].runs == 0 and resumed.fits[1985].replayed > 0  # finished work kept
     assert resumed.fits[1990].runs > 0
     np.testing.assert_array_equal(resumed.table["mape"].to_numpy(), whole.table["mape"].to_numpy())
+
+
+REAL = """\
+name = "small"
+base = "{base}"
+[span]
+start = 1978
+end = 1995
+[optimizer]
+starts = 1
+max_nfev = 4
+seed = 1
+[parameters]
+"Capital Elasticity" = {{ lower = 0.3, upper = 0.7 }}
+[[series]]
+name = "real GDP"
+model = "GDP"
+data = "gdp_real_2000"
+transform = "log"
+normalise = "error"
+error = 0.05
+"""
+
+
+def test_backtest_command_on_the_real_data(tmp_path):
+    from pathlib import Path
+
+    base = Path(__file__).resolve().parent.parent / "experiments" / "historical.toml"
+    config = write(tmp_path, REAL.format(base=base.as_posix()), "small.toml")
+    out = tmp_path / "bt"
+    args = ["backtest", "--config", str(config), "--origins", "1990", "--horizon", "3", "--out", str(out),
+            "--workers", "1", "--quiet"]
+    r = CliRunner().invoke(main, args)
+    assert r.exit_code == 0, r.output
+    assert "origins 1990; horizon 3 years; the model beats the naive forecast in" in r.output and "of 4 fitted" in r.output
+    table = (out / "backtest.csv").read_text().splitlines()
+    assert table[0].startswith("origin,series,region,first_year,last_year,n,mape,naive_mape") and len(table) == 5
+    again = CliRunner().invoke(main, args)  # a finished backtest is not overwritten without --resume or --force
+    assert again.exit_code == 2 and "holds a backtest" in again.output

@@ -31,7 +31,7 @@ from .config import CalibrationConfig, CalibrationError, load_config
 from .report import NAIVE_WINDOW, fit_table, markdown_table
 from .runner import CalibrationResult, calibrate
 
-__all__ = ["BacktestResult", "backtest", "FITS"]
+__all__ = ["BacktestResult", "backtest", "summary", "FITS", "COLUMNS"]
 
 #: Sub-folder of the output folder holding one calibration folder per origin.
 FITS = "fits"
