@@ -43,7 +43,8 @@ def test_each_origin_is_a_fit_to_that_year_scored_on_its_next_years(tmp_path, ob
     for y in (1985, 1990):
         assert (out / "fits" / f"until{y}" / "calibrated.toml").is_file()
     manifest = json.loads((out / "manifest.json").read_text())
-    assert manifest["written_by"] == "backtest" and set(manifest["written"]) == {"backtest.csv", "backtest.md"}
+    assert manifest["written_by"] == "backtest"
+    assert set(manifest["written"]) == {"backtest.csv", "backtest.md", "plots/gdp.png", "plots/population.png"}
     assert manifest["backtest"]["origins"] == [1985, 1990] and manifest["model"]["sha256"]
     assert "| GDP | Central | 2 |" in (out / "backtest.md").read_text()  # summary: two origins
 

@@ -9,7 +9,9 @@ beats the naive rule (``relative_mape`` below 1) at most origins; one fitted ori
 Forecasting 16(4), on rolling origins).
 
 Output folder: ``fits/until<YEAR>/`` (one calibration folder per origin, each resumable),
-``backtest.csv`` (every series, region and origin), ``backtest.md`` and ``manifest.json``.
+``backtest.csv`` (every series, region and origin), ``backtest.md``, ``plots/<series>.png`` (for
+each fitted level series: the model's and the naive forecast's error against the data after each
+origin, by region) and ``manifest.json``.
 """
 from __future__ import annotations
 
@@ -22,20 +24,22 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..files import atomic_write_json, atomic_write_text, fresh_start, ownership_problem, stamp_manifest
+from ..files import (atomic_dir, atomic_write_bytes, atomic_write_json, atomic_write_text, fresh_start,
+                     ownership_problem, stamp_manifest)
+from .. import metrics
 from ..manifest import build_manifest
 from ..mdl import read_model_info
 from ..resources import DEFAULT_MODEL
 from ..scenario import Scenario, load_scenario, validate
 from .config import CalibrationConfig, CalibrationError, load_config
-from .report import NAIVE_WINDOW, fit_table, markdown_table
+from .report import NAIVE_WINDOW, fit_table, markdown_table, report_values, slug
 from .runner import CalibrationResult, calibrate
 
 __all__ = ["BacktestResult", "backtest", "summary", "FITS", "COLUMNS"]
 
 #: Sub-folder of the output folder holding one calibration folder per origin.
 FITS = "fits"
-_OUTPUTS = frozenset({FITS, "backtest.csv", "backtest.md", "manifest.json"})
+_OUTPUTS = frozenset({FITS, "backtest.csv", "backtest.md", "plots", "manifest.json"})
 COLUMNS = ["origin", "series", "region", "first_year", "last_year", "n", "mape", "naive_mape", "relative_mape",
            "mean_error", "max_abs_error", "weight", "units"]
 
@@ -188,6 +192,8 @@ def _write(result: BacktestResult, cfg: CalibrationConfig, model: str | Path | N
               markdown_table(summary(fitted), ["series", "region", "origins", "model_better", "median_relative_mape"]),
               "", "## Every series, region and origin", "",
               markdown_table(t.sort_values(["series", "region", "origin"], kind="stable"), COLUMNS), ""]
+    with atomic_dir(out / "plots", None) as tmp:  # inside the checked backtest folder
+        write_plots(result, tmp)
     atomic_write_text(out / "backtest.csv", t.to_csv(index=False))
     atomic_write_text(out / "backtest.md", "\n".join(lines))
     extra = {"backtest": {"config": str(cfg.path), "origins": list(result.fits), "horizon": result.horizon,
@@ -200,3 +206,51 @@ def _write(result: BacktestResult, cfg: CalibrationConfig, model: str | Path | N
                               seed=cfg.optimizer.get("seed"), extra=extra)
     atomic_write_json(out / "manifest.json", manifest)
     stamp_manifest(out, "backtest", exclude=(FITS,))
+
+
+def write_plots(result: BacktestResult, folder: Path) -> list[Path]:
+    """One PNG per fitted level (log) series: forecast error (model / data - 1, %) after each origin, by region.
+
+    Solid lines: the fit to that origin; dashed: the naive forecast from it (same colour). The
+    closer to 0, the better; where the dashed line is nearer 0 the naive rule forecast better.
+    """
+    from matplotlib.ticker import MaxNLocator
+
+    from ..plotting import figure_png, plt
+
+    paths: list[Path] = []
+    first = next(iter(result.fits.values()))
+    colours = plt.get_cmap("viridis")
+    for k, spec in enumerate(s.spec for s in first.problem.series):
+        if spec.transform != "log" or spec.weight <= 0:
+            continue
+        n = len(first.problem.series[k].regions)
+        fig, axes = plt.subplots(1, n, figsize=(3.2 * n + 1, 3.2), squeeze=False, sharey=True)
+        for i, (origin, fit) in enumerate(result.fits.items()):
+            series = fit.problem.series[k]
+            sim, obs = report_values(series, fit.simulated[spec.name]), report_values(series, series.obs)
+            naive = metrics.naive_forecast(series.years, obs, origin, drift=True, window=NAIVE_WINDOW)
+            ahead = (series.years > origin) & (series.years <= origin + result.horizon)
+            if origin not in series.years or not ahead.any():  # the series has no data at the origin or after it
+                continue
+            years = np.concatenate([[origin], series.years[ahead]])
+            colour = colours(i / max(1, len(result.fits) - 1) * 0.85)
+            for j, ax in enumerate(axes[0]):
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    model_err = 100 * (sim[ahead, j] / obs[ahead, j] - 1)
+                    naive_err = 100 * (naive[ahead, j] / obs[ahead, j] - 1)
+                at_origin = 100 * (sim[series.years == origin, j] / obs[series.years == origin, j] - 1)
+                ax.plot(years, np.concatenate([at_origin, model_err]), "-", color=colour,
+                        label=f"model, fit to {origin}")
+                ax.plot(years, np.concatenate([[0.0], naive_err]), "--", color=colour, label=f"naive from {origin}")
+        for j, ax in enumerate(axes[0]):
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # years, not 2002.5
+            ax.axhline(0, color="grey", lw=0.8)
+            ax.set_title(first.problem.series[k].regions[j], fontsize=9)
+            ax.grid(alpha=0.3)
+        axes[0][0].set_ylabel("forecast error, % of the data")
+        axes[0][0].legend(fontsize=6)
+        fig.suptitle(f"{spec.name}: error after each origin, model (solid) and naive forecast (dashed)", fontsize=9)
+        fig.tight_layout()
+        paths.append(atomic_write_bytes(folder / f"{slug(spec.name)}.png", figure_png(fig, dpi=90)))
+    return paths

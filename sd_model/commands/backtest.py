@@ -35,7 +35,8 @@ def backtest_command(config, origins, horizon, resume, out, engine, scheduler, w
 
     Writes to OUT: fits/until<YEAR>/ (a calibration folder per origin, resumable),
     backtest.csv and backtest.md (MAPE of the model and of the naive forecast from each
-    origin, their ratio, the mean error) and manifest.json.
+    origin, their ratio, the mean error), plots/ (forecast errors of each fitted level
+    series) and manifest.json.
 
     \b
     Example:
