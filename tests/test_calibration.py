@@ -157,9 +157,13 @@ def test_out_of_sample_split(tmp_path, engine):
     row = oos[(oos["series"] == "GDP") & (oos["region"] == "East")].iloc[0]
     assert row["naive_mape"] == pytest.approx(np.mean(np.abs(naive / obs_late - 1)), rel=1e-12)
     assert row["relative_mape"] == pytest.approx(by_hand / row["naive_mape"], rel=1e-12)
+    # the model's path scaled to the data in 1990 (intercept correction), by hand
+    sim_all = np.exp(gdp_sim[:, 0])
+    rebased = sim_all[late] * origin / sim_all[s.years == 1990][0]
+    assert row["rebased_mape"] == pytest.approx(np.mean(np.abs(rebased / obs_late - 1)), rel=1e-12)
     assert split.fit.loc[split.fit["period"] != "out-of-sample", "naive_mape"].isna().all()
     report = (tmp_path / "oos" / "fit_report.md").read_text(encoding="utf-8")
-    assert "naive forecast from 1990" in report and "| naive_mape | relative_mape |" in report
+    assert "naive forecast from 1990" in report and "| naive_mape | relative_mape | rebased_mape |" in report
     target = split.targets
     assert len(target) == 4 and target["pass"].notna().all()
     assert full.targets["pass"].isna().all()  # no out-of-sample years: n/a

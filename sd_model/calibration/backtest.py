@@ -41,7 +41,7 @@ __all__ = ["BacktestResult", "backtest", "summary", "FITS", "COLUMNS"]
 FITS = "fits"
 _OUTPUTS = frozenset({FITS, "backtest.csv", "backtest.md", "plots", "manifest.json"})
 COLUMNS = ["origin", "series", "region", "first_year", "last_year", "n", "mape", "naive_mape", "relative_mape",
-           "mean_error", "max_abs_error", "weight", "units"]
+           "rebased_mape", "mean_error", "max_abs_error", "weight", "units"]
 
 
 @dataclass(frozen=True)
@@ -186,7 +186,8 @@ def _write(result: BacktestResult, cfg: CalibrationConfig, model: str | Path | N
              f"(`fits/until<YEAR>/`), and scored on the next {result.horizon} years (to {cfg.span[1]} at most)",
              "- naive forecast from each origin: levels (log series) grown at their compound growth of the "
              f"{NAIVE_WINDOW} years before it, other series kept at the origin's value; relative_mape = the "
-             "model's MAPE over the naive one (below 1: the model forecasts better)",
+             "model's MAPE over the naive one (below 1: the model forecasts better); rebased_mape (level series): "
+             "the MAPE of the model's path scaled to the data at the origin, its growth without its level error there",
              f"- {seconds:.0f} s", ""]
     lines += ["## Summary (fitted series)", "",
               markdown_table(summary(fitted), ["series", "region", "origins", "model_better", "median_relative_mape"]),

@@ -43,7 +43,10 @@ def fit_table(problem: Problem, simulated: Mapping[str, np.ndarray], horizon: in
     out-of-sample rows naive_mape and relative_mape: the MAPE of the naive forecast from the last
     in-sample year (:func:`sd_model.metrics.naive_forecast`: with drift for log series, whose levels
     grow; unchanged for the others) and the model's MAPE over it (below 1: the model forecasts
-    better than the naive rule); NaN elsewhere.
+    better than the naive rule); NaN elsewhere. For log series also rebased_mape: the MAPE of the
+    model's path scaled to the data in the last in-sample year (an intercept correction, Clements
+    and Hendry 1998, *Forecasting Economic Time Series*), which scores the model's growth after
+    the origin without its level error at the origin.
     """
     rows = []
     for s in problem.series:
@@ -51,6 +54,12 @@ def fit_table(problem: Problem, simulated: Mapping[str, np.ndarray], horizon: in
         obs = report_values(s, s.obs)
         naive = metrics.naive_forecast(s.years, obs, problem.until, drift=s.spec.transform == "log",
                                        window=NAIVE_WINDOW)
+        origin = np.flatnonzero(s.years == problem.until)
+        if s.spec.transform == "log" and origin.size:
+            with np.errstate(invalid="ignore", divide="ignore"):
+                rebased = sim * (obs[origin[0]] / sim[origin[0]])
+        else:
+            rebased = np.full_like(sim, np.nan)
         in_sample = s.years <= problem.until
         ahead = ~in_sample if horizon is None else ~in_sample & (s.years <= problem.until + horizon)
         for period, mask in (("in-sample", in_sample), ("out-of-sample", ahead), ("all", in_sample | True)):
@@ -60,13 +69,15 @@ def fit_table(problem: Problem, simulated: Mapping[str, np.ndarray], horizon: in
                 a, b = sim[mask, j], obs[mask, j]
                 stats = metrics.fit_statistics(a, b)
                 err = np.abs(a - b)
-                naive_mape = metrics.mape(naive[mask, j], b) if period == "out-of-sample" else math.nan
+                oos = period == "out-of-sample"
+                naive_mape = metrics.mape(naive[mask, j], b) if oos else math.nan
                 rows.append({"series": s.spec.name, "region": region, "period": period,
                              "first_year": int(s.years[mask][0]), "last_year": int(s.years[mask][-1]),
                              **stats, "max_abs_error": float(np.nanmax(err)) if err.size else math.nan,
                              "weight": s.spec.weight, "units": "level" if s.spec.transform == "log" else s.units,
                              "naive_mape": naive_mape,
-                             "relative_mape": stats["mape"] / naive_mape if naive_mape > 0 else math.nan})
+                             "relative_mape": stats["mape"] / naive_mape if naive_mape > 0 else math.nan,
+                             "rebased_mape": metrics.mape(rebased[mask, j], b) if oos else math.nan})
     return pd.DataFrame(rows)
 
 

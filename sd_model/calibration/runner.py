@@ -285,11 +285,12 @@ def markdown_report(result: CalibrationResult, cfg: CalibrationConfig, opt: dict
                     "max_abs_error", "weight"]
             note = []
             if period == "out-of-sample":
-                cols[6:6] = ["naive_mape", "relative_mape"]
+                cols[6:6] = ["naive_mape", "relative_mape", "rebased_mape"]
                 note = [f"naive_mape: MAPE of the naive forecast from {p.until} (log series: the {p.until} value "
                         f"grown at its compound growth of {p.until - NAIVE_WINDOW}-{p.until}; other series: the "
                         f"{p.until} value unchanged); relative_mape: the model's MAPE over it (below 1: the model "
-                        "forecasts better).", ""]
+                        f"forecasts better); rebased_mape (log series): the model's path scaled to the data in "
+                        f"{p.until}.", ""]
             lines += [f"### {period}", "", *note, markdown_table(sub, cols), ""]
     cols = ["parameter", "lower", "upper", "start", "estimate", "std_error", "ci_low", "ci_high"]
     if "boot_low" in result.parameters:
