@@ -12,6 +12,7 @@ from sd_model.commands.check import check_command
 from sd_model.commands.compare import compare_command
 from sd_model.commands.ensemble import ensemble_command
 from sd_model.commands.explore import explore_command
+from sd_model.commands.findings import findings_command
 from sd_model.commands.info import info_command
 from sd_model.commands.options import SDGroup
 from sd_model.commands.rerun import rerun_command
@@ -21,8 +22,8 @@ from sd_model.commands.sensitivity import sensitivity_command
 from sd_model.commands.structure import diagram_command, export_command, loops_command, sketch_command
 
 COMMANDS = [run_command, rerun_command, info_command, check_command, compare_command, sensitivity_command,
-            calibrate_command, backtest_command, sbc_command, ensemble_command, sketch_command, diagram_command,
-            loops_command, export_command, explore_command]
+            calibrate_command, backtest_command, findings_command, sbc_command, ensemble_command, sketch_command,
+            diagram_command, loops_command, export_command, explore_command]
 
 
 @click.group(cls=SDGroup, commands=COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
