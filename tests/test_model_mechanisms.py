@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pytest
 
+from sd_model.findings import EAST_FIRST_AND_PROGRAMMES, LEVER_MECHANISMS
 from sd_model.run import run_scenario
 from sd_model.scenario import load_scenario
 
@@ -19,7 +20,8 @@ EXPERIMENTS = DEFAULT_MODEL.parent.parent / "experiments"
 
 YEAR = 2050
 
-#: (scenario, indicator, region or None, mechanism-off params, minimum |effect| with the mechanism on)
+#: (scenario, indicator, region or None, mechanism-off params, minimum |effect| with the mechanism on); the
+#: parameter sets are sd_model.findings.LEVER_MECHANISMS, the one place that names them
 CASES = [
     # aid: donors' taxes -> the aid fund -> lagging regions' public investment -> capital, public capital;
     # the donors' taxes also lower their savings, which reach the Northeast through the three funds channels
@@ -27,27 +29,23 @@ CASES = [
     # off that cost is -1.2% of the Northeast's GDP per capita (aid's effect with everything on: +1.7% on model
     # 866da7052f54, +4.4% when aid re-weighted the whole central pool), and with pooling and postal placement
     # also off the securities part alone is -0.51 points, so all are off (then -0.07%)
-    ("aid", "GDP per Capita", "Northeast", {"Transfer Investment Share": 0.0, "Head Office Pooling Scale": 0.0,
-                                             "Regional Postal Factor": 0.0, "Securities Home Share": 1.0}, 0.01),
+    ("aid", "GDP per Capita", "Northeast", LEVER_MECHANISMS["aid"], 0.01),
     # differential finance: directed credit and reserve cuts -> more loans in lagging regions
-    ("differential_finance", "Loans", "Northeast", {"Maximum Directed Credit Share": 0.0,
-                                                      "Differential Reserve Cut": 0.0}, 0.05),
+    ("differential_finance", "Loans", "Northeast", LEVER_MECHANISMS["differential_finance"], 0.05),
     # differential finance narrows the gap: directed credit and reserve cuts -> credit-financed investment in
     # the lagging regions -> their capital (East/West GDP-per-capita ratio lower in 2050)
-    ("differential_finance", "East West Ratio", None, {"Maximum Directed Credit Share": 0.0,
-                                                       "Differential Reserve Cut": 0.0}, 0.02),
+    ("differential_finance", "East West Ratio", None, LEVER_MECHANISMS["differential_finance"], 0.02),
     # credit guarantees: a fund pays defaults and capacity ceilings rise -> lower risk spreads -> pooled credit
-    ("credit_guarantee", "Loans", "Central", {"Guarantee Coverage": 0.0, "Institutional Capacity Limit": 1.0}, 0.02),
+    ("credit_guarantee", "Loans", "Central", LEVER_MECHANISMS["credit_guarantee"], 0.02),
     # governance: abatement spending -> lower pollution damage -> environmental quality
-    ("governance", "Environmental Quality", "East", {"Abatement Efficiency": 0.0, "Base Local Competition": 0.0},
-     0.001),
+    ("governance", "Environmental Quality", "East", LEVER_MECHANISMS["governance"], 0.001),
     # ecological compensation: payments for protected land -> restoration and investment in the West
-    ("ecological_compensation", "Environmental Quality", "West", {"Ecological Restoration Effect": 0.0}, 0.0005),
+    ("ecological_compensation", "Environmental Quality", "West", LEVER_MECHANISMS["ecological_compensation"],
+     0.0005),
     # market integration: lower moving cost -> more migration to higher wages
-    ("market_integration", "Population Share", "East", {"Base Migration Rate": 0.0, "Return Migration Rate": 0.0},
-     0.001),
+    ("market_integration", "Population Share", "East", LEVER_MECHANISMS["market_integration"], 0.001),
     # cooperation: faster technology catch-up in lagging regions
-    ("cooperation", "GDP per Capita", "West", {"Cooperation Spillover Boost": 0.0}, 0.005),
+    ("cooperation", "GDP per Capita", "West", LEVER_MECHANISMS["cooperation"], 0.005),
 ]
 
 
@@ -72,10 +70,9 @@ def test_switching_the_mechanism_off_removes_the_effect(simlin_engine, scenario,
     assert abs(without) < 0.1 * abs(on), (on, without)
 
 
-#: the 2015 finding (balanced against unbalanced): east-first's FDI spillovers to the coast's catch-up and the
-#: coast's priority in central investment, and the programmes' claim on the central pool
-EAST_FIRST_AND_PROGRAMMES = {"Coastal Opening Boost": 0.0, "East First Investment Priority": 0.0,
-                             "Programme Investment Priority": 0.0}
+# the 2015 finding (balanced against unbalanced): east-first's FDI spillovers to the coast's catch-up and the
+# coast's priority in central investment, and the programmes' claim on the central pool
+# (sd_model.findings.EAST_FIRST_AND_PROGRAMMES; sd-model findings measures each part)
 
 
 @pytest.mark.parametrize("indicator", ["East West Ratio", "National GDP"])

@@ -93,6 +93,7 @@ COMMANDS = {
                  "--no-progress", "--out", "{out}"],
     "calibrate": ["calibrate", "--method", "none", "-q", "--workers", "1", "--out", "{out}"],
     "sbc": ["sbc", "-q", "--datasets", "2", "--steps", "8", "--out", "{out}"],
+    "findings": ["findings", "-q", "--out", "{out}"],
 }
 
 
