@@ -174,8 +174,11 @@ def _units(ds: xr.Dataset, name: str) -> str:
 
 
 def historical_rows(ds: xr.Dataset, observed_gdp: xr.DataArray | None = None) -> list[dict[str, Any]]:
-    """Rows of the historical run's figures (``ds`` is that run; ``observed_gdp`` the data's
-    ``gdp_real_2000``, dims ``year``, ``region``, for the 2015 level against the data)."""
+    """Rows of the historical run's figures.
+
+    ``ds`` is that run; ``observed_gdp`` the data's ``gdp_real_2000`` (dims ``year``, ``region``),
+    for the 2015 level against the data (left out if None).
+    """
     f, sc = "historical run", "historical"
     rows = [_row(f, "National GDP growth (compound)", float(compound_growth(ds["National GDP"], a, b)),
                  scenario=sc, year=f"{a}-{b}", units="% a year") for a, b in GROWTH_PERIODS]
@@ -211,8 +214,10 @@ def historical_rows(ds: xr.Dataset, observed_gdp: xr.DataArray | None = None) ->
 def comparison_rows(finding: str, scenario: str, reference: str, run: xr.Dataset, ref: xr.Dataset, year: int,
                     national: Sequence[str] = NATIONAL, regional: Sequence[str] = (),
                     variant: str = "") -> list[dict[str, Any]]:
-    """``scenario`` against ``reference`` in ``year`` (:func:`sd_model.indicators.effects`): the ``national``
-    indicators, and each of ``regional`` (those in the runs) region by region."""
+    """``scenario`` against ``reference`` in ``year`` (:func:`sd_model.indicators.effects`).
+
+    The ``national`` indicators, and each of ``regional`` (those in the runs) region by region.
+    """
     def rows_of(table: pd.DataFrame, region: str, units: Mapping[str, str]) -> list[dict[str, Any]]:
         return [{"finding": finding, "quantity": r.indicator, "scenario": scenario, "reference": reference,
                  "variant": variant, "region": region, "year": str(r.year), "value": r.value,
