@@ -87,7 +87,7 @@ LEVERS = ("differential_finance", "aid", "ecological_compensation", "cooperation
           "market_integration", "governance", "spatial_organisation", "balanced")
 LEVER_YEAR = 2050
 #: Regional variables of each lever's table (those the model has).
-LEVER_REGIONAL = ("GDP per Capita", "Loans", "Capital", "Public Capital", "Environmental Quality",
+LEVER_REGIONAL = ("GDP per Capita", "Loans", "Deposits", "Capital", "Public Capital", "Environmental Quality",
                   "Population Share")
 #: National indicators of every comparison.
 NATIONAL = ("East West Ratio", "Theil Index", "National GDP")
