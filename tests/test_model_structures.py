@@ -209,6 +209,22 @@ def test_bad_loans_written_off_at_the_late_rate_from_2009(historical, simlin_eng
     np.testing.assert_allclose(s["Bad Loan Write Off"].values, s["Bad Loans"].values * 0.3, rtol=1e-12)
 
 
+def test_the_2004_2005_carve_outs_add_the_carve_out_rate_to_the_write_off_by_hand(simlin_engine):
+    """In calendar 2004-2005 (model time 2003.25-2004.75) bad loans leave at the ordinary 0.1 a year of
+    Bad Loan Resolution Path plus Carve Out Rate; at 0 the window adds nothing; outside it, nothing either."""
+    rate = const(simlin_engine, "Carve Out Rate")
+    assert rate > 0
+    on = run_scenario(Scenario(final_time=2008), simlin_engine)
+    off = run_scenario(Scenario(params={"Carve Out Rate": 0.0}, final_time=2008), simlin_engine)
+    for ds, extra in ((on, rate), (off, 0.0)):
+        s = ds.sel(time=2004)
+        np.testing.assert_allclose(s["Bad Loan Write Off"].values, s["Bad Loans"].values * (0.1 + extra), rtol=1e-12)
+        s = ds.sel(time=2002)   # before the window: the ordinary rate only
+        np.testing.assert_allclose(s["Bad Loan Write Off"].values, s["Bad Loans"].values * 0.1, rtol=1e-12)
+    # the carve-outs take bad loans off the books: the NPL ratio at the end of 2005 is lower with them
+    assert float(on["National NPL Ratio"].sel(time=2005)) < float(off["National NPL Ratio"].sel(time=2005))
+
+
 def test_pooled_credit_follows_capital_when_no_region_demands_credit(simlin_engine):
     """A corner of the default ranges (Morris run 783 of `sensitivity --seed 3`): every maturing loan repaid
     out of deposits, low capital elasticity and banked share, high self-financing. Credit demand falls to 0
