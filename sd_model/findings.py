@@ -97,8 +97,13 @@ ACCOUNTING_PERIODS = ((1978, 2015), (2000, 2015))
 OUTFLOW_PERIODS = ((2003, 2015), (1985, 1995))
 CREDIT_YEARS = (2000, 2015, 2030, 2050, 2100)
 GAP_YEARS = (2015, 2050, 2100)
+#: Years of the aid fund's regional shares (the README's 2030 and 2050).
+AID_SHARE_YEARS = (2030, 2050)
+#: Years at which credit rationing is read: gross new loans over the credit demanded, by region and nationally
+#: (below 1: the region gets less credit than it asks for; the credit plan of the 1980s, the interior later).
+RATIONING_YEARS = (1980, 1985, 1990, 2000, 2005, 2010, 2015, 2030, 2050)
 
-_FINDINGS = ("historical run", "balanced vs unbalanced", "no siphoning", "forward levers")
+_FINDINGS = ("historical run", "balanced vs unbalanced", "no siphoning", "forward levers", "credit rationing")
 _REQUIRED = ("GDP", "Effective Capital", "Effective Labour", "Capital Elasticity", "National GDP", "East West Ratio",
              "Theil Index", "Loans", "Net Credit Outflow")
 
@@ -262,6 +267,31 @@ def findings_table(run: Runner, observed_gdp: xr.DataArray | None = None) -> pd.
                      for ds in (run("aid", {}), hist))
         rows.append(_row(f, "Net Fiscal Transfer / GDP", aid, scenario="aid", reference="historical",
                          reference_value=base, region="East", year=2030, units="% of GDP"))
+    if "Aid Allocation Share" in hist:
+        aid_run = run("aid", {})
+        for year in AID_SHARE_YEARS:
+            share = _at(aid_run["Aid Allocation Share"], year)
+            rows += [_row(f, "Aid Allocation Share", 100 * float(share.sel(Region=r)), scenario="aid", year=year,
+                          region=str(r), units="% of the aid fund") for r in share["Region"].values]
+    if "Land Conversion" in hist and "Land Supply Quota" in hist:
+        # why spatial organisation (a larger quota) changes nothing: conversion never reaches the quota
+        spatial, base = (100 * float((ds["Land Conversion"] / ds["Land Supply Quota"]).max())
+                         for ds in (run("spatial_organisation", {}), hist))
+        rows.append(_row(f, "largest Land Conversion / Land Supply Quota (any region, any year)", spatial,
+                         scenario="spatial_organisation", reference="historical", reference_value=base,
+                         year=f"{int(hist['time'][0])}-{int(hist['time'][-1])}", units="% of the quota"))
+    f = "credit rationing"
+    if "Credit Demand" in hist:
+        for year in RATIONING_YEARS:
+            loans = _at(hist["New Loans"], year)   # subscripted by Dest in the model (the column sums of Credit Flow)
+            loans = loans.rename({d: "Region" for d in loans.dims if d != "Region"})
+            ratio = loans / _at(hist["Credit Demand"], year)
+            rows += [_row(f, "New Loans / Credit Demand", float(ratio.sel(Region=r)), scenario="historical", year=year,
+                          region=str(r), units="dmnl") for r in ratio["Region"].values]
+            if "National Credit Demand" in hist and "National New Lending" in hist:
+                nat = float(_at(hist["National New Lending"], year) / _at(hist["National Credit Demand"], year))
+                rows.append(_row(f, "National New Lending / National Credit Demand", nat, scenario="historical",
+                                 year=year, units="dmnl"))
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
@@ -316,6 +346,10 @@ def to_markdown(table: pd.DataFrame, meta: Mapping[str, str] | None = None) -> s
             lines += ["no_siphoning against historical:", ""] + _table(part[compared], long) + [""]
             lines += ["In the historical run (mean of the yearly values):", ""]
             lines += _table(part[~compared], ["quantity", "region", "year", "value", "units"])
+        elif finding == "credit rationing":
+            lines += ["In the historical run: gross new loans over the credit demanded (below 1, the region gets "
+                      "less credit than it asks for):", ""]
+            lines += _table(part, ["quantity", "region", "year", "value", "units"])
         else:
             lines += ["unbalanced against historical, both with the variant's parameters:", ""] + _table(part, long)
         lines.append("")

@@ -108,7 +108,8 @@ def test_the_table_has_one_row_per_figure(written):
     assert list(table.columns) == COLUMNS
     keys = ["finding", "quantity", "scenario", "reference", "variant", "region", "year"]
     assert not table.duplicated(keys).any()
-    assert set(table["finding"]) == {"historical run", "balanced vs unbalanced", "no siphoning", "forward levers"}
+    assert set(table["finding"]) == {"historical run", "balanced vs unbalanced", "no siphoning", "forward levers",
+                                     "credit rationing"}
     assert set(table.loc[table["finding"] == "balanced vs unbalanced", "variant"]) == set(BALANCED_VARIANTS)
     assert set(table.loc[table["finding"] == "forward levers", "scenario"]) == set(LEVERS)
 
@@ -176,6 +177,35 @@ def test_no_siphoning_loans_and_the_historical_outflows(written, runs):
               for y in range(2003, 2016)]
     row = _pick(table, "no siphoning", "Net Credit Outflow / GDP (mean)", "2003-2015", region="West")
     assert float(row["value"]) == pytest.approx(100 * sum(yearly) / len(yearly), rel=1e-9)
+
+
+def test_credit_rationing_is_new_loans_over_credit_demand(written, historical):
+    """Gross new loans over the credit demanded, by hand from the historical run's two variables."""
+    _, table = written
+    for year in (1985, 2015):
+        loans = historical["New Loans"].sel(time=year)
+        demand = historical["Credit Demand"].sel(time=year)
+        for i, region in enumerate(["East", "Central", "West", "Northeast"]):
+            row = _pick(table, "credit rationing", "New Loans / Credit Demand", year, region=region)
+            assert float(row["value"]) == pytest.approx(float(loans.values[i]) / float(demand.values[i]), rel=1e-9)
+        row = _pick(table, "credit rationing", "National New Lending / National Credit Demand", year)
+        expected = float(historical["National New Lending"].sel(time=year) / historical["National Credit Demand"].sel(
+            time=year))
+        assert float(row["value"]) == pytest.approx(expected, rel=1e-9)
+        assert float(row["value"]) <= 1 + 1e-12   # the short side decides: never more than demanded nationally
+
+
+def test_aid_shares_and_the_land_quota(written, simlin_engine, historical):
+    _, table = written
+    aid = run_scenario(load_scenario(EXPERIMENTS / "aid.toml"), simlin_engine)
+    shares = [float(_pick(table, "forward levers", "Aid Allocation Share", 2030, region=r)["value"])
+              for r in ("East", "Central", "West", "Northeast")]
+    np.testing.assert_allclose(shares, 100 * aid["Aid Allocation Share"].sel(time=2030).values, rtol=1e-9)
+    assert sum(shares) == pytest.approx(100) and shares[0] == 0   # the East is a donor, not a receiver
+    row = _pick(table, "forward levers", "largest Land Conversion / Land Supply Quota (any region, any year)",
+                "1978-2100", scenario="spatial_organisation")
+    used = (historical["Land Conversion"] / historical["Land Supply Quota"]).max()
+    assert float(row["reference_value"]) == pytest.approx(100 * float(used), rel=1e-9)
 
 
 def test_outputs_and_manifest(written):
