@@ -102,6 +102,8 @@ AID_SHARE_YEARS = (2030, 2050)
 #: Years at which credit rationing is read: gross new loans over the credit demanded, by region and nationally
 #: (below 1: the region gets less credit than it asks for; the credit plan of the 1980s, the interior later).
 RATIONING_YEARS = (1980, 1985, 1990, 2000, 2005, 2010, 2015, 2030, 2050)
+#: Firms' investment by source (own funds, bank credit, securities): with public investment, ``Investment``.
+PRIVATE_INVESTMENT = ("Self Financed Investment", "Credit Financed Investment", "Securities Financed Investment")
 
 _FINDINGS = ("historical run", "balanced vs unbalanced", "no siphoning", "forward levers", "credit rationing")
 _REQUIRED = ("GDP", "Effective Capital", "Effective Labour", "Capital Elasticity", "National GDP", "East West Ratio",
@@ -281,7 +283,7 @@ def findings_table(run: Runner, observed_gdp: xr.DataArray | None = None) -> pd.
                          scenario="spatial_organisation", reference="historical", reference_value=base,
                          year=f"{int(hist['time'][0])}-{int(hist['time'][-1])}", units="% of the quota"))
     f = "credit rationing"
-    if "Credit Demand" in hist:
+    if "Credit Demand" in hist and all(v in hist for v in (*PRIVATE_INVESTMENT, "Desired Investment")):
         for year in RATIONING_YEARS:
             loans = _at(hist["New Loans"], year)   # subscripted by Dest in the model (the column sums of Credit Flow)
             loans = loans.rename({d: "Region" for d in loans.dims if d != "Region"})
@@ -292,6 +294,13 @@ def findings_table(run: Runner, observed_gdp: xr.DataArray | None = None) -> pd.
                 nat = float(_at(hist["National New Lending"], year) / _at(hist["National Credit Demand"], year))
                 rows.append(_row(f, "National New Lending / National Credit Demand", nat, scenario="historical",
                                  year=year, units="dmnl"))
+            # what the rationing does to investment: firms' investment from own funds, credit and securities over
+            # what they want (the desired investment; 1 when finance does not bind)
+            private = sum(_at(hist[v], year) for v in PRIVATE_INVESTMENT)
+            ratio = private / _at(hist["Desired Investment"], year)
+            rows += [_row(f, "private investment / Desired Investment", float(ratio.sel(Region=r)),
+                          scenario="historical", year=year, region=str(r), units="dmnl")
+                     for r in ratio["Region"].values]
     return pd.DataFrame(rows, columns=COLUMNS)
 
 

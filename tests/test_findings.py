@@ -193,6 +193,11 @@ def test_credit_rationing_is_new_loans_over_credit_demand(written, historical):
             time=year))
         assert float(row["value"]) == pytest.approx(expected, rel=1e-9)
         assert float(row["value"]) <= 1 + 1e-12   # the short side decides: never more than demanded nationally
+        private = sum(historical[v].sel(time=year) for v in ("Self Financed Investment", "Credit Financed Investment",
+                                                             "Securities Financed Investment"))
+        expected = (private / historical["Desired Investment"].sel(time=year)).sel(Region="Northeast")
+        row = _pick(table, "credit rationing", "private investment / Desired Investment", year, region="Northeast")
+        assert float(row["value"]) == pytest.approx(float(expected), rel=1e-9)
 
 
 def test_aid_shares_and_the_land_quota(written, simlin_engine, historical):
