@@ -110,7 +110,8 @@ def run_chain(log_prob: Callable[[np.ndarray], np.ndarray], z0: np.ndarray, step
 
     t0 = time.perf_counter()
     walkers, dim = store.walkers, store.dim
-    sampler = emcee.EnsembleSampler(walkers, dim, log_prob, vectorize=True, moves=_moves(moves))
+    guarded = _InterruptGuard(log_prob)
+    sampler = emcee.EnsembleSampler(walkers, dim, guarded, vectorize=True, moves=_moves(moves))
     resumed_from = max(0, len(store.steps) - 1)
     if not store.steps:
         sampler.random_state = np.random.RandomState(seed).get_state()
@@ -134,6 +135,8 @@ def run_chain(log_prob: Callable[[np.ndarray], np.ndarray], z0: np.ndarray, step
     prev = last.coords
     try:
         for new in sampler.sample(state, iterations=max(0, steps - done), store=False):
+            if guarded.interrupt is not None:   # this step was cut short: it is not stored
+                raise guarded.interrupt
             state = new
             store.append(state.coords, state.log_prob, state.random_state)
             if bar is not None:
@@ -153,6 +156,28 @@ def run_chain(log_prob: Callable[[np.ndarray], np.ndarray], z0: np.ndarray, step
     evaluations = int(getattr(log_prob, "evaluations", 0))
     return ChainResult(coords=coords, log_prob=lps, acceptance=acceptance, evaluations=evaluations,
                        seconds=time.perf_counter() - t0, resumed_from=resumed_from)
+
+
+class _InterruptGuard:
+    """The log posterior as emcee sees it: an interruption (Ctrl-C, SIGTERM) does not pass through emcee.
+
+    emcee's wrapper of the log-probability function prints "Exception while calling your likelihood
+    function", the walkers' coordinates and a traceback for any exception, interruptions included.
+    The guard records the interruption, answers -inf for the rest of the step (no proposal is
+    accepted, no model runs) and :func:`run_chain` raises it before that step is stored.
+    """
+
+    def __init__(self, log_prob: Callable[[np.ndarray], np.ndarray]):
+        self.log_prob = log_prob
+        self.interrupt: KeyboardInterrupt | None = None
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        if self.interrupt is None:
+            try:
+                return self.log_prob(x)
+            except KeyboardInterrupt as exc:
+                self.interrupt = exc
+        return np.full(len(x), -np.inf)
 
 
 def evaluations_of(runner: Any) -> int:
