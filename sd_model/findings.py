@@ -176,6 +176,13 @@ def _row(finding: str, quantity: str, value: float, *, scenario: str, year: int 
             "reference_value": reference_value, "difference": difference, "percent": percent, "units": units}
 
 
+def _by_region(finding: str, quantity: str, da: xr.DataArray, *, scenario: str, year: int | str,
+               units: str) -> list[dict[str, Any]]:
+    """One row per region of ``da`` (dims ``Region``)."""
+    return [_row(finding, quantity, float(da.sel(Region=r)), scenario=scenario, year=year, region=str(r), units=units)
+            for r in da["Region"].values]
+
+
 def _units(ds: xr.Dataset, name: str) -> str:
     return str(ds[name].attrs.get("units", ""))
 
@@ -198,8 +205,8 @@ def historical_rows(ds: xr.Dataset, observed_gdp: xr.DataArray | None = None) ->
                              units="% of output growth"))
     if "TFP Relative to Frontier" in ds:
         da = _at(ds["TFP Relative to Frontier"], 2015)
-        rows += [_row(f, "TFP Relative to Frontier", float(da.sel(Region=r)), scenario=sc, year=2015, region=str(r),
-                      units=_units(ds, "TFP Relative to Frontier")) for r in da["Region"].values]
+        rows += _by_region(f, "TFP Relative to Frontier", da, scenario=sc, year=2015,
+                           units=_units(ds, "TFP Relative to Frontier"))
     for name, years in (("National TFP Relative to Frontier", (2010, 2015)), ("National Credit to GDP", CREDIT_YEARS),
                         ("East West Ratio", GAP_YEARS), ("Theil Index", GAP_YEARS)):
         if name in ds:
@@ -259,8 +266,7 @@ def findings_table(run: Runner, observed_gdp: xr.DataArray | None = None) -> pd.
             continue
         for a, b in OUTFLOW_PERIODS:
             share = mean_share(hist, numerator, a, b, denominator)
-            rows += [_row(f, quantity, float(share.sel(Region=r)), scenario="historical", year=f"{a}-{b}",
-                          region=str(r), units="% of GDP") for r in share["Region"].values]
+            rows += _by_region(f, quantity, share, scenario="historical", year=f"{a}-{b}", units="% of GDP")
     f = "forward levers"
     for lever in LEVERS:
         rows += comparison_rows(f, lever, "historical", run(lever, {}), hist, LEVER_YEAR, regional=LEVER_REGIONAL)
@@ -273,8 +279,8 @@ def findings_table(run: Runner, observed_gdp: xr.DataArray | None = None) -> pd.
         aid_run = run("aid", {})
         for year in AID_SHARE_YEARS:
             share = _at(aid_run["Aid Allocation Share"], year)
-            rows += [_row(f, "Aid Allocation Share", 100 * float(share.sel(Region=r)), scenario="aid", year=year,
-                          region=str(r), units="% of the aid fund") for r in share["Region"].values]
+            rows += _by_region(f, "Aid Allocation Share", 100 * share, scenario="aid", year=year,
+                               units="% of the aid fund")
     if "Land Conversion" in hist and "Land Supply Quota" in hist:
         # why spatial organisation (a larger quota) changes nothing: conversion never reaches the quota
         spatial, base = (100 * float((ds["Land Conversion"] / ds["Land Supply Quota"]).max())
@@ -288,8 +294,7 @@ def findings_table(run: Runner, observed_gdp: xr.DataArray | None = None) -> pd.
             loans = _at(hist["New Loans"], year)   # subscripted by Dest in the model (the column sums of Credit Flow)
             loans = loans.rename({d: "Region" for d in loans.dims if d != "Region"})
             ratio = loans / _at(hist["Credit Demand"], year)
-            rows += [_row(f, "New Loans / Credit Demand", float(ratio.sel(Region=r)), scenario="historical", year=year,
-                          region=str(r), units="dmnl") for r in ratio["Region"].values]
+            rows += _by_region(f, "New Loans / Credit Demand", ratio, scenario="historical", year=year, units="dmnl")
             if "National Credit Demand" in hist and "National New Lending" in hist:
                 nat = float(_at(hist["National New Lending"], year) / _at(hist["National Credit Demand"], year))
                 rows.append(_row(f, "National New Lending / National Credit Demand", nat, scenario="historical",
@@ -298,9 +303,8 @@ def findings_table(run: Runner, observed_gdp: xr.DataArray | None = None) -> pd.
             # what they want (the desired investment; 1 when finance does not bind)
             private = sum(_at(hist[v], year) for v in PRIVATE_INVESTMENT)
             ratio = private / _at(hist["Desired Investment"], year)
-            rows += [_row(f, "private investment / Desired Investment", float(ratio.sel(Region=r)),
-                          scenario="historical", year=year, region=str(r), units="dmnl")
-                     for r in ratio["Region"].values]
+            rows += _by_region(f, "private investment / Desired Investment", ratio, scenario="historical", year=year,
+                               units="dmnl")
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
