@@ -1,0 +1,146 @@
+"""How much the long-run findings rest on the assumed saving rate after 2015.
+
+The national savings rate (`Savings Rate Path`) is data to 2015 (World Bank WDI) and an assumption
+after it: a decline from 0.47 in 2015 to 0.33 in 2050 and 0.28 in 2100. No range of the ensembles or
+of the Sobol analysis varies a lookup table, so this script varies it directly: for each scale s it
+writes a copy of the model whose points after 2015 are ``y(2015) + s * (y - y(2015))`` (s = 0: the rate
+stays at its 2015 level; 1: the shipped path; 1.5: half as much decline again), runs `sd-model
+findings` on each copy and prints the figures of the long run side by side. Every point up to 2015
+is kept, so 1978-2015 is the same run (checked: 2015 national GDP must agree to 1e-9).
+
+python scripts/savings_path_variants.py                     # -> results/savings_path
+python scripts/savings_path_variants.py --scales 0 1 2 --out /tmp/savings --force
+
+Writes OUT/models/*.mdl (the copies), OUT/findings/<s>/ (each `sd-model findings` folder),
+OUT/summary.csv and OUT/summary.md (one column per scale) and OUT/manifest.json. OUT is replaced only
+if this script wrote it (else --force).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from sd_model.errors import SDModelError  # noqa: E402
+from sd_model.files import atomic_dir, atomic_write_json, atomic_write_text, sha256_file  # noqa: E402
+from sd_model.findings import findings_to_folder  # noqa: E402
+from sd_model.manifest import package_versions  # noqa: E402
+from sd_model.mdl import lookup_points, set_lookup_points  # noqa: E402
+from sd_model.resources import DEFAULT_MODEL  # noqa: E402
+
+LOOKUP = "Savings Rate Path"
+#: Last year of data in the path (World Bank WDI to 2015); points after it are the assumption varied.
+ANCHOR_YEAR = 2015.0
+SCALES = (0.0, 0.5, 1.0, 1.5)
+
+#: (finding, quantity, scenario, region, year, column of findings.csv) read for the summary; region "" is national.
+ROWS: tuple[tuple[str, str, str, str, str, str], ...] = (
+    ("historical run", "National GDP growth (compound)", "historical", "", "2015-2020", "value"),
+    ("historical run", "National GDP growth (compound)", "historical", "", "2020-2030", "value"),
+    ("historical run", "National GDP growth (compound)", "historical", "", "2030-2050", "value"),
+    ("historical run", "National Credit to GDP", "historical", "", "2050", "value"),
+    ("historical run", "National Credit to GDP", "historical", "", "2100", "value"),
+    ("historical run", "East West Ratio", "historical", "", "2050", "value"),
+    ("historical run", "East West Ratio", "historical", "", "2100", "value"),
+    ("historical run", "Theil Index", "historical", "", "2050", "value"),
+    ("credit rationing", "National New Lending / National Credit Demand", "historical", "", "2030", "value"),
+    ("credit rationing", "National New Lending / National Credit Demand", "historical", "", "2050", "value"),
+    *(("credit rationing", "private investment / Desired Investment", "historical", r, "2050", "value")
+      for r in ("East", "Central", "West", "Northeast")),
+    *(("forward levers", q, s, "", "2050", "percent")
+      for s in ("differential_finance", "credit_guarantee", "balanced", "aid")
+      for q in ("East West Ratio", "National GDP")),
+)
+
+
+def scaled_points(points: Sequence[tuple[float, float]], scale: float,
+                  anchor: float = ANCHOR_YEAR) -> list[tuple[float, float]]:
+    """The lookup's points with every change after ``anchor`` (Year) multiplied by ``scale``.
+
+    ``points`` are (Year, dmnl) pairs with a point at ``anchor``; points up to it are returned
+    unchanged, a later point y becomes ``y(anchor) + scale * (y - y(anchor))``.
+    """
+    level = dict(points).get(anchor)
+    if level is None:
+        raise SDModelError(f"{LOOKUP} has no point at {anchor:g}; the variants scale the path's change from it")
+    return [(x, y if x <= anchor else level + scale * (y - level)) for x, y in points]
+
+
+def _pick(table: pd.DataFrame, finding: str, quantity: str, scenario: str, region: str, year: str,
+          column: str) -> float:
+    """One figure of a findings table (NaN regions and years read as "")."""
+    t = table.fillna({"region": "", "year": ""})
+    hit = t[(t.finding == finding) & (t.quantity == quantity) & (t.scenario == scenario)
+            & (t.region == region) & (t.year.astype(str) == year)]
+    if len(hit) != 1:
+        raise SDModelError(f"findings: expected one row for {finding} / {quantity} / {scenario} / {region} / "
+                           f"{year}, found {len(hit)}")
+    return float(hit[column].iloc[0])
+
+
+def summary(tables: dict[float, pd.DataFrame]) -> pd.DataFrame:
+    """One row per figure of :data:`ROWS`, one column per scale."""
+    index = [f"{f}: {q}, {s}{f' [{r}]' if r else ''}, {y}{' (% vs historical)' if c == 'percent' else ''}"
+             for f, q, s, r, y, c in ROWS]
+    return pd.DataFrame({f"scale {k:g}": [_pick(t, *row) for row in ROWS] for k, t in tables.items()},
+                        index=pd.Index(index, name="figure"))
+
+
+def to_markdown(table: pd.DataFrame) -> str:
+    """The summary as a markdown table, four significant digits."""
+    lines = ["| figure | " + " | ".join(table.columns) + " |", "|---|" + "---:|" * len(table.columns)]
+    lines += ["| " + " | ".join([str(i), *(f"{v:.4g}" for v in row)]) + " |" for i, row in table.iterrows()]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    """Write the model copies, run the findings on each and print the summary."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model", default=str(DEFAULT_MODEL), help="Vensim model (default: the shipped model)")
+    ap.add_argument("--scales", type=float, nargs="+", default=list(SCALES),
+                    help="multipliers of the path's change after 2015 (default: 0 0.5 1 1.5)")
+    ap.add_argument("--out", type=Path, default=Path("results/savings_path"))
+    ap.add_argument("--force", action="store_true", help="replace --out even if this script did not write it")
+    args = ap.parse_args()
+    try:
+        if any(s < 0 for s in args.scales):
+            raise SDModelError(f"--scales: each scale must be >= 0 (got {args.scales})")
+        model = Path(args.model)
+        text = model.read_text(encoding="utf-8")
+        points = lookup_points(text, LOOKUP, model)
+        tables: dict[float, pd.DataFrame] = {}
+        with atomic_dir(args.out, "savings_path", args.force) as tmp:
+            (tmp / "models").mkdir()
+            for scale in args.scales:
+                copy = tmp / "models" / f"{model.stem}_savings_x{scale:g}.mdl"
+                atomic_write_text(copy, set_lookup_points(text, LOOKUP, scaled_points(points, scale), model))
+                tables[scale] = findings_to_folder(tmp / "findings" / f"{scale:g}", model=copy).table
+                print(f"scale {scale:g}: {copy.name} run", file=sys.stderr)
+            gdp2015 = {k: _pick(t, "historical run", "GDP against the data", "historical", "", "2015", "value")
+                       for k, t in tables.items()}
+            first = next(iter(gdp2015.values()))
+            if any(abs(v / first - 1) > 1e-9 for v in gdp2015.values()):
+                raise SDModelError(f"the variants differ before 2016 (2015 national GDP {gdp2015}); only points "
+                                   "after 2015 should change")
+            table = summary(tables)
+            atomic_write_text(tmp / "summary.csv", table.to_csv())
+            md = (f"# {LOOKUP} after 2015, scaled\n\nModel `{model.name}` (sha256 {sha256_file(model)[:12]}); "
+                  f"points after {ANCHOR_YEAR:g} = y({ANCHOR_YEAR:g}) + scale x (y - y({ANCHOR_YEAR:g})).\n\n"
+                  + to_markdown(table))
+            atomic_write_text(tmp / "summary.md", md)
+            atomic_write_json(tmp / "manifest.json", {
+                "model": str(model), "model_sha256": sha256_file(model), "versions": package_versions(),
+                "lookup": LOOKUP, "points": points, "scales": args.scales,
+                "variants": {f"{k:g}": scaled_points(points, k) for k in args.scales}})
+    except (SDModelError, OSError) as err:
+        sys.exit(f"savings_path_variants: {err}")
+    print(md)
+
+
+if __name__ == "__main__":
+    main()
