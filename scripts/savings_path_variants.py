@@ -1,12 +1,12 @@
 """How much the long-run findings rest on the assumed saving rate after 2015.
 
-The national savings rate (`Savings Rate Path`) is data to 2015 (World Bank WDI) and an assumption
-after it: a decline from 0.47 in 2015 to 0.33 in 2050 and 0.28 in 2100. No range of the ensembles or
-of the Sobol analysis varies a lookup table, so this script varies it directly: for each scale s it
-writes a copy of the model whose points after 2015 are ``y(2015) + s * (y - y(2015))`` (s = 0: the rate
-stays at its 2015 level; 1: the shipped path; 1.5: half as much decline again), runs `sd-model
-findings` on each copy and prints the figures of the long run side by side. Every point up to 2015
-is kept, so 1978-2015 is the same run (checked: 2015 national GDP must agree to 1e-9).
+The national savings rate (`National Savings Rate`) is data to 2015 (World Bank WDI, `Savings Rate
+Path`) and an assumption after it: a decline from 0.47 in 2015 to 0.33 in 2050 and 0.28 in 2100, its
+change from 2015 scaled by the constant `Savings Decline Scale` (default 1). For each scale s this
+script writes a copy of the model with that constant set to s (s = 0: the rate stays at its 2015 level;
+1: the shipped path; 1.5: half as much decline again), runs `sd-model findings` on each copy and prints
+the figures of the long run side by side. 1978-2015 is the same run at every scale (checked: 2015
+national GDP must agree to 1e-9).
 
 python scripts/savings_path_variants.py                     # -> results/savings_path
 python scripts/savings_path_variants.py --scales 0 1 2 --out /tmp/savings --force
@@ -30,12 +30,10 @@ from sd_model.errors import SDModelError  # noqa: E402
 from sd_model.files import atomic_dir, atomic_write_json, atomic_write_text, sha256_file  # noqa: E402
 from sd_model.findings import findings_to_folder  # noqa: E402
 from sd_model.manifest import package_versions  # noqa: E402
-from sd_model.mdl import lookup_points, set_lookup_points  # noqa: E402
+from sd_model.mdl import read_model_info, set_constants  # noqa: E402
 from sd_model.resources import DEFAULT_MODEL  # noqa: E402
 
-LOOKUP = "Savings Rate Path"
-#: Last year of data in the path (World Bank WDI to 2015); points after it are the assumption varied.
-ANCHOR_YEAR = 2015.0
+SCALE = "Savings Decline Scale"
 SCALES = (0.0, 0.5, 1.0, 1.5)
 
 #: (finding, quantity, scenario, region, year, column of findings.csv) read for the summary; region "" is national.
@@ -56,19 +54,6 @@ ROWS: tuple[tuple[str, str, str, str, str, str], ...] = (
       for s in ("differential_finance", "credit_guarantee", "balanced", "aid")
       for q in ("East West Ratio", "National GDP")),
 )
-
-
-def scaled_points(points: Sequence[tuple[float, float]], scale: float,
-                  anchor: float = ANCHOR_YEAR) -> list[tuple[float, float]]:
-    """The lookup's points with every change after ``anchor`` (Year) multiplied by ``scale``.
-
-    ``points`` are (Year, dmnl) pairs with a point at ``anchor``; points up to it are returned
-    unchanged, a later point y becomes ``y(anchor) + scale * (y - y(anchor))``.
-    """
-    level = dict(points).get(anchor)
-    if level is None:
-        raise SDModelError(f"{LOOKUP} has no point at {anchor:g}; the variants scale the path's change from it")
-    return [(x, y if x <= anchor else level + scale * (y - level)) for x, y in points]
 
 
 def _pick(table: pd.DataFrame, finding: str, quantity: str, scenario: str, region: str, year: str,
@@ -98,45 +83,45 @@ def to_markdown(table: pd.DataFrame) -> str:
     return "\n".join(lines) + "\n"
 
 
-def main() -> None:
+def main(argv: Sequence[str] | None = None) -> None:
     """Write the model copies, run the findings on each and print the summary."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", default=str(DEFAULT_MODEL), help="Vensim model (default: the shipped model)")
     ap.add_argument("--scales", type=float, nargs="+", default=list(SCALES),
-                    help="multipliers of the path's change after 2015 (default: 0 0.5 1 1.5)")
+                    help="values of Savings Decline Scale (default: 0 0.5 1 1.5)")
     ap.add_argument("--out", type=Path, default=Path("results/savings_path"))
     ap.add_argument("--force", action="store_true", help="replace --out even if this script did not write it")
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
     try:
-        if any(s < 0 for s in args.scales):
-            raise SDModelError(f"--scales: each scale must be >= 0 (got {args.scales})")
         model = Path(args.model)
         text = model.read_text(encoding="utf-8")
-        points = lookup_points(text, LOOKUP, model)
+        low, high = read_model_info(model).get(SCALE).range
+        low, high = (-float("inf") if low is None else low), (float("inf") if high is None else high)
+        if any(not low <= s <= high for s in args.scales):
+            raise SDModelError(f"--scales: {SCALE} must lie in [{low:g}, {high:g}] (the model's range; got "
+                               f"{args.scales})")
         tables: dict[float, pd.DataFrame] = {}
         with atomic_dir(args.out, "savings_path", args.force) as tmp:
             (tmp / "models").mkdir()
             for scale in args.scales:
                 copy = tmp / "models" / f"{model.stem}_savings_x{scale:g}.mdl"
-                atomic_write_text(copy, set_lookup_points(text, LOOKUP, scaled_points(points, scale), model))
+                atomic_write_text(copy, set_constants(text, {SCALE: {"": repr(float(scale))}}, model)[0])
                 tables[scale] = findings_to_folder(tmp / "findings" / f"{scale:g}", model=copy).table
                 print(f"scale {scale:g}: {copy.name} run", file=sys.stderr)
             gdp2015 = {k: _pick(t, "historical run", "GDP against the data", "historical", "", "2015", "value")
                        for k, t in tables.items()}
             first = next(iter(gdp2015.values()))
             if any(abs(v / first - 1) > 1e-9 for v in gdp2015.values()):
-                raise SDModelError(f"the variants differ before 2016 (2015 national GDP {gdp2015}); only points "
+                raise SDModelError(f"the variants differ before 2016 (2015 national GDP {gdp2015}); only the years "
                                    "after 2015 should change")
             table = summary(tables)
             atomic_write_text(tmp / "summary.csv", table.to_csv())
-            md = (f"# {LOOKUP} after 2015, scaled\n\nModel `{model.name}` (sha256 {sha256_file(model)[:12]}); "
-                  f"points after {ANCHOR_YEAR:g} = y({ANCHOR_YEAR:g}) + scale x (y - y({ANCHOR_YEAR:g})).\n\n"
-                  + to_markdown(table))
+            md = (f"# The national savings rate after 2015, its change scaled by `{SCALE}`\n\nModel `{model.name}` "
+                  f"(sha256 {sha256_file(model)[:12]}).\n\n" + to_markdown(table))
             atomic_write_text(tmp / "summary.md", md)
             atomic_write_json(tmp / "manifest.json", {
                 "model": str(model), "model_sha256": sha256_file(model), "versions": package_versions(),
-                "lookup": LOOKUP, "points": points, "scales": args.scales,
-                "variants": {f"{k:g}": scaled_points(points, k) for k in args.scales}})
+                "constant": SCALE, "scales": args.scales})
     except (SDModelError, OSError) as err:
         sys.exit(f"savings_path_variants: {err}")
     print(md)

@@ -16,22 +16,18 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import ModelFileError, unknown_name
 from .files import read_input, sha256_bytes
 
-__all__ = ["Variable", "ModelInfo", "read_model_info", "normalize_name", "set_constants", "lookup_points",
-           "set_lookup_points"]
+__all__ = ["Variable", "ModelInfo", "read_model_info", "normalize_name", "set_constants"]
 
 _SKETCH_MARK = "\\\\\\---///"
 _CONTROL = {"initial time", "final time", "time step", "saveper"}
 _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
-#: One ``(x, y)`` point of a lookup, and a lookup's optional axis header ``[(x0,y0)-(x1,y1)]`` with its comma.
-_POINT = re.compile(r"\(\s*([-+0-9.eE]+)\s*,\s*([-+0-9.eE]+)\s*\)")
-_LOOKUP_HEADER = re.compile(r"\s*\[[^\]]*\]\s*,?")
 _LHS = re.compile(r'\s*("[^"]*"|[^\[\]=(:<~"]+)\s*(?:\[([^\]]*)\])?\s*(.*)', re.DOTALL)
 _EXCEPT = re.compile(r":EXCEPT:\s*(?:\[[^\]]*\]\s*,?\s*)+", re.IGNORECASE)
 _RANGE = re.compile(r"\[([^\]]*)\]\s*$")
@@ -119,7 +115,7 @@ class _Def:
     units: str
     comment: str
     line: int
-    spans: tuple[tuple[int, int], ...] = ()  # offsets of a constant's numbers (a lookup's point list) in the text
+    spans: tuple[tuple[int, int], ...] = ()  # offsets of a constant's numbers in the file's text
 
 
 #: Largest model file read (bytes).
@@ -197,12 +193,7 @@ def _parse_block(block: str, path: Path, line: int, ranges: dict[str, list[str]]
         ranges[name] = _range_elements(rest[1:].split("->")[0])
         return
     if rest.startswith("("):
-        # the span of the point list, outer parentheses included, for set_lookup_points
-        raw = fields[0]
-        after_name = raw.index('"', raw.index('"') + 1) + 1 if raw.lstrip().startswith('"') else 0
-        point_list = ((offset + raw.index("(", after_name), offset + raw.rindex(")") + 1),)
-        defs.append(_Def(name, subs, rest, "lookup", units, comment, line, point_list))
-        return
+        kind, rhs = "lookup", rest
     elif rest.startswith(":="):
         kind, rhs = "auxiliary", rest[2:].strip()
     elif rest.startswith("=="):
@@ -212,7 +203,7 @@ def _parse_block(block: str, path: Path, line: int, ranges: dict[str, list[str]]
         kind = "stock" if _INTEG.match(rhs) else "constant" if _numbers(rhs) is not None else "auxiliary"
         if kind == "constant":  # the numbers of the right-hand side are the last ones of the equation
             found = list(_NUMBER.finditer(fields[0]))[-len(_numbers(rhs) or ()):]
-            spans: tuple[tuple[int, int], ...] = tuple((offset + m.start(), offset + m.end()) for m in found)
+            spans = tuple((offset + m.start(), offset + m.end()) for m in found)
             defs.append(_Def(name, subs, rhs, kind, units, comment, line, spans))
             return
     elif not rest:
@@ -380,48 +371,6 @@ def set_constants(text: str, values: Mapping[str, Mapping[str, str]],
     for start, end, new in sorted(edits, reverse=True):
         text = text[:start] + new + text[end:]
     return text, log
-
-
-def lookup_points(text: str, name: str, path: str | Path = "model") -> list[tuple[float, float]]:
-    """The ``(x, y)`` points of the lookup table ``name`` in the model's ``text`` (an axis header left out).
-
-    Raises :class:`ModelFileError` (naming ``path``) if the model has no lookup of that name, or it
-    is subscripted (one table per element: not handled here).
-    """
-    d, inner = _lookup_def(text, name, path)
-    return [(float(x), float(y)) for x, y in _POINT.findall(_LOOKUP_HEADER.sub("", inner, count=1))]
-
-
-def set_lookup_points(text: str, name: str, points: Sequence[tuple[float, float]],
-                      path: str | Path = "model") -> str:
-    """The model's ``text`` with the lookup ``name``'s points replaced; every other character is kept.
-
-    ``points`` are ``(x, y)`` pairs in the lookup's units, x strictly increasing; an axis header
-    (``[(x0,y0)-(x1,y1)]``) is kept. Raises :class:`ModelFileError` for an unknown or subscripted
-    lookup, fewer than two points or x not increasing.
-    """
-    d, inner = _lookup_def(text, name, path)
-    xs = [float(x) for x, _ in points]
-    if len(xs) < 2 or any(b <= a for a, b in zip(xs, xs[1:])):
-        raise ModelFileError(f"{path}:{d.line}: the new points of {d.name!r} need at least two x values, strictly "
-                             f"increasing; got {xs}")
-    header = _LOOKUP_HEADER.match(inner)
-    body = ",".join(f"({x:.12g},{y:.12g})" for x, y in points)
-    new = "(" + (header.group(0) if header else "") + body + ")"
-    start, end = d.spans[0]
-    return text[:start] + new + text[end:]
-
-
-def _lookup_def(text: str, name: str, path: str | Path) -> tuple[_Def, str]:
-    """The definition of the scalar lookup ``name`` and the text inside its outer parentheses."""
-    _, _, defs = _scan(text, Path(path))
-    found = [d for d in defs if normalize_name(d.name) == normalize_name(name)]
-    if not found or found[0].kind != "lookup":
-        raise ModelFileError(f"{path}: {name!r} is not a lookup table of the model")
-    if len(found) > 1 or found[0].subs:
-        raise ModelFileError(f"{path}:{found[0].line}: {name!r} is subscripted; set its points by editing the model")
-    start, end = found[0].spans[0]
-    return found[0], text[start + 1:end - 1]
 
 
 def _control_values(control: dict[str, str], path: Path) -> tuple[float, float, float, float]:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from sd_model.errors import ModelFileError, UnknownNameError
-from sd_model.mdl import ModelInfo, lookup_points, read_model_info, set_constants, set_lookup_points
+from sd_model.mdl import ModelInfo, read_model_info, set_constants
 
 TOY = Path(__file__).parent / "models" / "toy_two_region.mdl"
 TOY_LINES = TOY.read_text(encoding="utf-8").splitlines()
@@ -211,27 +211,3 @@ def test_set_constants_refuses_what_it_cannot_write():
         set_constants(text, {"Output": {"East": "1"}})
     with pytest.raises(ModelFileError, match=r"no definition of 'Base Productivity' sets \['North'\]"):
         set_constants(text, {"Base Productivity": {"North": "1"}})
-
-
-def test_lookup_points_are_read_and_replaced_with_the_axis_header_kept():
-    text = TOY.read_text(encoding="utf-8")
-    assert lookup_points(text, "credit policy") == [(2000.0, 1.0), (2010.0, 1.5), (2020.0, 0.8)]
-    new = set_lookup_points(text, "Credit Policy", [(2000, 1.0), (2005, 1.25), (2020, 0.5)])
-    assert "Credit Policy(\n\t[(2000,0)-(2020,2)],(2000,1),(2005,1.25),(2020,0.5))\n" in new
-    assert lookup_points(new, "Credit Policy") == [(2000.0, 1.0), (2005.0, 1.25), (2020.0, 0.5)]
-    # every character outside the point list is kept
-    start = text.index("Credit Policy(") + len("Credit Policy(")
-    assert new[:start] == text[:start]
-    tail = "\n\t~\tDmnl [0,2]\n\t~\tPolicy multiplier"
-    assert new[new.index(tail):] == text[text.index(tail):]
-    assert read_model_info(TOY).get("Credit Policy").kind == "lookup"
-
-
-def test_set_lookup_points_refuses_what_it_cannot_write():
-    text = TOY.read_text(encoding="utf-8")
-    with pytest.raises(ModelFileError, match=r"'Savings Rate' is not a lookup table"):
-        set_lookup_points(text, "Savings Rate", [(0, 1), (1, 2)])
-    with pytest.raises(ModelFileError, match=r"strictly increasing"):
-        set_lookup_points(text, "Credit Policy", [(2000, 1), (2000, 2)])
-    with pytest.raises(ModelFileError, match=r"at least two"):
-        set_lookup_points(text, "Credit Policy", [(2000, 1)])

@@ -225,6 +225,23 @@ def test_the_2004_2005_carve_outs_add_the_carve_out_rate_to_the_write_off_by_han
     assert float(on["National NPL Ratio"].sel(time=2005)) < float(off["National NPL Ratio"].sel(time=2005))
 
 
+def test_savings_decline_scale_scales_only_the_change_after_2015_by_hand(simlin_engine):
+    """The WDI rate to 2015 (0.51 in 2010, 0.47 in 2015) is kept; after 2015 the assumed path's change from
+    0.47 is scaled: at 0.5, 2050 gives 0.47 + 0.5 (0.33 - 0.47) = 0.40 and 2030 (path 0.42 - 0.09 x 5/25 = 0.402)
+    gives 0.436; at the default 1 the path itself. Each region saves its factor times the national rate."""
+    half = run_scenario(Scenario(params={"Savings Decline Scale": 0.5}, final_time=2050), simlin_engine)
+    shipped = run_scenario(Scenario(final_time=2050), simlin_engine)
+    rate = half["National Savings Rate"]
+    np.testing.assert_allclose(rate.sel(time=[2010, 2015, 2030, 2050]).values, [0.51, 0.47, 0.436, 0.40], rtol=1e-12)
+    np.testing.assert_allclose(shipped["National Savings Rate"].sel(time=[2030, 2050]).values, [0.402, 0.33],
+                               rtol=1e-12)
+    factor = np.array([const(simlin_engine, "Regional Savings Factor", r) for r in REGIONS])
+    np.testing.assert_allclose(half["Savings Rate"].sel(time=2050, Region=list(REGIONS)).values, 0.40 * factor,
+                               rtol=1e-12)
+    before = dict(time=slice(None, 2015))
+    np.testing.assert_array_equal(half["GDP"].sel(before).values, shipped["GDP"].sel(before).values)
+
+
 def test_pooled_credit_follows_capital_when_no_region_demands_credit(simlin_engine):
     """A corner of the default ranges (Morris run 783 of `sensitivity --seed 3`): every maturing loan repaid
     out of deposits, low capital elasticity and banked share, high self-financing. Credit demand falls to 0
