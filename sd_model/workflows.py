@@ -161,7 +161,7 @@ def _draws(samples: int, seed: int, ranges: Path | None, calibration: Path | Non
     if posterior is not None:
         from .bayes.draws import draws_from_posterior
 
-        draws, central, notes = draws_from_posterior(posterior, samples, seed)
+        draws, central, notes = draws_from_posterior(posterior, samples, seed, info.sha256)
         if not samples:
             return None, central, notes, f"posterior medians in {shown(posterior)}"
         return draws, central, notes, f"joint posterior draws from {shown(posterior)}"

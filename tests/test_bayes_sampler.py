@@ -167,6 +167,16 @@ def test_calibrate_bayes_writes_arviz_readable_draws(tmp_path):
     draws, central, notes = draws_from_posterior(out / "posterior.nc", 5, seed=1)
     assert central["Slope"] == pytest.approx(float(np.median(res.draws[:, :, 0])))
     assert not notes and len(draws) == 5
+    # a posterior sampled on another model file is used as it is, with a note naming both files' hashes
+    from sd_model.bayes.draws import posterior_model_sha256
+    from sd_model.files import sha256_file
+
+    assert posterior_model_sha256(out / "posterior.nc") == sha256_file(MDL)
+    assert draws_from_posterior(out / "posterior.nc", 5, seed=1, model_sha256=sha256_file(MDL))[2] == []
+    again, _, notes = draws_from_posterior(out / "posterior.nc", 5, seed=1, model_sha256="ab" * 32)
+    assert notes == [f"{out / 'posterior.nc'}: sampled on model sha256 {sha256_file(MDL)[:12]}, now run on "
+                     "abababababab: the draws are applied by name to the changed model"]
+    pd.testing.assert_frame_equal(again, draws)
     result = CliRunner().invoke(main, ["ensemble", "--samples", "5", "--posterior", str(out / "posterior.nc"),
                                        "--model", str(MDL), "--outputs", "Level", "--workers", "1", "--seed", "1",
                                        "--out", str(tmp_path / "ens"), "--no-progress"])

@@ -40,8 +40,23 @@ def read_posterior(path: str | Path) -> pd.DataFrame:
     return pd.DataFrame(flat, columns=keep)
 
 
-def draws_from_posterior(path: str | Path, n: int, seed: int) -> tuple[pd.DataFrame, dict[str, float], list[str]]:
+def posterior_model_sha256(path: str | Path) -> str | None:
+    """The SHA-256 of the model file the posterior at ``path`` was sampled on, or None if it does not say."""
+    try:
+        with xr.open_dataset(path) as ds:
+            value = ds.attrs.get("model_sha256")
+    except (OSError, ValueError):
+        return None
+    return str(value) if value else None
+
+
+def draws_from_posterior(path: str | Path, n: int, seed: int,
+                         model_sha256: str | None = None) -> tuple[pd.DataFrame, dict[str, float], list[str]]:
     """``n`` joint draws (without replacement when the file holds enough), the medians, and notes.
+
+    ``model_sha256``, if given, is the model the draws will run on: a posterior sampled on another
+    model file is used as it is, with a note saying so (the draws are constants by name; whether they
+    still mean the same is the user's to judge).
 
     Returns
     -------
@@ -51,6 +66,10 @@ def draws_from_posterior(path: str | Path, n: int, seed: int) -> tuple[pd.DataFr
     table = read_posterior(path)
     rng = np.random.default_rng(seed)
     notes = []
+    sampled_on = posterior_model_sha256(path)
+    if model_sha256 and sampled_on and sampled_on != model_sha256:
+        notes.append(f"{path}: sampled on model sha256 {sampled_on[:12]}, now run on {model_sha256[:12]}: the draws "
+                     "are applied by name to the changed model")
     replace = n > len(table)
     if replace:
         notes.append(f"{path}: {n} draws asked from {len(table)} posterior draws; drawn with replacement")
