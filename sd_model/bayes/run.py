@@ -54,10 +54,10 @@ class BayesSettings:
     """
 
     walkers: int = 0
-    # The eighth-round model's default fit: max R-hat 1.057 at 4,000 steps, 1.049 at 4,800, 1.035 at 6,000, with the
-    # longest autocorrelation time 118 steps (Distance Cost), so 6,000 steps are the 50 of them emcee advises
-    # (docs/bayes.md, "Session of 2026-12-02"; the seventh round converged by 4,000).
-    steps: int = 6000
+    # The ninth-round model's default fit: max R-hat 1.053 at 6,000 steps and 1.035 at 8,000, with the longest
+    # autocorrelation time 159-170 steps (Maximum Reachable Share), so 8,000 steps are about the 50 of them emcee
+    # advises (docs/bayes.md, "Session 19"); the eighth round converged by 6,000 (1.035), the seventh by 4,000.
+    steps: int = 8000
     burn: float = 0.1
     seed: int = 1
     ppc_draws: int = 200

@@ -33,7 +33,7 @@ DEFAULT_CONFIG = EXPERIMENTS_DIR / "calibration" / "default.toml"
                    "default: twice the sampled quantities, at least 128).")
 @click.option("--steps", type=click.IntRange(min=4), default=None,
               help="bayes: steps per walker; the first 10% are discarded as burn-in (default: "
-                   "sd_model.bayes.BayesSettings.steps, 6000).")
+                   "sd_model.bayes.BayesSettings.steps, 8000).")
 @click.option("--sample", type=click.Choice(("identified", "all")), default="identified", show_default=True,
               help="bayes: sample only the constants the data identify (the others fixed at their start "
                    "values), or all of them (docs/bayes.md).")

@@ -20,7 +20,7 @@ from .calibrate import DEFAULT_CONFIG
 @click.option("--walkers", type=click.IntRange(min=2), default=None,
               help="Walkers per fit (even; default: twice the sampled quantities).")
 @click.option("--steps", type=click.IntRange(min=4), default=None,
-              help="Steps per fit, the first 10% burn-in (default: the Bayesian calibration's, 6000).")
+              help="Steps per fit, the first 10% burn-in (default: the Bayesian calibration's, 8000).")
 @click.option("--thin", type=click.IntRange(min=1), default=5, show_default=True,
               help="Keep every THIN-th step after burn-in for the ranks.")
 @click.option("--lockstep", type=click.IntRange(min=1), default=25, show_default=True,
