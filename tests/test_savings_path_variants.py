@@ -37,7 +37,7 @@ def test_each_copy_changes_only_the_scale_and_the_summary_has_a_column_per_scale
     assert list(table.columns) == ["scale 0.5"]
     assert len(table) == len(_module().ROWS)
     assert (out / "findings" / "0.5" / "findings.csv").is_file()
-    # a second run into the same folder replaces it (the script wrote it); a folder it did not write is refused
+    # a folder the script did not write is refused, and left as it was
     other = tmp_path / "mine"
     other.mkdir()
     (other / "notes.txt").write_text("keep")
