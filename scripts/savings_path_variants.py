@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sd_model.errors import SDModelError  # noqa: E402
 from sd_model.files import atomic_dir, atomic_write_json, atomic_write_text, sha256_file  # noqa: E402
-from sd_model.findings import findings_to_folder  # noqa: E402
+from sd_model.findings import figure_row, findings_to_folder  # noqa: E402
 from sd_model.manifest import package_versions  # noqa: E402
 from sd_model.mdl import read_model_info, set_constants  # noqa: E402
 from sd_model.resources import DEFAULT_MODEL  # noqa: E402
@@ -58,14 +58,9 @@ ROWS: tuple[tuple[str, str, str, str, str, str], ...] = (
 
 def _pick(table: pd.DataFrame, finding: str, quantity: str, scenario: str, region: str, year: str,
           column: str) -> float:
-    """One figure of a findings table (NaN regions and years read as "")."""
-    t = table.fillna({"region": "", "year": ""})
-    hit = t[(t.finding == finding) & (t.quantity == quantity) & (t.scenario == scenario)
-            & (t.region == region) & (t.year.astype(str) == year)]
-    if len(hit) != 1:
-        raise SDModelError(f"findings: expected one row for {finding} / {quantity} / {scenario} / {region} / "
-                           f"{year}, found {len(hit)}")
-    return float(hit[column].iloc[0])
+    """One figure of a findings table."""
+    row = figure_row(table, finding=finding, quantity=quantity, scenario=scenario, region=region, year=year)
+    return float(row[column])
 
 
 def summary(tables: dict[float, pd.DataFrame]) -> pd.DataFrame:

@@ -310,6 +310,21 @@ def findings_table(run: Runner, observed_gdp: xr.DataArray | None = None) -> pd.
 
 # --- the markdown tables ----------------------------------------------------------------------------------------
 
+def figure_row(table: pd.DataFrame, **where: Any) -> pd.Series:
+    """The one row of a findings table whose columns equal ``where``.
+
+    ``table`` is :func:`findings_table`'s, or its ``findings.csv`` read back; values are compared as text (an
+    empty region, year or variant is ""). Raises :class:`SDModelError` naming ``where`` unless exactly one row
+    matches.
+    """
+    rows = table
+    for column, value in where.items():
+        rows = rows[rows[column].fillna("").astype(str) == str(value)]
+    if len(rows) != 1:
+        raise SDModelError(f"findings: {len(rows)} rows for {where}, expected one")
+    return rows.iloc[0]
+
+
 def _number(value: float, units: str, sign: str = "") -> str:
     """``value`` as the README writes it: % to one decimal, large levels with thousands separators, else 4 digits."""
     if not np.isfinite(value):

@@ -17,7 +17,8 @@ import xarray as xr
 from click.testing import CliRunner
 
 from cli import main
-from sd_model.findings import BALANCED_VARIANTS, COLUMNS, LEVERS, compound_growth, growth_shares, mean_share
+from sd_model.findings import (BALANCED_VARIANTS, COLUMNS, LEVERS, compound_growth, figure_row, growth_shares,
+                               mean_share)
 from sd_model.resources import DEFAULT_MODEL
 from sd_model.run import run_scenario
 from sd_model.scenario import load_scenario
@@ -42,20 +43,12 @@ def runs(simlin_engine, historical):
                for name in ("unbalanced", "no_siphoning")}}
 
 
-def _one(table: pd.DataFrame, **where) -> pd.Series:
-    rows = table
-    for column, value in where.items():
-        rows = rows[rows[column].astype(str) == str(value)]
-    assert len(rows) == 1, (where, rows)
-    return rows.iloc[0]
-
-
 def _pick(table: pd.DataFrame, finding: str, quantity: str, year, region: str = "", variant: str = "",
           scenario: str | None = None) -> pd.Series:
     where = {"finding": finding, "quantity": quantity, "year": year, "region": region, "variant": variant}
     if scenario is not None:
         where["scenario"] = scenario
-    return _one(table, **where)
+    return figure_row(table, **where)
 
 
 # --- pure functions on synthetic data ---------------------------------------------------------------------------
