@@ -25,6 +25,12 @@ WPP_POP = "national_un_wpp2015_population.csv"
 WPP_RATES = "national_un_wpp2015_fertility_life_expectancy.csv"
 WPP_CHILDREN = "national_un_wpp2015_children.csv"
 CHILD_AGE_GROUPS = ("0-4", "5-9", "10-14")
+WPP_OLDER = "national_un_wpp2015_older.csv"
+OLDER_AGE_GROUPS = ("60-64", "65-69", "65+")
+#: cohort_rates() column -> the model lookup that takes it after 2015
+COHORT_RATE_LOOKUPS = {"birth_rate": "Birth Rate Path", "ageing_rate": "Ageing Path",
+                       "working_age_mortality": "Working Age Mortality Path",
+                       "elderly_mortality": "Elderly Mortality Path"}
 NBS_NATIONAL = "national_demography_nbs.csv"
 
 #: The provincial files :func:`load_regional_demography` reads (through ``load_provincial``);
@@ -168,6 +174,25 @@ def load_wpp2015(data_dir: str | os.PathLike | None = None) -> xr.Dataset:
     return ds
 
 
+def _load_wpp_groups(name: str, groups: tuple[str, ...], data_dir: str | os.PathLike | None) -> xr.DataArray:
+    """A WPP 2015 extract of age groups (estimates to 2015, medium variant after) as (year, age_group)."""
+    path = resolve_data_dir(data_dir) / name
+    recs: dict[tuple[int, str], float] = {}
+    for line, row in _rows(path, ("variant", "year", "age_group", "population_1000_persons")):
+        if row["variant"] not in ("estimate", "medium"):
+            raise DataError(f"{path}, line {line}: variant {row['variant']!r}; valid: estimate, medium")
+        if row["age_group"] not in groups:
+            raise DataError(f"{path}, line {line}: age_group {row['age_group']!r}; valid: " + ", ".join(groups))
+        key = (_year(path, line, row["year"]), row["age_group"])
+        if key in recs:
+            raise DataError(f"{path}, line {line}: duplicate {key}")
+        recs[key] = _number(path, line, "population_1000_persons", row["population_1000_persons"]) / 1000
+    s = pd.Series(recs)
+    s.index.names = ["year", "age_group"]
+    return xr.DataArray.from_series(s).reindex(age_group=list(groups)).assign_attrs(
+        units="million persons (mid-year)", source=name)
+
+
 def load_wpp2015_children(data_dir: str | os.PathLike | None = None) -> xr.DataArray:
     """Children of China by five-year age group, UN WPP 2015 (``national_un_wpp2015_children.csv``).
 
@@ -178,22 +203,20 @@ def load_wpp2015_children(data_dir: str | os.PathLike | None = None) -> xr.DataA
         ``10-14``: the ``estimate`` variant for 1975-2015 and the ``medium`` variant (projections
         made in 2015) for 2020-2100, every five years.
     """
-    path = resolve_data_dir(data_dir) / WPP_CHILDREN
-    recs: dict[tuple[int, str], float] = {}
-    for line, row in _rows(path, ("variant", "year", "age_group", "population_1000_persons")):
-        if row["variant"] not in ("estimate", "medium"):
-            raise DataError(f"{path}, line {line}: variant {row['variant']!r}; valid: estimate, medium")
-        if row["age_group"] not in CHILD_AGE_GROUPS:
-            raise DataError(f"{path}, line {line}: age_group {row['age_group']!r}; valid: "
-                            + ", ".join(CHILD_AGE_GROUPS))
-        key = (_year(path, line, row["year"]), row["age_group"])
-        if key in recs:
-            raise DataError(f"{path}, line {line}: duplicate {key}")
-        recs[key] = _number(path, line, "population_1000_persons", row["population_1000_persons"]) / 1000
-    s = pd.Series(recs)
-    s.index.names = ["year", "age_group"]
-    return xr.DataArray.from_series(s).reindex(age_group=list(CHILD_AGE_GROUPS)).assign_attrs(
-        units="million persons (mid-year)", source=WPP_CHILDREN)
+    return _load_wpp_groups(WPP_CHILDREN, CHILD_AGE_GROUPS, data_dir)
+
+
+def load_wpp2015_older(data_dir: str | os.PathLike | None = None) -> xr.DataArray:
+    """Older ages of China, UN WPP 2015 (``national_un_wpp2015_older.csv``).
+
+    Returns
+    -------
+    xarray.DataArray
+        Million persons at mid-year, dims (year, age_group) with age groups ``60-64``, ``65-69``
+        and ``65+``: the ``estimate`` variant for 1975-2015 and the ``medium`` variant
+        (projections made in 2015) for 2020-2100, every five years.
+    """
+    return _load_wpp_groups(WPP_OLDER, OLDER_AGE_GROUPS, data_dir)
 
 
 def maturation_rate_path(data_dir: str | os.PathLike | None = None) -> pd.Series:
@@ -210,6 +233,46 @@ def maturation_rate_path(data_dir: str | os.PathLike | None = None) -> pd.Series
     years = list(total.index)
     rate = {y + 2.5: older[y] / 5 / ((total[y] + total[nxt]) / 2) for y, nxt in zip(years, years[1:])}
     return pd.Series(rate, name="maturation_rate").rename_axis("year")
+
+
+def cohort_rates(data_dir: str | os.PathLike | None = None) -> pd.DataFrame:
+    """Births, ageing and mortality per year of the model's age chain, national, from the UN's cohorts.
+
+    For each five-year period from ``t`` to ``t + 5`` (UN WPP 2015: estimates to 2015, the
+    medium variant after), with C, W and E the 0-14, 15-64 and 65+ populations and means taken
+    over ``t`` and ``t + 5``:
+
+    - ``birth_rate``: the 0-4 group at ``t + 5`` (the period's births, less the few who died
+      before the count) / 5 over the mean W: births per working-age resident, the model's unit;
+    - ``ageing_rate``: entries into 65+ / 5 over the mean W, the entries being the mean of the
+      60-64 group at ``t`` and the 65-69 group at ``t + 5`` (the same cohorts before and after the
+      deaths of the crossing years, so about half of those deaths count);
+    - ``working_age_mortality``: the deaths that close the 15-64 balance, W(t) + the 10-14 group at
+      ``t`` (entries, as in :func:`maturation_rate_path`) - entries into 65+ - W(t + 5), / 5 over
+      the mean W (China's net international migration, about -0.3 million a year, is counted here
+      too: 0.3 per thousand of W);
+    - ``elderly_mortality``: the deaths that close the 65+ balance, E(t) + entries - E(t + 5), / 5
+      over the mean E.
+
+    Indexed by the middle of the period (``t + 2.5``), 1977.5-2097.5, in 1/year. After 2015 the
+    model's ``Birth Rate Path``, ``Ageing Path``, ``Working Age Mortality Path`` and ``Elderly
+    Mortality Path`` take these values (rounded to five decimals); before, they rest on the NBS
+    counts (their comments).
+    """
+    older, kids = load_wpp2015_older(data_dir), load_wpp2015_children(data_dir)
+    wpp = load_wpp2015(data_dir)["population"].sel(age_group="15-64")
+    working = pd.concat([wpp.sel(variant=v).to_series().dropna() for v in ("estimate", "medium")])
+    babies, teens = (kids.sel(age_group=g).to_series() for g in ("0-4", "10-14"))
+    young_old, entered, elderly = (older.sel(age_group=g).to_series() for g in ("60-64", "65-69", "65+"))
+    years = list(elderly.index)
+    rows = {}
+    for y, nxt in zip(years, years[1:]):
+        mean_w, mean_e = (working[y] + working[nxt]) / 2, (elderly[y] + elderly[nxt]) / 2
+        entries = (young_old[y] + entered[nxt]) / 2
+        rows[y + 2.5] = (babies[nxt] / 5 / mean_w, entries / 5 / mean_w,
+                         (working[y] + teens[y] - entries - working[nxt]) / 5 / mean_w,
+                         (elderly[y] + entries - elderly[nxt]) / 5 / mean_e)
+    return pd.DataFrame.from_dict(rows, orient="index", columns=list(COHORT_RATE_LOOKUPS)).rename_axis("year")
 
 
 def load_national_fertility(data_dir: str | os.PathLike | None = None) -> pd.DataFrame:

@@ -23,7 +23,7 @@ from sd_model.mdl import read_model_info
 from sd_model.run import DEFAULT_MODEL
 
 MODEL_TEXT = DEFAULT_MODEL.read_text(encoding="utf-8")
-FAST_GROUPS = ["units", "integration", "extremes", "mass_balance", "behaviour"]
+FAST_GROUPS = ["units", "integration", "extremes", "mass_balance", "behaviour", "projection"]
 
 
 def broken_copy(tmp_path: Path, old: str, new: str, name: str = "broken.mdl") -> Path:
@@ -210,6 +210,37 @@ def test_thresholds_are_enforced(tmp_path):
     assert not pop.passed and "East" in pop.message
 
 
+def test_ageing_of_the_drawn_paths_fails_the_projection_check(tmp_path):
+    """The post-2015 demographic paths drawn by hand before session 20 (higher elderly mortality, slower ageing)
+    leave the 15-64 share 3-4 points too high in 2040-2070 against the UN's cohorts: the check names it."""
+    text = MODEL_TEXT
+    for name, points in (("Birth Rate Path", "(1978,0.031),(1982,0.036),(1987,0.036),(1990,0.032),(1995,0.0255),"
+                                             "(2000,0.02),(2005,0.0172),(2010,0.016),(2015,0.0165),(2030,0.0135),"
+                                             "(2050,0.0145),(2100,0.015)"),
+                         ("Working Age Mortality Path", "(1978,0.0028),(2000,0.002),(2015,0.0012),(2100,0.0008)"),
+                         ("Elderly Mortality Path", "(1978,0.075),(2000,0.068),(2015,0.06),(2050,0.05),(2100,0.042)"),
+                         ("Ageing Path", "(1978,0.0079),(1990,0.0086),(2000,0.0099),(2010,0.0115),(2015,0.014),"
+                                         "(2030,0.02),(2045,0.026),(2060,0.025),(2100,0.022)")):
+        text, n = re.subn(rf"^{name}\(\n.*?\)\)(?=\n\t~)", f"{name}(\n\t{points})", text, count=1,
+                          flags=re.S | re.M)
+        assert n == 1, name
+    path = tmp_path / "drawn.mdl"
+    path.write_text(text, encoding="utf-8")
+    results = by_name(run_checks(path, only=["projection"]))
+    assert results["projection.population"].passed      # the total stays within the UN's 95% interval
+    ages = results["projection.age_structure"]
+    assert not ages.passed and "15-64 2060" in ages.message and "65+ 2040" in ages.message
+
+
+def test_share_tolerance_is_enforced(tmp_path):
+    # with no tolerance the range of the cohorts already born in 2015 has zero width: the model's 65+ share,
+    # resting on the NBS counts, rises 0.3 points less than the UN's by 2020, and the check fails
+    spec = spec_copy(tmp_path, ("share_tolerance = 1.0", "share_tolerance = 0"))
+    results = by_name(run_checks(only=["projection"], spec=spec))
+    assert not results["projection.age_structure"].passed
+    assert "65+ 2020" in results["projection.age_structure"].message
+
+
 # ---------------------------------------------------------------- helpers against hand-worked values
 
 
@@ -250,6 +281,9 @@ def test_integrity_names_negative_stock_and_first_non_finite_variable():
     (('name = "zero_lending"', 'name = "zero_savings"'), "'zero_savings' is duplicated"),
     (("first_year = 2003", "first_year = 2016"), "last_year 2015 is not after first_year 2016"),
     (("[units]", "[units\n"), "malformed TOML"),
+    (("interval = 95", "interval = 90"), "projection.interval 90; valid: 80 or 95"),
+    (("first_year = 2020\nlast_year = 2100", "first_year = 2010\nlast_year = 2100"),
+     "projection: first_year 2010 must be after 2015"),
 ])
 def test_bad_declarations_are_rejected_with_the_key(tmp_path, edit, match):
     with pytest.raises(CheckSpecError, match=match):

@@ -155,3 +155,61 @@ def test_maturation_rate_path_from_the_csv_and_in_the_model():
     block = re.search(r"^Maturation Rate Path\((.*?)\)\s*~", text, re.S | re.M).group(1)
     points = [(float(x), float(v)) for x, v in re.findall(r"\(([\d.]+),([\d.]+)\)", block)]
     assert points == [(y, round(v, 4)) for y, v in path.items()]
+
+
+def test_older_ages_agree_with_the_age_totals_of_the_same_revision():
+    """The 65+ of the older-ages extract (eight five-year groups summed) is the 65+ of the age-total file, an
+    extract made separately from the same UN files, in every year both hold."""
+    from sd_model.data_demography import load_wpp2015_older
+    older = load_wpp2015_older(RAW)
+    totals = {(r["variant"], int(r["year"])): float(r["population_1000_persons"]) / 1000
+              for r in rows(WPP_POP) if r["age_group"] == "65+" and r["variant"] in ("estimate", "medium")}
+    years = [int(y) for y in older["year"].values]
+    assert years == list(range(1975, 2101, 5))
+    for y in years:
+        variant = "estimate" if y <= 2015 else "medium"
+        assert float(older.sel(year=y, age_group="65+")) == pytest.approx(totals[(variant, y)], abs=1e-6)
+    # published: 131.4 million aged 65+ in 2015, 371.4 in 2050 (medium)
+    assert float(older.sel(year=2015, age_group="65+")) == pytest.approx(131.43, abs=0.01)
+    assert float(older.sel(year=2050, age_group="65+")) == pytest.approx(371.39, abs=0.01)
+
+
+def test_cohort_rates_from_the_csv_and_in_the_model():
+    """Births, ageing and mortality of each five-year period, recomputed with the csv module from the three UN
+    extracts; the model's four paths hold the same values after 2015, rounded to five decimals, and their points up
+    to 2015 (the NBS-based history) are not these."""
+    import re
+    from pathlib import Path
+
+    from sd_model.data_demography import COHORT_RATE_LOOKUPS, cohort_rates
+
+    def table(name, variants=("estimate", "medium")):
+        out: dict[tuple[int, str], float] = {}
+        for r in rows(name):
+            if r["variant"] in variants:
+                out[(int(r["year"]), r["age_group"])] = float(r["population_1000_persons"])
+        return out
+    kids, older, ages = (table("national_un_wpp2015_children.csv"), table("national_un_wpp2015_older.csv"),
+                         table(WPP_POP))
+    years = list(range(1975, 2101, 5))
+    expected = {}
+    for y, n in zip(years, years[1:]):
+        w = (ages[(y, "15-64")] + ages[(n, "15-64")]) / 2
+        e = (older[(y, "65+")] + older[(n, "65+")]) / 2
+        entries = (older[(y, "60-64")] + older[(n, "65-69")]) / 2
+        expected[y + 2.5] = (kids[(n, "0-4")] / 5 / w, entries / 5 / w,
+                             (ages[(y, "15-64")] + kids[(y, "10-14")] - entries - ages[(n, "15-64")]) / 5 / w,
+                             (older[(y, "65+")] + entries - older[(n, "65+")]) / 5 / e)
+    rates = cohort_rates(RAW)
+    assert list(rates.index) == list(expected)
+    np.testing.assert_allclose(rates.to_numpy(), np.array(list(expected.values())), rtol=1e-12)
+    # 2015-2020: 15.0 entries into 65+ per thousand working-age residents, 4.9% of the 65+ dying a year
+    assert rates.loc[2017.5, "ageing_rate"] == pytest.approx(0.01496, abs=5e-6)
+    assert rates.loc[2017.5, "elderly_mortality"] == pytest.approx(0.0487, abs=5e-5)
+    text = (Path(__file__).resolve().parents[1] / "vensim" / "regional_finance_economy.mdl").read_text(encoding="utf-8")
+    for column, lookup in COHORT_RATE_LOOKUPS.items():
+        block = re.search(rf"^{lookup}\((.*?)\)\s*~", text, re.S | re.M).group(1)
+        points = [(float(x), float(v)) for x, v in re.findall(r"\(([\d.]+),([\d.]+)\)", block)]
+        later = [(x, v) for x, v in points if x > 2015]
+        assert later == [(y, round(v, 5)) for y, v in rates[column].items() if y > 2015], lookup
+        assert max(x for x, _ in points if x <= 2015) == 2015   # the history ends at the splice

@@ -55,6 +55,22 @@ def test_ageing_chain_one_euler_step_by_hand(simlin_engine, yearly_steps):
     np.testing.assert_allclose(ds["Population"].values, pop.values, rtol=1e-14)
 
 
+def test_old_age_flows_after_2015_follow_the_un_cohorts_by_hand(simlin_engine):
+    """In 2020, midway between the points 2017.5 and 2022.5 of the paths taken from the UN WPP 2015 cohorts
+    (sd_model.data_demography.cohort_rates, tested against the CSVs in test_data_demography): ageing = W x the
+    mean of 0.01496 and 0.01476, elderly deaths = E x the mean of 0.0487 and 0.04534, working-age deaths = W x the
+    mean of 0.00297 and 0.00292, births = W x the mean of 0.01572 and 0.0139 x the regional factor."""
+    ds = run_scenario(Scenario(final_time=2021), simlin_engine).sel(time=2020)
+    for r in REGIONS:
+        s = ds.sel(Region=r)
+        w, e = float(s["Working Age Population"]), float(s["Elderly"])
+        assert float(s["Ageing"]) == pytest.approx(w * (0.01496 + 0.01476) / 2, rel=1e-12)
+        assert float(s["Elderly Deaths"]) == pytest.approx(e * (0.0487 + 0.04534) / 2, rel=1e-12)
+        assert float(s["Working Age Deaths"]) == pytest.approx(w * (0.00297 + 0.00292) / 2, rel=1e-12)
+        births = w * (0.01572 + 0.0139) / 2 * const(simlin_engine, "Regional Fertility Factor", r)
+        assert float(s["Births"]) == pytest.approx(births, rel=1e-12)
+
+
 def test_no_births_empties_the_child_cohort_without_going_negative(simlin_engine):
     """Children leave with migrants in proportion to the children the origin has: never below zero."""
     out = simlin_engine.run({"Regional Fertility Factor": {r: 0.0 for r in REGIONS}}, outputs=["Children", "Births"])

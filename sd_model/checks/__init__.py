@@ -9,6 +9,8 @@ Groups of checks, each with named items (``group.item``):
 - ``mass_balance``: migration, credit and fiscal flows conserve people and funds.
 - ``agreement``: PySD and pysimlin agree on every variable.
 - ``behaviour``: the baseline reproduces the historical series within declared thresholds.
+- ``projection``: after 2015 the baseline's national population and age structure stay within
+  the spread of the UN's 2015 projections.
 
 Thresholds and cases are declared in ``experiments/checks/checks.toml`` (see
 ``docs/checks.md``).
@@ -28,7 +30,7 @@ from pathlib import Path
 from ..errors import SDModelError, unknown_name
 from ..engines import DEFAULT_ENGINE, engine_class
 from ..run import DEFAULT_MODEL
-from . import agreement, balance, behaviour, extremes, integration, units
+from . import agreement, balance, behaviour, extremes, integration, projection, units
 from ._context import Context
 from .result import CheckResult
 from .spec import DEFAULT_SPEC, CheckSpec, CheckSpecError, load_spec
@@ -44,6 +46,7 @@ GROUPS: dict[str, Callable[[CheckSpec], dict[str, Callable[[Context], CheckResul
     "mass_balance": lambda spec: {group: partial(balance.check_group, group=group) for group in balance.LIVE},
     "agreement": lambda spec: {"every_variable": agreement.every_variable},
     "behaviour": behaviour.checks,
+    "projection": lambda spec: {"population": projection.population, "age_structure": projection.age_structure},
 }
 
 

@@ -91,6 +91,10 @@ class CheckSpec:
     agreement_levers_end: float = 1987.0
     agreement_rtol: float = 1e-9
     behaviour: tuple[FitSeries, ...] = field(default_factory=tuple)
+    projection_first_year: int = 2020
+    projection_last_year: int = 2100
+    projection_interval: int = 95
+    projection_share_tolerance: float = 1.0
 
 
 # ---------------------------------------------------------------- helpers
@@ -212,6 +216,13 @@ def _series(name: str, raw: Any, path: Path) -> FitSeries:
     return series
 
 
+def _interval(table: _Table, path: Path) -> int:
+    value = table.number("interval", 95)
+    if value not in (80, 95):
+        raise CheckSpecError(f"{path}: projection.interval {value:g}; valid: 80 or 95 (the UN's probabilistic intervals)")
+    return int(value)
+
+
 def load_spec(path: str | Path = DEFAULT_SPEC) -> CheckSpec:
     """Read and validate a checks declaration file.
 
@@ -237,7 +248,7 @@ def load_spec(path: str | Path = DEFAULT_SPEC) -> CheckSpec:
     if not baseline.is_file():
         raise CheckSpecError(f"{path}: baseline scenario {baseline} does not exist")
     units, integ, ext = top.sub("units"), top.sub("integration"), top.sub("extremes")
-    bal, agr = top.sub("mass_balance"), top.sub("agreement")
+    bal, agr, proj = top.sub("mass_balance"), top.sub("agreement"), top.sub("projection")
     raw_cases = ext.get("case", [])
     if not isinstance(raw_cases, list):
         raise CheckSpecError(f"{path}: extremes.case must be an array of tables ([[extremes.case]])")
@@ -267,7 +278,14 @@ def load_spec(path: str | Path = DEFAULT_SPEC) -> CheckSpec:
         agreement_levers_end=agr.number("levers_end"),
         agreement_rtol=agr.number("rtol", positive=True),
         behaviour=tuple(_series(name, raw, path) for name, raw in beh.items()),
+        projection_first_year=int(proj.number("first_year", 2020)),
+        projection_last_year=int(proj.number("last_year", 2100)),
+        projection_interval=_interval(proj, path),
+        projection_share_tolerance=proj.number("share_tolerance", 1.0),
     )
-    for table in (units, integ, ext, bal, agr, top):
+    if spec.projection_last_year <= spec.projection_first_year or spec.projection_first_year <= 2015:
+        raise CheckSpecError(f"{path}: projection: first_year {spec.projection_first_year} must be after 2015 "
+                             f"and before last_year {spec.projection_last_year}")
+    for table in (units, integ, ext, bal, agr, proj, top):
         table.finish()
     return spec
