@@ -1,6 +1,7 @@
-"""Projections against published ones: the baseline's national population and age structure after
-2015 against the UN World Population Prospects 2015 (issue 11: "national population follows
-published projections after 2015 within their spread").
+"""Projections against published ones: national population and age structure after 2015.
+
+The baseline against the UN World Population Prospects 2015 (issue 11: "national population
+follows published projections after 2015 within their spread").
 
 Two items, both declared in the ``[projection]`` table of the checks file:
 
@@ -64,8 +65,8 @@ def population(ctx: Context) -> CheckResult:
             outside.append(f"{y}: {value:,.0f} million, interval {lo:,.0f}-{hi:,.0f}")
     medium = {y: float(wpp.sel(variant="medium", year=y)) for y in years}
     dev = max(years, key=lambda y: abs(float(model.sel(time=float(y))) * scale / medium[y] - 1))
-    figure = (f"largest gap to the medium variant {100 * (float(model.sel(time=float(dev))) * scale / medium[dev] - 1):+.1f}% "
-              f"({dev}); closest to a bound in {worst[1]}")
+    gap = 100 * (float(model.sel(time=float(dev))) * scale / medium[dev] - 1)
+    figure = f"largest gap to the medium variant {gap:+.1f}% ({dev}); closest to a bound in {worst[1]}"
     message = ("; ".join(outside) if outside else
                f"National population x {scale:.4f} (UN 2015 / model 2015) within the UN WPP 2015 "
                f"{spec.projection_interval}% interval in every fifth year {years[0]}-{years[-1]}")

@@ -219,7 +219,8 @@ def _series(name: str, raw: Any, path: Path) -> FitSeries:
 def _interval(table: _Table, path: Path) -> int:
     value = table.number("interval", 95)
     if value not in (80, 95):
-        raise CheckSpecError(f"{path}: projection.interval {value:g}; valid: 80 or 95 (the UN's probabilistic intervals)")
+        raise CheckSpecError(f"{path}: projection.interval {value:g}; "
+                             "valid: 80 or 95 (the UN's probabilistic intervals)")
     return int(value)
 
 
