@@ -55,19 +55,18 @@ def population(ctx: Context) -> CheckResult:
     model = _national(ds, "Population")
     scale = float(wpp.sel(variant="estimate", year=BASE_YEAR)) / float(model.sel(time=BASE_YEAR))
     lo_name, hi_name = f"lower{spec.projection_interval}", f"upper{spec.projection_interval}"
+    scaled = {y: float(model.sel(time=float(y))) * scale for y in years}
     outside, worst = [], (np.inf, 0)
-    for y in years:
-        value = float(model.sel(time=float(y))) * scale
+    for y, value in scaled.items():
         lo, hi = float(wpp.sel(variant=lo_name, year=y)), float(wpp.sel(variant=hi_name, year=y))
         # distance to the nearer bound as a share of the interval's half-width: 1 at the edge
         margin = min(value - lo, hi - value) / ((hi - lo) / 2)
         worst = min(worst, (margin, y))
         if not lo <= value <= hi:
             outside.append(f"{y}: {value:,.0f} million, interval {lo:,.0f}-{hi:,.0f}")
-    medium = {y: float(wpp.sel(variant="medium", year=y)) for y in years}
-    dev = max(years, key=lambda y: abs(float(model.sel(time=float(y))) * scale / medium[y] - 1))
-    gap = 100 * (float(model.sel(time=float(dev))) * scale / medium[dev] - 1)
-    figure = f"largest gap to the medium variant {gap:+.1f}% ({dev}); closest to a bound in {worst[1]}"
+    gaps = {y: 100 * (value / float(wpp.sel(variant="medium", year=y)) - 1) for y, value in scaled.items()}
+    dev = max(gaps, key=lambda y: abs(gaps[y]))
+    figure = f"largest gap to the medium variant {gaps[dev]:+.1f}% ({dev}); closest to a bound in {worst[1]}"
     message = ("; ".join(outside) if outside else
                f"National population x {scale:.4f} (UN 2015 / model 2015) within the UN WPP 2015 "
                f"{spec.projection_interval}% interval in every fifth year {years[0]}-{years[-1]}")
