@@ -1,4 +1,4 @@
-"""Penn World Table 10.01, China: the labour share and the TFP level relative to the United States.
+"""Penn World Table 10.01: China's labour share and TFP level relative to the United States; the US TFP eras.
 
 National only (PWT has no provinces). Used as calibration anchors for the output elasticity of capital
 and for the size of the technology gap (:mod:`sd_model.calibration.targets`); caveats in
@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import os
 
+import numpy as np
 import pandas as pd
 
 from .data import read_yearly, resolve_data_dir
+from .data_employment import load_pwt_usa
 
 PWT_FILE = "national_pwt1001_china.csv"
 
@@ -39,3 +41,27 @@ def load_pwt_china(data_dir: str | os.PathLike | None = None) -> pd.DataFrame:
     df.loc[df.index < FIRST_OBSERVED_LABOUR_SHARE, "labour_share"] = float("nan")
     df.attrs.update(source=PWT_FILE, units={n: u for n, u in COLUMNS.values()})
     return df
+
+
+#: US productivity eras (Fernald 2014, "Productivity and potential output before, during, and after the Great
+#: Recession", NBER Macroeconomics Annual 29: breaks in 1995 and 2004), cut at the project's last data year.
+FRONTIER_ERAS = ((1978, 1995), (1995, 2004), (2004, 2015))
+
+
+def frontier_growth_eras(data_dir: str | os.PathLike | None = None) -> pd.DataFrame:
+    """US TFP growth in each era of :data:`FRONTIER_ERAS`, and over their whole span, from PWT ``rtfpna``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per era and a last row for the whole span 1978-2015: ``start``, ``end`` (years) and
+        ``log_growth`` = ln(rtfpna[end] / rtfpna[start]) / (end - start), 1/year, the continuous rate at
+        which the model's frontier (``Frontier TFP``, a stock growing at ``Frontier Growth``) moves
+        from the era's first level to its last.
+    """
+    tfp = load_pwt_usa(data_dir)["rtfpna"]
+    spans = list(FRONTIER_ERAS) + [(FRONTIER_ERAS[0][0], FRONTIER_ERAS[-1][1])]
+    rows = [(a, b, float(np.log(tfp[b] / tfp[a]) / (b - a))) for a, b in spans]
+    out = pd.DataFrame(rows, columns=["start", "end", "log_growth"])
+    out.attrs.update(units={"log_growth": "1/year"}, source="national_pwt1001_usa.csv")
+    return out

@@ -107,3 +107,31 @@ def test_us_tfp_from_the_rows():
     # geometric mean over 1978-2015 equals the endpoint ratio
     mean = (float(src[2015]["rtfpna"]) / float(src[1978]["rtfpna"])) ** (1 / 37) - 1
     assert np.prod(1 + g.to_numpy()) ** (1 / 37) - 1 == pytest.approx(mean, rel=1e-9)
+
+
+def test_frontier_growth_eras_from_the_rows_and_in_the_model():
+    """Each era's continuous rate recomputed from the CSV rows; the model's Frontier Growth Path holds them
+    rounded to five decimals, with the step one TIME STEP after each break, and Frontier Growth Rate (the
+    rate after 2015) is the 1978-2015 mean."""
+    import re
+    from pathlib import Path
+
+    from sd_model.data_pwt import FRONTIER_ERAS, frontier_growth_eras
+    level = {int(r["year"]): float(r["rtfpna"]) for r in rows(PWT_USA_FILE)}
+    eras = frontier_growth_eras(RAW)
+    assert [tuple(x) for x in eras[["start", "end"]].to_numpy()] == list(FRONTIER_ERAS) + [(1978, 2015)]
+    for start, end, rate in eras.itertuples(index=False):
+        assert rate == pytest.approx(math.log(level[end] / level[start]) / (end - start), rel=1e-12)
+    # the information-technology era's frontier moved three times as fast as the eras on either side of it
+    assert eras.log_growth.tolist()[:3] == pytest.approx([0.00401, 0.01135, 0.00326], abs=5e-6)
+    text = (Path(__file__).resolve().parents[1] / "vensim" / "regional_finance_economy.mdl").read_text(encoding="utf-8")
+    block = re.search(r"^Frontier Growth Path\((.*?)\)\s*~", text, re.S | re.M).group(1)
+    points = [(float(x), float(v)) for x, v in re.findall(r"\(([\d.]+),([\d.]+)\)", block)]
+    step = float(re.search(r"^TIME STEP\s*=\s*([\d.]+)", text, re.M).group(1))
+    expected = []
+    for i, (start, end, rate) in enumerate(eras.itertuples(index=False)):
+        if i < len(FRONTIER_ERAS):
+            expected += [(round(start + (step if i else 0.0), 6), round(rate, 5)), (end, round(rate, 5))]
+    assert points == expected
+    assert float(re.search(r"^Frontier Growth Rate\s*=\s*([\d.]+)", text, re.M).group(1)) == round(
+        eras.log_growth.iloc[-1], 5)
