@@ -135,3 +135,22 @@ def test_frontier_growth_eras_from_the_rows_and_in_the_model():
     assert points == expected
     assert float(re.search(r"^Frontier Growth Rate\s*=\s*([\d.]+)", text, re.M).group(1)) == round(
         eras.log_growth.iloc[-1], 5)
+
+
+def test_the_model_frontier_grows_as_us_tfp():
+    """A run of the shipped model: Frontier TFP's growth 1978-2015 equals PWT's US TFP growth (rtfpna 2015 / 1978,
+    read from the CSV rows) within the five-decimal rounding of the eras' rates (37 years x 5e-6) and Euler's error;
+    after 2015 it grows at Frontier Growth Rate (compound over 2015-2020, Euler at the model's TIME STEP)."""
+    from sd_model.engines import get_engine
+    from sd_model.run import DEFAULT_MODEL
+
+    level = {int(r["year"]): float(r["rtfpna"]) for r in rows(PWT_USA_FILE)}
+    ds = get_engine("simlin", DEFAULT_MODEL).run(final_time=2020, outputs=["Frontier TFP", "Frontier Growth Rate"])
+    frontier = ds["Frontier TFP"]
+    ratio = float(frontier.sel(time=2015) / frontier.sel(time=1978))
+    assert ratio == pytest.approx(level[2015] / level[1978], rel=3e-4)
+    rate = float(ds["Frontier Growth Rate"].sel(time=2020))
+    last_era = math.log(level[2015] / level[2004]) / 11
+    # the step from 2015 still takes the 2004-2015 era's rate (Time <= 2015), the 99 after it the projection's
+    expected = (1 + round(last_era, 5) * 0.05) * (1 + rate * 0.05) ** 99
+    assert float(frontier.sel(time=2020) / frontier.sel(time=2015)) == pytest.approx(expected, rel=1e-9)
