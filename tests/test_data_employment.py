@@ -109,32 +109,45 @@ def test_us_tfp_from_the_rows():
     assert np.prod(1 + g.to_numpy()) ** (1 / 37) - 1 == pytest.approx(mean, rel=1e-9)
 
 
+def _us_tfp_levels() -> dict[int, float]:
+    """PWT's US TFP index by year, read with the csv module."""
+    return {int(r["year"]): float(r["rtfpna"]) for r in rows(PWT_USA_FILE)}
+
+
+def _model_text() -> str:
+    from sd_model.run import DEFAULT_MODEL
+    return DEFAULT_MODEL.read_text(encoding="utf-8")
+
+
+def _model_number(text: str, name: str) -> float:
+    import re
+    return float(re.search(rf"^{name}\s*=\s*([\d.]+)", text, re.M).group(1))
+
+
 def test_frontier_growth_eras_from_the_rows_and_in_the_model():
     """Each era's continuous rate recomputed from the CSV rows; the model's Frontier Growth Path holds them
     rounded to five decimals, with the step one TIME STEP after each break, and Frontier Growth Rate (the
     rate after 2015) is the 1978-2015 mean."""
     import re
-    from pathlib import Path
 
     from sd_model.data_pwt import FRONTIER_ERAS, frontier_growth_eras
-    level = {int(r["year"]): float(r["rtfpna"]) for r in rows(PWT_USA_FILE)}
+    level = _us_tfp_levels()
     eras = frontier_growth_eras(RAW)
     assert [tuple(x) for x in eras[["start", "end"]].to_numpy()] == list(FRONTIER_ERAS) + [(1978, 2015)]
     for start, end, rate in eras.itertuples(index=False):
         assert rate == pytest.approx(math.log(level[end] / level[start]) / (end - start), rel=1e-12)
     # the information-technology era's frontier moved three times as fast as the eras on either side of it
     assert eras.log_growth.tolist()[:3] == pytest.approx([0.00401, 0.01135, 0.00326], abs=5e-6)
-    text = (Path(__file__).resolve().parents[1] / "vensim" / "regional_finance_economy.mdl").read_text(encoding="utf-8")
+    text = _model_text()
     block = re.search(r"^Frontier Growth Path\((.*?)\)\s*~", text, re.S | re.M).group(1)
     points = [(float(x), float(v)) for x, v in re.findall(r"\(([\d.]+),([\d.]+)\)", block)]
-    step = float(re.search(r"^TIME STEP\s*=\s*([\d.]+)", text, re.M).group(1))
+    step = _model_number(text, "TIME STEP")
     expected = []
     for i, (start, end, rate) in enumerate(eras.itertuples(index=False)):
         if i < len(FRONTIER_ERAS):
             expected += [(round(start + (step if i else 0.0), 6), round(rate, 5)), (end, round(rate, 5))]
     assert points == expected
-    assert float(re.search(r"^Frontier Growth Rate\s*=\s*([\d.]+)", text, re.M).group(1)) == round(
-        eras.log_growth.iloc[-1], 5)
+    assert _model_number(text, "Frontier Growth Rate") == round(eras.log_growth.iloc[-1], 5)
 
 
 def test_the_model_frontier_grows_as_us_tfp():
@@ -144,13 +157,15 @@ def test_the_model_frontier_grows_as_us_tfp():
     from sd_model.engines import get_engine
     from sd_model.run import DEFAULT_MODEL
 
-    level = {int(r["year"]): float(r["rtfpna"]) for r in rows(PWT_USA_FILE)}
+    level = _us_tfp_levels()
+    step = _model_number(_model_text(), "TIME STEP")
     ds = get_engine("simlin", DEFAULT_MODEL).run(final_time=2020, outputs=["Frontier TFP", "Frontier Growth Rate"])
     frontier = ds["Frontier TFP"]
     ratio = float(frontier.sel(time=2015) / frontier.sel(time=1978))
     assert ratio == pytest.approx(level[2015] / level[1978], rel=3e-4)
     rate = float(ds["Frontier Growth Rate"].sel(time=2020))
     last_era = math.log(level[2015] / level[2004]) / 11
-    # the step from 2015 still takes the 2004-2015 era's rate (Time <= 2015), the 99 after it the projection's
-    expected = (1 + round(last_era, 5) * 0.05) * (1 + rate * 0.05) ** 99
+    # the step from 2015 still takes the 2004-2015 era's rate (Time <= 2015), the steps after it the projection's
+    steps = round(5 / step)
+    expected = (1 + round(last_era, 5) * step) * (1 + rate * step) ** (steps - 1)
     assert float(frontier.sel(time=2020) / frontier.sel(time=2015)) == pytest.approx(expected, rel=1e-9)
