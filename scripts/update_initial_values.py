@@ -4,7 +4,8 @@ Rewrites only the numbers of the constants ``Initial Capital``, ``Initial Popula
 ``Initial GDP`` in vensim/regional_finance_economy.mdl (one value per region, East, Central,
 West, Northeast), from :func:`sd_model.data.initial_values`, and of ``Coastal Exposure``, the
 share of each region's 1978 nominal GDP produced in provinces with a sea coast
-(:data:`COASTAL_PROVINCES`). Run it after the data change:
+(:data:`COASTAL_PROVINCES`), and of ``Market Distance``, the effective distance between the regions
+(:func:`sd_model.data_geography.market_distance`, 3 significant digits). Run it after the data change:
 
     python scripts/update_initial_values.py [--check]
 
@@ -19,6 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from sd_model.data import REGIONS, initial_values, load_provincial, load_regions  # noqa: E402
+from sd_model.data_geography import market_distance  # noqa: E402
 from sd_model.errors import SDModelError  # noqa: E402
 from sd_model.files import atomic_write_text  # noqa: E402
 from sd_model.mdl import set_constants  # noqa: E402
@@ -48,6 +50,8 @@ def expected_values() -> dict[str, dict[str, str]]:
     values = {name: {r: f"{init[r][key]:.{digits}f}" for r in REGIONS} for name, (key, digits) in CONSTANTS.items()}
     coast = coastal_exposure(1978)
     values["Coastal Exposure"] = {r: f"{coast[r]:.3g}" for r in REGIONS}
+    distance = market_distance(1978)
+    values["Market Distance"] = {f"{r},{d}": f"{distance[r][d]:.3g}" for r in REGIONS for d in REGIONS}
     return values
 
 
