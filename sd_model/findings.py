@@ -73,7 +73,7 @@ BALANCED_VARIANTS: dict[str, dict[str, float]] = {
 #: checks that with it off, in the lever's scenario and in ``historical``, the lever's effect vanishes).
 LEVER_MECHANISMS: dict[str, dict[str, float]] = {
     "aid": {"Transfer Investment Share": 0.0, "Head Office Pooling Scale": 0.0, "Regional Postal Factor": 0.0,
-            "Securities Home Share": 1.0},
+            "Securities Home Share": 1.0, "Market Access Elasticity": 0.0},
     "differential_finance": {"Maximum Directed Credit Share": 0.0, "Differential Reserve Cut": 0.0},
     "credit_guarantee": {"Guarantee Coverage": 0.0, "Institutional Capacity Limit": 1.0},
     "governance": {"Abatement Efficiency": 0.0, "Base Local Competition": 0.0},
