@@ -107,3 +107,16 @@ def test_the_shipped_model_answers_the_same_when_a_region_is_split(tmp_path, reg
     rows = {r["variable"]: r for r in invariance_table(whole, parts, split)}
     assert rows["Market Access Index"]["kind"] == "intensive"
     assert float(rows["GDP per Capita"]["max_rel"]) < 0.01
+
+
+def test_the_script_prints_each_outcome_and_refuses_an_unknown_region(capsys):
+    import importlib.util
+    path = Path(__file__).resolve().parent.parent / "scripts" / "partition_invariance.py"
+    spec = importlib.util.spec_from_file_location("partition_invariance", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.main(["--region", "Northeast", "--until", "2020", "--top", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "Northeast in 2 parts:" in out and "East West Ratio: 2015" in out and "largest relative differences" in out
+    assert module.main(["--region", "Mars", "--until", "2020"]) == 2
+    assert "'Mars' is not an element of the Region range" in capsys.readouterr().err
