@@ -389,7 +389,7 @@ def test_cli_calibrate_on_real_data(tmp_path):
     max_nfev = 20
     [parameters]
     "Regional Fertility Factor[Northeast]" = {{ lower = 0.3, upper = 2 }}
-    "Base Migration Rate" = {{ lower = 0, upper = 0.1 }}
+    "Base Migration Rate" = {{ lower = 0, upper = 1 }}
     [[series]]
     name = "population"
     model = "Population"
