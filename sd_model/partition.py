@@ -1,4 +1,4 @@
-"""Split one region of the model into identical parts: do the model's answers depend on how regions are drawn?
+"""Split one region of the model into identical parts, to see whether its answers depend on how regions are drawn.
 
 Issue 11 asks that every region-specific value come from data or a subscripted constant, "none from the form
 of an equation, so that a finer regional split (31 provinces) would be a data change". A direct test of that
@@ -95,7 +95,8 @@ def split_region(text: str, region: str, parts: int = 2, path: str | Path = "mod
     ranges = {"Region", *(a for a in aliases if subscripts.get(a) == elements)}
 
     edits: list[tuple[int, int, str]] = []
-    divided, copied = [], []
+    divided: list[str] = []
+    copied: list[str] = []
     for d in defs:
         if d.kind != "constant" or not d.subs:
             continue
@@ -166,7 +167,7 @@ def invariance_table(whole: xr.Dataset, divided: xr.Dataset, split: Split,
     """
     k = len(split.parts)
     rows = []
-    for name in variables or list(whole.data_vars):
+    for name in variables or [str(v) for v in whole.data_vars]:
         if name not in divided or "Dest" in whole[name].dims:
             continue
         a, b = divided[name], whole[name]
