@@ -104,6 +104,8 @@ def split_region(text: str, region: str, parts: int = 2, path: str | Path = "mod
             raise ModelFileError(f"{path}:{d.line}: {d.name!r} is set element by element ([{', '.join(d.subs)}]); "
                                  "split_region rewrites whole Region lists only")
         values = [float(text[a:b]) for a, b in d.spans]
+        if len(values) == 1:  # one number for every element (or cell): written out in full below
+            values = values * len(elements) ** len(d.subs)
         if len(d.subs) == 1:
             old = dict(zip(elements, values))
             share = abs(sum(values) - 1) < 1e-9 and len(values) > 1

@@ -120,3 +120,12 @@ def test_the_script_prints_each_outcome_and_refuses_an_unknown_region(capsys):
     assert "Northeast in 2 parts:" in out and "East West Ratio: 2015" in out and "largest relative differences" in out
     assert module.main(["--region", "Mars", "--until", "2020"]) == 2
     assert "'Mars' is not an element of the Region range" in capsys.readouterr().err
+
+
+def test_a_constant_given_once_for_every_region_is_written_out_per_part(tmp_path):
+    text = TOY.read_text(encoding="utf-8").replace("Initial Population[Region] = 100, 80, 60",
+                                                   "Initial Population[Region] = 90")
+    (tmp_path / "one.mdl").write_text(text, encoding="utf-8")
+    write_split(tmp_path / "one.mdl", "North", 3, tmp_path / "split.mdl")
+    population = read_model_info(tmp_path / "split.mdl").get("Initial Population").default
+    assert population == {"North": 30.0, "North Part 2": 30.0, "North Part 3": 30.0, "South": 90.0, "West": 90.0}
