@@ -45,6 +45,7 @@ OUTPUTS = ["National GDP", "GDP per Capita", "Theil Index", "Loan Share", "Net C
 _DIMS = {-1: "all stocks of a shape", 0: "per member", 1: "[Region]", 2: "[Region, Dest]"}
 _EULER = "Euler update of the stacked stocks"
 _OPS = (ast.BinOp, ast.UnaryOp, ast.Call, ast.Compare, ast.Subscript)
+_IN_PLACE = {"_iadd": "add in place", "_isub": "sub in place", "_imul": "mult in place", "_itruediv": "div in place"}
 
 
 def _kind(node: ast.AST) -> str:
@@ -56,7 +57,10 @@ def _kind(node: ast.AST) -> str:
         return "compare"
     if isinstance(node, ast.Subscript):
         return "index (view)"
-    return ast.unparse(node.func).replace("np.", "")  # type: ignore[attr-defined]
+    name = ast.unparse(node.func)  # type: ignore[attr-defined]
+    if name in _IN_PLACE:  # t = a * b; t += c (sd_model.batch.inplace)
+        return _IN_PLACE[name]
+    return name.replace("np.", "")
 
 
 class _Split(ast.NodeTransformer):

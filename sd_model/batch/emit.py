@@ -23,6 +23,8 @@ from __future__ import annotations
 from ..mdl import normalize_name
 from .cse import eliminate_common_subexpressions
 from .euler import into, preamble, stock_groups, update
+from .inplace import INPLACE as _INPLACE
+from .inplace import restore_shared
 from .translate import (_BINOPS, _REDUCE, _UFUNCS, TIME_NAMES, Bin, Call, Eq, Model, Num, Ref, Unary,
                         _fail, level, node_level, order, refs, resolve)
 
@@ -30,6 +32,8 @@ __all__ = ["emit_source"]
 
 #: Operators whose number operand is expanded to an array in the time loop (see ``_Emitter.align``).
 _EXPANDABLE = ("+", "-", "*", "/")
+#: Arithmetic operators as numpy ufuncs, for operands that are both comparisons (booleans).
+_NUMERIC = {"+": "np.add", "-": "np.subtract", "*": "np.multiply", "/": "np.true_divide", "^": "np.power"}
 
 
 class _Emitter:
@@ -39,6 +43,7 @@ class _Emitter:
         self.uses: dict[str, set[str]] = {m: set() for m in ("setup", "init", "block", "loop", "post")}
         self.block_vars: set[str] = set()
         self.step_vars: dict[str, None] = {}  # block arrays the loop reads, one row per step (ordered)
+        self.floats: dict[str, bool] = {}  # auxiliary -> its values are float64 (see is_float)
 
     # ------------------------------------------------------------ expressions
     def expr(self, eq: Eq, node: object, mode: str, canon: list[str]) -> tuple[str, tuple[str, ...], bool]:
@@ -55,6 +60,8 @@ class _Emitter:
             code, axes, plain = self.expr(eq, node.arg, mode, canon)
             if node.op == ":NOT:":
                 return f"np.logical_not({code})", axes, plain
+            if node.op == "-" and not plain and not self.is_float(eq, node.arg):
+                return f"np.negative({code}, dtype=float)", axes, plain  # minus a comparison (see Bin)
             return (f"(-{code})" if node.op == "-" else code), axes, plain
         if isinstance(node, Bin):
             (lc, la, lp), (rc, ra, rp) = self.expr(eq, node.left, mode, canon), self.expr(eq, node.right, mode, canon)
@@ -64,6 +71,16 @@ class _Emitter:
             arithmetic = node.op in _EXPANDABLE and not (lp and rp)
             lc = self.align(eq, node.left, (lc, la, lp), axes, mode, canon, arithmetic)
             rc = self.align(eq, node.right, (rc, ra, rp), axes, mode, canon, arithmetic)
+            if node.op in _NUMERIC and not (lp and rp) and not (self.is_float(eq, node.left) or
+                                                                self.is_float(eq, node.right)):
+                # Vensim's comparisons are the numbers 1 and 0; numpy's are booleans, and
+                # True + True is True (True - True an error): compute in float64 instead
+                return f"{_NUMERIC[node.op]}({lc}, {rc}, dtype=float)", axes, False
+            if mode == "loop" and node.op in _INPLACE:
+                if la == axes and self.fresh(eq, node.left):
+                    return f"{_INPLACE[node.op]}({lc}, {rc})", axes, False
+                if node.op in ("+", "*") and ra == axes and self.fresh(eq, node.right):
+                    return f"{_INPLACE[node.op]}({rc}, {lc})", axes, False  # a + b == b + a exactly (IEEE 754)
             return f"({lc} {_BINOPS[node.op]} {rc})", axes, lp and rp
         assert isinstance(node, Call)
         args = [self.expr(eq, a, mode, canon) for a in node.args]
@@ -89,6 +106,56 @@ class _Emitter:
             return f"np.where({codes[0]}, {codes[1]}, {codes[2]})", axes, plain
         ident = f"L{list(self.m.lookups).index(self.m.index[normalize_name(node.func)])}"  # as BatchSim names them
         return f"np.interp({codes[0]}, {ident}_x, {ident}_y)", axes, plain
+
+    def fresh(self, eq: Eq, node: object) -> bool:
+        """Whether the loop code of ``node`` makes a new float64 array that nothing else holds.
+
+        Such an operand of ``+ - * /`` whose axes are the operation's own can take the result in
+        place (``_imul(a * b, c)``, i.e. ``t = a * b; t *= c``): the same operations in the same
+        order, so the same values to the last bit, with one array fewer to allocate and a
+        smaller working set (about 5% of the current model's loop; benchmarks/README.md). Only
+        level-2 nodes qualify: they hold a stock, so their array has the full shape (axes...,
+        members); constant and Time-only operands are names of hoisted arrays, never fresh.
+        Comparisons and logical operators give booleans and are excluded, as is any node that
+        could give a boolean (``bool + bool`` stays boolean in numpy), so the in-place
+        operation never casts. A fresh array made twice is shared by common sub-expression
+        elimination only through a name, which :func:`restore_shared` turns back.
+        """
+        if isinstance(node, Bin):
+            makes = node.op in _INPLACE or node.op == "^"
+        elif isinstance(node, Unary):
+            makes = node.op == "-"
+        else:
+            makes = isinstance(node, Call)
+        return makes and node_level(self.m, eq, node) == 2 and self.is_float(eq, node)
+
+    def is_float(self, eq: Eq, node: object) -> bool:
+        """Whether ``node``'s values, as an array, are certainly float64.
+
+        Constants, stocks and Time are; so is arithmetic (see :meth:`expr`); comparisons and
+        logical operators are booleans.
+        """
+        if isinstance(node, Num):
+            return True
+        if isinstance(node, Ref):
+            name = resolve(self.m, eq, node)
+            target = self.m.eqs.get(name)
+            if target is None or target.kind != "aux":
+                return True
+            if name not in self.floats:
+                self.floats[name] = False  # a cycle (not in a valid model) reads as "not float"
+                self.floats[name] = self.is_float(target, target.tree)
+            return self.floats[name]
+        if isinstance(node, (Bin, Unary)):  # arithmetic on arrays is made float64 (see expr), logic is not
+            return node.op in _NUMERIC if isinstance(node, Bin) else node.op == "-"
+        assert isinstance(node, Call)
+        if node.func in ("MIN", "MAX"):
+            return any(self.is_float(eq, a) for a in node.args)
+        if node.func == "IF THEN ELSE":
+            return self.is_float(eq, node.args[1]) or self.is_float(eq, node.args[2])
+        if node.func in _UFUNCS or node.func in _REDUCE:
+            return self.is_float(eq, node.args[0])
+        return True  # a lookup: np.interp gives float64
 
     def align(self, eq: Eq, node: object, arg: tuple[str, tuple[str, ...], bool], target: tuple[str, ...], mode: str,
               canon: list[str], expand_plain: bool = False) -> str:
@@ -276,8 +343,8 @@ def emit_source(model: Model, outputs: list[str], times: dict[str, float]) -> st
             for n in order(model, loop_set, lambda n: refs(model, eqs[n], eqs[n].tree))]
     body += [(f"f_{eqs[s].ident}", em.full(eqs[s], eqs[s].tree, 'loop')) for s in stocks]
     flows = {f"f_{eqs[s].ident}": f"fv_{eqs[s].ident}" for s in stocks}  # net flows go into the buffer rows
-    loop = [f"            {into(code, flows[name]) if name in flows else f'{name} = {code}'}"
-            for name, code in eliminate_common_subexpressions(body)]
+    shared = [(name, restore_shared(code)) for name, code in eliminate_common_subexpressions(body)]
+    loop = [f"            {into(code, flows[name]) if name in flows else f'{name} = {code}'}" for name, code in shared]
     groups = stock_groups([(eqs[s].ident, eqs[s].dims) for s in stocks])
     loop += update(groups, "            ")
     # block: the level-1 auxiliaries the loop uses, then the hoisted level-1 sub-expressions

@@ -13,6 +13,7 @@ from ..mdl import ModelInfo, read_model_info
 from ..parameters import Parameter, cells, element_tuple
 from ..runspec import RunSpec, Times, resolve_outputs
 from .emit import emit_source
+from .inplace import HELPERS
 from .translate import UnsupportedError, level, translate
 
 __all__ = ["BatchModel", "BatchSim", "BatchEngine"]
@@ -119,7 +120,7 @@ class BatchSim:
             self.source = emit_source(self.model, names, settings)
         except UnsupportedError as exc:
             raise ModelFileError(str(exc)) from None
-        namespace: dict[str, Any] = {"np": np, "_perm": _perm, "_tfirst": _tfirst}
+        namespace: dict[str, Any] = {"np": np, "_perm": _perm, "_tfirst": _tfirst, **HELPERS}
         for k, (xs, ys) in enumerate(self.model.lookups.values()):
             namespace[f"L{k}_x"], namespace[f"L{k}_y"] = np.array(xs, float), np.array(ys, float)
         namespace["CLOCK"] = self._clock

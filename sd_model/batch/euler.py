@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import ast
 
+from .inplace import UFUNC as _INPLACE_UFUNC
+
 __all__ = ["stock_groups", "into", "preamble", "update"]
 
 #: Operators whose result can be written into a buffer by the matching ufunc (same values).
@@ -41,6 +43,10 @@ def into(code: str, out: str) -> str:
     tree = ast.parse(code, mode="eval").body
     if isinstance(tree, ast.BinOp) and type(tree.op) in _UFUNC:
         return f"{_UFUNC[type(tree.op)]}({ast.unparse(tree.left)}, {ast.unparse(tree.right)}, out={out})"
+    if isinstance(tree, ast.Call) and isinstance(tree.func, ast.Name) and tree.func.id in _INPLACE_UFUNC:
+        # t = a * b; t += c becomes out = a * b + c: the same operations into the buffer row
+        left, right = (ast.unparse(a) for a in tree.args)
+        return f"{_INPLACE_UFUNC[tree.func.id]}({left}, {right}, out={out})"
     if isinstance(tree, ast.Call) and ast.unparse(tree.func) in _OUT_OK and \
             not any(k.arg == "out" for k in tree.keywords):
         tree.keywords.append(ast.keyword(arg="out", value=ast.Name(id=out, ctx=ast.Load())))
