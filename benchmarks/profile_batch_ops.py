@@ -91,6 +91,9 @@ def instrument(sim: BatchSim) -> tuple[list[str], list[str]]:
     ident_name = {e.ident: n for n, e in sim.model.eqs.items()}
     out, kinds, owner = [], [], []
     for line in lines[start:end]:
+        if line.strip() == "if k % every == 0:" or line.strip().startswith("saved["):
+            out.append(line)  # the loop saving the auxiliaries asked for at a saved time: a copy, not timed
+            continue
         stmt = ast.parse(line.strip()).body[0]
         if isinstance(stmt, ast.Assign):
             target, value = ast.unparse(stmt.targets[0]), stmt.value

@@ -344,7 +344,13 @@ def emit_source(model: Model, outputs: list[str], times: dict[str, float]) -> st
     body += [(f"f_{eqs[s].ident}", em.full(eqs[s], eqs[s].tree, 'loop')) for s in stocks]
     flows = {f"f_{eqs[s].ident}": f"fv_{eqs[s].ident}" for s in stocks}  # net flows go into the buffer rows
     shared = [(name, restore_shared(code)) for name, code in eliminate_common_subexpressions(body)]
-    loop = [f"            {into(code, flows[name]) if name in flows else f'{name} = {code}'}" for name, code in shared]
+    # the auxiliaries (with the temporaries they use) come before every flow: common sub-expression
+    # elimination puts a temporary before its first use, so one used by a flow only comes after
+    loop_ids = {eqs[n].ident for n in loop_set}
+    n_aux = 1 + max((i for i, (name, _) in enumerate(shared) if name in loop_ids), default=-1)
+    aux_lines = [f"            {name} = {code}" for name, code in shared[:n_aux]]
+    loop = [f"            {into(code, flows[name]) if name in flows else f'{name} = {code}'}"
+            for name, code in shared[n_aux:]]
     groups = stock_groups([(eqs[s].ident, eqs[s].dims) for s in stocks])
     loop += update(groups, "            ")
     # block: the level-1 auxiliaries the loop uses, then the hoisted level-1 sub-expressions
@@ -355,8 +361,13 @@ def emit_source(model: Model, outputs: list[str], times: dict[str, float]) -> st
     block_out = [eqs[n].ident for n in block_set] + list(em.hoisted["block"].values())
     setup += [f"    {name} = {code}" for code, name in em.hoisted["setup"].items()]
     setup_out = [eqs[n].ident for n in setup_names] + list(em.hoisted["setup"].values())
-    # post: requested auxiliaries of level >= 1 at all saved times
-    post_set = closure({n for n in outputs if n in aux and lvl[n] >= 1}, lambda d: lvl[d] >= 1)
+    # post: requested auxiliaries of level >= 1 at all saved times, except those the loop computes:
+    # the loop saves them (and the ones post reads) at the saved times, as it saves the stocks
+    post_set = closure({n for n in outputs if n in aux and lvl[n] >= 1 and n not in loop_set},
+                       lambda d: lvl[d] >= 1 and d not in loop_set)
+    from_loop = [n for n in order(model, loop_set, lambda n: refs(model, eqs[n], eqs[n].tree))
+                 if n in outputs or any(n in deps(m) for m in post_set)]
+    save_aux = [f"saved[{eqs[n].ident!r}][k // every] = {eqs[n].ident}" for n in from_loop]
     post = [f"    {eqs[n].ident} = {em.full(eqs[n], eqs[n].tree, 'post')}"
             for n in order(model, post_set, lambda n: refs(model, eqs[n], eqs[n].tree))]
 
@@ -374,20 +385,30 @@ def emit_source(model: Model, outputs: list[str], times: dict[str, float]) -> st
               "def run(K, S, N, n_steps, every, saved, BT):", "    B = (N,)"]
     lines += [f"    {u} = K[{u!r}]" for u in ext("loop", stock_ids | {eqs[n].ident for n in loop_set})]
     lines += preamble(groups, "    ")
+    lines += [f"    saved[{eqs[n].ident!r}] = np.empty((n_steps // every + 1,) + {em.shape(eqs[n].dims)} + B)"
+              for n in from_loop]
     lines += ["    k = 0", "    while k < n_steps:", "        nb = min(BT, n_steps - k)",
               "        T = CLOCK[k:k + nb, None]",
               "        blk = block(K, T, N)"]
     # one step's rows of the block arrays, unpacked by zip (views made in C, no indexing per use)
     step = list(em.step_vars)
-    lines += [f"        for {''.join(f'v_{o}, ' for o in step)}in zip({', '.join(f'blk[{o!r}]' for o in step)}):"
-              if step else "        for _ in range(nb):", "            if k % every == 0:"]
+    steps = (f"        for {''.join(f'v_{o}, ' for o in step)}in zip({', '.join(f'blk[{o!r}]' for o in step)}):"
+             if step else "        for _ in range(nb):")
+    lines += [steps, "            if k % every == 0:"]
     lines += [f"                saved[{eqs[s].ident!r}][k // every] = {eqs[s].ident}" for s in stocks]
-    lines += ["            t = CLOCK[k]"] + loop + ["            k += 1", "    if k % every == 0:"]
+    lines += ["            t = CLOCK[k]"] + aux_lines
+    if save_aux:
+        lines += ["            if k % every == 0:"] + [f"                {line}" for line in save_aux]
+    lines += loop + ["            k += 1", "    if k % every == 0:"]
     lines += [f"        saved[{eqs[s].ident!r}][k // every] = {eqs[s].ident}" for s in stocks]
+    if save_aux:  # the auxiliaries at the last saved time: the loop's, once more, without a step
+        lines += ["        nb = 1", "        blk = block(K, CLOCK[k:k + 1, None], N)", steps,
+                  "            t = CLOCK[k]"] + aux_lines + [f"            {line}" for line in save_aux]
     lines += ["    return saved", "", "def post(K, S, T, N):", "    B = (T.shape[0], N)"]
     post_local = {eqs[n].ident for n in post_set}
+    read_saved = stock_ids | {eqs[n].ident for n in from_loop}
     for u in ext("post", post_local):
-        lines.append(f"    {u} = np.moveaxis(S[{u!r}], 0, -2)" if u in stock_ids
+        lines.append(f"    {u} = np.moveaxis(S[{u!r}], 0, -2)" if u in read_saved
                      else f"    {u} = K[{u!r}][..., None, :]")
     lines += post + [f"    return {{{', '.join(f'{eqs[n].ident!r}: {eqs[n].ident}' for n in post_set)}}}", ""]
     lines.insert(0, f"t0 = {times['initial time']!r}\ndt = {times['time step']!r}\n")

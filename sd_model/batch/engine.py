@@ -197,7 +197,7 @@ class BatchSim:
             if name in self.model.consts or level(self.model, name, ()) == 0:
                 ident = self.model.consts.get(name) or self.model.eqs[name].ident
                 arr = np.broadcast_to(K[ident][..., None, :], full)
-            elif self.model.eqs[name].kind == "stock":
+            elif self.model.eqs[name].ident in saved:  # a stock, or an auxiliary the loop saved
                 arr = np.moveaxis(saved[self.model.eqs[name].ident], 0, -2)
             else:
                 arr = np.broadcast_to(post[self.model.eqs[name].ident], full)
