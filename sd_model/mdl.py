@@ -23,7 +23,8 @@ from pathlib import Path
 from .errors import ModelFileError, unknown_name
 from .files import read_input, sha256_bytes
 
-__all__ = ["Variable", "ModelInfo", "read_model_info", "normalize_name", "set_constants"]
+__all__ = ["Variable", "ModelInfo", "Definition", "read_model_info", "normalize_name", "scan_definitions",
+           "set_constants"]
 
 _SKETCH_MARK = "\\\\\\---///"
 _CONTROL = {"initial time", "final time", "time step", "saveper"}
@@ -105,7 +106,7 @@ class ModelInfo:
 
 
 @dataclass
-class _Def:
+class Definition:
     """One ``lhs = rhs ~ units ~ comment`` definition (one element block of a variable)."""
 
     name: str
@@ -136,9 +137,9 @@ def read_model_info(path: str | Path) -> ModelInfo:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         text = raw.decode("latin-1")
-    subscripts, alias_names, defs = _scan(text, path)
+    subscripts, alias_names, defs = scan_definitions(text, path)
     control: dict[str, str] = {}
-    grouped: dict[str, list[_Def]] = {}
+    grouped: dict[str, list[Definition]] = {}
     for d in defs:
         key = normalize_name(d.name)
         if key in _CONTROL:
@@ -152,13 +153,19 @@ def read_model_info(path: str | Path) -> ModelInfo:
                      saveper=times[3], saveper_is_time_step=normalize_name(control.get("saveper", "")) == "time step")
 
 
-def _scan(text: str, path: Path) -> tuple[dict[str, tuple[str, ...]], set[str], list[_Def]]:
-    """Subscript ranges (aliases included), alias names and definitions of the model's ``text``."""
+def scan_definitions(text: str, path: Path) -> tuple[dict[str, tuple[str, ...]], set[str], list[Definition]]:
+    """Subscript ranges (aliases included), alias names and definitions of the model's ``text``.
+
+    The one reader of a file's blocks: :func:`read_model_info` builds variables from them,
+    :func:`set_constants` edits numbers in place through their offsets, and
+    :mod:`sd_model.partition` rewrites a model with a region split. ``path`` only names the file
+    in errors (:class:`~sd_model.errors.ModelFileError`, with its line).
+    """
     body = text.split(_SKETCH_MARK, 1)[0]
     body = re.sub(r"\{[^}]*\}", lambda m: re.sub(r"[^\n]", " ", m.group()), body)  # {UTF-8}, {comments}; offsets kept
     ranges: dict[str, list[str]] = {}
     aliases: dict[str, str] = {}
-    defs: list[_Def] = []
+    defs: list[Definition] = []
     start = 0
     for block in body.split("|"):
         stripped = block.strip()
@@ -170,7 +177,7 @@ def _scan(text: str, path: Path) -> tuple[dict[str, tuple[str, ...]], set[str], 
 
 
 def _parse_block(block: str, path: Path, line: int, ranges: dict[str, list[str]],
-                 aliases: dict[str, str], defs: list[_Def], offset: int = 0) -> None:
+                 aliases: dict[str, str], defs: list[Definition], offset: int = 0) -> None:
     """Parse one ``|``-terminated block (at ``offset`` in the text) into ``ranges``, ``aliases`` or ``defs``."""
     fields = block.split("~")
     if fields[0].strip().startswith("*"):  # group header such as ".Control"
@@ -204,13 +211,13 @@ def _parse_block(block: str, path: Path, line: int, ranges: dict[str, list[str]]
         if kind == "constant":  # the numbers of the right-hand side are the last ones of the equation
             found = list(_NUMBER.finditer(fields[0]))[-len(_numbers(rhs) or ()):]
             spans = tuple((offset + m.start(), offset + m.end()) for m in found)
-            defs.append(_Def(name, subs, rhs, kind, units, comment, line, spans))
+            defs.append(Definition(name, subs, rhs, kind, units, comment, line, spans))
             return
     elif not rest:
         kind, rhs = "auxiliary", ""  # data variable filled from outside
     else:
         raise ModelFileError(f"{path}:{line}: cannot parse definition {eq[:40]!r}")
-    defs.append(_Def(name, subs, rhs, kind, units, comment, line))
+    defs.append(Definition(name, subs, rhs, kind, units, comment, line))
 
 
 def _range_elements(text: str) -> list[str]:
@@ -253,7 +260,7 @@ def _parent_range(token: str, subscripts: dict[str, tuple[str, ...]], alias_name
     return max(parents, key=lambda r: len(subscripts[r]), default=token)
 
 
-def _build_variable(group: list[_Def], subscripts: dict[str, tuple[str, ...]], alias_names: set[str],
+def _build_variable(group: list[Definition], subscripts: dict[str, tuple[str, ...]], alias_names: set[str],
                     path: Path) -> Variable:
     """Merge the element definitions of one variable into a :class:`Variable`."""
     first = group[0]
@@ -286,7 +293,7 @@ def _bounds(text: str, path: Path, line: int) -> tuple[float | None, float | Non
     return low, high
 
 
-def _default(group: list[_Def], dims: list[str], subscripts: dict[str, tuple[str, ...]],
+def _default(group: list[Definition], dims: list[str], subscripts: dict[str, tuple[str, ...]],
              path: Path) -> float | dict[str, float]:
     """Return the default value(s) of a constant, per element for subscripted ones."""
     if not dims:
@@ -307,7 +314,7 @@ def _default(group: list[_Def], dims: list[str], subscripts: dict[str, tuple[str
     return {",".join(cell): merged[cell] for cell in order if cell in merged}
 
 
-def _cells(d: _Def, subscripts: dict[str, tuple[str, ...]]) -> list[tuple[str, ...]]:
+def _cells(d: Definition, subscripts: dict[str, tuple[str, ...]]) -> list[tuple[str, ...]]:
     """The elements a definition sets, one tuple (one name per dimension) each; ``[()]`` for a scalar."""
     canon = {e.lower(): e for elements in subscripts.values() for e in elements}
     return list(itertools.product(*[subscripts.get(t) or (canon.get(t.lower(), t),) for t in d.subs]))
@@ -338,7 +345,7 @@ def set_constants(text: str, values: Mapping[str, Mapping[str, str]],
         A name that is not a constant of the model, an element no definition sets, or elements
         that share one number in the model but get different numbers.
     """
-    subscripts, _, defs = _scan(text, Path(path))
+    subscripts, _, defs = scan_definitions(text, Path(path))
     wanted = {normalize_name(name): (name, cells) for name, cells in values.items()}
     done: dict[str, set[str]] = {name: set() for name in values}
     edits, log = [], []

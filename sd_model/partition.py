@@ -33,7 +33,7 @@ import numpy as np
 import xarray as xr
 
 from .errors import ModelFileError
-from .mdl import _scan, read_model_info
+from .mdl import scan_definitions, read_model_info
 
 __all__ = ["SIZE_UNITS", "Split", "size_exponent", "split_region", "write_split", "invariance_table"]
 
@@ -84,7 +84,7 @@ def split_region(text: str, region: str, parts: int = 2, path: str | Path = "mod
     """
     if parts < 2:
         raise ModelFileError(f"{path}: a region is split into at least 2 parts, got {parts}")
-    subscripts, aliases, defs = _scan(text, Path(path))
+    subscripts, aliases, defs = scan_definitions(text, Path(path))
     elements = subscripts.get("Region")
     if elements is None or region not in elements:
         raise ModelFileError(f"{path}: {region!r} is not an element of the Region range "
