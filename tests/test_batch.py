@@ -145,6 +145,25 @@ def test_other_time_settings_equal_simlin(shipped, simlin_engine):
     assert_equal_runs({n: a[1] for n, a in out.items()}, ref, sim.names)
 
 
+def test_loop_saves_the_auxiliaries_it_computes(shipped, simlin_engine):
+    """Outputs the time loop computes are saved by it at the saved times (the last one by the
+    loop's auxiliaries once more), not recomputed after it; an output the loop does not compute
+    (the Theil index) is computed after the loop from what the loop saved. Against simlin,
+    with SAVEPER 2 and a final time that is a saved time, and one that is not."""
+    names = ["Theil Index", "GDP", "National GDP", "Net Migration"]
+    for final in (2000, 1999):
+        sim = shipped.compile(names, final_time=final, saveper=2)
+        loop, post = sim.source[sim.source.index("def run("):sim.source.index("def post(")], \
+            sim.source[sim.source.index("def post("):]
+        assert "saved['a_gdp'][k // every] = a_gdp" in loop and "a_gdp =" not in post
+        assert "a_theil_index =" in post and "a_theil_index" not in loop
+        out = sim.run_constants(sim.constants(2), 2)
+        ref = simlin_engine.run(final_time=final, outputs=names).sel(time=sim.times)
+        assert sim.times[-1] == 1998 + (final == 2000) * 2 and len(sim.times) == 11 + (final == 2000)
+        assert out["GDP"].shape == (2, len(sim.times), 4)
+        assert_equal_runs({n: a[1] for n, a in out.items()}, ref, names, diff=scale_diff)
+
+
 def test_toy_model_equals_simlin(cache_dir):
     engine = BatchEngine(TOY)
     overrides = {"Savings Rate": 0.3, "Credit Share": {"West,East": 0.2}, "Initial Capital": {"East": 120.0}}
