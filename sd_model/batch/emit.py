@@ -113,7 +113,7 @@ class _Emitter:
         Such an operand of ``+ - * /`` whose axes are the operation's own can take the result in
         place (``_imul(a * b, c)``, i.e. ``t = a * b; t *= c``): the same operations in the same
         order, so the same values to the last bit, with one array fewer to allocate and a
-        smaller working set (about 5% of the current model's loop; benchmarks/README.md). Only
+        smaller working set (about 6% of a run of either model; benchmarks/README.md). Only
         level-2 nodes qualify: they hold a stock, so their array has the full shape (axes...,
         members); constant and Time-only operands are names of hoisted arrays, never fresh.
         Comparisons and logical operators give booleans and are excluded, as is any node that
