@@ -332,3 +332,16 @@ def test_shipped_model_in_passes_equals_one_pass(shipped):
     assert sum(w == 0 for w in worst.values()) > 0.9 * len(worst)  # nearly every variable bit for bit
     with pytest.raises(SDModelError, match="members_per_pass"):
         shipped.compile(["GDP"], members_per_pass=0)
+
+
+def test_code_is_emitted_identically_from_several_threads_at_once(shipped):
+    """Emission parses code with :mod:`ast` in several stages; in CPython 3.11 ``ast.parse`` in
+    two threads at once can fail ("AST constructor recursion depth mismatch", seen under a
+    two-thread Dask cluster), so ``emit_source`` holds one lock: every thread gets the source one
+    thread alone gets."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    alone = shipped.compile(["GDP"]).source
+    with ThreadPoolExecutor(4) as pool:
+        sources = list(pool.map(lambda _: shipped.compile(["GDP"]).source, range(8)))
+    assert all(s == alone for s in sources)

@@ -20,7 +20,9 @@ _OPS = (ast.BinOp, ast.UnaryOp, ast.Call, ast.Compare, ast.BoolOp)
 #: CPython 3.11 keeps the AST constructor's recursion depth in per-interpreter state: ast.parse
 #: in two threads at once can fail with "SystemError: AST constructor recursion depth mismatch"
 #: (CPython gh-106905; seen with a two-thread Dask LocalCluster, whose threads each compile).
-_AST_LOCK = threading.Lock()
+#: Re-entrant: :func:`sd_model.batch.emit.emit_source` holds it for the whole emission (which
+#: parses in several places: here, :mod:`.inplace`, :mod:`.euler`) and calls this module.
+_AST_LOCK = threading.RLock()
 
 
 class _Keys:

@@ -21,7 +21,7 @@ first, batch axes last):
 from __future__ import annotations
 
 from ..mdl import normalize_name
-from .cse import eliminate_common_subexpressions
+from .cse import _AST_LOCK, eliminate_common_subexpressions
 from .euler import into, preamble, stock_groups, update
 from .inplace import INPLACE as _INPLACE
 from .inplace import restore_shared
@@ -304,7 +304,16 @@ def _align(code: str, axes: tuple[str, ...], target: tuple[str, ...], plain: boo
 
 
 def emit_source(model: Model, outputs: list[str], times: dict[str, float]) -> str:
-    """Python source of the five functions for ``outputs`` (canonical names) and ``times``."""
+    """Python source of the five functions for ``outputs`` (canonical names) and ``times``.
+
+    Emission parses and unparses code with :mod:`ast` in several stages; it runs under
+    :data:`.cse._AST_LOCK` because ``ast.parse`` in two threads at once can fail (see there).
+    """
+    with _AST_LOCK:
+        return _emit_source(model, outputs, times)
+
+
+def _emit_source(model: Model, outputs: list[str], times: dict[str, float]) -> str:
     em = _Emitter(model, times)
     eqs = model.eqs
     stocks = [n for n, e in eqs.items() if e.kind == "stock"]
