@@ -28,7 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench_model_throughput import OUTPUTS, old_model  # noqa: E402  (model 1 and the outputs of that benchmark)
+from bench_model_throughput import OLD_COMMIT, OUTPUTS, committed_model  # noqa: E402  (model 1, the outputs of that benchmark)
 from sd_model.batch import BatchModel  # noqa: E402
 from sd_model.batch.engine import MEMBERS_PER_PASS  # noqa: E402
 from sd_model.run import DEFAULT_MODEL  # noqa: E402
@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3, help="alternating repetitions (default 3; best kept)")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
-        models = {"model 1": BatchModel(old_model(Path(tmp))), "current": BatchModel(DEFAULT_MODEL)}
+        models = {"model 1": BatchModel(committed_model(OLD_COMMIT, Path(tmp))), "current": BatchModel(DEFAULT_MODEL)}
     sims = {label: m.compile(OUTPUTS, final_time=args.final_time) for label, m in models.items()}
     full_steps = {label: round((m.info.final_time - m.info.initial_time) / m.info.time_step)
                   for label, m in models.items()}  # Euler steps of a run to each model's FINAL TIME

@@ -20,11 +20,15 @@ first, batch axes last):
 """
 from __future__ import annotations
 
+from math import prod
+
 from ..mdl import normalize_name
 from .cse import _AST_LOCK, eliminate_common_subexpressions
 from .euler import into, preamble, stock_groups, update
 from .inplace import INPLACE as _INPLACE
 from .inplace import restore_shared
+from .lifetimes import release_dead
+from .regroup import ChainInfo, regroup
 from .translate import (_BINOPS, _REDUCE, _UFUNCS, TIME_NAMES, Bin, Call, Eq, Model, Num, Ref, Unary,
                         _fail, level, node_level, order, refs, resolve)
 
@@ -264,6 +268,33 @@ class _Emitter:
             parts.pop()
         return (f"{base}[{', '.join(parts)}]" if parts else base), tuple(axes), False
 
+    def axes_of(self, eq: Eq, node: object) -> tuple[str, ...]:
+        """Subscript axes of ``node``'s value (ranges as named, ``!`` kept), in order of appearance."""
+        if isinstance(node, Ref):
+            name = resolve(self.m, eq, node)
+            if name in TIME_NAMES:
+                return ()
+            subscripts = self.m.info.subscripts
+            return tuple(tok + ("!" if bang else "") for tok, bang in node.subs if tok in subscripts)
+        if isinstance(node, Call) and node.func in _REDUCE:
+            return tuple(a for a in self.axes_of(eq, node.args[0]) if not a.endswith("!"))
+        children = (node.left, node.right) if isinstance(node, Bin) else (node.arg,) if isinstance(node, Unary) \
+            else node.args if isinstance(node, Call) else ()
+        out: dict[str, None] = {}
+        for child in children:
+            out.update(dict.fromkeys(self.axes_of(eq, child)))
+        return tuple(out)
+
+    def regrouped(self, eq: Eq) -> object:
+        """``eq``'s tree regrouped for the time loop (see :mod:`.regroup`).
+
+        ``eq`` is an auxiliary or a stock (whose tree is its net flow); its ``* /`` and ``+ -``
+        chains are regrouped where that costs fewer level-2 operations.
+        """
+        info = ChainInfo(level=lambda n: node_level(self.m, eq, n), axes=lambda n: self.axes_of(eq, n),
+                         size=lambda axes: prod(self.shape(axes)), is_float=lambda n: self.is_float(eq, n))
+        return regroup(eq.tree, info)
+
     # ------------------------------------------------------------ statements
     def full(self, eq: Eq, node: object, mode: str) -> str:
         """Code of ``node`` as a full array of ``eq``'s dims (plus the batch axes)."""
@@ -348,9 +379,9 @@ def _emit_source(model: Model, outputs: list[str], times: dict[str, float]) -> s
     # loop: flows of every stock, with the level-2 auxiliaries they need
     flow_deps = set().union(*(refs(model, eqs[s], eqs[s].tree) for s in stocks)) if stocks else set()
     loop_set = closure({d for d in flow_deps if d in aux and lvl[d] == 2}, lambda d: lvl[d] == 2)
-    body = [(eqs[n].ident, em.full(eqs[n], eqs[n].tree, 'loop'))
+    body = [(eqs[n].ident, em.full(eqs[n], em.regrouped(eqs[n]), 'loop'))
             for n in order(model, loop_set, lambda n: refs(model, eqs[n], eqs[n].tree))]
-    body += [(f"f_{eqs[s].ident}", em.full(eqs[s], eqs[s].tree, 'loop')) for s in stocks]
+    body += [(f"f_{eqs[s].ident}", em.full(eqs[s], em.regrouped(eqs[s]), 'loop')) for s in stocks]
     flows = {f"f_{eqs[s].ident}": f"fv_{eqs[s].ident}" for s in stocks}  # net flows go into the buffer rows
     shared = [(name, restore_shared(code)) for name, code in eliminate_common_subexpressions(body)]
     # the auxiliaries (with the temporaries they use) come before every flow: common sub-expression
@@ -405,10 +436,14 @@ def _emit_source(model: Model, outputs: list[str], times: dict[str, float]) -> s
              if step else "        for _ in range(nb):")
     lines += [steps, "            if k % every == 0:"]
     lines += [f"                saved[{eqs[s].ident!r}][k // every] = {eqs[s].ident}" for s in stocks]
-    lines += ["            t = CLOCK[k]"] + aux_lines
+    # the step's statements, each array released after its last reader (the save block is one unit)
+    units = [[line] for line in aux_lines]
     if save_aux:
-        lines += ["            if k % every == 0:"] + [f"                {line}" for line in save_aux]
-    lines += loop + ["            k += 1", "    if k % every == 0:"]
+        units.append(["            if k % every == 0:"] + [f"                {line}" for line in save_aux])
+    units += [[line] for line in loop]
+    assigned = {name for name, _ in shared if name not in flows}
+    lines += ["            t = CLOCK[k]"] + release_dead(units, assigned, "            ")
+    lines += ["            k += 1", "    if k % every == 0:"]
     lines += [f"        saved[{eqs[s].ident!r}][k // every] = {eqs[s].ident}" for s in stocks]
     if save_aux:  # the auxiliaries at the last saved time: the loop's, once more, without a step
         lines += ["        nb = 1", "        blk = block(K, CLOCK[k:k + 1, None], N)", steps,

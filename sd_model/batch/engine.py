@@ -18,8 +18,12 @@ from .translate import UnsupportedError, level, translate
 
 __all__ = ["BatchModel", "BatchSim", "BatchEngine"]
 
-#: Time steps computed together for the Time-only parts of the equations.
-BLOCK_STEPS = 128
+#: Time steps computed together for the Time-only parts of the equations. A block's arrays are
+#: (steps, *dims, members): at 128 steps and 1,024 members one [Region] array is 4 MB, more than
+#: the machine's 2 MB of L2 cache per core. 32 steps was the current model's fastest of 32, 64 and
+#: 128 at 500 and 1,024 members (3-4% less CPU per run than 128; model 1 was fastest at 64), timed
+#: alternately in one process, best of 5 (benchmarks/README.md, "Session 25").
+BLOCK_STEPS = 32
 
 #: Members advanced together through the time loop, by default (:attr:`BatchSim.members_per_pass`).
 #: Larger calls are split into passes of about this many members, run one after the other: every
@@ -29,11 +33,12 @@ BLOCK_STEPS = 128
 #: the cost of large temporaries: at 1,000 members a [Region, Dest] temporary is 128 kB, about
 #: glibc malloc's trim threshold (freed memory above it at the top of the heap goes back to the
 #: system, to be faulted in again), and the current model's step then page-faults about 150 times
-#: (model 1's 85-90: it has a third as many [Region, Dest] operations). 512 (64 kB) was the
-#: current model's fastest size in one of two runs, within 12% of it in the other, and gave the best
-#: ratio to model 1 in both, measured with
-#: benchmarks/bench_members_per_pass.py (benchmarks/README.md, "Members per pass").
-MEMBERS_PER_PASS = 512
+#: (model 1's 85-90: it has a third as many [Region, Dest] operations). Session 23 chose 512; with the
+#: loop's arrays released after their last use (:mod:`.lifetimes`) and blocks of 32 steps, 1,024 is
+#: faster than 512 for both models (660 against 736 ns per member-step for model 1, 1,254 against
+#: 1,455 for the current model, 2,048 members to 2100, best of 3), measured with
+#: benchmarks/bench_members_per_pass.py (benchmarks/README.md, "Members per pass", "Session 25").
+MEMBERS_PER_PASS = 1024
 
 
 def _perm(x: np.ndarray, order: tuple[int, ...]) -> np.ndarray:
