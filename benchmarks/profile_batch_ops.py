@@ -94,6 +94,9 @@ def instrument(sim: BatchSim) -> tuple[list[str], list[str]]:
         if line.strip() == "if k % every == 0:" or line.strip().startswith("saved["):
             out.append(line)  # the loop saving the auxiliaries asked for at a saved time: a copy, not timed
             continue
+        if line.strip().startswith("del "):
+            out.append(line)  # arrays released after their last reader (sd_model.batch.lifetimes): not timed
+            continue
         stmt = ast.parse(line.strip()).body[0]
         if isinstance(stmt, ast.Assign):
             target, value = ast.unparse(stmt.targets[0]), stmt.value
