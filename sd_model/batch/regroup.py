@@ -15,8 +15,9 @@ benchmarks/README.md), so an operation saved there is time saved at every step o
 3. the operands left are combined pairwise, the pair with the smallest result first (elements
    per member: a ``[Region]`` by a ``[Region]`` before anything by a ``[Region, Dest]``),
    preferring pairs with an operand that depends on the stocks: Time-dependent operands are
-   not combined with each other, which would make an array per block of steps (measured
-   slower, benchmarks/README.md "Session 24").
+   combined with each other only in a chain without such an operand (computed with the Time
+   blocks anyway), since their product is one more array per block of steps (steps x shape x
+   members, beyond the cache at large blocks) to save one operation per step.
 
 The rewritten chain is kept only if it has fewer loop operations, or as many over fewer
 elements (:func:`cost`); otherwise the chain stays as written. Re-association changes the
