@@ -21,8 +21,9 @@ __all__ = ["BatchModel", "BatchSim", "BatchEngine"]
 #: Time steps computed together for the Time-only parts of the equations. A block's arrays are
 #: (steps, *dims, members): at 128 steps and 1,024 members one [Region] array is 4 MB, more than
 #: the machine's 2 MB of L2 cache per core. 32 steps was the current model's fastest of 32, 64 and
-#: 128 at 500 and 1,024 members (3-4% less CPU per run than 128; model 1 was fastest at 64), timed
-#: alternately in one process, best of 5 (benchmarks/README.md, "Session 25").
+#: 128 at 500 and 1,024 members in one run (3-4% less CPU per run than 128) and within 1.3% of the
+#: fastest in another: the size matters less than the run-to-run spread
+#: (benchmarks/bench_engine_settings.py; benchmarks/README.md, "Session 25").
 BLOCK_STEPS = 32
 
 #: Members advanced together through the time loop, by default (:attr:`BatchSim.members_per_pass`).
