@@ -240,7 +240,7 @@ def test_numbers_in_the_time_loop_are_arrays_made_once(shipped):
     import textwrap
 
     source = shipped.compile(["GDP"]).source
-    start = source.index("\n", source.index("        for ", source.index("blk = block(K, T, N)"))) + 1
+    start = source.index("\n", source.index("        for ", source.index("blk = block(KB, T, N)"))) + 1
     loop = textwrap.dedent(source[start:source.index("    if k % every == 0:\n        saved")])
     numbers = []
     for node in ast.walk(ast.parse(loop)):

@@ -10,11 +10,13 @@ first, batch axes last):
 ``block(K, T, N)``
     level-1 auxiliaries and hoisted level-1 sub-expressions for the times ``T`` (shape
     ``(Bt, 1)``), returned time-first: ``(Bt, *dims, N)``;
-``run(K, S, N, n_steps, every, saved, BT)``
+``run(K, S, N, n_steps, every, saved, BT, KB=None)``
     the Euler loop: auxiliaries from the stocks at t = ``CLOCK[k]`` (the engine's clock, see
     :class:`sd_model.batch.engine.BatchSim`), then every stock += dt * net flow
     (stocks of one shape stacked, see :mod:`.euler`);
-    stocks are written into ``saved`` every ``every`` steps;
+    stocks are written into ``saved`` every ``every`` steps; ``block`` reads its constants
+    from ``KB`` (default ``K``), whose arrays may have a member axis of length 1 where every
+    member's value is the same (the names it reads: ``BLOCK_READS``);
 ``post(K, S, T, N)``
     the requested auxiliaries at all saved times at once from the saved stocks.
 """
@@ -420,16 +422,19 @@ def _emit_source(model: Model, outputs: list[str], times: dict[str, float]) -> s
     lines += [f"    {u} = K[{u!r}]" for u in ext("init", {eqs[n].ident for n in init_set})] + init
     lines += [f"    return {{{', '.join(f'{eqs[s].ident!r}: {eqs[s].ident}' for s in stocks)}}}", "",
               "def block(K, T, N):", "    B = (T.shape[0], N)"]
-    lines += [f"    {u} = K[{u!r}][..., None, :]" for u in ext("block", {eqs[n].ident for n in block_set})] + block
+    block_reads = ext("block", {eqs[n].ident for n in block_set})
+    lines += [f"    {u} = K[{u!r}][..., None, :]" for u in block_reads] + block
     lines += [f"    return {{{', '.join(f'{o!r}: _tfirst({o})' for o in block_out)}}}", "",
-              "def run(K, S, N, n_steps, every, saved, BT):", "    B = (N,)"]
+              f"BLOCK_READS = {tuple(block_reads)!r}", "",
+              "def run(K, S, N, n_steps, every, saved, BT, KB=None):", "    B = (N,)",
+              "    KB = K if KB is None else KB"]
     lines += [f"    {u} = K[{u!r}]" for u in ext("loop", stock_ids | {eqs[n].ident for n in loop_set})]
     lines += preamble(groups, "    ")
     lines += [f"    saved[{eqs[n].ident!r}] = np.empty((n_steps // every + 1,) + {em.shape(eqs[n].dims)} + B)"
               for n in from_loop]
     lines += ["    k = 0", "    while k < n_steps:", "        nb = min(BT, n_steps - k)",
               "        T = CLOCK[k:k + nb, None]",
-              "        blk = block(K, T, N)"]
+              "        blk = block(KB, T, N)"]
     # one step's rows of the block arrays, unpacked by zip (views made in C, no indexing per use)
     step = list(em.step_vars)
     steps = (f"        for {''.join(f'v_{o}, ' for o in step)}in zip({', '.join(f'blk[{o!r}]' for o in step)}):"
@@ -446,7 +451,7 @@ def _emit_source(model: Model, outputs: list[str], times: dict[str, float]) -> s
     lines += ["            k += 1", "    if k % every == 0:"]
     lines += [f"        saved[{eqs[s].ident!r}][k // every] = {eqs[s].ident}" for s in stocks]
     if save_aux:  # the auxiliaries at the last saved time: the loop's, once more, without a step
-        lines += ["        nb = 1", "        blk = block(K, CLOCK[k:k + 1, None], N)", steps,
+        lines += ["        nb = 1", "        blk = block(KB, CLOCK[k:k + 1, None], N)", steps,
                   "            t = CLOCK[k]"] + aux_lines + [f"            {line}" for line in save_aux]
     lines += ["    return saved", "", "def post(K, S, T, N):", "    B = (T.shape[0], N)"]
     post_local = {eqs[n].ident for n in post_set}

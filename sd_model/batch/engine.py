@@ -50,6 +50,22 @@ def _tfirst(x: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(np.moveaxis(x, -2, 0))
 
 
+def shared_by_members(K: Mapping[str, np.ndarray], names: Sequence[str]) -> dict[str, np.ndarray]:
+    """``K``'s arrays ``names`` (dims..., members), each cut to its first member where every member has the same values.
+
+    The Time blocks (levers, lookups of Time) are then computed once for such constants and
+    broadcast, instead of once per member: the same arithmetic on the same numbers. In an
+    ensemble most constants are shared (only the sampled ones differ), and the blocks were
+    15-24% of a run's CPU (benchmarks/README.md, "Session 25"). An array holding NaN is kept
+    whole (NaN never equals itself).
+    """
+    out = {}
+    for name in names:
+        arr = K[name]
+        out[name] = arr[..., :1] if arr.shape[-1] > 1 and bool(np.all(arr == arr[..., :1])) else arr
+    return out
+
+
 class BatchModel:
     """A Vensim model translated once into vectorised numpy code.
 
@@ -195,7 +211,7 @@ class BatchSim:
             K = {**K, **fn["setup"](K, n)}
             S = fn["init"](K, n)
             saved = {ident: np.empty((len(self.times), *arr.shape)) for ident, arr in S.items()}
-            fn["run"](K, S, n, self.n_steps, self.every, saved, BLOCK_STEPS)
+            fn["run"](K, S, n, self.n_steps, self.every, saved, BLOCK_STEPS, shared_by_members(K, fn["BLOCK_READS"]))
             post = fn["post"](K, saved, self._clock[::self.every, None], n)
         out = {}
         for name in self.names:
