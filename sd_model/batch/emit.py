@@ -32,7 +32,7 @@ from .inplace import restore_shared
 from .lifetimes import release_dead
 from .regroup import ChainInfo, regroup
 from .translate import (_BINOPS, _REDUCE, _UFUNCS, TIME_NAMES, Bin, Call, Eq, Model, Num, Ref, Unary,
-                        _fail, level, node_level, order, refs, resolve)
+                        _children, _fail, level, node_level, order, refs, resolve)
 
 __all__ = ["emit_source"]
 
@@ -280,10 +280,8 @@ class _Emitter:
             return tuple(tok + ("!" if bang else "") for tok, bang in node.subs if tok in subscripts)
         if isinstance(node, Call) and node.func in _REDUCE:
             return tuple(a for a in self.axes_of(eq, node.args[0]) if not a.endswith("!"))
-        children = (node.left, node.right) if isinstance(node, Bin) else (node.arg,) if isinstance(node, Unary) \
-            else node.args if isinstance(node, Call) else ()
         out: dict[str, None] = {}
-        for child in children:
+        for child in _children(node):
             out.update(dict.fromkeys(self.axes_of(eq, child)))
         return tuple(out)
 

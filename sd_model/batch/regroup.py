@@ -33,6 +33,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from .parse import Bin, Call, Unary
+from .translate import _children
 
 __all__ = ["ChainInfo", "regroup", "cost"]
 
@@ -96,7 +97,7 @@ def cost(node: object, info: ChainInfo) -> tuple[int, int]:
             if info.level(n) == _LOOP:
                 ops += 1
                 elements += info.size(info.axes(n))
-            todo.extend((n.left, n.right) if isinstance(n, Bin) else (n.arg,) if isinstance(n, Unary) else n.args)
+            todo.extend(_children(n))
     return ops, elements
 
 
