@@ -345,3 +345,19 @@ def test_code_is_emitted_identically_from_several_threads_at_once(shipped):
     with ThreadPoolExecutor(4) as pool:
         sources = list(pool.map(lambda _: shipped.compile(["GDP"]).source, range(8)))
     assert all(s == alone for s in sources)
+
+
+def test_code_is_the_same_text_whatever_the_hash_seed():
+    """The generated source must not depend on the order Python happens to iterate a set in
+    (which ``PYTHONHASHSEED`` changes from process to process): the same model, outputs and time
+    settings give the same text in every process, so that the code of two runs can be compared by its hash.
+    Every variable is requested so that every part of the code (setup, block, loop, post) is made."""
+    script = ("import hashlib, sys; from sd_model.batch import BatchModel; "
+              "src = BatchModel(sys.argv[1]).compile().source; print(hashlib.sha256(src.encode()).hexdigest())")
+    hashes = set()
+    for seed in ("0", "1", "12345"):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        out = subprocess.run([sys.executable, "-c", script, str(DEFAULT_MODEL)], env=env, check=True,
+                             capture_output=True, text=True, cwd=Path(__file__).resolve().parent.parent)
+        hashes.add(out.stdout.strip())
+    assert len(hashes) == 1, hashes

@@ -398,7 +398,7 @@ def _emit_source(model: Model, outputs: list[str], times: dict[str, float]) -> s
     block = [f"    {eqs[n].ident} = {em.full(eqs[n], eqs[n].tree, 'block')}"
              for n in order(model, block_set, lambda n: refs(model, eqs[n], eqs[n].tree))]
     block += [f"    {name} = {code}" for code, name in em.hoisted["block"].items()]
-    block_out = [eqs[n].ident for n in block_set] + list(em.hoisted["block"].values())
+    block_out = [eqs[n].ident for n in sorted(block_set)] + list(em.hoisted["block"].values())
     setup += [f"    {name} = {code}" for code, name in em.hoisted["setup"].items()]
     setup_out = [eqs[n].ident for n in setup_names] + list(em.hoisted["setup"].values())
     # post: requested auxiliaries of level >= 1 at all saved times, except those the loop computes:
@@ -457,6 +457,6 @@ def _emit_source(model: Model, outputs: list[str], times: dict[str, float]) -> s
     for u in ext("post", post_local):
         lines.append(f"    {u} = np.moveaxis(S[{u!r}], 0, -2)" if u in read_saved
                      else f"    {u} = K[{u!r}][..., None, :]")
-    lines += post + [f"    return {{{', '.join(f'{eqs[n].ident!r}: {eqs[n].ident}' for n in post_set)}}}", ""]
+    lines += post + [f"    return {{{', '.join(f'{eqs[n].ident!r}: {eqs[n].ident}' for n in sorted(post_set))}}}", ""]
     lines.insert(0, f"t0 = {times['initial time']!r}\ndt = {times['time step']!r}\n")
     return "\n".join(lines)
