@@ -16,6 +16,7 @@ import xarray as xr
 
 from .data import load_provincial, load_regions, pre2000_price_level, read_yearly, resolve_data_dir
 from .data_panel import REGIONS, regional_sum, wide
+from .errors import DataError, check_number
 
 DEFLATORS = ("investment_price_index", "retail_price_index")
 FIRST, LAST = 2001, 2015
@@ -64,8 +65,7 @@ def deflator_test(data_dir: str | os.PathLike | None = None) -> xr.Dataset:
     for i, name in enumerate(DEFLATORS):
         level = pre2000_price_level(name, t)
         nominal = t["gdp_nominal"]
-        growth = ((nominal / nominal.shift(1)) / (level / level.shift(1)) - 1.0).loc[FIRST:LAST] * 100
-        err = growth - nbs_growth
+        err = _growth_errors(nominal, level, nbs_growth)
         deflated = regional_sum(nominal / level, regions)
         reg_err = (deflated[1:] / deflated[:-1] - 1.0) * 100 - nbs_reg_growth
         cum = ((deflated[-1] / deflated[0]) / (nbs_real[-1] / nbs_real[0]) - 1.0) * 100
@@ -121,21 +121,95 @@ def national_pre2000_check(data_dir: str | os.PathLike | None = None) -> xr.Data
     names = ("gdp_nominal_compendium_vintage", *DEFLATORS)
     t = {n: wide(load_provincial(n, folder), years) for n in names}
     national = load_national_gdp_deflator(folder).reindex(years)
-    nat_infl = (national / national.shift(1) - 1.0) * 100
     out: dict[str, list[float]] = {k: [] for k in ("rmse", "bias", "cumulative_error_pct")}
     for name in DEFLATORS:
-        level = pre2000_price_level(name, t)
-        real = t["gdp_nominal_compendium_vintage"] / level
-        implied = t["gdp_nominal_compendium_vintage"].where(real.notna()).sum(axis=1) / real.sum(axis=1)
-        err = ((implied / implied.shift(1) - 1.0) * 100 - nat_infl).loc[NATIONAL_FIRST:NATIONAL_LAST]
-        out["rmse"].append(float(np.sqrt((err ** 2).mean())))
-        out["bias"].append(float(err.mean()))
-        first, last = NATIONAL_FIRST - 1, NATIONAL_LAST
-        out["cumulative_error_pct"].append(
-            float(((implied[last] / implied[first]) / (national[last] / national[first]) - 1.0) * 100))
+        for key, value in _national_errors(t["gdp_nominal_compendium_vintage"], pre2000_price_level(name, t),
+                                           national).items():
+            out[key].append(value)
     units = {"rmse": "percentage points per year", "bias": "percentage points per year",
              "cumulative_error_pct": "percent"}
     ds = xr.Dataset({k: ("deflator", v, {"units": units[k]}) for k, v in out.items()},
                     coords={"deflator": list(DEFLATORS)})
     ds.attrs.update(years=f"{NATIONAL_FIRST}-{NATIONAL_LAST}", reference="World Bank GDP deflator of China")
     return ds
+
+
+def _growth_errors(nominal: pd.DataFrame, level: pd.DataFrame, nbs_growth: pd.DataFrame) -> pd.DataFrame:
+    """Year x province: nominal GDP growth deflated by ``level`` minus NBS real growth, points, FIRST-LAST."""
+    return ((nominal / nominal.shift(1)) / (level / level.shift(1)) - 1.0).loc[FIRST:LAST] * 100 - nbs_growth
+
+
+def _national_errors(nominal: pd.DataFrame, level: pd.DataFrame, national: pd.Series) -> dict[str, float]:
+    """The implied deflator of the provinces' deflated sum against ``national``, 1979-1999.
+
+    Returns rmse and bias (points of annual inflation) and cumulative_error_pct (percent), as
+    :func:`national_pre2000_check` reports them.
+    """
+    real = nominal / level
+    implied = nominal.where(real.notna()).sum(axis=1) / real.sum(axis=1)
+    nat_infl = (national / national.shift(1) - 1.0) * 100
+    err = ((implied / implied.shift(1) - 1.0) * 100 - nat_infl).loc[NATIONAL_FIRST:NATIONAL_LAST]
+    first, last = NATIONAL_FIRST - 1, NATIONAL_LAST
+    return {"rmse": float(np.sqrt((err ** 2).mean())), "bias": float(err.mean()),
+            "cumulative_error_pct": float(((implied[last] / implied[first]) / (national[last] / national[first])
+                                           - 1.0) * 100)}
+
+
+def mixed_price_level(tables: dict[str, pd.DataFrame], investment_weight: float) -> pd.DataFrame:
+    """Year x province price level (2000 = 1), a geometric mean of the two proxy indices.
+
+    ``log P = w log P_investment + (1 - w) log P_retail`` with ``w = investment_weight`` in [0, 1]:
+    annual inflation is the weighted mean of the two indices' log inflation, as a GDP deflator
+    weights the prices of what is produced for investment and for consumption. NaN where either
+    index is missing (Tibet's retail index before 1990), whatever the weight, so that every weight
+    is judged on the same province-years.
+    """
+    w = check_number(investment_weight, "investment_weight", "mixed_price_level", DataError, nonneg=True)
+    if w > 1.0:
+        raise DataError(f"mixed_price_level: investment_weight must be within [0, 1], got {investment_weight!r}")
+    inv = pre2000_price_level("investment_price_index", tables)
+    ret = pre2000_price_level("retail_price_index", tables)
+    return np.exp(w * np.log(inv) + (1.0 - w) * np.log(ret))
+
+
+def deflator_mix_test(weights=(0.0, 0.25, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0),
+                      data_dir: str | os.PathLike | None = None) -> xr.Dataset:
+    """Both tests of the proxy deflator for geometric mixes of the two indices (:func:`mixed_price_level`).
+
+    Weight 1 is the investment price index alone (the shipped :data:`sd_model.data.PRE2000_DEFLATOR`),
+    0 the retail price index alone. Only province-years with both indices count, for every weight:
+    the provincial figures at 1 and 0 equal :func:`deflator_test`'s pooled ones (both indices cover
+    2000-2015 everywhere); the national ones at 1 leave out Tibet before 1990 where
+    :func:`national_pre2000_check` keeps it.
+
+    Returns
+    -------
+    xarray.Dataset
+        Dim ``investment_weight``. ``rmse_provincial``, ``bias_provincial``: 2001-2015, the 31
+        provinces pooled, deflated minus NBS real growth (percentage points a year);
+        ``rmse_national``, ``bias_national`` (points of annual inflation) and
+        ``cumulative_error_pct`` (percent): 1979-1999, the implied deflator of the provinces'
+        deflated sum against the World Bank GDP deflator.
+    """
+    folder = resolve_data_dir(data_dir)
+    t = _tables(folder)
+    nbs_growth = (t["gdp_index_prev_year"] / 100.0 - 1.0).loc[FIRST:LAST] * 100
+    years = np.arange(NATIONAL_FIRST - 1, 2001)
+    early = {n: wide(load_provincial(n, folder), years) for n in ("gdp_nominal_compendium_vintage", *DEFLATORS)}
+    national = load_national_gdp_deflator(folder).reindex(years)
+    out: dict[str, list[float]] = {k: [] for k in ("rmse_provincial", "bias_provincial", "rmse_national",
+                                                   "bias_national", "cumulative_error_pct")}
+    for w in weights:
+        e = _growth_errors(t["gdp_nominal"], mixed_price_level(t, w), nbs_growth).to_numpy().ravel()
+        e = e[np.isfinite(e)]
+        out["rmse_provincial"].append(float(np.sqrt(np.mean(e ** 2))))
+        out["bias_provincial"].append(float(np.mean(e)))
+        nat = _national_errors(early["gdp_nominal_compendium_vintage"], mixed_price_level(early, w), national)
+        out["rmse_national"].append(nat["rmse"])
+        out["bias_national"].append(nat["bias"])
+        out["cumulative_error_pct"].append(nat["cumulative_error_pct"])
+    units = {"cumulative_error_pct": "percent"}
+    return xr.Dataset({k: ("investment_weight", v, {"units": units.get(k, "percentage points per year")})
+                       for k, v in out.items()}, coords={"investment_weight": [float(w) for w in weights]},
+                      attrs={"provincial_years": f"{FIRST}-{LAST}",
+                             "national_years": f"{NATIONAL_FIRST}-{NATIONAL_LAST}"})
