@@ -43,6 +43,28 @@ def load_pwt_china(data_dir: str | os.PathLike | None = None) -> pd.DataFrame:
     return df
 
 
+#: PWT's returns to a year of schooling by band, (first year, last year, return): hc = exp(phi(s)) with
+#: phi piecewise linear (Feenstra, Inklaar and Timmer 2015, American Economic Review 105(10), and PWT's
+#: human-capital documentation, after Psacharopoulos 1994, World Development 22(9)).
+SCHOOLING_RETURNS = ((0.0, 4.0, 0.134), (4.0, 8.0, 0.101), (8.0, float("inf"), 0.068))
+
+
+def schooling_years_from_hc(hc) -> np.ndarray:
+    """Average years of schooling that PWT's human-capital index ``hc`` stands for (years).
+
+    Inverts ``hc = exp(phi(s))`` band by band (:data:`SCHOOLING_RETURNS`); NaN stays NaN.
+    """
+    log_hc = np.log(np.asarray(hc, dtype=float))
+    years = np.full(log_hc.shape, np.nan)
+    floor = 0.0  # phi at the start of the band
+    for first, last, rate in SCHOOLING_RETURNS:
+        width = (last - first) * rate
+        inside = (log_hc >= floor) & (log_hc <= floor + width)
+        years = np.where(inside & np.isnan(years), first + (log_hc - floor) / rate, years)
+        floor += width
+    return years
+
+
 #: US productivity eras (Fernald 2014, "Productivity and potential output before, during, and after the Great
 #: Recession", NBER Macroeconomics Annual 29: breaks in 1995 and 2004), cut at the project's last data year.
 FRONTIER_ERAS = ((1978, 1995), (1995, 2004), (2004, 2015))

@@ -57,6 +57,22 @@ def test_pwt_anchors_from_the_penn_world_table_file(obs):
     assert share.dims == ("year",) and obs["tfp_relative_us_pwt"].attrs["source"] == "national_pwt1001_china.csv"
 
 
+def test_schooling_years_read_back_from_the_human_capital_index(obs):
+    """PWT's hc = exp(phi(s)), phi rising 0.134 a year to 4 years, 0.101 to 8, 0.068 after: the years
+    computed here by hand go to hc and back; China's 1978 hc 1.684 (national_pwt1001_china.csv) is
+    ln(1.684) / 0.134 = 3.89 years, 2010's 2.441 is 4 + (ln(2.441) - 0.536) / 0.101 = 7.53."""
+    from math import exp, log
+
+    from sd_model.data_pwt import schooling_years_from_hc
+    for years, phi in ((2.0, 0.268), (6.0, 0.536 + 0.202), (10.0, 0.536 + 0.404 + 0.136)):
+        assert float(schooling_years_from_hc([exp(phi)])[0]) == pytest.approx(years, rel=1e-12)
+    assert np.isnan(schooling_years_from_hc([float("nan")])[0])
+    s = obs["schooling_years_pwt"]
+    assert float(s.sel(year=1978)) == pytest.approx(log(1.684) / 0.134, rel=1e-9)
+    assert float(s.sel(year=2010)) == pytest.approx(4 + (log(2.441) - 0.536) / 0.101, rel=1e-9)
+    assert s.attrs["units"] == "school_years"
+
+
 def test_net_migration_residual_leaves_out_the_re_basing_years(obs):
     """The comparison series is the demography module's residual without 2005, 2010 and 2015 (the survey and
     census re-basings: the West's residual is +0.89 million in 2015 against -0.41 to +0.11 in 2011-2014)."""

@@ -24,6 +24,8 @@ Series the model is fitted to that the data files do not hold directly:
 - ``capital_share_pwt`` (fraction of GDP, dim ``year``): China's capital income share, one minus PWT
   10.01's labour share, 1993-2015 (before 1993 PWT repeats a constant: NaN). In the model's
   competitive Cobb-Douglas it is ``Capital Elasticity``.
+- ``schooling_years_pwt`` (school years, dim ``year``): China's average years of schooling behind PWT
+  10.01's human-capital index (:func:`sd_model.data_pwt.schooling_years_from_hc`), 1978-2015.
 - ``tfp_relative_us_pwt`` (USA = 1, dim ``year``): China's TFP level at current PPPs (PWT ``ctfp``),
   1978-2015; only its level near the ICP benchmark years (2005, 2011) is comparable with the model
   (PWT's real GDP growth for China is not the official series; ``data/raw/SOURCES.md``).
@@ -42,12 +44,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import xarray as xr
 
 from ..data import load_national
 from ..data_demography import REGIONAL_DEMOGRAPHY_FILES, load_regional_demography
 from ..data_finance import load_national_npl
-from ..data_pwt import PWT_FILE, load_pwt_china
+from ..data_pwt import PWT_FILE, load_pwt_china, schooling_years_from_hc
 
 #: Depreciation rate of the capital-stock data (Zhang, Wu and Zhang 2004), 1/year; the data stock
 #: satisfies K(t) = (1 - d) K(t-1) + I(t) with I(t) / GFCF(t) = 1 exactly in 2000.
@@ -112,7 +115,11 @@ def add_derived(obs: xr.Dataset) -> xr.Dataset:
                  "One minus PWT 10.01's labour share of GDP, China (NaN before 1993: a constant fill)."),
                 ("tfp_relative_us_pwt", pwt["tfp_relative_us"], "1 (USA = 1)",
                  "PWT 10.01 ctfp, China: TFP level at current PPPs relative to the USA; compare levels near "
-                 "the ICP benchmark years only.")):
+                 "the ICP benchmark years only."),
+                ("schooling_years_pwt", pd.Series(schooling_years_from_hc(pwt["human_capital_index"]), pwt.index),
+                 "school_years", "Average years of schooling behind PWT 10.01's human-capital index hc for China "
+                 "(Barro-Lee years of the population 25+ and Cohen-Leker), read back through PWT's returns "
+                 "by band (sd_model.data_pwt.schooling_years_from_hc).")):
             out[var] = xr.DataArray(values.to_numpy(), dims="year", coords={"year": obs["year"].values},
                                     attrs={"units": units, "source": PWT_FILE, "note": note})
     if folder.is_dir() and all((folder / f).is_file() for f in REGIONAL_DEMOGRAPHY_FILES):
