@@ -437,13 +437,8 @@ def test_cli_calibrate_on_real_data(tmp_path):
 
 
 def _apply_module():
-    import importlib.util
-
-    path = DEFAULT_MODEL.parent.parent / "scripts" / "apply_calibration.py"
-    spec = importlib.util.spec_from_file_location("apply_calibration", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)  # type: ignore[union-attr]
-    return module
+    from script_module import load_script
+    return load_script("apply_calibration")
 
 
 TOY = DEFAULT_MODEL.parent.parent / "tests" / "models" / "toy_two_region.mdl"

@@ -1,23 +1,18 @@
 """scripts/forecast_drift.py: one differing constant carries the whole difference, in both directions."""
 from __future__ import annotations
 
-import importlib.util
-
 import pytest
+from script_module import load_script
 
 from sd_model.resources import DEFAULT_MODEL
 from sd_model.run import load_engine
 from sd_model.scenario import load_scenario
 
-SCRIPT = DEFAULT_MODEL.parent.parent / "scripts" / "forecast_drift.py"
 HISTORICAL = DEFAULT_MODEL.parent.parent / "experiments" / "historical.toml"
 
 
 def _module():
-    spec = importlib.util.spec_from_file_location("forecast_drift", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)  # type: ignore[union-attr]
-    return module
+    return load_script("forecast_drift")
 
 
 def test_the_one_differing_constant_carries_the_whole_difference():

@@ -110,11 +110,8 @@ def test_the_shipped_model_answers_the_same_when_a_region_is_split(tmp_path, reg
 
 
 def test_the_script_prints_each_outcome_and_refuses_an_unknown_region(capsys):
-    import importlib.util
-    path = Path(__file__).resolve().parent.parent / "scripts" / "partition_invariance.py"
-    spec = importlib.util.spec_from_file_location("partition_invariance", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    from script_module import load_script
+    module = load_script("partition_invariance")
     assert module.main(["--region", "Northeast", "--until", "2020", "--top", "2"]) == 0
     out = capsys.readouterr().out
     assert "Northeast in 2 parts:" in out and "East West Ratio: 2015" in out and "largest relative differences" in out

@@ -2,21 +2,16 @@
 from __future__ import annotations
 
 import difflib
-import importlib.util
 
 import pandas as pd
 import pytest
+from script_module import load_script
 
 from sd_model.resources import DEFAULT_MODEL
 
-SCRIPT = DEFAULT_MODEL.parent.parent / "scripts" / "savings_path_variants.py"
-
 
 def _module():
-    spec = importlib.util.spec_from_file_location("savings_path_variants", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)  # type: ignore[union-attr]
-    return module
+    return load_script("savings_path_variants")
 
 
 def test_a_scale_outside_the_models_range_is_refused_before_any_run(tmp_path):
