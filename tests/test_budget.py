@@ -48,10 +48,12 @@ def test_estimates_are_within_a_factor_of_two_of_timed_runs(simlin_engine):
     speed = _machine_speed(simlin_engine)
     assert 0.5 <= speed <= 2.0, speed
     for name, untils in [("simlin", (2600,)), ("batch", (1990, 2010))]:
-        engine = simlin_engine if name == "simlin" else load_engine(name)
         for until in untils:
-            spec = Scenario(name="t").resolve(engine.info, until=until)
-            measured, estimated = _cpu(engine, spec), _estimate(engine, spec)
+            # the best of two, as for the speed (one run can be slowed by the other test worker); the batch
+            # engine fresh each time, since its estimate includes generating and compiling its code
+            engines = [simlin_engine] * 2 if name == "simlin" else [load_engine(name) for _ in range(2)]
+            spec = Scenario(name="t").resolve(engines[0].info, until=until)
+            measured, estimated = min(_cpu(e, spec) for e in engines), _estimate(engines[0], spec)
             assert 0.5 <= measured / estimated / speed <= 2.0, (name, until, measured, estimated, speed)
 
 
