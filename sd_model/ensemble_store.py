@@ -16,7 +16,7 @@ import numpy as np
 import xarray as xr
 
 from .errors import SDModelError
-from .files import atomic_write_json, atomic_write_netcdf, atomic_write_text, sha256_bytes
+from .files import atomic_write_json, atomic_write_netcdf, atomic_write_text, load_netcdf, sha256_bytes
 
 __all__ = ["ChunkStore", "fingerprint", "plain"]
 
@@ -130,7 +130,7 @@ class ChunkStore:
                 if seal != self._seal(k, data):
                     raise SDModelError(f"{path}: chunk fails its integrity check (edited, truncated or copied from "
                                        "another ensemble); refusing to resume: delete it (and its .sha256) to rerun it")
-                ds = xr.load_dataset(path, engine="netcdf4")
+                ds = load_netcdf(path, engine="netcdf4")
             except (OSError, ValueError) as exc:  # UnicodeDecodeError is a ValueError
                 raise SDModelError(f"{path}: unreadable chunk ({exc}); delete it to rerun it") from None
             got = [plain(m) for m in ds["member"].values] if "member" in ds.coords else []

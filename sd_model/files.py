@@ -21,6 +21,7 @@ from typing import Any
 import xarray as xr
 
 from .errors import SDModelError
+from .interrupts import interrupts_held
 
 
 _UMASK = os.umask(0)  # the process's umask, read (and set back at once) for the files written
@@ -60,7 +61,8 @@ def atomic_write_text(path: str | Path, text: str) -> Path:
 def atomic_write_netcdf(path: str | Path, ds: xr.Dataset) -> Path:
     """Write ``ds`` as NetCDF-4 through a temporary file in the same folder, then rename it.
 
-    Attributes that NetCDF cannot hold (dicts, lists, None) are stored as JSON text.
+    Attributes that NetCDF cannot hold (dicts, lists, None) are stored as JSON text. Ctrl-C or
+    SIGTERM during the write takes effect once the file is complete (:func:`interrupts_held`).
     """
     path = Path(path)
     clean = ds.copy()
@@ -68,9 +70,19 @@ def atomic_write_netcdf(path: str | Path, ds: xr.Dataset) -> Path:
                    for k, v in ds.attrs.items()}
     for var in clean.data_vars.values():
         var.attrs = {k: (v if isinstance(v, (str, int, float)) else str(v)) for k, v in var.attrs.items()}
-    with _atomic_file(path) as tmp:
+    with interrupts_held(), _atomic_file(path) as tmp:
         clean.to_netcdf(tmp, engine="netcdf4")
     return path
+
+
+def load_netcdf(path: str | Path, **options: Any) -> xr.Dataset:
+    """``xarray.load_dataset(path, **options)`` (all in memory, file closed), uninterrupted by Ctrl-C or SIGTERM.
+
+    An interrupt arriving during the read takes effect once the file is closed (see
+    :func:`~sd_model.interrupts.interrupts_held`).
+    """
+    with interrupts_held():
+        return xr.load_dataset(path, **options)
 
 
 #: Largest TOML input read (bytes): scenario, ranges, calibration and check files are a few kB.

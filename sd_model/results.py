@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from .files import atomic_write_bytes, atomic_write_netcdf, atomic_write_text
+from .files import atomic_write_bytes, atomic_write_netcdf, atomic_write_text, load_netcdf
 
 __all__ = ["FORMATS", "tidy", "write_results", "read_results", "max_relative_difference"]
 
@@ -79,8 +79,7 @@ def read_results(folder: str | Path) -> pd.DataFrame:
         return pd.read_csv(path, keep_default_na=False, dtype={"Region": str, "Dest": str, "units": str})
     if path.suffix == ".parquet":
         return pd.read_parquet(path)
-    with xr.open_dataset(path) as ds:
-        return tidy(ds.load())
+    return tidy(load_netcdf(path))
 
 
 def max_relative_difference(a: pd.DataFrame, b: pd.DataFrame) -> tuple[float, int]:

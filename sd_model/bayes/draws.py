@@ -10,9 +10,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import xarray as xr
 
 from ..errors import SDModelError
+from ..files import load_netcdf
 
 
 def read_posterior(path: str | Path) -> pd.DataFrame:
@@ -27,8 +27,7 @@ def read_posterior(path: str | Path) -> pd.DataFrame:
     if not path.is_file():
         raise SDModelError(f"{path}: posterior file not found (write one with 'sd-model calibrate --method bayes')")
     try:
-        with xr.open_dataset(path, group="posterior") as ds:
-            theta = ds["theta"].load()
+        theta = load_netcdf(path, group="posterior")["theta"]
     except (OSError, ValueError, KeyError) as exc:
         raise SDModelError(f"{path}: not a posterior file of 'sd-model calibrate --method bayes' "
                            f"(needs group 'posterior' with variable 'theta'): {exc}") from None
@@ -43,8 +42,7 @@ def read_posterior(path: str | Path) -> pd.DataFrame:
 def posterior_model_sha256(path: str | Path) -> str | None:
     """The SHA-256 of the model file the posterior at ``path`` was sampled on, or None if it does not say."""
     try:
-        with xr.open_dataset(path) as ds:
-            value = ds.attrs.get("model_sha256")
+        value = load_netcdf(path).attrs.get("model_sha256")
     except (OSError, ValueError):
         return None
     return str(value) if value else None

@@ -19,6 +19,7 @@ import numpy as np
 
 from ..calibration.report import markdown_table
 from ..files import atomic_dir, atomic_write_json, atomic_write_text
+from ..interrupts import interrupts_held
 from ..manifest import build_manifest
 from ..mdl import read_model_info
 from ..scenario import Scenario, validate
@@ -28,7 +29,8 @@ def _write_idata(idata: Any, path: Path) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
     try:
-        idata.to_netcdf(tmp)
+        with interrupts_held():  # the NetCDF library must not be cut mid-write (see interrupts_held)
+            idata.to_netcdf(tmp)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -19,6 +19,7 @@ import numpy as np
 import xarray as xr
 
 from ..errors import SDModelError
+from ..files import load_netcdf
 from ..plotting import REGION_COLOURS, readable_units
 
 
@@ -72,7 +73,7 @@ def read_bands(path: str | Path, variables: list[str], low: float = 0.05,
     if not path.is_file():
         raise SDModelError(f"{path}: bands file not found; give the ensemble.nc of 'sd-model ensemble'")
     try:
-        ds = xr.load_dataset(path)
+        ds = load_netcdf(path)
     except Exception as exc:  # noqa: BLE001 - any reader error is a bad file for the user
         raise SDModelError(f"{path}: cannot read as NetCDF ({type(exc).__name__}: {exc})") from None
     dim = next((d for d in ("member", "draw", "sample") if d in ds.dims), None)
