@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sd_model.engines import Engine
+from sd_model.parameters import Parameter
 from sd_model.run import load_engine, run
 from sd_model.scenario import Scenario, load_scenario
 
@@ -31,14 +32,6 @@ def flat_params(params: Mapping[str, Any]) -> dict[str, float]:
         else:
             out[name] = float(value)
     return out
-
-
-def nested(name: str, value: float) -> dict[str, Any]:
-    """``"Name[Element]"`` and a value as a scenario parameter mapping (:meth:`Scenario.with_params`)."""
-    if name.endswith("]"):
-        base, element = name[:-1].split("[", 1)
-        return {base: {element: value}}
-    return {name: value}
 
 
 def growth(scenario: Scenario, engine: Engine, start: int, end: int) -> float:
@@ -62,8 +55,9 @@ def drift(a: Scenario, b: Scenario, engine: Engine, start: int, end: int) -> tup
     rows = []
     for name in sorted(set(pa) & set(pb)):
         if pa[name] != pb[name]:
-            with_b = growth(a.with_params(nested(name, pb[name])), engine, start, end) - ga
-            without_a = gb - growth(b.with_params(nested(name, pa[name])), engine, start, end)
+            one = Parameter.parse(engine.info, name)
+            with_b = growth(a.with_params(one.as_params(engine.info, pb[name])), engine, start, end) - ga
+            without_a = gb - growth(b.with_params(one.as_params(engine.info, pa[name])), engine, start, end)
             rows.append((name, pa[name], pb[name], with_b, without_a))
     rows.sort(key=lambda r: -(abs(r[3]) + abs(r[4])))
     return ga, gb, rows

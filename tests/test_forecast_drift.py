@@ -4,6 +4,8 @@ from __future__ import annotations
 import pytest
 from script_module import load_script
 
+from sd_model.mdl import read_model_info
+from sd_model.parameters import Parameter
 from sd_model.resources import DEFAULT_MODEL
 from sd_model.run import load_engine
 from sd_model.scenario import load_scenario
@@ -30,11 +32,16 @@ def test_the_one_differing_constant_carries_the_whole_difference():
     assert with_b == pytest.approx(gb - ga, abs=1e-12) and without_a == pytest.approx(gb - ga, abs=1e-12)
 
 
-def test_names_round_trip_between_flat_and_nested():
+def test_flat_names_are_the_labels_the_parameters_read_back():
     m = _module()
     flat = m.flat_params({"A": 1, "B": {"East": 2.0, "West": 3.0}})
     assert flat == {"A": 1.0, "B[East]": 2.0, "B[West]": 3.0}
-    assert m.nested("B[West]", 3.0) == {"B": {"West": 3.0}} and m.nested("A", 1.0) == {"A": 1.0}
+    info = read_model_info(DEFAULT_MODEL)
+    params = {"Capital Elasticity": 0.4, "Regional Savings Factor": {"East": 0.8}}
+    for label, value in m.flat_params(params).items():
+        back = Parameter.parse(info, label).as_params(info, value)
+        assert back == ({"Capital Elasticity": 0.4} if label == "Capital Elasticity"
+                        else {"Regional Savings Factor": {"East": 0.8}})
 
 
 def test_an_end_before_the_start_is_refused(capsys):
