@@ -71,13 +71,9 @@ def deflator_test(data_dir: str | os.PathLike | None = None) -> xr.Dataset:
         cum = ((deflated[-1] / deflated[0]) / (nbs_real[-1] / nbs_real[0]) - 1.0) * 100
         for j, reg in enumerate(labels):
             cols = [p for p, r in regions.items() if r == reg or reg == "all"]
-            e = err[cols].to_numpy().ravel()
-            e = e[np.isfinite(e)]
             re = reg_err.ravel() if reg == "all" else reg_err[:, j]
-            out["rmse_provincial"][i, j] = np.sqrt(np.mean(e ** 2))
-            out["bias_provincial"][i, j] = np.mean(e)
-            out["rmse_regional"][i, j] = np.sqrt(np.mean(re ** 2))
-            out["bias_regional"][i, j] = np.mean(re)
+            out["rmse_provincial"][i, j], out["bias_provincial"][i, j] = _rmse_bias(err[cols].to_numpy())
+            out["rmse_regional"][i, j], out["bias_regional"][i, j] = _rmse_bias(re)
             if reg != "all":
                 out["cumulative_error_pct"][i, j] = cum[j]
     units = {"cumulative_error_pct": "percent"}
@@ -137,6 +133,13 @@ def national_pre2000_check(data_dir: str | os.PathLike | None = None) -> xr.Data
 def _growth_errors(nominal: pd.DataFrame, level: pd.DataFrame, nbs_growth: pd.DataFrame) -> pd.DataFrame:
     """Year x province: nominal GDP growth deflated by ``level`` minus NBS real growth, points, FIRST-LAST."""
     return ((nominal / nominal.shift(1)) / (level / level.shift(1)) - 1.0).loc[FIRST:LAST] * 100 - nbs_growth
+
+
+def _rmse_bias(errors: np.ndarray) -> tuple[float, float]:
+    """Root mean square and mean of the finite values of ``errors`` (any shape; pooled), in their units."""
+    e = np.asarray(errors, dtype=float).ravel()
+    e = e[np.isfinite(e)]
+    return float(np.sqrt(np.mean(e ** 2))), float(np.mean(e))
 
 
 def _national_errors(nominal: pd.DataFrame, level: pd.DataFrame, national: pd.Series) -> dict[str, float]:
@@ -200,10 +203,9 @@ def deflator_mix_test(weights=(0.0, 0.25, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0),
     out: dict[str, list[float]] = {k: [] for k in ("rmse_provincial", "bias_provincial", "rmse_national",
                                                    "bias_national", "cumulative_error_pct")}
     for w in weights:
-        e = _growth_errors(t["gdp_nominal"], mixed_price_level(t, w), nbs_growth).to_numpy().ravel()
-        e = e[np.isfinite(e)]
-        out["rmse_provincial"].append(float(np.sqrt(np.mean(e ** 2))))
-        out["bias_provincial"].append(float(np.mean(e)))
+        rmse, bias = _rmse_bias(_growth_errors(t["gdp_nominal"], mixed_price_level(t, w), nbs_growth).to_numpy())
+        out["rmse_provincial"].append(rmse)
+        out["bias_provincial"].append(bias)
         nat = _national_errors(early["gdp_nominal_compendium_vintage"], mixed_price_level(early, w), national)
         out["rmse_national"].append(nat["rmse"])
         out["bias_national"].append(nat["bias"])
