@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from .data_panel import REGIONS, chain_chongqing, level_from_index
+from .data_panel import REGIONS, chain_chongqing, level_from_index, screen_price_level
 from .data_panel import regional_sum as _regional_sum
 from .data_panel import wide as _wide
 from .data_series import NATIONAL, SERIES
@@ -39,6 +39,12 @@ _PROV_COLS = ("province", "year")
 # (cumulative error +0.7% against +8.7%; data_deflator.national_pre2000_check). Details in
 # data/raw/SOURCES.md, "Deflator test"; tests/test_data_deflator.py checks the choice.
 PRE2000_DEFLATOR = "investment_price_index"
+#: Price levels :func:`pre2000_price_level` builds.
+PRE2000_DEFLATORS = ("investment_price_index", "retail_price_index", "investment_price_index_screened")
+#: Log points by which a province's yearly investment price change may differ from its retail price change before
+#: the screened index takes the retail change (three standard deviations of that gap over 1979-1999, 8.4 points;
+#: over 2001-2015 it never exceeds 7): data/raw/SOURCES.md, "Fourth test".
+PRICE_SCREEN_GAP = 25.0
 
 
 def resolve_data_dir(data_dir: str | os.PathLike | None = None) -> Path:
@@ -212,10 +218,13 @@ def pre2000_price_level(name: str, tables: dict[str, pd.DataFrame]) -> pd.DataFr
 
     Parameters
     ----------
-    name : {"investment_price_index", "retail_price_index"}
-        Which provincial price index.
+    name : {"investment_price_index", "retail_price_index", "investment_price_index_screened"}
+        Which provincial price index. The screened one is the investment price index whose yearly
+        change, where it differs from the retail index's by more than :data:`PRICE_SCREEN_GAP` log
+        points, is the retail index's (:func:`sd_model.data_panel.screen_price_level`).
     tables : dict
-        Year x province tables (:func:`sd_model.data_panel.wide`) containing ``name``.
+        Year x province tables (:func:`sd_model.data_panel.wide`) containing ``name`` (both
+        indices for the screened one).
 
     Returns
     -------
@@ -227,12 +236,17 @@ def pre2000_price_level(name: str, tables: dict[str, pd.DataFrame]) -> pd.DataFr
         return price / price.loc[2000]
     if name == "retail_price_index":
         return chain_chongqing(level_from_index(tables[name], 2000), 1996)
-    raise unknown_name("pre-2000 deflator", name, ("investment_price_index", "retail_price_index"),
-                       where="pre2000_price_level")
+    if name == "investment_price_index_screened":
+        return screen_price_level(pre2000_price_level("investment_price_index", tables),
+                                  pre2000_price_level("retail_price_index", tables), PRICE_SCREEN_GAP)[0]
+    raise unknown_name("pre-2000 deflator", name, PRE2000_DEFLATORS, where="pre2000_price_level")
 
 
-def load_observations(data_dir: str | os.PathLike | None = None) -> xr.Dataset:
+def load_observations(data_dir: str | os.PathLike | None = None, deflator: str = PRE2000_DEFLATOR) -> xr.Dataset:
     """Regional historical series, dims ``(year, region)``, region order :data:`REGIONS`.
+
+    ``deflator`` (one of :data:`PRE2000_DEFLATORS`) is the price level that turns 1978-1999
+    nominal GDP into ``gdp_real_2000``; it is recorded in ``attrs["pre2000_deflator"]``.
 
     Regional values are sums of provinces, taken only where every province of the region is
     present (else NaN); for the West, Chongqing may be missing before 1996 for GFCF and capital
@@ -240,7 +254,7 @@ def load_observations(data_dir: str | os.PathLike | None = None) -> xr.Dataset:
 
     - ``gdp_nominal``: billion yuan/year, current prices (vintage break in 2000)
     - ``gdp_real_2000``: billion yuan/year, 2000 prices (before 2000: nominal GDP deflated by
-      the provincial price index :data:`PRE2000_DEFLATOR`)
+      the provincial price index ``deflator``)
     - ``population``, ``urban_population``: million persons (year-end)
     - ``capital_2000``: billion yuan, 2000 prices
     - ``gfcf_nominal``: billion yuan/year, current prices
@@ -260,6 +274,8 @@ def load_observations(data_dir: str | os.PathLike | None = None) -> xr.Dataset:
     """
     from .data_derived import derived_series
 
+    if deflator not in PRE2000_DEFLATORS:
+        raise unknown_name("pre-2000 deflator", deflator, PRE2000_DEFLATORS, where="load_observations")
     folder = resolve_data_dir(data_dir)
     regions = load_regions(folder)
     prov = {n: load_provincial(n, folder) for n in _CORE}
@@ -305,20 +321,24 @@ def load_observations(data_dir: str | os.PathLike | None = None) -> xr.Dataset:
 
     # real GDP: 2000-2015 from the NBS-index file; 1978-1999 backwards with the chosen deflator
     real = _regional_sum(wide["gdp_real_2000prices"], regions)
-    deflated = _regional_sum(wide["gdp_nominal_compendium_vintage"] / pre2000_price_level(PRE2000_DEFLATOR, wide),
-                             regions)
+    deflated = _regional_sum(wide["gdp_nominal_compendium_vintage"] / pre2000_price_level(deflator, wide), regions)
     i0 = int(np.where(years == 2000)[0][0])
     early = years < 2000
     real[early] = real[i0] * deflated[early] / deflated[i0]
+    # the screened investment index is built from both price indices
+    deflator_src = src.get(deflator) or f"{src['investment_price_index']}, {src['retail_price_index']}"
     put("gdp_real_2000", real, "billion yuan/year, 2000 prices",
-        f"{src['gdp_real_2000prices']}, {src['gdp_nominal_compendium_vintage']}, {src[PRE2000_DEFLATOR]}",
+        f"{src['gdp_real_2000prices']}, {src['gdp_nominal_compendium_vintage']}, {deflator_src}",
         "2000-2015: sum of provincial real GDP (2000 nominal x cumulative NBS GDP index). 1978-1999: "
         "PROXY, no provincial real-GDP index before 2000 exists. Each province's Compendium-vintage "
-        f"nominal GDP is deflated by its own {PRE2000_DEFLATOR.replace('_', ' ')} rebased to 2000=1 "
+        f"nominal GDP is deflated by its own {deflator.replace('_', ' ')} rebased to 2000=1 "
         "(Chongqing before 1996 chained to Sichuan's index); the regional sum gives the growth path, "
         "scaled so that 2000 equals the NBS-vintage 2000 value (splices the 2000 vintage break). "
         "Deflator chosen by sd_model.data_deflator.deflator_test (2001-2015 growth RMSE against the "
-        "NBS real index: investment price index 2.99 points, retail price index 3.43).")
+        "NBS real index: investment price index 2.99 points, retail price index 3.43)."
+        + (f" Screened: a province's yearly change more than {PRICE_SCREEN_GAP:g} log points from its retail "
+           "index's is the retail index's (9 province-years, 1984-1993; data/raw/SOURCES.md, Fourth test)."
+           if deflator == "investment_price_index_screened" else ""))
 
     shares = {"loan_share": ("loans", "Regional loans / sum of the four regions (not of the national "
                              "total, which is 2.6-4.8% larger)."),
@@ -343,7 +363,7 @@ def load_observations(data_dir: str | os.PathLike | None = None) -> xr.Dataset:
                                               "2000-2015; includes head-office amounts not allocated "
                                               "to provinces."})
     ds.attrs.update(data_dir=str(folder), provenance="see SOURCES.md in data_dir",
-                    pre2000_deflator=PRE2000_DEFLATOR)
+                    pre2000_deflator=deflator)
     return ds
 
 

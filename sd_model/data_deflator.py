@@ -97,13 +97,16 @@ def load_national_gdp_deflator(data_dir: str | os.PathLike | None = None) -> pd.
     return s
 
 
-def national_pre2000_check(data_dir: str | os.PathLike | None = None) -> xr.Dataset:
-    """The two proxy deflators against the national GDP deflator in the period of use, 1979-1999.
+def national_pre2000_check(data_dir: str | os.PathLike | None = None,
+                           deflators: tuple[str, ...] = DEFLATORS) -> xr.Dataset:
+    """The proxy deflators against the national GDP deflator in the period of use, 1979-1999.
 
     For each price index, the 31 provinces' Compendium-vintage nominal GDP is deflated province
     by province (2000 = 1) and summed; the implied deflator of the sum (sum of nominal / sum of
     deflated) is compared with the World Bank GDP deflator of China. Provinces without the index
     in a year (Tibet before 1990 for the retail index) are left out of both sums that year.
+    ``deflators`` are names of :func:`sd_model.data.pre2000_price_level` (default the two
+    indices; :data:`sd_model.data.PRE2000_DEFLATORS` adds the screened investment index).
 
     Returns
     -------
@@ -118,14 +121,14 @@ def national_pre2000_check(data_dir: str | os.PathLike | None = None) -> xr.Data
     t = {n: wide(load_provincial(n, folder), years) for n in names}
     national = load_national_gdp_deflator(folder).reindex(years)
     out: dict[str, list[float]] = {k: [] for k in ("rmse", "bias", "cumulative_error_pct")}
-    for name in DEFLATORS:
+    for name in deflators:
         for key, value in _national_errors(t["gdp_nominal_compendium_vintage"], pre2000_price_level(name, t),
                                            national).items():
             out[key].append(value)
     units = {"rmse": "percentage points per year", "bias": "percentage points per year",
              "cumulative_error_pct": "percent"}
     ds = xr.Dataset({k: ("deflator", v, {"units": units[k]}) for k, v in out.items()},
-                    coords={"deflator": list(DEFLATORS)})
+                    coords={"deflator": list(deflators)})
     ds.attrs.update(years=f"{NATIONAL_FIRST}-{NATIONAL_LAST}", reference="World Bank GDP deflator of China")
     return ds
 

@@ -119,3 +119,36 @@ def level_from_index(prev_year_eq100: pd.DataFrame, base_year: int = 2000) -> pd
     for i in range(i0 - 1, -1, -1):
         level.iloc[i] = level.iloc[i + 1] / ratio.iloc[i + 1]
     return level
+
+
+def screen_price_level(level: pd.DataFrame, reference: pd.DataFrame, gap: float,
+                       base_year: int = 2000) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``level`` with its implausible years' changes replaced by ``reference``'s, and the list of those years.
+
+    A province-year is flagged where the log change of ``level`` (year x province, any base)
+    differs from the log change of ``reference`` (the same table shape, e.g. the retail price
+    level) by more than ``gap`` log points (100 x difference of log changes); its change is
+    replaced by ``reference``'s. The result is chained from the changes and rebased so that
+    ``base_year`` = 1; years without a flag keep their own changes, NaN stays NaN, and a
+    province-year where either change is missing is never flagged.
+
+    Returns
+    -------
+    (pandas.DataFrame, pandas.DataFrame)
+        The screened level (``base_year`` = 1, dimensionless) and one row per flagged
+        province-year: ``province``, ``year``, ``change`` and ``reference_change`` (log points).
+    """
+    own = np.log(level).diff()
+    ref = np.log(reference.reindex_like(level)).diff()
+    flagged = ((own - ref).abs() * 100.0 > gap) & own.notna() & ref.notna()
+    step = (ref - own).where(flagged, 0.0)  # the correction to the log change, 0 where kept
+    # corrections accumulate away from the base year: after it forward, before it backward
+    later = pd.Series(step.index > base_year, index=step.index)
+    after = step.mul(later, axis=0).cumsum()
+    before = -step.mul(~later, axis=0)[::-1].cumsum()[::-1].shift(-1, fill_value=0.0)
+    log_level = np.log(level) + after + before
+    screened = np.exp(log_level - log_level.loc[base_year])
+    cells = flagged.stack()
+    rows = [(p, int(y), float(own.at[y, p] * 100), float(ref.at[y, p] * 100)) for y, p in cells[cells].index]
+    flags = pd.DataFrame(rows, columns=["province", "year", "change", "reference_change"])
+    return screened, flags.sort_values(["year", "province"], ignore_index=True)

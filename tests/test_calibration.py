@@ -559,3 +559,30 @@ def test_a_target_with_both_limits_passes_only_between_them():
                       regions=None, line=1)
     got = check_targets([spec], table)
     assert list(got["pass"]) == [True, False, False]
+
+
+def test_the_pre2000_deflator_is_a_setting_of_the_calibration_file(tmp_path):
+    """pre2000_deflator chooses the price level of 1978-1999 real GDP: the screened index changes
+    real GDP before 2000 only (2000-2015 is the NBS index either way) and is recorded in the data's
+    attributes; the default is the project's choice."""
+    from sd_model.calibration.targets import config_observations
+    from sd_model.data import PRE2000_DEFLATOR
+    plain = load_config(write(tmp_path, CONFIG, "plain.toml"))
+    screened = load_config(write(tmp_path, CONFIG.replace('name = "synthetic"', 'name = "synthetic"\n'
+                                                          'pre2000_deflator = "investment_price_index_screened"'),
+                                 "screened.toml"))
+    assert plain.pre2000_deflator == PRE2000_DEFLATOR == "investment_price_index"
+    a, b = config_observations(plain), config_observations(screened)
+    assert b.attrs["pre2000_deflator"] == "investment_price_index_screened"
+    ga, gb = a["gdp_real_2000"], b["gdp_real_2000"]
+    xr.testing.assert_identical(ga.sel(year=slice(2000, 2015)).drop_attrs(), gb.sel(year=slice(2000, 2015)).drop_attrs())
+    # Anhui's 1991 jump (+46 log points, retail +5.5) is screened: Central's 1990 real GDP is 4% lower
+    assert float(gb.sel(year=1990, region="Central")) < 0.97 * float(ga.sel(year=1990, region="Central"))
+
+
+def test_an_unknown_pre2000_deflator_names_the_line_and_the_choices(tmp_path):
+    path = write(tmp_path, CONFIG.replace('name = "synthetic"', 'name = "synthetic"\npre2000_deflator = "retail"'))
+    with pytest.raises(CalibrationError, match=r"cal\.toml:2: pre2000_deflator 'retail' is not one of "
+                                               r"investment_price_index, retail_price_index, "
+                                               r"investment_price_index_screened"):
+        load_config(path)

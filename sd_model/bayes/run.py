@@ -19,8 +19,7 @@ import xarray as xr
 from ..calibration.config import CalibrationConfig, load_config
 from ..calibration.problem import build_problem
 from ..calibration.store import fingerprint
-from ..calibration.targets import add_derived
-from ..data import load_observations
+from ..calibration.targets import config_observations
 from ..errors import SDModelError
 from ..mdl import read_model_info
 from ..run import DEFAULT_MODEL
@@ -111,7 +110,7 @@ def setup(config: str | Path | CalibrationConfig, priors: str | Path | None = No
     """Resolve a calibration file and its priors file into a :class:`Likelihood`."""
     cfg = config if isinstance(config, CalibrationConfig) else load_config(config)
     info = read_model_info(model if model is not None else DEFAULT_MODEL)
-    obs = observations if observations is not None else add_derived(load_observations(cfg.data_dir))
+    obs = observations if observations is not None else config_observations(cfg)
     problem = build_problem(cfg, info, obs, until, engine="batch")
     path = Path(priors) if priors is not None else default_priors_path(cfg.path)
     if priors is None and not path.is_file():

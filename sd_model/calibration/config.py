@@ -5,6 +5,8 @@ A calibration file is TOML::
     name = "default"
     description = "..."
     base = "../historical.toml"      # scenario the estimates are laid over (optional)
+    pre2000_deflator = "investment_price_index"   # price level of 1978-1999 real GDP (optional;
+                                     # sd_model.data.PRE2000_DEFLATORS; "..._screened": SOURCES.md)
 
     [span]                           # years compared with data (model time = data year)
     start = 1978
@@ -56,6 +58,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from ..data import PRE2000_DEFLATOR, PRE2000_DEFLATORS
 from ..errors import SDModelError, check_number, did_you_mean
 from ..files import read_toml
 
@@ -135,13 +138,16 @@ class CalibrationConfig:
     series: tuple[SeriesSpec, ...]
     targets: tuple[TargetSpec, ...] = field(default=())
     text: str = ""
+    #: The price level of 1978-1999 real GDP (:data:`sd_model.data.PRE2000_DEFLATORS`).
+    pre2000_deflator: str = PRE2000_DEFLATOR
 
     def where(self, line: int | None = None) -> str:
         """``path:line`` (or ``path``) for error messages."""
         return f"{self.path}:{line}" if line else str(self.path)
 
 
-_TOP = {"name", "description", "base", "data_dir", "span", "optimizer", "parameters", "series", "targets"}
+_TOP = {"name", "description", "base", "data_dir", "pre2000_deflator", "span", "optimizer", "parameters", "series",
+        "targets"}
 _OPTIMIZER = {"method": "local", "starts": 8, "max_nfev": 200, "seed": 1, "uncertainty": "jacobian",
               "bootstrap": 40, "diff_step": 1e-6, "popsize": 10, "maxiter": 60}
 _PARAM_KEYS = {"lower", "upper", "start"}
@@ -271,6 +277,9 @@ def load_config(path: str | Path) -> CalibrationConfig:
     if data_dir is not None:
         data_dir = (path.parent / _string(data_dir, f"{path}:{_line_of(lines, 'data_dir')}", "data_dir")).resolve()
 
+    pre2000_deflator = _choice(data.get("pre2000_deflator", PRE2000_DEFLATOR), PRE2000_DEFLATORS,
+                               f"{path}:{_line_of(lines, 'pre2000_deflator')}", "pre2000_deflator")
+
     span_table = data.get("span", {})
     where = f"{path}:{_line_of(lines, '[span]')}"
     if not isinstance(span_table, dict) or not {"start", "end"} <= set(span_table):
@@ -296,7 +305,7 @@ def load_config(path: str | Path) -> CalibrationConfig:
     targets = _read_targets(data.get("targets", []), path, lines, {s.name for s in series})
     return CalibrationConfig(path=path, name=name, description=description, base=base, data_dir=data_dir,
                              span=span, optimizer=optimizer, parameters=parameters, series=series,
-                             targets=targets, text=text)
+                             targets=targets, text=text, pre2000_deflator=pre2000_deflator)
 
 
 def _read_parameters(table: Any, path: Path, lines: list[str]) -> tuple[ParameterSpec, ...]:

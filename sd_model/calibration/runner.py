@@ -19,7 +19,6 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ..data import load_observations
 from ..executor import dask_client
 from ..files import atomic_dir, atomic_write_json, atomic_write_text, stamp_manifest
 from ..manifest import build_manifest
@@ -32,7 +31,7 @@ from .optimize import LocalFit, Space, global_fit, jacobian, multistart
 from .problem import Problem, build_problem
 from .report import NAIVE_WINDOW, check_targets, fit_table, markdown_table, overlay_toml, write_plots
 from .store import CHECKPOINT, EvaluationStore, fingerprint, prepare_output
-from .targets import add_derived
+from .targets import config_observations
 from .uncertainty import Uncertainty, bootstrap_bounds, jacobian_bounds
 
 #: Distance (unit-cube) within which an estimate is put exactly on its bound.
@@ -152,7 +151,7 @@ def calibrate(config: str | Path | CalibrationConfig, *, out: str | Path | None 
         if opt[key] not in valid:
             raise CalibrationError(f"unknown {key} {opt[key]!r}; valid: {', '.join(valid)}")
     info = read_model_info(model if model is not None else DEFAULT_MODEL)
-    obs = observations if observations is not None else add_derived(load_observations(cfg.data_dir))
+    obs = observations if observations is not None else config_observations(cfg)
     problem = build_problem(cfg, info, obs, until, engine=engine)
     # connect to a Dask cluster before writing anything: an unreachable one leaves no output folder
     client, own_client = dask_client(scheduler) if scheduler is not None else (None, False)  # type: Any, bool

@@ -42,12 +42,13 @@ Series the model is fitted to that the data files do not hold directly:
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ..data import load_national
+from ..data import load_national, load_observations
 from ..data_demography import REGIONAL_DEMOGRAPHY_FILES, load_regional_demography
 from ..data_finance import load_national_npl
 from ..data_pwt import PWT_FILE, load_pwt_china, schooling_years_from_hc
@@ -59,6 +60,15 @@ DATA_DEPRECIATION = 0.096
 #: Years whose provincial year-end populations follow a census or 1% sample survey (2005 and 2015
 #: surveys, 2010 census): the population change of those years carries the revision, not migration.
 POPULATION_REBASING_YEARS = (2005, 2010, 2015)
+
+
+def config_observations(cfg: Any) -> xr.Dataset:
+    """The observations a calibration file fits: its data folder, its pre-2000 deflator, derived series added.
+
+    ``cfg`` is a :class:`~sd_model.calibration.config.CalibrationConfig` (``data_dir`` None: the
+    project's data; ``pre2000_deflator``: :data:`sd_model.data.PRE2000_DEFLATORS`).
+    """
+    return add_derived(load_observations(cfg.data_dir, cfg.pre2000_deflator))
 
 
 def add_derived(obs: xr.Dataset) -> xr.Dataset:
