@@ -42,7 +42,7 @@ Series the model is fitted to that the data files do not hold directly:
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -53,6 +53,9 @@ from ..data_demography import REGIONAL_DEMOGRAPHY_FILES, load_regional_demograph
 from ..data_finance import load_national_npl
 from ..data_pwt import PWT_FILE, load_pwt_china, schooling_years_from_hc
 
+if TYPE_CHECKING:  # the config module is not needed at run time here
+    from .config import CalibrationConfig
+
 #: Depreciation rate of the capital-stock data (Zhang, Wu and Zhang 2004), 1/year; the data stock
 #: satisfies K(t) = (1 - d) K(t-1) + I(t) with I(t) / GFCF(t) = 1 exactly in 2000.
 DATA_DEPRECIATION = 0.096
@@ -62,11 +65,11 @@ DATA_DEPRECIATION = 0.096
 POPULATION_REBASING_YEARS = (2005, 2010, 2015)
 
 
-def config_observations(cfg: Any) -> xr.Dataset:
+def config_observations(cfg: CalibrationConfig) -> xr.Dataset:
     """The observations a calibration file fits: its data folder, its pre-2000 deflator, derived series added.
 
-    ``cfg`` is a :class:`~sd_model.calibration.config.CalibrationConfig` (``data_dir`` None: the
-    project's data; ``pre2000_deflator``: :data:`sd_model.data.PRE2000_DEFLATORS`).
+    ``cfg.data_dir`` None reads the project's data; ``cfg.pre2000_deflator`` is one of
+    :data:`sd_model.data.PRE2000_DEFLATORS`.
     """
     return add_derived(load_observations(cfg.data_dir, cfg.pre2000_deflator))
 
