@@ -38,7 +38,7 @@ _PROV_COLS = ("province", "year")
 # retail price index; and in 1979-1999, against the national GDP deflator, it keeps the price level
 # (cumulative error +0.7% against +8.7%; data_deflator.national_pre2000_check). Details in
 # data/raw/SOURCES.md, "Deflator test"; tests/test_data_deflator.py checks the choice.
-PRE2000_DEFLATOR = "investment_price_index"
+PRE2000_DEFLATOR = "investment_price_index_screened"
 #: Price levels :func:`pre2000_price_level` builds.
 PRE2000_DEFLATORS = ("investment_price_index", "retail_price_index", "investment_price_index_screened")
 #: Log points by which a province's yearly investment price change may differ from its retail price change before
