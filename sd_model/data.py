@@ -36,8 +36,11 @@ _PROV_COLS = ("province", "year")
 # over 2001-2015, nominal GDP growth deflated by the investment price index reproduces the NBS
 # real growth index with a pooled provincial RMSE of 2.99 points a year, against 3.43 with the
 # retail price index; and in 1979-1999, against the national GDP deflator, it keeps the price level
-# (cumulative error +0.7% against +8.7%; data_deflator.national_pre2000_check). Details in
-# data/raw/SOURCES.md, "Deflator test"; tests/test_data_deflator.py checks the choice.
+# (cumulative error +0.7% against +8.7%; data_deflator.national_pre2000_check). Since the twelfth round
+# (session 28) the investment price index is used screened: nine province-years whose change is more than
+# PRICE_SCREEN_GAP log points from the retail change (level shifts no price index has) take the retail change,
+# which brings the 1979-1999 national RMSE from 3.43 to 3.07 points. Details in data/raw/SOURCES.md, "Deflator
+# test" to "Fourth test"; tests/test_data_deflator.py checks the choice.
 PRE2000_DEFLATOR = "investment_price_index_screened"
 #: Price levels :func:`pre2000_price_level` builds.
 PRE2000_DEFLATORS = ("investment_price_index", "retail_price_index", "investment_price_index_screened")

@@ -567,11 +567,12 @@ def test_the_pre2000_deflator_is_a_setting_of_the_calibration_file(tmp_path):
     attributes; the default is the project's choice."""
     from sd_model.calibration.targets import config_observations
     from sd_model.data import PRE2000_DEFLATOR
-    plain = load_config(write(tmp_path, CONFIG, "plain.toml"))
-    screened = load_config(write(tmp_path, CONFIG.replace('name = "synthetic"', 'name = "synthetic"\n'
-                                                          'pre2000_deflator = "investment_price_index_screened"'),
-                                 "screened.toml"))
-    assert plain.pre2000_deflator == PRE2000_DEFLATOR == "investment_price_index"
+    screened = load_config(write(tmp_path, CONFIG, "default.toml"))
+    plain = load_config(write(tmp_path, CONFIG.replace('name = "synthetic"', 'name = "synthetic"\n'
+                                                       'pre2000_deflator = "investment_price_index"'),
+                              "plain.toml"))
+    assert screened.pre2000_deflator == PRE2000_DEFLATOR == "investment_price_index_screened"
+    assert plain.pre2000_deflator == "investment_price_index"
     a, b = config_observations(plain), config_observations(screened)
     assert b.attrs["pre2000_deflator"] == "investment_price_index_screened"
     ga, gb = a["gdp_real_2000"], b["gdp_real_2000"]

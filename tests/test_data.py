@@ -105,18 +105,40 @@ def test_capital_2000_independent():
 
 
 def test_gdp_real_before_2000_independent(ds):
+    """1978-1999 real GDP: nominal GDP deflated by each province's investment price index, computed here from the
+    raw files, for the unscreened index (``deflator="investment_price_index"``) and for the shipped screened one,
+    whose yearly change is the retail index's where the two differ by more than 25 log points (Hunan 1990 and Anhui
+    1991 in Central; none in the Northeast)."""
     nom = raw_table("provincial_gdp_nominal_compendium_vintage.csv")
     p = raw_table("provincial_investment_price_index.csv")
+    rpi = raw_table("provincial_retail_price_index.csv")
     link = p["Chongqing", 1996] / p["Sichuan", 1996]
-    for region, year in [("Northeast", 1990), ("West", 1985)]:
-        def deflated(y, region=region):
-            total = 0.0
-            for q in provinces_of(region):
-                pq = p.get((q, y), p[("Sichuan", y)] * link if q == "Chongqing" else None)
-                total += nom[q, y] * p[q, 2000] / pq
-            return total
-        expect = val(ds, "gdp_real_2000", 2000, region) * deflated(year) / deflated(2000)
-        assert val(ds, "gdp_real_2000", year, region) == pytest.approx(expect, rel=1e-9)
+    plain = data.load_observations(RAW, deflator="investment_price_index")
+
+    def level(q, y, screened):
+        """Price level of year y relative to 2000 (screened: each change from y+1 to 2000 checked by hand)."""
+        if not screened:
+            return p.get((q, y), p[("Sichuan", y)] * link if q == "Chongqing" else None) / p[q, 2000]
+        log_level = 0.0
+        for t in range(y + 1, 2001):
+            own = math.log(p[q, t] / p[q, t - 1])
+            ref = math.log(rpi[q, t] / 100.0)
+            log_level -= ref if abs(own - ref) * 100 > 25 else own
+        return math.exp(log_level)
+
+    for obs, screened, cases in [(plain, False, [("Northeast", 1990), ("West", 1985)]),
+                                 (ds, True, [("Northeast", 1990), ("Central", 1990), ("Central", 1985)])]:
+        assert obs.attrs["pre2000_deflator"] == ("investment_price_index_screened" if screened
+                                                 else "investment_price_index")
+        for region, year in cases:
+            def deflated(y, region=region, screened=screened):
+                return sum(nom[q, y] / level(q, y, screened) for q in provinces_of(region))
+            expect = val(obs, "gdp_real_2000", 2000, region) * deflated(year) / deflated(2000)
+            assert val(obs, "gdp_real_2000", year, region) == pytest.approx(expect, rel=1e-9)
+    # the screen moves Central's 1990 real GDP (Anhui's 1991 and Hunan's 1990 jumps) and not the Northeast's
+    assert val(ds, "gdp_real_2000", 1990, "Central") < 0.97 * val(plain, "gdp_real_2000", 1990, "Central")
+    assert val(ds, "gdp_real_2000", 1990, "Northeast") == pytest.approx(val(plain, "gdp_real_2000", 1990, "Northeast"),
+                                                                        rel=1e-12)
     # 2000 anchors on the NBS-vintage real (= nominal) GDP of 2000
     assert val(ds, "gdp_real_2000", 2000, "East") == pytest.approx(
         regional("provincial_gdp_real_2000prices.csv", "East", 2000) / 10)

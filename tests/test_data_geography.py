@@ -12,7 +12,7 @@ from sd_model.data_geography import (GEOGRAPHY_FILE, great_circle_mm, internal_d
 from sd_model.errors import DataError
 from sd_model.mdl import read_model_info
 from sd_model.run import DEFAULT_MODEL
-from tests.raw_csv import rows
+from raw_csv import rows
 
 RAW = Path(__file__).resolve().parent.parent / "data" / "raw"
 

@@ -26,9 +26,10 @@ CASES = [
     # aid: donors' taxes -> the aid fund -> lagging regions' public investment -> capital, public capital;
     # the donors' taxes also lower their savings, which reach the lagging regions through the three funds
     # channels (head offices, postal placement, securities bought in other regions), and their output, which is
-    # part of every region's market potential (eleventh round: market access over distances). The West, the
-    # region of largest need: +2.4% with everything on; with the investment and the funds channels off -0.30%,
-    # with market access off too -0.17% (the Northeast, near the national income, gains +0.56% only)
+    # part of every region's market potential (since the eleventh round: market access over distances). The West,
+    # the region of largest need (twelfth round): +2.5% with everything on; with the investment and the funds
+    # channels off -0.24%, with market access off too -0.17% (the Northeast, near the national income, gains +0.69%
+    # only; each with the parameters laid over both experiments/aid.toml and historical, as below)
     ("aid", "GDP per Capita", "West", LEVER_MECHANISMS["aid"], 0.01),
     # differential finance: directed credit and reserve cuts -> more loans in lagging regions
     ("differential_finance", "Loans", "Northeast", LEVER_MECHANISMS["differential_finance"], 0.05),

@@ -5,8 +5,8 @@ A calibration file is TOML::
     name = "default"
     description = "..."
     base = "../historical.toml"      # scenario the estimates are laid over (optional)
-    pre2000_deflator = "investment_price_index"   # price level of 1978-1999 real GDP (optional;
-                                     # sd_model.data.PRE2000_DEFLATORS; "..._screened": SOURCES.md)
+    pre2000_deflator = "investment_price_index_screened"  # price level of 1978-1999 real GDP (optional;
+                                     # sd_model.data.PRE2000_DEFLATORS, default the screened index: SOURCES.md)
 
     [span]                           # years compared with data (model time = data year)
     start = 1978
