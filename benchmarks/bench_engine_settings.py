@@ -1,11 +1,13 @@
 """The batch engine's own settings, each switched off or varied, on model 1 and the current model, in one run.
 
-Four things in ``sd_model/batch`` are choices made by measurement: regrouping the loop's
+Five things in ``sd_model/batch`` are choices made by measurement: regrouping the loop's
 ``* /`` and ``+ -`` chains (``regroup.py``), releasing each loop array after its last reader
-(``lifetimes.py``), the number of Time steps computed together (``engine.BLOCK_STEPS``) and the
-members per pass (``engine.MEMBERS_PER_PASS``). This script compiles both models with the
-regrouping and the releasing on and off (by replacing the emitter's two functions while
-compiling) and runs every variant, and every block size, alternately in this one process,
+(``lifetimes.py``), folding the constants at 0 in every member (``zeros.py``), the number of Time
+steps computed together (``engine.BLOCK_STEPS``) and the members per pass
+(``engine.MEMBERS_PER_PASS``). This script compiles both models with the regrouping and the
+releasing on and off (by replacing the emitter's two functions while compiling), and with the
+folding off, and runs every variant (members at the models' default constants: levers off),
+and every block size, alternately in this one process,
 ``--repeat`` times, keeping the best CPU time per run (user + system) of each. It prints CPU ms per
 run to ``--final-time`` and, for each variant, the ratio model 1 / current model (the ratio
 ``bench_model_throughput.py`` reports for ensembles: above 1 the current model is the faster).
@@ -33,20 +35,27 @@ from sd_model.batch import engine as batch_engine  # noqa: E402
 from sd_model.batch.engine import BatchSim  # noqa: E402
 from sd_model.run import DEFAULT_MODEL  # noqa: E402
 
-#: (label, regroup on, release on) of the compiled variants.
-VARIANTS = (("as shipped", True, True), ("no regrouping", False, True), ("no releasing", True, False),
-            ("neither", False, False))
+#: (label, regroup on, release on, fold on) of the compiled variants.
+VARIANTS = (("as shipped", True, True, True), ("no regrouping", False, True, True), ("no releasing", True, False, True),
+            ("neither", False, False, True), ("no folding", True, True, False))
 
 
-def compile_variant(model: BatchModel, regroup_on: bool, release_on: bool, final_time: float) -> BatchSim:
-    """``model`` compiled with the emitter's regrouping and releasing each on or off."""
+def compile_variant(model: BatchModel, regroup_on: bool, release_on: bool, final_time: float,
+                    fold_on: bool = True) -> BatchSim:
+    """``model`` compiled with the emitter's regrouping, releasing and the folding of zeros each on or off.
+
+    The code folded for the default constants' zeros (sd_model.batch.zeros), which the runs use,
+    is emitted here too, with the same settings (the engine emits it at a call's first use).
+    """
     saved = emit.regroup, emit.release_dead
     try:
         if not regroup_on:
             emit.regroup = lambda node, info: node
         if not release_on:
             emit.release_dead = lambda units, assigned, indent: [line for unit in units for line in unit]
-        return model.compile(OUTPUTS, final_time=final_time)
+        sim = model.compile(OUTPUTS, final_time=final_time, fold_zeros=fold_on)
+        sim.code_for(sim.constants(1))
+        return sim
     finally:
         emit.regroup, emit.release_dead = saved
 
@@ -72,10 +81,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--members, --repeat and every --blocks value must be at least 1")
     with tempfile.TemporaryDirectory() as tmp:
         models = {"model 1": BatchModel(committed_model(OLD_COMMIT, Path(tmp))), "current": BatchModel(DEFAULT_MODEL)}
-    sims = {(label, variant): compile_variant(m, on_r, on_d, args.final_time)
-            for label, m in models.items() for variant, on_r, on_d in VARIANTS}
+    sims = {(label, variant): compile_variant(m, on_r, on_d, args.final_time, on_f)
+            for label, m in models.items() for variant, on_r, on_d, on_f in VARIANTS}
     default_block = batch_engine.BLOCK_STEPS
-    rows = [(variant, default_block) for variant, _, _ in VARIANTS]
+    rows = [(variant, default_block) for variant, *_ in VARIANTS]
     rows += [("as shipped", b) for b in args.blocks if b != default_block]
     best: dict[tuple[str, str, int], float] = {}
     load0 = os.getloadavg()

@@ -20,10 +20,18 @@ The current model fails that check at 1/16 (Euler's lag of half a step in stocks
 year, 1.01-1.13%; docs/calibration.md, sixth round); its per-step cost is measured by
 ``profile_batch_ops.py``.
 
+By default every member holds the model's default constants (its forward levers off) but for the
+four sampled ones; ``--scenario`` runs from a scenario of ``experiments/`` instead (both models
+must know its levers: ``balanced`` and ``coordinated_strong`` switch every lever on). The batch
+engine folds the constants at 0 in all members of a call (``sd_model/batch/zeros.py``); with the
+environment variable ``SD_MODEL_BATCH_FOLD_ZEROS=0`` it runs the generic code, as before session 28.
+
 Usage::
 
     python benchmarks/bench_model_throughput.py                 # about 40 s on 2 cores
     python benchmarks/bench_model_throughput.py --members 2000 --repeat 3
+    python benchmarks/bench_model_throughput.py --scenario coordinated_strong
+    SD_MODEL_BATCH_FOLD_ZEROS=0 python benchmarks/bench_model_throughput.py   # without the folding
 """
 from __future__ import annotations
 
@@ -50,7 +58,8 @@ from sd_model.mdl import read_model_info  # noqa: E402
 from sd_model.parameters import Parameter  # noqa: E402
 from sd_model.run import DEFAULT_MODEL  # noqa: E402
 from sd_model.runspec import build_spec  # noqa: E402
-from sd_model.scenario import Scenario  # noqa: E402
+from sd_model.batch import engine as batch_engine  # noqa: E402
+from sd_model.scenario import Scenario, load_scenario  # noqa: E402
 
 OLD_COMMIT = "b673acf"
 OUTPUTS = ["National GDP", "GDP per Capita", "Theil Index", "Loan Share", "Net Credit Outflow"]
@@ -82,10 +91,11 @@ def cpu_seconds() -> float:
     return time.process_time() + kids.ru_utime + kids.ru_stime
 
 
-def ensemble_rate(model: Path, sets: pd.DataFrame, workers: int) -> tuple[float, float]:
+def ensemble_rate(model: Path, sets: pd.DataFrame, workers: int,
+                  scenario: Scenario | None = None) -> tuple[float, float]:
     """(runs per second of wall clock, CPU seconds per run over this process and its workers)."""
     start, cpu = time.perf_counter(), cpu_seconds()
-    run_ensemble(Scenario(name="bench"), sets, OUTPUTS, model=model, workers=workers, progress=False)
+    run_ensemble(scenario or Scenario(name="bench"), sets, OUTPUTS, model=model, workers=workers, progress=False)
     return len(sets) / (time.perf_counter() - start), (cpu_seconds() - cpu) / len(sets)
 
 
@@ -109,7 +119,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=5,
                         help="alternating repetitions (default 5; best kept, each one's ratio printed)")
     parser.add_argument("--simlin-runs", type=int, default=20, help="compiled simlin runs per model (default 20)")
+    parser.add_argument("--scenario", default=None,
+                        help="scenario of experiments/ the ensembles start from (default: the models' defaults)")
     args = parser.parse_args(argv)
+    scenario = load_scenario(args.scenario) if args.scenario else None
     workers = default_workers()
     with tempfile.TemporaryDirectory() as tmp:
         models = {"model 1 (" + OLD_COMMIT + ")": committed_model(OLD_COMMIT, Path(tmp)),
@@ -121,13 +134,14 @@ def main(argv: list[str] | None = None) -> int:
         load0 = os.getloadavg()
         for _ in range(args.repeat):
             for label, path in models.items():
-                rate, cpu = ensemble_rate(path, sets, workers)
+                rate, cpu = ensemble_rate(path, sets, workers, scenario)
                 rates[label].append(rate)
                 cpus[label].append(cpu)
         simlin = {label: simlin_seconds(path, args.simlin_runs) for label, path in models.items()}
     load1 = os.getloadavg()
     print(f"{args.members} members, {workers} workers, best of {args.repeat}; load average at start "
-          f"{load0[0]:.1f}, at end {load1[0]:.1f}")
+          f"{load0[0]:.1f}, at end {load1[0]:.1f}; scenario {args.scenario or '(model defaults)'}; "
+          f"constants at 0 folded: {'yes' if batch_engine.FOLD_ZEROS else 'no'}")
     print("| model | variables | TIME STEP | ensemble runs/s (batch) | ensemble CPU ms/run | compiled simlin ms/run |")
     print("|---|---:|---:|---:|---:|---:|")
     for label in models:

@@ -18,6 +18,12 @@ Usage::
     python benchmarks/profile_batch_ops.py                          # both models, 500 members, to 2100
     python benchmarks/profile_batch_ops.py --members 64 --final-time 2015 --top 15
     python benchmarks/profile_batch_ops.py vensim/regional_finance_economy.mdl
+    python benchmarks/profile_batch_ops.py --no-fold                # the generic code (no constants folded)
+    python benchmarks/profile_batch_ops.py --scenario coordinated_strong   # every lever on
+
+The members hold each model's default constants (its levers off), and the code profiled is the
+one the engine runs for them: with the constants that are 0 in every member folded away
+(``sd_model/batch/zeros.py``), unless ``--no-fold``.
 """
 from __future__ import annotations
 
@@ -35,8 +41,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from sd_model.batch import BatchModel  # noqa: E402
-from sd_model.batch.engine import BatchSim  # noqa: E402
+from sd_model.batch.engine import Code  # noqa: E402
 from sd_model.run import DEFAULT_MODEL  # noqa: E402
+from sd_model.scenario import load_scenario  # noqa: E402
 
 from bench_model_throughput import committed_model  # noqa: E402  (benchmarks/ is on sys.path when run)
 
@@ -83,12 +90,15 @@ class _Split(ast.NodeTransformer):
         return node
 
 
-def instrument(sim: BatchSim) -> tuple[list[str], list[str]]:
-    """Rewrite ``sim``'s time loop one timed operation per line; return (kind, equation) of each op."""
-    lines = sim.source.splitlines()
+def instrument(code: Code) -> tuple[list[str], list[str], str]:
+    """Rewrite the time loop of ``code`` (a :class:`~sd_model.batch.engine.BatchSim`'s) one timed operation per line.
+
+    Returns (kind, equation) of each operation and the rewritten source.
+    """
+    lines = code.source.splitlines()
     start = next(i for i, s in enumerate(lines) if s.strip() in ("t = CLOCK[k]", "t = t0 + dt * k")) + 1
     end = next(i for i in range(start, len(lines)) if lines[i].strip() == "k += 1")
-    ident_name = {e.ident: n for n, e in sim.model.eqs.items()}
+    ident_name = {e.ident: n for n, e in code.model.eqs.items()}
     out, kinds, owner = [], [], []
     for line in lines[start:end]:
         if line.strip() == "if k % every == 0:" or line.strip().startswith("saved["):
@@ -118,18 +128,24 @@ def instrument(sim: BatchSim) -> tuple[list[str], list[str]]:
         else:
             label = ident_name.get(name, f"common sub-expression {name}" if name.startswith("x_") else name)
         owner += [label] * len(split.kinds)
-    sim.source = "\n".join(lines[:start] + out + lines[end:])
-    return kinds, owner
+    return kinds, owner, "\n".join(lines[:start] + out + lines[end:])
 
 
-def profile(path: Path, members: int, final_time: float | None) -> tuple[dict, float, int]:
-    """(per-op records, CPU seconds of the run, Euler steps) of one instrumented run of ``path``."""
-    sim = BatchModel(path).compile(OUTPUTS, final_time=final_time)
-    kinds, owner = instrument(sim)
-    ns = sim._fn
+def profile(path: Path, members: int, final_time: float | None, fold: bool = True,
+            scenario: str | None = None) -> tuple[dict, float, int]:
+    """(per-op records, CPU seconds of the run, Euler steps) of one instrumented run of ``path``.
+
+    The members hold the model's default constants, or ``scenario``'s; the code is the one the
+    engine runs for them, with the constants at 0 folded (sd_model.batch.zeros) unless ``fold`` is False.
+    """
+    batch = BatchModel(path)
+    sim = batch.compile(OUTPUTS, final_time=final_time, fold_zeros=fold)
+    K = sim.constants(members, load_scenario(scenario).resolve(batch.info).params if scenario else None)
+    code = sim.code_for(K)
+    kinds, owner, source = instrument(code)
+    ns = code.fn
     ns.update({"_pc": time.perf_counter, "_T": [0.0] * len(kinds), "_D": [0] * len(kinds)})
-    exec(compile(sim.source, "<profiled batch code>", "exec"), ns)  # noqa: S102
-    K = sim.constants(members)
+    exec(compile(source, "<profiled batch code>", "exec"), ns)  # noqa: S102
     cpu = time.process_time()
     sim.run_constants(K, members)
     cpu = time.process_time() - cpu
@@ -170,6 +186,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--members", type=int, default=500, help="members run together (default 500)")
     parser.add_argument("--final-time", type=float, default=None, help="FINAL TIME (default: the model's)")
     parser.add_argument("--top", type=int, default=25, help="equations listed (default 25)")
+    parser.add_argument("--no-fold", action="store_true",
+                        help="profile the generic code, without the constants at 0 folded (sd_model.batch.zeros)")
+    parser.add_argument("--scenario", default=None,
+                        help="scenario of experiments/ whose constants the members hold (default: the model's)")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         if args.models:
@@ -179,7 +199,8 @@ def main(argv: list[str] | None = None) -> int:
             models = {f"model 1 ({OLD_COMMIT})": old, "current model": DEFAULT_MODEL}
         for label, path in models.items():
             with np.errstate(all="ignore"):
-                records, cpu, steps = profile(path, args.members, args.final_time)
+                records, cpu, steps = profile(path, args.members, args.final_time, fold=not args.no_fold,
+                                              scenario=args.scenario)
             report(label, records, cpu, steps, args.top)
     return 0
 

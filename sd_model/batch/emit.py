@@ -22,6 +22,7 @@ first, batch axes last):
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from math import prod
 
 from ..mdl import normalize_name
@@ -334,42 +335,63 @@ def _align(code: str, axes: tuple[str, ...], target: tuple[str, ...], plain: boo
     return f"{code}[{', '.join(idx)}]"
 
 
-def emit_source(model: Model, outputs: list[str], times: dict[str, float]) -> str:
+def emit_source(model: Model, outputs: list[str], times: dict[str, float],
+                loop_trees: Mapping[str, object] | None = None) -> str:
     """Python source of the five functions for ``outputs`` (canonical names) and ``times``.
+
+    The time loop computes each equation (a level-2 auxiliary, a stock's net flow) from its
+    tree regrouped (:mod:`.regroup`), or, if given, from ``loop_trees[name]`` as it stands
+    (trees regrouped and then folded by :func:`sd_model.batch.zeros.fold_zeros`).
 
     Emission parses and unparses code with :mod:`ast` in several stages; it runs under
     :data:`.cse._AST_LOCK` because ``ast.parse`` in two threads at once can fail (see there).
     """
     with _AST_LOCK:
-        return _emit_source(model, outputs, times)
+        return _emit_source(model, outputs, times, loop_trees)
 
 
-def _emit_source(model: Model, outputs: list[str], times: dict[str, float]) -> str:
+def _closure(model: Model, start: set[str], keep) -> set[str]:
+    """``start`` and the auxiliaries they need, through auxiliaries for which ``keep(name)`` holds."""
+    eqs = model.eqs
+    todo, seen = list(start), set()
+    while todo:
+        n = todo.pop()
+        if n in seen:
+            continue
+        seen.add(n)
+        e = eqs[n]
+        todo.extend(d for d in refs(model, e, e.tree if e.kind == "aux" else e.init)
+                    if d in eqs and eqs[d].kind == "aux" and keep(d))
+    return seen
+
+
+def loop_auxiliaries(model: Model) -> set[str]:
+    """The auxiliaries the time loop computes: those of level 2 that the stocks' net flows need."""
+    eqs = model.eqs
+    stocks = [n for n, e in eqs.items() if e.kind == "stock"]
+    flow_deps = set().union(*(refs(model, eqs[s], eqs[s].tree) for s in stocks)) if stocks else set()
+    is_loop = lambda d: eqs[d].kind == "aux" and level(model, d, ()) == 2  # noqa: E731
+    return _closure(model, {d for d in flow_deps if d in eqs and is_loop(d)}, is_loop)
+
+
+def _emit_source(model: Model, outputs: list[str], times: dict[str, float],
+                 loop_trees: Mapping[str, object] | None) -> str:
     em = _Emitter(model, times)
     eqs = model.eqs
     stocks = [n for n, e in eqs.items() if e.kind == "stock"]
     aux = {n: e for n, e in eqs.items() if e.kind == "aux"}
     lvl = {n: level(model, n, ()) for n in aux}
+    loop_tree = em.regrouped if loop_trees is None else (lambda e: loop_trees[e.name])
 
     def deps(n: str) -> set[str]:
         e = eqs[n]
         return refs(model, e, e.tree if e.kind == "aux" else e.init)
 
-    def closure(start: set[str], keep) -> set[str]:
-        todo, seen = list(start), set()
-        while todo:
-            n = todo.pop()
-            if n in seen:
-                continue
-            seen.add(n)
-            todo.extend(d for d in deps(n) if d in aux and keep(d))
-        return seen
-
     # setup: every level-0 auxiliary
     setup_names = order(model, {n for n in aux if lvl[n] == 0}, deps)
     setup = [f"    {eqs[n].ident} = {em.full(eqs[n], eqs[n].tree, 'setup')}" for n in setup_names]
     # init: stocks from their initial values (with the auxiliaries of level >= 1 they need)
-    init_set = closure(set(stocks), lambda d: lvl[d] >= 1) | set(stocks)
+    init_set = _closure(model, set(stocks), lambda d: lvl[d] >= 1) | set(stocks)
     init = []
     for n in order(model, init_set, deps):
         e = eqs[n]
@@ -377,11 +399,10 @@ def _emit_source(model: Model, outputs: list[str], times: dict[str, float]) -> s
         init.append(f"    {e.ident} = np.array({code}, dtype=float)" if e.kind == "stock"
                     else f"    {e.ident} = {code}")
     # loop: flows of every stock, with the level-2 auxiliaries they need
-    flow_deps = set().union(*(refs(model, eqs[s], eqs[s].tree) for s in stocks)) if stocks else set()
-    loop_set = closure({d for d in flow_deps if d in aux and lvl[d] == 2}, lambda d: lvl[d] == 2)
-    body = [(eqs[n].ident, em.full(eqs[n], em.regrouped(eqs[n]), 'loop'))
+    loop_set = loop_auxiliaries(model)
+    body = [(eqs[n].ident, em.full(eqs[n], loop_tree(eqs[n]), 'loop'))
             for n in order(model, loop_set, lambda n: refs(model, eqs[n], eqs[n].tree))]
-    body += [(f"f_{eqs[s].ident}", em.full(eqs[s], em.regrouped(eqs[s]), 'loop')) for s in stocks]
+    body += [(f"f_{eqs[s].ident}", em.full(eqs[s], loop_tree(eqs[s]), 'loop')) for s in stocks]
     flows = {f"f_{eqs[s].ident}": f"fv_{eqs[s].ident}" for s in stocks}  # net flows go into the buffer rows
     shared = [(name, restore_shared(code)) for name, code in eliminate_common_subexpressions(body)]
     # the auxiliaries (with the temporaries they use) come before every flow: common sub-expression
@@ -394,7 +415,7 @@ def _emit_source(model: Model, outputs: list[str], times: dict[str, float]) -> s
     groups = stock_groups([(eqs[s].ident, eqs[s].dims) for s in stocks])
     loop += update(groups, "            ")
     # block: the level-1 auxiliaries the loop uses, then the hoisted level-1 sub-expressions
-    block_set = closure(set(em.block_vars), lambda d: lvl[d] == 1)
+    block_set = _closure(model, set(em.block_vars), lambda d: lvl[d] == 1)
     block = [f"    {eqs[n].ident} = {em.full(eqs[n], eqs[n].tree, 'block')}"
              for n in order(model, block_set, lambda n: refs(model, eqs[n], eqs[n].tree))]
     block += [f"    {name} = {code}" for code, name in em.hoisted["block"].items()]
@@ -403,8 +424,8 @@ def _emit_source(model: Model, outputs: list[str], times: dict[str, float]) -> s
     setup_out = [eqs[n].ident for n in setup_names] + list(em.hoisted["setup"].values())
     # post: requested auxiliaries of level >= 1 at all saved times, except those the loop computes:
     # the loop saves them (and the ones post reads) at the saved times, as it saves the stocks
-    post_set = closure({n for n in outputs if n in aux and lvl[n] >= 1 and n not in loop_set},
-                       lambda d: lvl[d] >= 1 and d not in loop_set)
+    post_set = _closure(model, {n for n in outputs if n in aux and lvl[n] >= 1 and n not in loop_set},
+                        lambda d: lvl[d] >= 1 and d not in loop_set)
     from_loop = [n for n in order(model, loop_set, lambda n: refs(model, eqs[n], eqs[n].tree))
                  if n in outputs or any(n in deps(m) for m in post_set)]
     save_aux = [f"saved[{eqs[n].ident!r}][k // every] = {eqs[n].ident}" for n in from_loop]

@@ -1,7 +1,9 @@
 """Run the generated numpy code: many parameter sets at once, or one through the Engine interface."""
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +16,8 @@ from ..parameters import Parameter, cells, element_tuple
 from ..runspec import RunSpec, Times, resolve_outputs
 from .emit import emit_source
 from .inplace import HELPERS
-from .translate import UnsupportedError, level, translate
+from .translate import Model, UnsupportedError, level, translate
+from .zeros import fold_zeros, zero_constants
 
 __all__ = ["BatchModel", "BatchSim", "BatchEngine"]
 
@@ -41,6 +44,15 @@ BLOCK_STEPS = 32
 #: benchmarks/bench_members_per_pass.py (benchmarks/README.md, "Members per pass", "Session 25").
 MEMBERS_PER_PASS = 1024
 
+#: Whether a call runs code specialised to the constants that are 0 in all its members (:mod:`.zeros`):
+#: the same values, fewer operations per step where levers are off. On unless the environment
+#: variable ``SD_MODEL_BATCH_FOLD_ZEROS`` is ``0`` when this module is imported (for benchmarks
+#: comparing both, benchmarks/README.md "Session 28"); :class:`BatchSim` takes ``fold_zeros``.
+FOLD_ZEROS = os.environ.get("SD_MODEL_BATCH_FOLD_ZEROS", "1") != "0"
+
+#: Specialised codes kept per :class:`BatchSim` (one per set of zero constants met, oldest dropped first).
+_MAX_VARIANTS = 8
+
 
 def _perm(x: np.ndarray, order: tuple[int, ...]) -> np.ndarray:
     return x.transpose(order + tuple(range(len(order), x.ndim)))
@@ -64,6 +76,20 @@ def shared_by_members(K: Mapping[str, np.ndarray], names: Sequence[str]) -> dict
         arr = K[name]
         out[name] = arr[..., :1] if arr.shape[-1] > 1 and bool(np.all(arr == arr[..., :1])) else arr
     return out
+
+
+@dataclass(frozen=True)
+class Code:
+    """Generated code of one :class:`BatchSim`: the model it was emitted from, its source and namespace.
+
+    ``model`` is the translated model, or the model with the zero constants of a call folded
+    (:func:`sd_model.batch.zeros.fold_zeros`): the outputs are read by its levels.
+    """
+
+    model: Model
+    source: str
+    fn: dict[str, Any]
+    zero: frozenset[str] = frozenset()  # variables folded to 0
 
 
 class BatchModel:
@@ -90,7 +116,7 @@ class BatchModel:
 
     def compile(self, outputs: Sequence[str] | None = None, *, final_time: float | None = None,
                 time_step: float | None = None, saveper: float | None = None,
-                members_per_pass: int = MEMBERS_PER_PASS) -> BatchSim:
+                members_per_pass: int = MEMBERS_PER_PASS, fold_zeros: bool | None = None) -> BatchSim:
         """Generate and compile the code for ``outputs`` and these time settings.
 
         Parameters
@@ -103,23 +129,29 @@ class BatchModel:
         members_per_pass : int, optional
             Members advanced together through the time loop (default :data:`MEMBERS_PER_PASS`);
             changes the speed only, never a value.
+        fold_zeros : bool, optional
+            Run each call with code specialised to the constants that are 0 in all its members
+            (:mod:`sd_model.batch.zeros`; default :data:`FOLD_ZEROS`); changes the speed only.
         """
         info = self.info
         dt = float(info.time_step if time_step is None else time_step)
         saveper = float(saveper) if saveper is not None else dt if info.saveper_is_time_step else info.saveper
         times = Times(info.initial_time, float(info.final_time if final_time is None else final_time), dt, saveper)
-        return BatchSim(self, list(resolve_outputs(info, outputs)), times, members_per_pass)
+        return BatchSim(self, list(resolve_outputs(info, outputs)), times, members_per_pass, fold_zeros)
 
 
 class BatchSim:
     """Compiled code of one :class:`BatchModel` for fixed outputs and time settings.
 
     ``times`` holds the saved times (Year). :meth:`run_sets` runs N parameter sets, in passes of
-    at most ``members_per_pass`` members (see :data:`MEMBERS_PER_PASS`).
+    at most ``members_per_pass`` members (see :data:`MEMBERS_PER_PASS`). ``source`` and ``_fn``
+    are the generic code (every constant any value); with ``fold_zeros`` (default
+    :data:`FOLD_ZEROS`) a call runs the code specialised to its constants that are 0 in every
+    member (:meth:`code_for`), emitted once per such set and kept.
     """
 
     def __init__(self, batch: BatchModel, names: list[str], times: Times,
-                 members_per_pass: int = MEMBERS_PER_PASS) -> None:
+                 members_per_pass: int = MEMBERS_PER_PASS, fold_zeros: bool | None = None) -> None:
         if int(members_per_pass) < 1:
             raise SDModelError(f"members_per_pass must be a positive whole number, got {members_per_pass!r}")
         self.members_per_pass = int(members_per_pass)
@@ -137,19 +169,49 @@ class BatchSim:
         # the clock adds TIME STEP once per step, as pysimlin and PySD do: with a step that is not a
         # binary fraction (1/20) INITIAL TIME + k x dt differs from it in the last bits
         self._clock = np.cumsum(np.r_[times.initial, np.full(self.n_steps, dt)])
-        settings = {"initial time": times.initial, "final time": times.final, "time step": dt, "saveper": saveper}
+        self._settings = {"initial time": times.initial, "final time": times.final, "time step": dt,
+                          "saveper": saveper}
+        self.fold_zeros = FOLD_ZEROS if fold_zeros is None else bool(fold_zeros)
+        self._generic = self._build(self.model, None)
+        self.source, self._fn = self._generic.source, self._generic.fn
+        self._variants: dict[frozenset[str], Code] = {}
+        self._dims = {n: v.dims for n, v in info.variables.items()}
+        self._dims.update({n: e.dims for n, e in self.model.eqs.items()})
+
+    def _build(self, model: Model, loop_trees: dict[str, object] | None, zero: frozenset[str] = frozenset()) -> Code:
+        """Emit and compile the code of ``model`` (the loop's trees ``loop_trees``, see :func:`emit_source`)."""
         try:
-            self.source = emit_source(self.model, names, settings)
+            source = emit_source(model, self.names, self._settings, loop_trees)
         except UnsupportedError as exc:
             raise ModelFileError(str(exc)) from None
         namespace: dict[str, Any] = {"np": np, "_perm": _perm, "_tfirst": _tfirst, **HELPERS}
-        for k, (xs, ys) in enumerate(self.model.lookups.values()):
+        for k, (xs, ys) in enumerate(model.lookups.values()):
             namespace[f"L{k}_x"], namespace[f"L{k}_y"] = np.array(xs, float), np.array(ys, float)
         namespace["CLOCK"] = self._clock
-        exec(compile(self.source, f"<batch code of {info.path.name}>", "exec"), namespace)  # noqa: S102
-        self._fn = namespace
-        self._dims = {n: v.dims for n, v in info.variables.items()}
-        self._dims.update({n: e.dims for n, e in self.model.eqs.items()})
+        exec(compile(source, f"<batch code of {self.info.path.name}>", "exec"), namespace)  # noqa: S102
+        return Code(model, source, namespace, zero)
+
+    def code_for(self, K: Mapping[str, np.ndarray]) -> Code:
+        """The code a call with constants ``K`` (identifier -> (dims..., members)) runs.
+
+        With :attr:`fold_zeros`, the code specialised to the constants that are 0 in every
+        element and member of ``K`` (:func:`sd_model.batch.zeros.fold_zeros`), emitted at the
+        first call with that set (about 0.1 s for the shipped model) and kept; the generic code
+        where no constant is 0, folding is off, or the folded code could not equal it.
+        """
+        if not self.fold_zeros:
+            return self._generic
+        zeros = zero_constants(self.model, K)
+        if not zeros:
+            return self._generic
+        code = self._variants.get(zeros)
+        if code is None:
+            folded = fold_zeros(self.model, zeros, self._settings)
+            code = self._generic if folded is None else self._build(folded.model, folded.loop_trees, folded.zero)
+            if len(self._variants) >= _MAX_VARIANTS:
+                del self._variants[next(iter(self._variants))]
+            self._variants[zeros] = code
+        return code
 
     def _shape(self, name: str) -> tuple[int, ...]:
         return tuple(len(self.info.subscripts[d]) for d in self._dims[name])
@@ -191,22 +253,23 @@ class BatchSim:
         one member), one after the other, each on its own contiguous copy of its members'
         constants; the results are the same as from one pass.
         """
+        code = self.code_for(K)
         passes = -(-n // self.members_per_pass)
         if passes <= 1:
-            return self._run_pass(K, n)
+            return self._run_pass(code, K, n)
         out: dict[str, np.ndarray] = {}
         bounds = np.linspace(0, n, passes + 1).round().astype(int)
         for a, b in zip(bounds[:-1], bounds[1:]):
-            part = self._run_pass({k: np.ascontiguousarray(v[..., a:b]) for k, v in K.items()}, int(b - a))
+            part = self._run_pass(code, {k: np.ascontiguousarray(v[..., a:b]) for k, v in K.items()}, int(b - a))
             for name, arr in part.items():
                 if name not in out:
                     out[name] = np.empty((n, *arr.shape[1:]), dtype=arr.dtype)
                 out[name][a:b] = arr
         return out
 
-    def _run_pass(self, K: dict[str, np.ndarray], n: int) -> dict[str, np.ndarray]:
-        """:meth:`run_constants` for ``n`` members in one pass of the time loop."""
-        fn = self._fn
+    def _run_pass(self, code: Code, K: dict[str, np.ndarray], n: int) -> dict[str, np.ndarray]:
+        """:meth:`run_constants` for ``n`` members in one pass of the time loop of ``code``."""
+        fn, model = code.fn, code.model
         with np.errstate(all="ignore"):
             K = {**K, **fn["setup"](K, n)}
             S = fn["init"](K, n)
@@ -216,13 +279,13 @@ class BatchSim:
         out = {}
         for name in self.names:
             full = self._shape(name) + (len(self.times), n)
-            if name in self.model.consts or level(self.model, name, ()) == 0:
-                ident = self.model.consts.get(name) or self.model.eqs[name].ident
+            if name in model.consts or level(model, name, ()) == 0:
+                ident = model.consts.get(name) or model.eqs[name].ident
                 arr = np.broadcast_to(K[ident][..., None, :], full)
-            elif self.model.eqs[name].ident in saved:  # a stock, or an auxiliary the loop saved
-                arr = np.moveaxis(saved[self.model.eqs[name].ident], 0, -2)
+            elif model.eqs[name].ident in saved:  # a stock, or an auxiliary the loop saved
+                arr = np.moveaxis(saved[model.eqs[name].ident], 0, -2)
             else:
-                arr = np.broadcast_to(post[self.model.eqs[name].ident], full)
+                arr = np.broadcast_to(post[model.eqs[name].ident], full)
             out[name] = np.ascontiguousarray(np.moveaxis(arr, (-1, -2), (0, 1)))
         return out
 
@@ -262,5 +325,12 @@ class BatchEngine(Engine):
         return sim.times, {n: a[0] for n, a in arrays.items()}
 
     def runner(self, spec: RunSpec) -> Runner:
-        """All members of a chunk in one vectorised run, compiled once for ``spec``'s outputs and times."""
-        return self._sim(spec.outputs, self._check(spec))
+        """All members of a chunk in one vectorised run, compiled once for ``spec``'s outputs and times.
+
+        The code specialised to the constants at 0 under ``spec``'s parameters is emitted here
+        too (:meth:`BatchSim.code_for`): a runner made before worker processes fork serves them
+        without emitting it again in each, unless their members change a constant from 0.
+        """
+        sim = self._sim(spec.outputs, self._check(spec))
+        sim.code_for(sim.constants(1, spec.params))
+        return sim
