@@ -1,8 +1,8 @@
 """Screenshots of ``sd-model explore`` for docs/: the page after a lever moved, and a refused value.
 
 Starts the explorer (with ``--bands`` if given), drives the system's headless Chromium as the
-browser test does (:mod:`sd_model.explore.headless`), moves the Spatial Organisation lever to
-intensity 1 from 2025, and writes ``docs/explorer.png``; then types an out-of-range intensity
+browser test does (:mod:`sd_model.explore.headless`), moves the Aid lever to intensity 1 (the
+scenario's start year, 2025), and writes ``docs/explorer.png``; then types an out-of-range intensity
 and writes ``docs/explorer-refused.png`` (the controls column only).
 
 Usage::
@@ -46,7 +46,7 @@ def main() -> None:
             page = ctx.new_page()
             page.goto(url)
             headless.wait_ready(page)
-            field = page.locator(headless.control_id("ctl", "Spatial Organisation Intensity"))
+            field = page.locator(headless.control_id("ctl", "Aid Intensity"))
             field.scroll_into_view_if_needed()
             field.fill("1")
             field.press("Enter")
@@ -58,7 +58,7 @@ def main() -> None:
             field.fill("5")
             field.press("Enter")
             _wait_status(page, "refused")
-            page.locator(headless.control_id("err", "Spatial Organisation Intensity")).scroll_into_view_if_needed()
+            page.locator(headless.control_id("err", "Aid Intensity")).scroll_into_view_if_needed()
             page.screenshot(path=str(Path(args.out) / "explorer-refused.png"),
                             clip={"x": 0, "y": 0, "width": 900, "height": 1050})
             print("wrote", Path(args.out) / "explorer-refused.png", "-", page.inner_text("#status"))
