@@ -21,6 +21,9 @@ Series the model is fitted to that the data files do not hold directly:
   ``gdp_real_2000`` it gives the investment share at constant prices, as the model computes it.
 - ``npl_ratio_national`` (fraction of loans, dim ``year``): commercial-bank NPL ratio, 2003-2015
   with gaps (``national_npl_commercial_banks.csv``; 2003 covers the major banks only).
+- ``environmental_cost_national`` (fraction of GDP, dim ``year``): the official green-accounting cost of
+  environmental degradation, 2004 and 2008-2010 (``national_environmental_degradation_cost.csv``; an order
+  of magnitude for the model's environmental output loss, not a measurement of it).
 - ``capital_share_pwt`` (fraction of GDP, dim ``year``): China's capital income share, one minus PWT
   10.01's labour share, 1993-2015 (before 1993 PWT repeats a constant: NaN). In the model's
   competitive Cobb-Douglas it is ``Capital Elasticity``.
@@ -50,6 +53,7 @@ import xarray as xr
 
 from ..data import load_national, load_observations
 from ..data_demography import REGIONAL_DEMOGRAPHY_FILES, load_regional_demography
+from ..data_environment import ENVIRONMENTAL_COST_FILE, load_environmental_cost
 from ..data_finance import load_national_npl
 from ..data_pwt import PWT_FILE, load_pwt_china, schooling_years_from_hc
 
@@ -121,6 +125,13 @@ def add_derived(obs: xr.Dataset) -> xr.Dataset:
                                                  attrs={"units": "fraction of loans",
                                                         "source": "national_npl_commercial_banks.csv",
                                                         "note": "Commercial-bank NPL ratio (2003: major banks)."})
+    if folder.is_dir() and (folder / ENVIRONMENTAL_COST_FILE).is_file():
+        env = load_environmental_cost(folder)["cost_share"].reindex(obs["year"].values)
+        out["environmental_cost_national"] = xr.DataArray(
+            env.to_numpy(), dims="year", coords={"year": obs["year"].values},
+            attrs={"units": "fraction of GDP", "source": ENVIRONMENTAL_COST_FILE,
+                   "note": "Official green-accounting cost of environmental degradation, China (2004: pollution "
+                           "only; 2008-2010: ecological and environmental), as stated; NaN in other years."})
     if folder.is_dir() and (folder / PWT_FILE).is_file():
         pwt = load_pwt_china(folder).reindex(obs["year"].values)
         for var, values, units, note in (

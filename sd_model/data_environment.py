@@ -1,0 +1,52 @@
+"""National estimates of the cost of environmental degradation (``data/raw``), for the model's environmental block.
+
+The model's environmental output loss (``1 - Environmental Quality ^ Environmental Elasticity``) rests on
+assumed constants; the only figures the project has to set it against are the official green-accounting
+estimates of 2004 and 2008-2010 (caveats in ``data/raw/SOURCES.md``).
+"""
+from __future__ import annotations
+
+import os
+
+import pandas as pd
+
+from .data import _number, _rows, _year, resolve_data_dir
+from .errors import DataError
+
+__all__ = ["ENVIRONMENTAL_COST_FILE", "load_environmental_cost"]
+
+ENVIRONMENTAL_COST_FILE = "national_environmental_degradation_cost.csv"
+
+
+def load_environmental_cost(data_dir: str | os.PathLike | None = None) -> pd.DataFrame:
+    """The cost of environmental degradation, China, by year.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by year (2004, 2008, 2009, 2010): ``cost_share`` (fraction of GDP, the stated
+        percentage / 100), ``cost`` (billion yuan, current prices) and ``coverage`` (2004: pollution
+        only; 2008-2010: ecological and environmental degradation).
+
+    Raises
+    ------
+    DataError
+        If the file is missing, a column is missing, a value is not a number or a year repeats
+        (naming the file and line).
+    """
+    path = resolve_data_dir(data_dir) / ENVIRONMENTAL_COST_FILE
+    records, seen = [], set()
+    for line, row in _rows(path, ("year", "cost_pct_gdp", "cost_100m_yuan", "coverage")):
+        year = _year(path, line, row["year"])
+        if year in seen:
+            raise DataError(f"{path}, line {line}: duplicate year {year}")
+        seen.add(year)
+        share = _number(path, line, "cost_pct_gdp", row["cost_pct_gdp"]) / 100
+        if not 0 <= share < 1:
+            raise DataError(f"{path}, line {line}: cost_pct_gdp must be a percentage of GDP in [0, 100), "
+                            f"got {row['cost_pct_gdp']!r}")
+        cost = _number(path, line, "cost_100m_yuan", row["cost_100m_yuan"]) / 10
+        records.append((year, share, cost, row["coverage"]))
+    df = pd.DataFrame(records, columns=["year", "cost_share", "cost", "coverage"]).set_index("year").sort_index()
+    df.attrs.update(source=ENVIRONMENTAL_COST_FILE, units={"cost_share": "fraction of GDP", "cost": "billion yuan"})
+    return df
