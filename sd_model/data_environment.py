@@ -10,7 +10,7 @@ import os
 
 import pandas as pd
 
-from .data import _number, _rows, _year, resolve_data_dir
+from .data import _rows, read_yearly, resolve_data_dir
 from .errors import DataError
 
 __all__ = ["ENVIRONMENTAL_COST_FILE", "load_environmental_cost"]
@@ -31,22 +31,20 @@ def load_environmental_cost(data_dir: str | os.PathLike | None = None) -> pd.Dat
     Raises
     ------
     DataError
-        If the file is missing, a column is missing, a value is not a number or a year repeats
-        (naming the file and line).
+        If the file is missing, a column is missing, a value is not a number, a percentage is
+        outside [0, 100) or a year repeats (naming the file and line).
     """
     path = resolve_data_dir(data_dir) / ENVIRONMENTAL_COST_FILE
-    records, seen = [], set()
-    for line, row in _rows(path, ("year", "cost_pct_gdp", "cost_100m_yuan", "coverage")):
-        year = _year(path, line, row["year"])
-        if year in seen:
-            raise DataError(f"{path}, line {line}: duplicate year {year}")
-        seen.add(year)
-        share = _number(path, line, "cost_pct_gdp", row["cost_pct_gdp"]) / 100
-        if not 0 <= share < 1:
+    df = read_yearly(path, {"cost_pct_gdp": "cost_share", "cost_100m_yuan": "cost"})  # numbers, unique years
+    coverage = []
+    for line, row in _rows(path, ("cost_pct_gdp", "coverage")):  # the same rows, in the same order
+        if not 0 <= float(row["cost_pct_gdp"]) < 100:
             raise DataError(f"{path}, line {line}: cost_pct_gdp must be a percentage of GDP in [0, 100), "
                             f"got {row['cost_pct_gdp']!r}")
-        cost = _number(path, line, "cost_100m_yuan", row["cost_100m_yuan"]) / 10
-        records.append((year, share, cost, row["coverage"]))
-    df = pd.DataFrame(records, columns=["year", "cost_share", "cost", "coverage"]).set_index("year").sort_index()
+        coverage.append(row["coverage"])
+    df["cost_share"] /= 100
+    df["cost"] /= 10  # 100 million yuan -> billion yuan
+    df["coverage"] = coverage
+    df = df.sort_index()
     df.attrs.update(source=ENVIRONMENTAL_COST_FILE, units={"cost_share": "fraction of GDP", "cost": "billion yuan"})
     return df
