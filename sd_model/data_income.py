@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 
-import pandas as pd
 import xarray as xr
 
 from .data import load_provincial, load_regions, resolve_data_dir
@@ -50,5 +49,5 @@ def load_factor_shares(data_dir: str | os.PathLike | None = None) -> xr.Dataset:
     return xr.Dataset(
         {"labour_share": (("year", "region"), labour, unit),
          "capital_share": (("year", "region"), 1.0 - labour, unit),
-         "capital_share_national": ("year", pd.Series(national, index=years).to_numpy(), unit)},
+         "capital_share_national": ("year", national, unit)},
         coords=coords, attrs={"note": "factor income = income-approach GDP - net taxes on production"})
