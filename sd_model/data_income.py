@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import os
 
+import numpy as np
 import xarray as xr
 
 from .data import load_provincial, load_regions, resolve_data_dir
-from .data_panel import REGIONS, regional_sum
+from .data_panel import REGIONS, regional_sum, wide
 
 __all__ = ["load_factor_shares"]
 
@@ -37,14 +38,14 @@ def load_factor_shares(data_dir: str | os.PathLike | None = None) -> xr.Dataset:
     """
     folder = resolve_data_dir(data_dir)
     regions = load_regions(folder)
-    tables = {name: load_provincial(name, folder).pivot(index="year", columns="province", values="value")
+    frames = {name: load_provincial(name, folder)
               for name in ("gdp_income_approach", "labour_compensation", "net_production_taxes")}
-    years = tables["gdp_income_approach"].index
-    sums = {name: regional_sum(t.reindex(years), regions) for name, t in tables.items()}
+    years = np.unique(frames["gdp_income_approach"]["year"])
+    sums = {name: regional_sum(wide(df, years), regions) for name, df in frames.items()}
     factor = sums["gdp_income_approach"] - sums["net_production_taxes"]
     labour = sums["labour_compensation"] / factor
     national = 1.0 - sums["labour_compensation"].sum(axis=1) / factor.sum(axis=1)
-    coords = {"year": years.to_numpy(), "region": list(REGIONS)}
+    coords = {"year": years, "region": list(REGIONS)}
     unit = {"units": "dimensionless", "source": "provincial_gdp_income_approach.csv"}
     return xr.Dataset(
         {"labour_share": (("year", "region"), labour, unit),
