@@ -71,7 +71,7 @@ def committed_model(commit: str, folder: Path) -> Path:
     """The model file as committed at ``commit``, written to ``folder``; returns its path.
 
     The one reader of past model versions that the benchmarks share (profile_batch_ops.py and
-    bench_equivalent_rewrites.py import it).
+    bench_equivalent_rewrites.py import it) and scripts/model_equivalence.py uses.
     """
     text = subprocess.run(["git", "-C", str(ROOT), "show", f"{commit}:vensim/regional_finance_economy.mdl"],
                           check=True, capture_output=True).stdout

@@ -29,7 +29,9 @@ import xarray as xr
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
+from bench_model_throughput import committed_model  # noqa: E402  (the one reader of past model files)
 from sd_model.checks._context import all_levers_on  # noqa: E402
 from sd_model.run import DEFAULT_MODEL, load_engine, run_scenario  # noqa: E402
 from sd_model.scenario import load_scenario  # noqa: E402
@@ -58,16 +60,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--engine", default="simlin", help="engine running both files (default simlin)")
     parser.add_argument("--top", type=int, default=5, help="variables listed per measure (default 5)")
     args = parser.parse_args(argv)
-    try:
-        text = subprocess.run(["git", "-C", str(ROOT), "show", f"{args.commit}:{MODEL_PATH}"],
-                              check=True, capture_output=True).stdout
-    except subprocess.CalledProcessError as exc:
-        print(f"error: cannot read {MODEL_PATH} at commit {args.commit!r}: {exc.stderr.decode().strip()}",
-              file=sys.stderr)
-        return 2
     with tempfile.TemporaryDirectory() as tmp:
-        old_path = Path(tmp) / "reference.mdl"
-        old_path.write_bytes(text)
+        try:
+            old_path = committed_model(args.commit, Path(tmp))
+        except subprocess.CalledProcessError as exc:
+            print(f"error: cannot read {MODEL_PATH} at commit {args.commit!r}: {exc.stderr.decode().strip()}",
+                  file=sys.stderr)
+            return 2
         old, new = load_engine(args.engine, old_path), load_engine(args.engine, DEFAULT_MODEL)
         print(f"reference {args.commit} (sha256 {old.info.sha256[:12]}) against the shipped file "
               f"(sha256 {new.info.sha256[:12]}), engine {args.engine}, 1978-2100")
