@@ -144,6 +144,26 @@ def test_time_settings_and_outputs(engines: dict[str, Engine]) -> None:
                                euler_population(500.0, 0.01, 0.125, years), rtol=1e-12)
 
 
+def test_every_step_saved_at_a_step_that_overshoots_final_time(tmp_path: Path, cache: Path) -> None:
+    """TIME STEP 1/18 written to 16 digits, saved every step: 20 years hold 360 steps, 361 points.
+
+    pysimlin's clock adds the step 360 times and ends 2e-11 past FINAL TIME; before session 33 it then
+    dropped the last point and the run failed ("saved 360 time points, expected 361").
+    """
+    text = TOY.read_text(encoding="utf-8")
+    text = text.replace("SAVEPER  = 1\n", "SAVEPER  = TIME STEP\n").replace(
+        "TIME STEP  = 0.25\n", "TIME STEP  = 0.0555555555555556\n")
+    path = tmp_path / "toy_eighteenth.mdl"
+    path.write_text(text, encoding="utf-8")
+    runs = {name: get_engine(name, path).run(outputs=["Population"]) for name in ("pysd", "simlin")}
+    assert runs["simlin"].sizes["time"] == 361
+    np.testing.assert_allclose(runs["simlin"]["time"].values, 2000.0 + np.arange(361) / 18, rtol=0, atol=1e-9)
+    assert_same(runs["pysd"], runs["simlin"])
+    np.testing.assert_allclose(runs["simlin"]["Population"].sel(Region="East").values[::18],
+                               euler_population(float(runs["simlin"]["Population"].sel(Region="East")[0]),
+                                                0.01, 1 / 18, np.arange(2000.0, 2021.0)), rtol=1e-9)
+
+
 def test_simlin_runner_matches_run_and_resets(engines: dict[str, Engine],
                                               baseline: dict[str, xr.Dataset]) -> None:
     simlin = engines["simlin"]

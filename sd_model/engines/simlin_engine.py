@@ -44,8 +44,12 @@ class SimlinEngine(Engine):
         specs = (times.final, times.dt, times.saveper, times.method)
         if specs != self._specs:
             try:
-                self._model.project.set_sim_specs(start=times.initial, stop=times.final, dt=times.dt,
-                                                  save_step=times.saveper, sim_method=times.method)
+                # pysimlin's clock adds TIME STEP once per step and saves a point only while it is <= stop:
+                # with a step that is not a binary fraction it can pass FINAL TIME by rounding (1/18 year
+                # from 1978 reaches 2100 + 2e-10) and, saving every step, lose the last point. A stop a
+                # millionth of a step later keeps that point and can add no other (the next is a step away).
+                self._model.project.set_sim_specs(start=times.initial, stop=times.final + 1e-6 * times.dt,
+                                                  dt=times.dt, save_step=times.saveper, sim_method=times.method)
             except self._simlin.SimlinError as exc:
                 # pysimlin re-checks the whole model here: a structural error surfaces now
                 raise EngineError(f"pysimlin cannot simulate {self.mdl_path}: {exc}") from None
