@@ -164,6 +164,14 @@ def test_every_step_saved_at_a_step_that_overshoots_final_time(tmp_path: Path, c
                                                 0.01, 1 / 18, np.arange(2000.0, 2021.0)), rtol=1e-9)
 
 
+@pytest.mark.parametrize("engine", ["pysd", "simlin"])
+def test_run_that_is_not_a_whole_number_of_steps_is_refused(engines: dict[str, Engine], engine: str) -> None:
+    """2000-2010.1 at 0.25 is 40.4 steps: PySD would take a partial step more, pysimlin stop short."""
+    with pytest.raises(SDModelError, match=r"2000 to final_time 2010.1 is 40.4 steps of time_step 0.25, not a whole"):
+        engines[engine].run(final_time=2010.1)
+    assert engines[engine].run(final_time=2010.25, time_step=0.25, outputs=["Population"]).sizes["time"] == 11
+
+
 def test_simlin_runner_matches_run_and_resets(engines: dict[str, Engine],
                                               baseline: dict[str, xr.Dataset]) -> None:
     simlin = engines["simlin"]
