@@ -389,7 +389,7 @@ def test_cli_calibrate_on_real_data(tmp_path):
     max_nfev = 20
     [parameters]
     "Regional Fertility Factor[Northeast]" = {{ lower = 0.3, upper = 2 }}
-    "Base Migration Rate" = {{ lower = 0, upper = 1 }}
+    "Base Migration Rate" = {{ lower = 0, upper = 1, start = 0.5 }}
     [[series]]
     name = "population"
     model = "Population"
@@ -417,12 +417,14 @@ def test_cli_calibrate_on_real_data(tmp_path):
     bad = CliRunner().invoke(main, ["calibrate", "--config", str(config), "--out", str(out), "--quiet"])
     assert bad.exit_code == 2 and "--resume" in bad.output
     # --base: the same file laid over the fit just made; the start values are that fit's (as the
-    # scenario file states them), and the payoff is that of the fit's estimates
+    # scenario file states them), also where the file gives a start (0.5 for Base Migration Rate, which
+    # applies to a fit from the file's own base), and the payoff is that of the fit's estimates
     again = CliRunner().invoke(main, ["calibrate", "--config", str(config), "--base", str(out / "calibrated.toml"),
                                       "--method", "none", "--until", "2010", "--workers", "1", "--quiet",
                                       "--out", str(tmp_path / "again")])
     assert again.exit_code == 0, again.output
     starts = pd.read_csv(tmp_path / "again" / "parameters.csv", index_col="parameter")["start"]
+    assert float(scenario.params["Base Migration Rate"]) != pytest.approx(0.5, abs=1e-3)
     assert starts["Base Migration Rate"] == pytest.approx(float(scenario.params["Base Migration Rate"]), rel=1e-12)
     assert (starts["Regional Fertility Factor[Northeast]"]
             == pytest.approx(float(scenario.params["Regional Fertility Factor"]["Northeast"]), rel=1e-12))

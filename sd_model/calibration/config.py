@@ -140,6 +140,10 @@ class CalibrationConfig:
     text: str = ""
     #: The price level of 1978-1999 real GDP (:data:`sd_model.data.PRE2000_DEFLATORS`).
     pre2000_deflator: str = PRE2000_DEFLATOR
+    #: True when ``base`` was given on the command line (``--base``): an estimated constant the base scenario
+    #: sets starts from that value, not from the file's ``start`` (so that chained fits continue where the
+    #: previous one stopped).
+    start_from_base: bool = False
 
     def where(self, line: int | None = None) -> str:
         """``path:line`` (or ``path``) for error messages."""
@@ -223,6 +227,9 @@ def _years(value: Any, where: str) -> tuple[int, int]:
 def load_config_with_base(path: str | Path, base: str | Path | None) -> CalibrationConfig:
     """:func:`load_config`, with the scenario the estimates are laid over (and start from) replaced by ``base``.
 
+    Every estimated constant that ``base`` sets starts from the base's value, even where the file gives a
+    ``start`` (that start is for a fit from the file's own base); the others keep the file's start.
+
     ``base`` None keeps the file's own. Used for a clean out-of-sample fit: a Bayesian fit with ``--until YEAR``
     keeps the constants it does not sample at their start values, so its base should be a least-squares fit to
     YEAR (``calibrate --until YEAR``'s ``calibrated.toml``), not the shipped fit to the whole span (docs/bayes.md).
@@ -233,7 +240,7 @@ def load_config_with_base(path: str | Path, base: str | Path | None) -> Calibrat
     resolved = Path(base).resolve()
     if not resolved.is_file():
         raise CalibrationError(f"--base: scenario file {base} not found")
-    return replace(config, base=resolved)
+    return replace(config, base=resolved, start_from_base=True)
 
 
 def load_config(path: str | Path) -> CalibrationConfig:

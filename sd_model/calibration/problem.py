@@ -217,12 +217,22 @@ def _resolve_parameters(config: CalibrationConfig, info: ModelInfo,
         if outside(var, lower) or outside(var, upper):
             raise CalibrationError(f"{where}: bounds [{lower:g}, {upper:g}] are outside the range the model "
                                    f"declares for {var.name!r}, {range_text(var)}")
-        start = spec.start if spec.start is not None else _current_value(var, chosen, base_params, where)
+        from_base = config.start_from_base and _set_by(base_params, var.name, chosen)
+        start = spec.start if spec.start is not None and not from_base else _current_value(var, chosen, base_params,
+                                                                                           where)
         if not lower <= start <= upper:
             raise CalibrationError(f"{where}: start value {start:g} is outside the bounds [{lower:g}, {upper:g}]")
         out.append(Estimated(label=label, name=var.name, elements=chosen, lower=float(lower), upper=float(upper),
                              start=float(start), units=var.units, declared=(dlo, dhi), comment=var.comment))
     return tuple(out)
+
+
+def _set_by(base: Mapping[str, Any], name: str, elements: tuple[str, ...]) -> bool:
+    """Whether the base scenario's parameters ``base`` set ``name`` (every one of ``elements`` if subscripted)."""
+    over = base.get(name)
+    if over is None:
+        return False
+    return not elements or not isinstance(over, Mapping) or all(e in over for e in elements)
 
 
 def _current_value(var: Any, elements: tuple[str, ...], base: Mapping[str, Any], where: str) -> float:
