@@ -16,7 +16,9 @@ import numpy as np
 import xarray as xr
 
 from .errors import SDModelError
-from .files import atomic_write_json, atomic_write_netcdf, atomic_write_text, load_netcdf, sha256_bytes
+from .files import (atomic_write_json, atomic_write_netcdf, atomic_write_text, load_netcdf, sha256_bytes,
+                    sweep_leftovers)
+from .interrupts import interrupts_held
 
 __all__ = ["ChunkStore", "fingerprint", "plain"]
 
@@ -87,9 +89,17 @@ class ChunkStore:
         return cls(folder, meta, created)
 
     def discard_if_empty(self) -> None:
-        """Remove a store :meth:`open` created if no chunk finished: its record, then the folders it made if empty."""
+        """Remove a store :meth:`open` created if no chunk finished: its record, then the folders it made if empty.
+
+        A chunk file without its integrity record (a run killed between the two writes) is the store's own
+        unfinished work and goes first; left in place, it kept the folder from being removed, and the next run
+        refused the folder as "not an ensemble store" (its record was gone).
+        """
         if self.created is None or self.finished():
             return
+        for chunk in self.folder.glob("chunk-*.nc"):
+            chunk.unlink(missing_ok=True)
+        sweep_leftovers(self.folder)  # temporary files of an atomic write cut short
         (self.folder / _META).unlink(missing_ok=True)
         for folder in self.created:
             try:
@@ -142,10 +152,15 @@ class ChunkStore:
         return out
 
     def write(self, index: int, ds: xr.Dataset) -> Path:
-        """Write chunk ``index`` atomically (temporary file, then rename), then its integrity record."""
+        """Write chunk ``index`` atomically (temporary file, then rename), then its integrity record.
+
+        Ctrl-C or SIGTERM during the two writes takes effect after both (a chunk without its record is run
+        again on resume, but it is work thrown away); SIGKILL can still fall between them.
+        """
         final = self.path(index)
-        atomic_write_netcdf(final, ds)
-        atomic_write_text(self._record(index), self._seal(index, final.read_bytes()) + "\n")
+        with interrupts_held():
+            atomic_write_netcdf(final, ds)
+            atomic_write_text(self._record(index), self._seal(index, final.read_bytes()) + "\n")
         return final
 
     def finished(self) -> list[int]:
@@ -189,7 +204,7 @@ def prepare_output(out: Path, record: dict[str, Any], *, resume: bool, force: bo
         a finished or interrupted ensemble without ``--resume``, or one made with other
         settings.
     """
-    from .files import MANIFEST, check_replaceable, fresh_start, ownership_problem, sweep_leftovers
+    from .files import MANIFEST, check_replaceable, fresh_start, ownership_problem
 
     out = Path(out)
     if fresh_start(out, "ensemble", force, resume) or not out.exists() or not any(out.iterdir()):

@@ -203,6 +203,25 @@ def test_interrupted_ensemble_resumes_with_identical_results(tmp_path, local, se
     xr.testing.assert_identical(resumed.drop_attrs(), local.drop_attrs())
 
 
+def test_store_interrupted_between_a_chunk_and_its_record_is_discarded_and_runs_again(tmp_path, local, sets,
+                                                                                      monkeypatch):
+    # an interruption after the first chunk's file and before its integrity record: no chunk finished, so the
+    # store this call created is removed whole (the unfinished chunk with it), and the same call runs again;
+    # before, the chunk file kept the folder, its store.json was gone, and the rerun refused the folder
+    store = tmp_path / "runs" / "store"
+
+    def record_then_stop(path, text):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(ensemble_store, "atomic_write_text", record_then_stop)
+    with pytest.raises(KeyboardInterrupt):
+        run_ensemble(SHORT, sets, OUTPUTS, workers=1, chunk_size=5, store=store, progress=False)
+    assert not (tmp_path / "runs").exists()
+    monkeypatch.undo()
+    again = run_ensemble(SHORT, sets, OUTPUTS, workers=1, chunk_size=5, store=store, progress=False)
+    xr.testing.assert_identical(again.drop_attrs(), local.drop_attrs())
+
+
 def test_store_of_another_ensemble_is_refused(tmp_path, sets):
     store = tmp_path / "store"
     run_ensemble(SHORT, sets.iloc[:2], ["GDP"], workers=1, store=store, progress=False)
