@@ -217,9 +217,10 @@ def _resolve_parameters(config: CalibrationConfig, info: ModelInfo,
         if outside(var, lower) or outside(var, upper):
             raise CalibrationError(f"{where}: bounds [{lower:g}, {upper:g}] are outside the range the model "
                                    f"declares for {var.name!r}, {range_text(var)}")
-        from_base = config.start_from_base and _set_by(base_params, var.name, chosen)
-        start = spec.start if spec.start is not None and not from_base else _current_value(var, chosen, base_params,
-                                                                                           where)
+        if spec.start is None or (config.start_from_base and _set_by(base_params, var.name, chosen)):
+            start = _current_value(var, chosen, base_params, where)
+        else:
+            start = spec.start
         if not lower <= start <= upper:
             raise CalibrationError(f"{where}: start value {start:g} is outside the bounds [{lower:g}, {upper:g}]")
         out.append(Estimated(label=label, name=var.name, elements=chosen, lower=float(lower), upper=float(upper),
