@@ -43,10 +43,15 @@ def _machine_speed(simlin_engine) -> float:
 
 
 def test_estimates_are_within_a_factor_of_two_of_timed_runs(simlin_engine):
-    """Each estimate within a factor of two of a run timed here: the simlin run to 3100 absolutely (the speed), the
-    others relative to that speed."""
+    """Each estimate within a factor of two of a run timed here, relative to this machine's speed (the simlin run to
+    3100); the speed itself only within a factor of four of the constants' machine.
+
+    The speed is a property of the machine, not of the estimates: the CI machine of 2026-12-06 ran at 0.49 of the
+    constants' machine, so a factor of two on it fails on faster hardware with nothing wrong. A factor of four still
+    catches constants wrong by an order of magnitude, which is what would make the budget refuse good runs or let
+    hour-long ones start."""
     speed = _machine_speed(simlin_engine)
-    assert 0.5 <= speed <= 2.0, speed
+    assert 0.25 <= speed <= 4.0, speed
     for name, untils in [("simlin", (2600,)), ("batch", (1990, 2010))]:
         for until in untils:
             # the best of two, as for the speed (one run can be slowed by the other test worker); the batch
