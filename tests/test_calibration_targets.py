@@ -107,3 +107,34 @@ def test_national_real_gdp_is_the_provinces_summed(obs):
     gap = obs.copy(deep=True)
     gap["gdp_real_2000"].loc[{"year": 2010, "region": "West"}] = np.nan
     assert np.isnan(float(add_derived(gap)["gdp_real_2000_national"].sel(year=2010)))
+
+
+def test_implied_overreporting_by_hand():
+    """Two regions publish GFCF 100 and 300 (real, 2000 prices) against a national total of 320: f = 0.8, the
+    national over-reporting rate 0.2. GDP 400 and 600. A model share of 0.225 in the first region needs its
+    investment to be 90 = 100 (1 - 0.2 k): k = 0.5; 0.4 in the second needs 240 = 300 (1 - 0.2 k): k = 1. Summed:
+    330 of 400 published, 1 - 330/400 = 0.175 over 0.2: k = 0.875. Before 2000 the data are not scaled: NaN."""
+    from sd_model.calibration.targets import implied_overreporting
+
+    coords = {"year": [1999, 2005], "region": ["East", "West"]}
+    f = np.array([[1.0], [0.8]])
+    published = np.array([[100.0, 300.0], [100.0, 300.0]])
+    obs = xr.Dataset({"gfcf_nominal": (("year", "region"), published * 1.1),  # nominal values differ; f is the ratio
+                      "gfcf_adjusted": (("year", "region"), published * 1.1 * f),
+                      "gfcf_adjusted_real": (("year", "region"), published * f),
+                      "gdp_real_2000": (("year", "region"), np.array([[400.0, 600.0], [400.0, 600.0]]))},
+                     coords=coords)
+    share = xr.DataArray([[0.225, 0.4], [0.225, 0.4]], dims=("year", "region"), coords=coords)
+    k = implied_overreporting(share, obs)
+    assert list(k["region"].values) == ["East", "West", "China"]
+    np.testing.assert_allclose(k.sel(year=2005).values, [0.5, 1.0, 0.875], rtol=1e-12)
+    assert np.isnan(k.sel(year=1999).values).all()
+
+
+def test_implied_overreporting_is_one_where_the_model_equals_the_adjusted_data(obs):
+    """A model share equal to the adjusted data needs every region to over-report at the national rate."""
+    from sd_model.calibration.targets import implied_overreporting
+
+    data_share = (obs["gfcf_adjusted_real"] / obs["gdp_real_2000"]).sel(year=slice(2000, 2015))
+    k = implied_overreporting(data_share, obs)
+    np.testing.assert_allclose(k.values, 1.0, rtol=1e-9)

@@ -156,6 +156,51 @@ def add_derived(obs: xr.Dataset) -> xr.Dataset:
     return out
 
 
+def implied_overreporting(model_share: xr.DataArray, obs: xr.Dataset) -> xr.DataArray:
+    """Over-reporting of GFCF each region would need for the data to show the model's investment share.
+
+    The adjusted data scale every region's GFCF in a year by one factor f = national GFCF / sum of
+    provinces, i.e. every region over-reports at the national rate 1 - f. Which regions over-report
+    is not known. If region r over-reports at k times the national rate, its investment is the
+    published one times 1 - k (1 - f); the k that makes that equal the model's share is
+
+        k = (1 - s_model Y / I_published) / (1 - f)
+
+    with Y real GDP and I_published = ``gfcf_adjusted_real`` / f (both at 2000 prices). k = 1 is
+    the target as fitted; k < 1 means the model's share is above the adjusted data (the region
+    would have over-reported less than the nation), k > 1 below it. The same with the four
+    regions summed (region ``China``, weights the published investment) is 1 when the model's
+    national share equals the adjusted national data.
+
+    Parameters
+    ----------
+    model_share : xarray.DataArray
+        The model's Investment / GDP (dimensionless), dims ``(year, region)``.
+    obs : xarray.Dataset
+        :func:`add_derived` observations (``gfcf_adjusted``, ``gfcf_nominal``,
+        ``gfcf_adjusted_real``, ``gdp_real_2000``).
+
+    Returns
+    -------
+    xarray.DataArray
+        k (dimensionless), dims ``(year, region)`` with the regions and ``China``; NaN where the
+        data are not scaled (f = 1, before national GFCF in 2000) or missing.
+    """
+    factor = (obs["gfcf_adjusted"] / obs["gfcf_nominal"]).mean("region")  # one factor a year
+    rate = (1 - factor).where(np.abs(1 - factor) > 1e-12)
+    published = obs["gfcf_adjusted_real"] / factor
+    years = np.intersect1d(model_share["year"].values, obs["year"].values)
+    share, published, gdp = (a.sel(year=years) for a in (model_share, published, obs["gdp_real_2000"]))
+    rate = rate.sel(year=years)
+    k = (1 - share * gdp / published) / rate
+    n = share.sizes["region"]  # every region or none: a national figure needs them all
+    total = (1 - (share * gdp).sum("region", min_count=n) / published.sum("region", min_count=n)) / rate
+    out = xr.concat([k.transpose("year", "region"), total.expand_dims(region=["China"]).transpose("year", "region")],
+                    dim="region")
+    return out.assign_attrs(units="1", note="Over-reporting rate of GFCF relative to the national rate under "
+                                            "which the adjusted data equal the model's investment share.")
+
+
 def _capital_adjusted(capital: xr.DataArray, factor: xr.DataArray) -> xr.DataArray:
     """Capital stock (2000 prices) rebuilt with each year's investment scaled by ``factor``."""
     k = capital.transpose("year", "region").to_numpy()
