@@ -38,7 +38,7 @@ def main() -> None:
     years = list(range(args.first, 2016))
     k = implied_overreporting(model.sel(year=years), obs)
     adjusted = (obs["gfcf_adjusted_real"] / obs["gdp_real_2000"]).sel(year=years)
-    factor = (obs["gfcf_adjusted"] / obs["gfcf_nominal"]).mean("region").sel(year=years)
+    factor = obs["gfcf_scaling_factor"].sel(year=years)
     print(f"Investment / GDP at 2000 prices, {args.scenario} run of model {engine.info.sha256[:12]} against the data; "
           "k = over-reporting relative to the national rate at which the data equal the model")
     print("national over-reporting rate (1 - national GFCF / sum of provinces): "

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
+from raw_csv import rows
 from sd_model.calibration.targets import DATA_DEPRECIATION, _capital_adjusted, add_derived
 from sd_model.data import load_observations
 
@@ -38,6 +39,18 @@ def test_adjusted_investment_at_2000_prices_matches_current_prices_in_2000(obs):
     """The data stock's investment deflator is 1 in its base year 2000 (SOURCES.md: 2000 prices)."""
     s = obs.sel(year=2000)
     np.testing.assert_allclose(s["gfcf_adjusted_real"].values, s["gfcf_adjusted"].values, rtol=2e-3)
+
+
+def test_the_scaling_factor_is_national_gfcf_over_the_provinces(obs):
+    """The stored factor, from the files: national GFCF of national_nbs.csv over the provinces summed; 1 before 2000."""
+    years = list(range(2000, 2016))
+    national = {int(r["year"]): float(r["gfcf_nominal_100m_yuan"]) for r in rows("national_nbs.csv")
+                if r["gfcf_nominal_100m_yuan"]}
+    provinces = {y: sum(float(r["gfcf_nominal_100m_yuan"]) for r in rows("provincial_gfcf_nominal.csv")
+                        if int(r["year"]) == y) for y in years}
+    np.testing.assert_allclose(obs["gfcf_scaling_factor"].sel(year=years).values,
+                               [national[y] / provinces[y] for y in years], rtol=1e-9)
+    assert (obs["gfcf_scaling_factor"].sel(year=slice(1978, 1999)) == 1.0).all()
 
 
 def test_national_npl_ratio_from_the_cbrc_file(obs):
@@ -117,11 +130,10 @@ def test_implied_overreporting_by_hand():
     from sd_model.calibration.targets import implied_overreporting
 
     coords = {"year": [1999, 2005], "region": ["East", "West"]}
-    f = np.array([[1.0], [0.8]])
+    f = np.array([1.0, 0.8])
     published = np.array([[100.0, 300.0], [100.0, 300.0]])
-    obs = xr.Dataset({"gfcf_nominal": (("year", "region"), published * 1.1),  # nominal values differ; f is the ratio
-                      "gfcf_adjusted": (("year", "region"), published * 1.1 * f),
-                      "gfcf_adjusted_real": (("year", "region"), published * f),
+    obs = xr.Dataset({"gfcf_scaling_factor": ("year", f),
+                      "gfcf_adjusted_real": (("year", "region"), published * f[:, None]),
                       "gdp_real_2000": (("year", "region"), np.array([[400.0, 600.0], [400.0, 600.0]]))},
                      coords=coords)
     share = xr.DataArray([[0.225, 0.4], [0.225, 0.4]], dims=("year", "region"), coords=coords)

@@ -16,6 +16,8 @@ Series the model is fitted to that the data files do not hold directly:
   ``capital_2000`` is K(t) = (1 - d) K(t-1) + I(t) with d = :data:`DATA_DEPRECIATION` and I the
   deflated provincial GFCF, so I(t) is recovered from consecutive stocks and scaled by the same
   factor as ``gfcf_adjusted``; before 2000 the published stock.
+- ``gfcf_scaling_factor`` (dimensionless, dim ``year``): that factor, national GFCF / sum of provinces
+  (1 before 2000); one minus it is the national over-reporting rate (:func:`implied_overreporting`).
 - ``gfcf_adjusted_real`` (billion yuan/year, 2000 prices): the same adjusted investment at 2000
   prices, I(t) from consecutive stocks (the data's own deflator) times the adjustment factor; with
   ``gdp_real_2000`` it gives the investment share at constant prices, as the model computes it.
@@ -96,6 +98,9 @@ def add_derived(obs: xr.Dataset) -> xr.Dataset:
         first = int(national.first_valid_index()) if national.notna().any() else None
         if first is not None:  # before national GFCF (2000) no scaling: over-reporting was +6% in 2000
             factor = factor.where(factor["year"] >= first, 1.0)
+        out["gfcf_scaling_factor"] = factor.assign_attrs(
+            units="1", source="provincial_gfcf_nominal.csv, national_nbs.csv",
+            note="National GFCF / sum of provinces (1 before national GFCF); every region's GFCF is scaled by it.")
         if "capital_2000" in obs:
             out["capital_adjusted"] = _capital_adjusted(obs["capital_2000"], factor)
             stock = obs["capital_2000"]
@@ -177,8 +182,8 @@ def implied_overreporting(model_share: xr.DataArray, obs: xr.Dataset) -> xr.Data
     model_share : xarray.DataArray
         The model's Investment / GDP (dimensionless), dims ``(year, region)``.
     obs : xarray.Dataset
-        :func:`add_derived` observations (``gfcf_adjusted``, ``gfcf_nominal``,
-        ``gfcf_adjusted_real``, ``gdp_real_2000``).
+        :func:`add_derived` observations (``gfcf_scaling_factor``, ``gfcf_adjusted_real``,
+        ``gdp_real_2000``).
 
     Returns
     -------
@@ -186,7 +191,7 @@ def implied_overreporting(model_share: xr.DataArray, obs: xr.Dataset) -> xr.Data
         k (dimensionless), dims ``(year, region)`` with the regions and ``China``; NaN where the
         data are not scaled (f = 1, before national GFCF in 2000) or missing.
     """
-    factor = (obs["gfcf_adjusted"] / obs["gfcf_nominal"]).mean("region")  # one factor a year
+    factor = obs["gfcf_scaling_factor"]
     rate = (1 - factor).where(np.abs(1 - factor) > 1e-12)
     published = obs["gfcf_adjusted_real"] / factor
     years = np.intersect1d(model_share["year"].values, obs["year"].values)
